@@ -1,0 +1,96 @@
+//! The command line: subcommands and the flags they share. Flags stay raw
+//! text here; `config` checks them before any data is read.
+
+use crate::load::inputs::Format;
+use clap::{Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+/// Per-session duration, idle and productivity time from user-activity logs,
+/// exactly as the Sessions (Post) endpoint answers, plus Parquet/CSV rollups.
+#[derive(Debug, Parser)]
+#[command(name = "sessionstat", version, about, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Print one page of the endpoint's answer (JSON) on stdout.
+    Sessions(crate::cmd::sessions::Args),
+    /// Write every page, the Parquet/CSV rollups and a summary into a folder.
+    Report(crate::cmd::report::Args),
+    /// Write a deterministic synthetic activity log.
+    Generate(crate::cmd::generate::Args),
+}
+
+/// How errors are printed on stderr.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum ErrorFormat {
+    /// One plain line.
+    #[default]
+    Text,
+    /// One JSON object: {"status":400,"error":"..."} (400 for a bad request or usage, 500 otherwise).
+    Json,
+}
+
+/// Where the events come from and how to read them.
+#[derive(Debug, Clone, clap::Args)]
+pub struct InputArgs {
+    /// Input file, glob or folder (hive-partitioned folders too); repeat for more.
+    #[arg(short, long = "input", value_name = "PATH")]
+    pub input: Vec<String>,
+
+    /// Input format; by default from each file's extension (.csv[.gz|.zst], .parquet, .ndjson/.jsonl).
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
+
+    /// Column names in your files: canonical=source pairs, comma-separated or repeated
+    /// (e.g. timestamp=event_time,kind=event_type).
+    #[arg(long, value_name = "CANON=SOURCE,...")]
+    pub map: Vec<String>,
+
+    /// Zone of timestamps without offset, and of the output dates: IANA name or fixed offset.
+    #[arg(long, value_name = "ZONE", default_value = "UTC")]
+    pub tz: String,
+
+    /// A span longer than this is idle: e.g. 90s, 5m, 1h30m, or off (no limit).
+    #[arg(long, value_name = "LENGTH", default_value = "15m")]
+    pub idle_after: String,
+
+    /// Skip up to N bad rows (each written to --rejects) instead of stopping at the first.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub max_bad_rows: u64,
+
+    /// Where skipped bad rows go (NDJSON, one per line, with file:line and reason).
+    #[arg(long, value_name = "PATH")]
+    pub rejects: Option<PathBuf>,
+
+    /// No progress bar and no closing line on stderr.
+    #[arg(short, long)]
+    pub quiet: bool,
+
+    /// How errors are printed on stderr.
+    #[arg(long, value_enum, default_value_t = ErrorFormat::Text)]
+    pub error_format: ErrorFormat,
+}
+
+/// The request window, as flags or as the endpoint's JSON request body.
+#[derive(Debug, Clone, clap::Args)]
+pub struct WindowArgs {
+    /// Window start (inclusive): 2021-04-01, 2021-04-01T12:00, 2021-04-01T12:00:00[.ffffff][Z|+hh:mm].
+    #[arg(long, value_name = "TIME", allow_hyphen_values = true)]
+    pub start: Option<String>,
+
+    /// Window end (inclusive), in the same forms as --start.
+    #[arg(long, value_name = "TIME", allow_hyphen_values = true)]
+    pub end: Option<String>,
+
+    /// Sessions per page, 0 to 1000 (default 1000).
+    #[arg(long, value_name = "N", allow_hyphen_values = true)]
+    pub session_count: Option<String>,
+
+    /// A file holding the endpoint's JSON request body ({"start","end","sessionCount","pageIndex"}).
+    #[arg(long, value_name = "FILE")]
+    pub request: Option<PathBuf>,
+}

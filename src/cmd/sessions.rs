@@ -1,0 +1,58 @@
+//! `sessionstat sessions`: one page of the endpoint's answer on stdout.
+
+use crate::cli::{InputArgs, WindowArgs};
+use crate::config::Config;
+use crate::error::usage;
+use crate::kernel;
+use crate::load::load;
+use crate::output::json::Response;
+use crate::progress::Progress;
+use anyhow::Result;
+use std::io::{IsTerminal, Write};
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    pub input: InputArgs,
+
+    #[command(flatten)]
+    pub window: WindowArgs,
+
+    /// Page to print, from 0.
+    #[arg(long, value_name = "N", allow_hyphen_values = true)]
+    pub page_index: Option<String>,
+
+    /// Indent the JSON.
+    #[arg(long)]
+    pub pretty: bool,
+}
+
+pub fn run(args: Args) -> Result<()> {
+    let cfg = Config::from_args(&args.input, None)?;
+    let request = args.window.request(&cfg.zone, args.page_index.as_deref())?;
+    if cfg.load.max_bad_rows > 0 && cfg.rejects.is_none() {
+        return Err(usage(
+            "--max-bad-rows needs --rejects PATH: skipped rows are never dropped without a trace",
+        ));
+    }
+    let progress = Progress::new(cfg.quiet);
+    progress.stage("loading");
+    let loaded = load(&cfg.load, &progress)?;
+    progress.stage("computing");
+    super::handle_rejects(&cfg, &loaded, None)?;
+    let grouped = kernel::group(std::mem::take(&mut { loaded }.events));
+    let selection = kernel::select(&grouped, &cfg.settings(&request));
+    let page = kernel::page(&selection, request.session_count, request.page_index);
+    progress.finish();
+
+    let mut body = Vec::with_capacity(400 * page.len() + 64);
+    Response::new(&grouped, page, selection.len(), &cfg.zone).write(&mut body, args.pretty)?;
+    let mut out = std::io::stdout().lock();
+    // The body is the endpoint's, byte for byte; a newline only for a person at a terminal.
+    if out.is_terminal() {
+        body.push(b'\n');
+    }
+    out.write_all(&body)?;
+    out.flush()?;
+    Ok(())
+}

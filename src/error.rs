@@ -1,0 +1,51 @@
+//! Exit codes and how a failure is told: 0 ok, 2 bad request or usage (the
+//! endpoint's HTTP 400), 1 anything else (bad input, I/O).
+
+use crate::request::RequestError;
+
+/// A usage problem found while checking flags: exit status 2.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+pub fn usage(msg: impl Into<String>) -> anyhow::Error {
+    UsageError(msg.into()).into()
+}
+
+/// 2 for a bad request or usage, 1 for everything else.
+pub fn exit_code(e: &anyhow::Error) -> u8 {
+    if e.downcast_ref::<RequestError>().is_some() || e.downcast_ref::<UsageError>().is_some() {
+        2
+    } else {
+        1
+    }
+}
+
+/// The one line printed on stderr for an error.
+pub fn error_line(e: &anyhow::Error, json: bool) -> String {
+    let text = format!("{e:#}");
+    if json {
+        let status = if exit_code(e) == 2 { 400 } else { 500 };
+        json_error(status, &text)
+    } else {
+        format!("sessionstat: {text}")
+    }
+}
+
+/// True for a write to a closed pipe (`sessionstat ... | head`), which is not a failure.
+pub fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+/// `{"status":N,"error":"..."}`, keys in that order as the endpoint writes them.
+pub fn json_error(status: u16, error: &str) -> String {
+    #[derive(serde::Serialize)]
+    struct Body<'a> {
+        status: u16,
+        error: &'a str,
+    }
+    serde_json::to_string(&Body { status, error }).expect("serializable")
+}

@@ -1,0 +1,111 @@
+//! Canonical events, the loader's output and the kernel's input: per event a
+//! dense session index and one packed key (timestamp and kind), per session its
+//! fixed user and client. Strings live once per session, never per event.
+
+use crate::time::Micros;
+
+/// What an event says about the user. The numeric order is the tie order of
+/// SPEC 2.2: at one instant, `login` < `activity` < `idle` < `logout`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[repr(u8)]
+pub enum Kind {
+    Login = 0,
+    Activity = 1,
+    Idle = 2,
+    Logout = 3,
+}
+
+impl Kind {
+    pub const NAMES: [&'static str; 4] = ["login", "activity", "idle", "logout"];
+
+    /// Case-insensitive, surrounding blanks ignored; an empty cell is `activity`.
+    pub fn parse(text: &str) -> Option<Kind> {
+        let t = text.trim();
+        if t.is_empty() {
+            return Some(Kind::Activity);
+        }
+        [Kind::Login, Kind::Activity, Kind::Idle, Kind::Logout]
+            .into_iter()
+            .find(|k| Kind::NAMES[*k as usize].eq_ignore_ascii_case(t))
+    }
+
+    pub fn from_bits(bits: i64) -> Kind {
+        match bits & 3 {
+            0 => Kind::Login,
+            1 => Kind::Activity,
+            2 => Kind::Idle,
+            _ => Kind::Logout,
+        }
+    }
+
+    /// Spans starting at a `login` or `activity` event can be productive.
+    pub fn starts_work(self) -> bool {
+        self <= Kind::Activity
+    }
+}
+
+/// Packs a timestamp and a kind so that integer order is (timestamp, kind)
+/// order. Exact for any |ts| below 2^61 microseconds (73,000 years).
+#[inline]
+pub fn pack(ts: Micros, kind: Kind) -> i64 {
+    (ts << 2) | kind as i64
+}
+
+#[inline]
+pub fn ts_of(key: i64) -> Micros {
+    key >> 2
+}
+
+/// A session's fixed attributes (SPEC 1.4), from its first good row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionMeta {
+    pub session_id: i32,
+    pub user_id: i32,
+    pub user_name: String,
+    pub client_guid: String,
+    pub client_name: String,
+}
+
+/// All good events of a run, in input order.
+#[derive(Debug, Default, Clone)]
+pub struct Events {
+    /// Index into `sessions`, per event.
+    pub session: Vec<u32>,
+    /// `pack(ts, kind)`, per event.
+    pub key: Vec<i64>,
+    /// One entry per distinct session id, in order of first appearance.
+    pub sessions: Vec<SessionMeta>,
+}
+
+impl Events {
+    pub fn len(&self) -> usize {
+        self.key.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.key.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_parse_case_insensitively() {
+        assert_eq!(Kind::parse("LogOut"), Some(Kind::Logout));
+        assert_eq!(Kind::parse(" idle "), Some(Kind::Idle));
+        assert_eq!(Kind::parse(""), Some(Kind::Activity));
+        assert_eq!(Kind::parse("IDEL"), None);
+    }
+
+    #[test]
+    fn packing_orders_by_time_then_kind() {
+        let a = pack(-5, Kind::Logout);
+        let b = pack(-4, Kind::Login);
+        let c = pack(-4, Kind::Idle);
+        assert!(a < b && b < c);
+        assert_eq!(ts_of(c), -4);
+        assert_eq!(Kind::from_bits(c), Kind::Idle);
+    }
+}

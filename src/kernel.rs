@@ -1,0 +1,329 @@
+//! The per-session kernel (SPEC 2 and 3): group events by session, sort each
+//! session by (time, kind, input order), clip to the window, add up the spans,
+//! select and order the sessions. Pure: in-memory events in, stats out.
+//!
+//! Grouping is a counting sort by the dense session index (stable, so input
+//! order survives), and each session's events are one packed `i64` per event,
+//! so the per-session sort is a plain integer sort, usually a no-op on
+//! time-ordered logs. Sessions are processed in parallel.
+
+use crate::events::{ts_of, Events, Kind, SessionMeta};
+use crate::time::Micros;
+use rayon::prelude::*;
+
+/// The window and the span rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Settings {
+    /// Inclusive lower bound (UTC microseconds), if any.
+    pub start: Option<Micros>,
+    /// Inclusive upper bound (UTC microseconds), if any.
+    pub end: Option<Micros>,
+    /// A span longer than this is idle; `None` means no limit.
+    pub idle_after: Option<Micros>,
+}
+
+/// Default `--idle-after`: the monitored product's own idle timeout.
+pub const DEFAULT_IDLE_AFTER: Micros = 15 * crate::time::US_PER_MIN;
+
+/// Events grouped by session: session `s` owns `keys[offsets[s]..offsets[s + 1]]`,
+/// sorted by (timestamp, kind, input order).
+#[derive(Debug, Default)]
+pub struct Grouped {
+    pub offsets: Vec<usize>,
+    pub keys: Vec<i64>,
+    pub sessions: Vec<SessionMeta>,
+}
+
+impl Grouped {
+    pub fn session_keys(&self, s: usize) -> &[i64] {
+        &self.keys[self.offsets[s]..self.offsets[s + 1]]
+    }
+}
+
+/// Groups and sorts. Consumes the events so that only one copy of the keys
+/// is alive at the end.
+pub fn group(events: Events) -> Grouped {
+    let Events {
+        session,
+        key,
+        sessions,
+    } = events;
+    let n_sessions = sessions.len();
+    let mut offsets = vec![0usize; n_sessions + 1];
+    for &s in &session {
+        offsets[s as usize + 1] += 1;
+    }
+    for s in 0..n_sessions {
+        offsets[s + 1] += offsets[s];
+    }
+    let mut cursor = offsets[..n_sessions].to_vec();
+    let mut keys = vec![0i64; key.len()];
+    for (&s, &k) in session.iter().zip(&key) {
+        let c = &mut cursor[s as usize];
+        keys[*c] = k;
+        *c += 1;
+    }
+    drop((session, key, cursor));
+    // Sort each session's slice; split the buffer into disjoint slices first.
+    let mut slices: Vec<&mut [i64]> = Vec::with_capacity(n_sessions);
+    let mut rest: &mut [i64] = &mut keys;
+    for s in 0..n_sessions {
+        let (head, tail) = rest.split_at_mut(offsets[s + 1] - offsets[s]);
+        slices.push(head);
+        rest = tail;
+    }
+    slices.par_iter_mut().for_each(|sl| {
+        if !sl.is_sorted() {
+            sl.sort_unstable();
+        }
+    });
+    Grouped {
+        offsets,
+        keys,
+        sessions,
+    }
+}
+
+/// One selected session's answer, clipped to the window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionStats {
+    /// Index into `Grouped::sessions`.
+    pub session: u32,
+    /// First event inside the window (the clipped loginDate).
+    pub login: Micros,
+    /// Last event inside the window (the clipped logoutDate).
+    pub logout: Micros,
+    pub productive: Micros,
+    /// Events inside the window.
+    pub events: u32,
+    /// The session has no `logout` event at all in the input.
+    pub open: bool,
+    /// The session has events before the window's start.
+    pub clipped_start: bool,
+    /// The session has events after the window's end.
+    pub clipped_end: bool,
+    /// The clipped events are `Grouped::keys[lo..hi]`.
+    pub lo: usize,
+    pub hi: usize,
+}
+
+impl SessionStats {
+    pub fn duration(&self) -> Micros {
+        self.logout - self.login
+    }
+
+    pub fn idle(&self) -> Micros {
+        self.duration() - self.productive
+    }
+}
+
+/// Calls `f(start, length, productive)` for every span of a sorted run of
+/// events (SPEC 2.2): productive when it starts at a `login` or `activity`
+/// event and is no longer than `idle_after`.
+#[inline]
+pub fn for_each_span(
+    keys: &[i64],
+    idle_after: Option<Micros>,
+    mut f: impl FnMut(Micros, Micros, bool),
+) {
+    let limit = idle_after.unwrap_or(Micros::MAX);
+    for w in keys.windows(2) {
+        let (t0, t1) = (ts_of(w[0]), ts_of(w[1]));
+        let gap = t1 - t0;
+        f(t0, gap, Kind::from_bits(w[0]).starts_work() && gap <= limit);
+    }
+}
+
+/// Sum of the productive spans of a sorted run of events.
+pub fn productive_time(keys: &[i64], idle_after: Option<Micros>) -> Micros {
+    let mut total = 0;
+    for_each_span(keys, idle_after, |_, gap, productive| {
+        if productive {
+            total += gap;
+        }
+    });
+    total
+}
+
+/// Clips one session to the window; `None` when no event is inside it.
+pub fn session_stats(g: &Grouped, s: usize, settings: &Settings) -> Option<SessionStats> {
+    let base = g.offsets[s];
+    let keys = g.session_keys(s);
+    let lo = settings
+        .start
+        .map_or(0, |t| keys.partition_point(|&k| ts_of(k) < t));
+    let hi = settings
+        .end
+        .map_or(keys.len(), |t| keys.partition_point(|&k| ts_of(k) <= t));
+    if lo >= hi {
+        return None;
+    }
+    let inside = &keys[lo..hi];
+    Some(SessionStats {
+        session: s as u32,
+        login: ts_of(inside[0]),
+        logout: ts_of(inside[inside.len() - 1]),
+        productive: productive_time(inside, settings.idle_after),
+        events: inside.len() as u32,
+        open: !keys.iter().any(|&k| Kind::from_bits(k) == Kind::Logout),
+        clipped_start: lo > 0,
+        clipped_end: hi < keys.len(),
+        lo: base + lo,
+        hi: base + hi,
+    })
+}
+
+/// Every session with at least one event in the window, ordered by clipped
+/// login, then session id (SPEC 3.2-3.3).
+pub fn select(g: &Grouped, settings: &Settings) -> Vec<SessionStats> {
+    let mut out: Vec<SessionStats> = (0..g.sessions.len())
+        .into_par_iter()
+        .filter_map(|s| session_stats(g, s, settings))
+        .collect();
+    out.par_sort_unstable_by_key(|st| (st.login, g.sessions[st.session as usize].session_id));
+    out
+}
+
+/// Positions `[page * count, (page + 1) * count)` of the selection, empty past the end.
+pub fn page<T>(selection: &[T], session_count: u32, page_index: u32) -> &[T] {
+    let count = session_count as usize;
+    let from = (page_index as usize)
+        .saturating_mul(count)
+        .min(selection.len());
+    let to = from.saturating_add(count).min(selection.len());
+    &selection[from..to]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::events::pack;
+
+    fn meta(id: i32) -> SessionMeta {
+        SessionMeta {
+            session_id: id,
+            user_id: 1,
+            user_name: "u".into(),
+            client_guid: "g".into(),
+            client_name: "c".into(),
+        }
+    }
+
+    fn events(rows: &[(u32, Micros, Kind)], n_sessions: i32) -> Events {
+        Events {
+            session: rows.iter().map(|r| r.0).collect(),
+            key: rows.iter().map(|r| pack(r.1, r.2)).collect(),
+            sessions: (0..n_sessions).map(|i| meta(100 - i)).collect(),
+        }
+    }
+
+    const ALL: Settings = Settings {
+        start: None,
+        end: None,
+        idle_after: Some(10),
+    };
+
+    #[test]
+    fn grouping_sorts_each_session_by_time_then_kind() {
+        use Kind::*;
+        let g = group(events(
+            &[
+                (1, 5, Logout),
+                (0, 3, Activity),
+                (1, 5, Login),
+                (0, 1, Idle),
+                (1, 2, Activity),
+            ],
+            2,
+        ));
+        assert_eq!(g.offsets, vec![0, 2, 5]);
+        let kinds: Vec<_> = g
+            .session_keys(1)
+            .iter()
+            .map(|&k| (ts_of(k), Kind::from_bits(k)))
+            .collect();
+        assert_eq!(kinds, vec![(2, Activity), (5, Login), (5, Logout)]);
+    }
+
+    #[test]
+    fn spans_follow_the_rules() {
+        use Kind::*;
+        // activity 0 -> 10 (gap = threshold: productive), activity -> 21 (gap 11: idle),
+        // idle 21 -> 22 (idle), logout 22 -> 23 (idle), login 23 -> 23 tie then activity 23 -> 30
+        let rows = [
+            (0, 0, Activity),
+            (0, 10, Activity),
+            (0, 21, Idle),
+            (0, 22, Logout),
+            (0, 23, Login),
+            (0, 23, Activity),
+            (0, 30, Logout),
+        ];
+        let g = group(events(&rows, 1));
+        let st = session_stats(&g, 0, &ALL).unwrap();
+        assert_eq!(
+            (st.login, st.logout, st.productive, st.events),
+            (0, 30, 10 + 7, 7)
+        );
+        assert_eq!(st.duration(), st.idle() + st.productive);
+        assert!(!st.open);
+    }
+
+    #[test]
+    fn clipping_drops_events_outside_the_window() {
+        use Kind::*;
+        let rows = [
+            (0, 0, Login),
+            (0, 5, Activity),
+            (0, 9, Activity),
+            (0, 14, Activity),
+            (0, 20, Activity),
+        ];
+        let g = group(events(&rows, 1));
+        let st = session_stats(
+            &g,
+            0,
+            &Settings {
+                start: Some(5),
+                end: Some(19),
+                idle_after: Some(10),
+            },
+        )
+        .unwrap();
+        assert_eq!(
+            (st.login, st.logout, st.productive, st.events),
+            (5, 14, 9, 3)
+        );
+        assert!(st.clipped_start && st.clipped_end && st.open);
+        let none = session_stats(
+            &g,
+            0,
+            &Settings {
+                start: Some(21),
+                end: None,
+                idle_after: None,
+            },
+        );
+        assert_eq!(none, None);
+    }
+
+    #[test]
+    fn selection_orders_by_login_then_id_and_pages() {
+        use Kind::*;
+        // session 0 has id 100, session 1 has id 99: same login, so 99 comes first.
+        let g = group(events(
+            &[(0, 7, Activity), (1, 7, Activity), (2, 3, Activity)],
+            3,
+        ));
+        let sel = select(&g, &ALL);
+        let ids: Vec<i32> = sel
+            .iter()
+            .map(|s| g.sessions[s.session as usize].session_id)
+            .collect();
+        assert_eq!(ids, vec![98, 99, 100]);
+        assert_eq!(page(&sel, 2, 1).len(), 1);
+        assert_eq!(page(&sel, 2, 2).len(), 0);
+        assert_eq!(page(&sel, 0, 0).len(), 0);
+        assert_eq!(page(&sel, 1000, u32::MAX).len(), 0);
+    }
+}

@@ -1,0 +1,30 @@
+//! sessionstat: per-session duration, idle and productivity time from
+//! user-activity logs, exactly as the Sessions (Post) endpoint answers.
+//!
+//! The pipeline, one way: `load` (files -> canonical `events`) -> `kernel`
+//! (events -> per-session stats, selection, pages) -> `output` (endpoint
+//! JSON, rollups). `cmd` holds one module per subcommand.
+
+pub mod cli;
+pub mod cmd;
+pub mod config;
+pub mod error;
+pub mod events;
+pub mod generate;
+pub mod kernel;
+pub mod load;
+pub mod output;
+pub mod progress;
+pub mod request;
+pub mod time;
+
+use cli::{Cli, Command};
+
+/// Runs one command line.
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Sessions(args) => cmd::sessions::run(args),
+        Command::Report(args) => cmd::report::run(args),
+        Command::Generate(args) => cmd::generate::run(args),
+    }
+}

@@ -1,0 +1,412 @@
+//! Column-wise conversion of one file's columns (as polars read them) into
+//! canonical values, recording every cell that breaks a rule with its row.
+//! Columns are converted in parallel chunks of rows; the order of rows and of
+//! bad cells is kept.
+
+use super::columns::Canon;
+use crate::events::{pack, Kind};
+use crate::time::{parse_time, LocalResolver, ParsedTime, Zone, US_PER_DAY};
+use polars::prelude::*;
+use rayon::prelude::*;
+
+/// One cell that breaks a rule: its row in the file (0-based, data rows
+/// only), its column, the value as text and the rule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BadCell {
+    pub row: usize,
+    pub column: Canon,
+    pub value: String,
+    pub rule: String,
+}
+
+const CHUNK: usize = 1 << 16;
+
+type Converted<T> = (Vec<T>, Vec<BadCell>);
+
+/// Runs `f(offset, len)` over chunks of rows in parallel and joins the parts in order.
+fn par_rows<T: Send>(n: usize, f: impl Fn(usize, usize) -> Converted<T> + Sync) -> Converted<T> {
+    let parts: Vec<Converted<T>> = (0..n.div_ceil(CHUNK))
+        .into_par_iter()
+        .map(|c| f(c * CHUNK, CHUNK.min(n - c * CHUNK)))
+        .collect();
+    let mut values = Vec::with_capacity(n);
+    let mut bad = Vec::new();
+    for (v, b) in parts {
+        values.extend(v);
+        bad.extend(b);
+    }
+    (values, bad)
+}
+
+fn cell(row: usize, column: Canon, value: impl Into<String>, rule: impl Into<String>) -> BadCell {
+    BadCell {
+        row,
+        column,
+        value: value.into(),
+        rule: rule.into(),
+    }
+}
+
+const MISSING: &str = "missing required value";
+const INT32_RULE: &str = "must be an integer from -2147483648 to 2147483647 (int32)";
+
+fn as_text(s: &Series) -> PolarsResult<Series> {
+    if s.dtype() == &DataType::String {
+        Ok(s.clone())
+    } else {
+        s.cast(&DataType::String)
+    }
+}
+
+/// An id column (`session_id`, `user_id`): integers of any width, integral
+/// floats, or decimal text, each within int32.
+pub fn int32_column(s: &Series, column: Canon) -> PolarsResult<Converted<i32>> {
+    let n = s.len();
+    let dt = s.dtype().clone();
+    if dt.is_integer() && dt != DataType::UInt64 {
+        let s = s.cast(&DataType::Int64)?;
+        let ca = s.i64()?;
+        return Ok(par_rows(n, |off, len| {
+            let mut out = Vec::with_capacity(len);
+            let mut bad = Vec::new();
+            for (i, v) in ca.slice(off as i64, len).iter().enumerate() {
+                out.push(match v.map(i32::try_from) {
+                    Some(Ok(v)) => v,
+                    Some(Err(_)) => {
+                        bad.push(cell(off + i, column, v.unwrap().to_string(), INT32_RULE));
+                        0
+                    }
+                    None => {
+                        bad.push(cell(off + i, column, "", MISSING));
+                        0
+                    }
+                });
+            }
+            (out, bad)
+        }));
+    }
+    if dt == DataType::UInt64 {
+        let ca = s.u64()?;
+        return Ok(par_rows(n, |off, len| {
+            let mut out = Vec::with_capacity(len);
+            let mut bad = Vec::new();
+            for (i, v) in ca.slice(off as i64, len).iter().enumerate() {
+                out.push(match v {
+                    Some(v) if v <= i32::MAX as u64 => v as i32,
+                    Some(v) => {
+                        bad.push(cell(off + i, column, v.to_string(), INT32_RULE));
+                        0
+                    }
+                    None => {
+                        bad.push(cell(off + i, column, "", MISSING));
+                        0
+                    }
+                });
+            }
+            (out, bad)
+        }));
+    }
+    if dt.is_float() {
+        let s = s.cast(&DataType::Float64)?;
+        let ca = s.f64()?;
+        return Ok(par_rows(n, |off, len| {
+            let mut out = Vec::with_capacity(len);
+            let mut bad = Vec::new();
+            for (i, v) in ca.slice(off as i64, len).iter().enumerate() {
+                out.push(match v {
+                    Some(v) if v.fract() == 0.0 && v >= i32::MIN as f64 && v <= i32::MAX as f64 => {
+                        v as i32
+                    }
+                    Some(v) => {
+                        bad.push(cell(off + i, column, v.to_string(), INT32_RULE));
+                        0
+                    }
+                    None => {
+                        bad.push(cell(off + i, column, "", MISSING));
+                        0
+                    }
+                });
+            }
+            (out, bad)
+        }));
+    }
+    let s = as_text(s)?;
+    let ca = s.str()?;
+    Ok(par_rows(n, |off, len| {
+        let mut out = Vec::with_capacity(len);
+        let mut bad = Vec::new();
+        for (i, v) in ca.slice(off as i64, len).iter().enumerate() {
+            out.push(match v.map(parse_int32) {
+                Some(Ok(v)) => v,
+                Some(Err(rule)) => {
+                    bad.push(cell(off + i, column, v.unwrap(), rule));
+                    0
+                }
+                None => {
+                    bad.push(cell(off + i, column, "", MISSING));
+                    0
+                }
+            });
+        }
+        (out, bad)
+    }))
+}
+
+/// Decimal text: optional sign, digits, surrounding blanks ignored.
+pub fn parse_int32(text: &str) -> Result<i32, &'static str> {
+    let t = text.trim();
+    if t.is_empty() {
+        return Err(MISSING);
+    }
+    let digits = t.strip_prefix(['+', '-']).unwrap_or(t);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err("not an integer; must be an integer from -2147483648 to 2147483647 (int32)");
+    }
+    t.parse::<i32>().map_err(|_| INT32_RULE)
+}
+
+/// The timestamp column: text (SPEC 1.2), or native timestamps and dates. A
+/// timestamp without zone is wall-clock time in `zone`. Native nanoseconds
+/// are truncated to microseconds (towards the past).
+pub fn timestamp_column(s: &Series, zone: Zone) -> PolarsResult<Converted<i64>> {
+    let n = s.len();
+    let column = Canon::Timestamp;
+    match s.dtype().clone() {
+        DataType::Datetime(unit, tz) => {
+            let ca = s.datetime()?.physical().clone();
+            let to_us = move |v: i64| match unit {
+                TimeUnit::Nanoseconds => v.div_euclid(1000),
+                TimeUnit::Microseconds => v,
+                TimeUnit::Milliseconds => v * 1000,
+            };
+            let utc = tz.is_some();
+            Ok(par_rows(n, |off, len| {
+                let mut resolver = LocalResolver::new(zone);
+                let mut out = Vec::with_capacity(len);
+                let mut bad = Vec::new();
+                for (i, v) in ca.slice(off as i64, len).iter().enumerate() {
+                    out.push(match v.map(to_us) {
+                        Some(us) if utc => us,
+                        Some(wall) => resolver
+                            .resolve(ParsedTime {
+                                wall_us: wall,
+                                offset_secs: None,
+                            })
+                            .unwrap_or_else(|e| {
+                                bad.push(cell(
+                                    off + i,
+                                    column,
+                                    crate::time::format_rfc3339_utc(wall).trim_end_matches('Z'),
+                                    e.0,
+                                ));
+                                0
+                            }),
+                        None => {
+                            bad.push(cell(off + i, column, "", MISSING));
+                            0
+                        }
+                    });
+                }
+                (out, bad)
+            }))
+        }
+        DataType::Date => {
+            let ca = s.date()?.physical().clone();
+            Ok(par_rows(n, |off, len| {
+                let mut resolver = LocalResolver::new(zone);
+                let mut out = Vec::with_capacity(len);
+                let mut bad = Vec::new();
+                for (i, v) in ca.slice(off as i64, len).iter().enumerate() {
+                    let wall = v.map(|d| i64::from(d) * US_PER_DAY);
+                    out.push(match wall {
+                        Some(wall) => resolver
+                            .resolve(ParsedTime {
+                                wall_us: wall,
+                                offset_secs: None,
+                            })
+                            .unwrap_or_else(|e| {
+                                bad.push(cell(
+                                    off + i,
+                                    column,
+                                    crate::time::format_rfc3339_utc(wall),
+                                    e.0,
+                                ));
+                                0
+                            }),
+                        None => {
+                            bad.push(cell(off + i, column, "", MISSING));
+                            0
+                        }
+                    });
+                }
+                (out, bad)
+            }))
+        }
+        DataType::String => {
+            let ca = s.str()?;
+            Ok(par_rows(n, |off, len| {
+                let mut resolver = LocalResolver::new(zone);
+                let mut out = Vec::with_capacity(len);
+                let mut bad = Vec::new();
+                for (i, v) in ca.slice(off as i64, len).iter().enumerate() {
+                    let Some(text) = v else {
+                        bad.push(cell(off + i, column, "", MISSING));
+                        out.push(0);
+                        continue;
+                    };
+                    match parse_time(text).and_then(|p| resolver.resolve(p)) {
+                        Ok(us) => out.push(us),
+                        Err(e) => {
+                            let rule = if text.trim().is_empty() {
+                                MISSING.to_string()
+                            } else {
+                                e.0
+                            };
+                            bad.push(cell(off + i, column, text, rule));
+                            out.push(0);
+                        }
+                    }
+                }
+                (out, bad)
+            }))
+        }
+        other => {
+            let text = s.cast(&DataType::String)?;
+            let ca = text.str()?;
+            let rule = format!("a timestamp must be text or a native timestamp, not {other}");
+            Ok(par_rows(n, |off, len| {
+                let bad = ca
+                    .slice(off as i64, len)
+                    .iter()
+                    .enumerate()
+                    .map(|(i, v)| cell(off + i, column, v.unwrap_or(""), rule.clone()))
+                    .collect();
+                (vec![0; len], bad)
+            }))
+        }
+    }
+}
+
+/// The optional kind column; `None` (no such column) means every event is activity.
+pub fn kind_column(s: Option<&Series>, n: usize) -> PolarsResult<Converted<Kind>> {
+    let Some(s) = s else {
+        return Ok((vec![Kind::Activity; n], Vec::new()));
+    };
+    let s = as_text(s)?;
+    let ca = s.str()?;
+    Ok(par_rows(n, |off, len| {
+        let mut out = Vec::with_capacity(len);
+        let mut bad = Vec::new();
+        for (i, v) in ca.slice(off as i64, len).iter().enumerate() {
+            out.push(match v.map(Kind::parse) {
+                None => Kind::Activity,
+                Some(Some(k)) => k,
+                Some(None) => {
+                    bad.push(cell(
+                        off + i,
+                        Canon::Kind,
+                        v.unwrap(),
+                        "unknown kind; expected login, activity, idle or logout",
+                    ));
+                    Kind::Activity
+                }
+            });
+        }
+        (out, bad)
+    }))
+}
+
+/// A required text column: present and not blank.
+pub fn text_column(s: &Series, column: Canon) -> PolarsResult<(StringChunked, Vec<BadCell>)> {
+    let s = as_text(s)?.rechunk();
+    let ca = s.str()?.clone();
+    let (_, bad) = par_rows::<()>(ca.len(), |off, len| {
+        let bad = ca
+            .slice(off as i64, len)
+            .iter()
+            .enumerate()
+            .filter(|(_, v)| v.is_none_or(|t| t.trim().is_empty()))
+            .map(|(i, v)| cell(off + i, column, v.unwrap_or(""), MISSING))
+            .collect();
+        (Vec::new(), bad)
+    });
+    Ok((ca, bad))
+}
+
+/// Packs timestamps and kinds into event keys.
+pub fn keys(ts: &[i64], kinds: &[Kind]) -> Vec<i64> {
+    ts.par_iter()
+        .zip(kinds.par_iter())
+        .map(|(&t, &k)| pack(t, k))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn int_text_rules() {
+        assert_eq!(parse_int32(" 42 "), Ok(42));
+        assert_eq!(parse_int32("-2147483648"), Ok(i32::MIN));
+        assert_eq!(parse_int32("2147483648"), Err(INT32_RULE));
+        assert!(parse_int32("4.0").is_err());
+        assert!(parse_int32("abc").is_err());
+        assert!(parse_int32("-").is_err());
+    }
+
+    #[test]
+    fn int_columns_of_every_type() {
+        let s = Series::new("x".into(), &[Some(1i64), None, Some(3_000_000_000)]);
+        let (v, bad) = int32_column(&s, Canon::UserId).unwrap();
+        assert_eq!(v[0], 1);
+        assert_eq!(bad.iter().map(|b| b.row).collect::<Vec<_>>(), vec![1, 2]);
+        assert_eq!(bad[1].value, "3000000000");
+        let s = Series::new("x".into(), &[2.0f64, 2.5]);
+        let (v, bad) = int32_column(&s, Canon::UserId).unwrap();
+        assert_eq!((v[0], bad.len(), bad[0].row), (2, 1, 1));
+        let s = Series::new("x".into(), &["7", "x7"]);
+        let (v, bad) = int32_column(&s, Canon::SessionId).unwrap();
+        assert_eq!((v[0], bad[0].value.as_str()), (7, "x7"));
+    }
+
+    #[test]
+    fn many_chunks_keep_row_numbers() {
+        let n = CHUNK * 2 + 17;
+        let texts: Vec<String> = (0..n)
+            .map(|i| {
+                if i % 50_000 == 3 {
+                    "bad".into()
+                } else {
+                    i.to_string()
+                }
+            })
+            .collect();
+        let s = Series::new("x".into(), texts);
+        let (v, bad) = int32_column(&s, Canon::SessionId).unwrap();
+        assert_eq!(v.len(), n);
+        assert_eq!(v[n - 1], (n - 1) as i32);
+        assert_eq!(
+            bad.iter().map(|b| b.row).collect::<Vec<_>>(),
+            vec![3, 50_003, 100_003]
+        );
+    }
+
+    #[test]
+    fn native_timestamps() {
+        let s = Series::new("t".into(), &[1_000_000_123i64])
+            .cast(&DataType::Datetime(
+                TimeUnit::Nanoseconds,
+                Some(TimeZone::UTC),
+            ))
+            .unwrap();
+        let (v, bad) = timestamp_column(&s, Zone::default()).unwrap();
+        assert_eq!((v[0], bad.len()), (1_000_000, 0));
+        // naive native timestamps are wall-clock time in the zone
+        let s = Series::new("t".into(), &[0i64])
+            .cast(&DataType::Datetime(TimeUnit::Microseconds, None))
+            .unwrap();
+        let (v, _) = timestamp_column(&s, "+01:00".parse().unwrap()).unwrap();
+        assert_eq!(v[0], -3_600_000_000);
+    }
+}

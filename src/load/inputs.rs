@@ -1,0 +1,243 @@
+//! Which files an `--input` names (a file, a glob, or a directory walked
+//! recursively, hive-partitioned folders included) and what format each is.
+
+use std::fmt;
+use std::fs;
+use std::io::{BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+/// An input file format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Csv,
+    Parquet,
+    Ndjson,
+}
+
+impl fmt::Display for Format {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Format::Csv => "csv",
+            Format::Parquet => "parquet",
+            Format::Ndjson => "ndjson",
+        })
+    }
+}
+
+impl FromStr for Format {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        <Format as clap::ValueEnum>::from_str(s, true)
+    }
+}
+
+impl Format {
+    /// The format a file name implies, looking through `.gz` and `.zst`.
+    pub fn from_path(path: &Path) -> Option<Format> {
+        let name = path.file_name()?.to_str()?.to_ascii_lowercase();
+        let name = name
+            .strip_suffix(".gz")
+            .or_else(|| name.strip_suffix(".zst"))
+            .or_else(|| name.strip_suffix(".zstd"))
+            .unwrap_or(&name);
+        let ext = name.rsplit_once('.')?.1;
+        match ext {
+            "csv" | "txt" => Some(Format::Csv),
+            "parquet" | "pq" => Some(Format::Parquet),
+            "ndjson" | "jsonl" | "json" => Some(Format::Ndjson),
+            _ => None,
+        }
+    }
+}
+
+/// One file to read, with the `key=value` folders above it (hive partitions).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InputFile {
+    pub path: PathBuf,
+    pub format: Format,
+    pub hive: Vec<(String, String)>,
+}
+
+impl InputFile {
+    pub fn display(&self) -> String {
+        self.path.display().to_string()
+    }
+}
+
+/// Expands every `--input` into files: in the order given, each glob and
+/// directory in sorted path order. Missing paths, empty globs and files of an
+/// unknown format are errors naming the path.
+pub fn resolve(specs: &[String], forced: Option<Format>) -> Result<Vec<InputFile>, String> {
+    let mut out = Vec::new();
+    for spec in specs {
+        let path = Path::new(spec);
+        if path.is_dir() {
+            let mut files = Vec::new();
+            walk(path, &mut files).map_err(|e| format!("cannot read input folder {spec}: {e}"))?;
+            files.sort();
+            let before = out.len();
+            for f in files {
+                // In a folder, only files of the wanted (or a known) format count.
+                let format = match (forced, Format::from_path(&f)) {
+                    (Some(want), Some(found)) if want != found => continue,
+                    (Some(want), _) => want,
+                    (None, Some(found)) => found,
+                    (None, None) => continue,
+                };
+                out.push(InputFile {
+                    hive: hive_parts(path, &f),
+                    path: f,
+                    format,
+                });
+            }
+            if out.len() == before {
+                return Err(format!(
+                    "input folder {spec} holds no csv, parquet or ndjson files"
+                ));
+            }
+        } else if spec.contains(['*', '?', '[']) && !path.exists() {
+            let paths = glob::glob(spec).map_err(|e| format!("bad glob {spec}: {e}"))?;
+            let mut files: Vec<PathBuf> = paths
+                .filter_map(Result::ok)
+                .filter(|p| p.is_file())
+                .collect();
+            files.sort();
+            if files.is_empty() {
+                return Err(format!("no files match the input glob {spec}"));
+            }
+            let root = glob_root(spec);
+            for f in files {
+                out.push(InputFile {
+                    format: format_of(&f, forced)?,
+                    hive: hive_parts(&root, &f),
+                    path: f,
+                });
+            }
+        } else if path.is_file() {
+            out.push(InputFile {
+                format: format_of(path, forced)?,
+                hive: Vec::new(),
+                path: path.to_path_buf(),
+            });
+        } else {
+            return Err(format!("input not found: {spec}"));
+        }
+    }
+    Ok(out)
+}
+
+fn format_of(path: &Path, forced: Option<Format>) -> Result<Format, String> {
+    forced.or_else(|| Format::from_path(path)).ok_or_else(|| {
+        format!(
+            "cannot tell the format of {} from its name; use --format csv|parquet|ndjson",
+            path.display()
+        )
+    })
+}
+
+fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    for entry in fs::read_dir(dir)? {
+        let entry = entry?;
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        // Hidden files and markers such as _SUCCESS are not data.
+        if name.starts_with('.') || name.starts_with('_') {
+            continue;
+        }
+        let path = entry.path();
+        if path.is_dir() {
+            walk(&path, out)?;
+        } else {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+/// The folder part of a glob before its first wildcard.
+fn glob_root(spec: &str) -> PathBuf {
+    let cut = spec.find(['*', '?', '[']).unwrap_or(spec.len());
+    let head = &spec[..cut];
+    match head.rfind('/') {
+        Some(i) => PathBuf::from(&head[..=i]),
+        None => PathBuf::from("."),
+    }
+}
+
+/// `key=value` folder names between `root` and the file, in order.
+fn hive_parts(root: &Path, file: &Path) -> Vec<(String, String)> {
+    let rel = file.strip_prefix(root).unwrap_or(file);
+    let mut parts = Vec::new();
+    if let Some(parent) = rel.parent() {
+        for comp in parent.components() {
+            if let Some((k, v)) = comp.as_os_str().to_str().and_then(|c| c.split_once('=')) {
+                if !k.is_empty() {
+                    parts.push((k.to_string(), v.to_string()));
+                }
+            }
+        }
+    }
+    parts
+}
+
+/// Opens a file for reading, decompressing gzip or zstd by its magic bytes.
+pub fn open_decompressed(path: &Path) -> std::io::Result<Box<dyn Read>> {
+    let mut file = fs::File::open(path)?;
+    let mut magic = [0u8; 4];
+    let n = read_up_to(&mut file, &mut magic)?;
+    let file = fs::File::open(path)?;
+    Ok(match &magic[..n] {
+        [0x1f, 0x8b, ..] => Box::new(flate2::read::MultiGzDecoder::new(BufReader::new(file))),
+        [0x28, 0xb5, 0x2f, 0xfd] => Box::new(zstd::stream::read::Decoder::new(file)?),
+        _ => Box::new(BufReader::with_capacity(1 << 20, file)),
+    })
+}
+
+fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match r.read(&mut buf[n..])? {
+            0 => break,
+            k => n += k,
+        }
+    }
+    Ok(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_from_names() {
+        assert_eq!(Format::from_path(Path::new("a/b.CSV")), Some(Format::Csv));
+        assert_eq!(Format::from_path(Path::new("b.csv.gz")), Some(Format::Csv));
+        assert_eq!(
+            Format::from_path(Path::new("b.ndjson.zst")),
+            Some(Format::Ndjson)
+        );
+        assert_eq!(
+            Format::from_path(Path::new("b.parquet")),
+            Some(Format::Parquet)
+        );
+        assert_eq!(Format::from_path(Path::new("b.gz")), None);
+        assert_eq!(Format::from_path(Path::new("README")), None);
+    }
+
+    #[test]
+    fn hive_folders_become_columns() {
+        let parts = hive_parts(
+            Path::new("logs"),
+            Path::new("logs/client_guid=abc/day=2021-04-01/part-0.parquet"),
+        );
+        assert_eq!(
+            parts,
+            vec![
+                ("client_guid".into(), "abc".into()),
+                ("day".into(), "2021-04-01".into())
+            ]
+        );
+        assert_eq!(glob_root("logs/*/x.csv"), PathBuf::from("logs/"));
+    }
+}

@@ -1,0 +1,564 @@
+//! Loading: files (CSV, Parquet, NDJSON) -> canonical `Events`. Reads only the
+//! mapped columns, converts them column-wise in parallel, checks that every
+//! session keeps one user and one client, and accounts for every bad row:
+//! it stops the run, or (with `--max-bad-rows`) is skipped and reported.
+
+pub mod columns;
+pub mod convert;
+pub mod inputs;
+
+use crate::events::{Events, Kind, SessionMeta};
+use crate::time::Zone;
+use columns::{Canon, ColumnMap};
+use convert::BadCell;
+use inputs::{Format, InputFile};
+use polars::prelude::*;
+use std::collections::hash_map::Entry;
+use std::collections::HashMap;
+use std::fmt;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+
+/// What to load and how to read it.
+#[derive(Debug, Clone)]
+pub struct LoadOptions {
+    pub inputs: Vec<String>,
+    pub format: Option<Format>,
+    pub map: ColumnMap,
+    pub zone: Zone,
+    /// How many bad rows may be skipped before the run fails.
+    pub max_bad_rows: u64,
+}
+
+/// Where a row is: a 1-based physical line (CSV, header included; NDJSON), or
+/// a 0-based row index (Parquet).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum At {
+    Line(u64),
+    Row(u64),
+}
+
+/// A bad row: where it is, the first cell that breaks a rule, and the whole
+/// record as it was in the file (column name and text per field).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BadRow {
+    pub file: String,
+    pub at: At,
+    pub column: String,
+    pub value: String,
+    pub rule: String,
+    pub record: Vec<(String, String)>,
+}
+
+impl BadRow {
+    pub fn source(&self) -> String {
+        match self.at {
+            At::Line(l) => format!("{}:{l}", self.file),
+            At::Row(r) => format!("{} row {r}", self.file),
+        }
+    }
+}
+
+impl fmt::Display for BadRow {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "bad row at {}, column {}, value {:?}: {}",
+            self.source(),
+            self.column,
+            self.value,
+            self.rule
+        )
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// A file that cannot be used at all: missing, empty, unreadable, or
+    /// without a required column.
+    #[error("{0}")]
+    Input(String),
+    #[error("{0}")]
+    BadRow(Box<BadRow>),
+    #[error("more than --max-bad-rows {max} bad rows; the one over the limit: {row}")]
+    TooManyBadRows { max: u64, row: Box<BadRow> },
+}
+
+/// The loaded events and an account of every row read.
+#[derive(Debug, Default)]
+pub struct Loaded {
+    pub events: Events,
+    pub files: Vec<InputFile>,
+    pub rows_read: u64,
+    /// Rows skipped under `--max-bad-rows`, in input order.
+    pub rejected: Vec<BadRow>,
+}
+
+/// Progress callbacks while loading (files done, rows so far).
+pub trait Progress {
+    fn file_done(&self, _rows: u64) {}
+}
+
+impl Progress for () {}
+
+/// Loads every input. Fails on the first bad row unless `max_bad_rows` allows
+/// skipping it.
+pub fn load(opts: &LoadOptions, progress: &dyn Progress) -> Result<Loaded, LoadError> {
+    let files = inputs::resolve(&opts.inputs, opts.format).map_err(LoadError::Input)?;
+    let mut state = Assembler {
+        opts,
+        index: HashMap::new(),
+        loaded: Loaded::default(),
+    };
+    for file in &files {
+        let frame = read_file(file, &opts.map)?;
+        let rows = frame.height() as u64;
+        state.add_file(file, frame)?;
+        state.loaded.rows_read += rows;
+        progress.file_done(rows);
+    }
+    state.loaded.files = files;
+    Ok(state.loaded)
+}
+
+/// Reads one file's mapped columns, renamed to their canonical names (kind
+/// only when present). Hive `key=value` folders fill columns the file lacks.
+pub fn read_file(file: &InputFile, map: &ColumnMap) -> Result<DataFrame, LoadError> {
+    let name = file.display();
+    let meta = std::fs::metadata(&file.path)
+        .map_err(|e| LoadError::Input(format!("cannot read {name}: {e}")))?;
+    if meta.len() == 0 {
+        return Err(LoadError::Input(format!(
+            "{name}: the file is empty (0 bytes); a CSV needs at least a header row"
+        )));
+    }
+    let polars_err =
+        |e: PolarsError| LoadError::Input(format!("cannot read {name} as {}: {e}", file.format));
+    let (found, frame) = match file.format {
+        Format::Csv => {
+            let found = csv_header(&file.path)
+                .map_err(|e| LoadError::Input(format!("cannot read the header of {name}: {e}")))?;
+            let wanted = wanted_columns(map, &found, file);
+            let wanted: Vec<PlSmallStr> = wanted.iter().map(|s| s.as_str().into()).collect();
+            let df = if wanted.is_empty() {
+                DataFrame::empty()
+            } else {
+                CsvReadOptions::default()
+                    .with_has_header(true)
+                    .with_infer_schema_length(Some(0))
+                    .with_columns(Some(wanted.into()))
+                    .try_into_reader_with_file_path(Some(file.path.clone()))
+                    .and_then(|r| r.finish())
+                    .map_err(polars_err)?
+            };
+            (found, df)
+        }
+        Format::Parquet => {
+            let f = std::fs::File::open(&file.path)
+                .map_err(|e| LoadError::Input(format!("cannot read {name}: {e}")))?;
+            let mut reader = ParquetReader::new(f);
+            let schema = reader.schema().map_err(polars_err)?;
+            let found: Vec<String> = schema.iter_names().map(|n| n.to_string()).collect();
+            let wanted = wanted_columns(map, &found, file);
+            let df = reader
+                .with_columns(Some(wanted))
+                .finish()
+                .map_err(polars_err)?;
+            (found, df)
+        }
+        Format::Ndjson => read_ndjson(file, map)?,
+    };
+    let mut found_all = found.clone();
+    for (k, _) in &file.hive {
+        if !found_all.contains(k) {
+            found_all.push(k.clone());
+        }
+    }
+    let n = frame.height();
+    if n > 0 || file.format != Format::Ndjson {
+        map.check(&name, &found_all).map_err(LoadError::Input)?;
+    }
+    let mut cols = Vec::new();
+    for c in Canon::ALL {
+        let src = map.source(c);
+        let col = if found.iter().any(|f| f == src) {
+            frame.column(src).ok().cloned()
+        } else {
+            file.hive
+                .iter()
+                .find(|(k, _)| k == src)
+                .map(|(_, v)| Column::new(src.into(), vec![v.as_str(); n]))
+        };
+        if let Some(col) = col {
+            cols.push(col.with_name(c.name().into()));
+        } else if c.required() {
+            // Only an empty NDJSON file gets here: no rows, no columns.
+            cols.push(Column::new(c.name().into(), Vec::<&str>::new()));
+        }
+    }
+    DataFrame::new(n, cols).map_err(|e| LoadError::Input(format!("{name}: {e}")))
+}
+
+fn wanted_columns(map: &ColumnMap, found: &[String], file: &InputFile) -> Vec<String> {
+    let mut wanted: Vec<String> = Vec::new();
+    for c in Canon::ALL {
+        let src = map.source(c).to_string();
+        if found.contains(&src) && !wanted.contains(&src) {
+            wanted.push(src);
+        }
+    }
+    let _ = file;
+    wanted
+}
+
+fn csv_header(path: &Path) -> std::io::Result<Vec<String>> {
+    let mut rdr = csv::ReaderBuilder::new()
+        .flexible(true)
+        .from_reader(inputs::open_decompressed(path)?);
+    Ok(rdr
+        .headers()
+        .map_err(std::io::Error::other)?
+        .iter()
+        .map(|h| h.to_string())
+        .collect())
+}
+
+/// NDJSON: one JSON object per line; blank lines are skipped. Values are
+/// taken as text (numbers by their JSON spelling) and checked like CSV cells.
+fn read_ndjson(file: &InputFile, map: &ColumnMap) -> Result<(Vec<String>, DataFrame), LoadError> {
+    use rayon::prelude::*;
+    let name = file.display();
+    let io_err = |e: std::io::Error| LoadError::Input(format!("cannot read {name}: {e}"));
+    let mut text = String::new();
+    std::io::Read::read_to_string(
+        &mut inputs::open_decompressed(&file.path).map_err(io_err)?,
+        &mut text,
+    )
+    .map_err(io_err)?;
+    let lines: Vec<(u64, &str)> = text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(i, l)| (i as u64 + 1, l))
+        .collect();
+    let sources: Vec<&str> = Canon::ALL.iter().map(|c| map.source(*c)).collect();
+    let parsed: Vec<Result<Vec<Option<String>>, (u64, String, String)>> = lines
+        .par_iter()
+        .map(|(no, line)| {
+            let obj: serde_json::Map<String, serde_json::Value> = serde_json::from_str(line)
+                .map_err(|e| (*no, line.to_string(), format!("not a JSON object: {e}")))?;
+            Ok(sources
+                .iter()
+                .map(|s| match obj.get(*s) {
+                    None | Some(serde_json::Value::Null) => None,
+                    Some(serde_json::Value::String(t)) => Some(t.clone()),
+                    Some(v) => Some(v.to_string()),
+                })
+                .collect())
+        })
+        .collect();
+    let mut found: Vec<String> = Vec::new();
+    if let Some((_, first)) = lines.first() {
+        if let Ok(obj) = serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(first) {
+            found = obj.keys().cloned().collect();
+        }
+    }
+    let mut values: Vec<Vec<Option<String>>> = vec![Vec::with_capacity(lines.len()); sources.len()];
+    for p in parsed {
+        match p {
+            Ok(row) => {
+                for (i, v) in row.into_iter().enumerate() {
+                    if v.is_some() && !found.iter().any(|f| f == sources[i]) {
+                        found.push(sources[i].to_string());
+                    }
+                    values[i].push(v);
+                }
+            }
+            Err((no, line, rule)) => {
+                return Err(LoadError::BadRow(Box::new(BadRow {
+                    file: name,
+                    at: At::Line(no),
+                    column: "(whole line)".into(),
+                    value: abbreviate(&line),
+                    rule,
+                    record: vec![("line".into(), line)],
+                })))
+            }
+        }
+    }
+    let mut cols = Vec::new();
+    for (i, src) in sources.iter().enumerate() {
+        if found.iter().any(|f| f == src) && !cols.iter().any(|c: &Column| c.name() == *src) {
+            cols.push(Column::new((*src).into(), std::mem::take(&mut values[i])));
+        }
+    }
+    let df =
+        DataFrame::new(lines.len(), cols).map_err(|e| LoadError::Input(format!("{name}: {e}")))?;
+    Ok((found, df))
+}
+
+fn abbreviate(s: &str) -> String {
+    if s.chars().count() > 80 {
+        format!("{}...", s.chars().take(80).collect::<String>())
+    } else {
+        s.to_string()
+    }
+}
+
+struct Assembler<'a> {
+    opts: &'a LoadOptions,
+    /// session id -> index into `loaded.events.sessions`.
+    index: HashMap<i32, u32>,
+    loaded: Loaded,
+}
+
+impl Assembler<'_> {
+    fn add_file(&mut self, file: &InputFile, frame: DataFrame) -> Result<(), LoadError> {
+        let n = frame.height();
+        let zone = self.opts.zone;
+        let series = |c: Canon| {
+            frame
+                .column(c.name())
+                .map(|c| c.as_materialized_series().clone())
+        };
+        let err = |e: PolarsError| LoadError::Input(format!("{}: {e}", file.display()));
+        let (sid, mut bad) =
+            convert::int32_column(&series(Canon::SessionId).map_err(err)?, Canon::SessionId)
+                .map_err(err)?;
+        let (uid, b) = convert::int32_column(&series(Canon::UserId).map_err(err)?, Canon::UserId)
+            .map_err(err)?;
+        bad.extend(b);
+        let mut names = Vec::new();
+        for c in [Canon::UserName, Canon::ClientGuid, Canon::ClientName] {
+            let (ca, b) = convert::text_column(&series(c).map_err(err)?, c).map_err(err)?;
+            bad.extend(b);
+            names.push(ca);
+        }
+        let (ts, b) = convert::timestamp_column(&series(Canon::Timestamp).map_err(err)?, zone)
+            .map_err(err)?;
+        bad.extend(b);
+        let kind_series = series(Canon::Kind).ok();
+        let (kinds, b) = convert::kind_column(kind_series.as_ref(), n).map_err(err)?;
+        bad.extend(b);
+        bad.sort_by_key(|b| (b.row, b.column));
+        bad.dedup_by_key(|b| b.row);
+
+        let keys = convert::keys(&ts, &kinds);
+        drop((ts, kinds));
+        let ev = &mut self.loaded.events;
+        ev.session.reserve(n);
+        ev.key.reserve(n);
+        let mut next_bad = bad.iter().map(|b| b.row).peekable();
+        let mut conflicts = Vec::new();
+        let (un, cg, cn) = (&names[0], &names[1], &names[2]);
+        for (row, (((u_name, c_guid), c_name), (&s, &u))) in un
+            .iter()
+            .zip(cg.iter())
+            .zip(cn.iter())
+            .zip(sid.iter().zip(&uid))
+            .enumerate()
+        {
+            if next_bad.peek() == Some(&row) {
+                next_bad.next();
+                continue;
+            }
+            let (u_name, c_guid, c_name) = (
+                u_name.unwrap_or(""),
+                c_guid.unwrap_or(""),
+                c_name.unwrap_or(""),
+            );
+            let idx = match self.index.entry(s) {
+                Entry::Occupied(e) => {
+                    let idx = *e.get();
+                    let m = &ev.sessions[idx as usize];
+                    let conflict = if m.user_id != u {
+                        Some((Canon::UserId, u.to_string(), m.user_id.to_string()))
+                    } else if m.user_name != u_name {
+                        Some((Canon::UserName, u_name.to_string(), m.user_name.clone()))
+                    } else if m.client_guid != c_guid {
+                        Some((Canon::ClientGuid, c_guid.to_string(), m.client_guid.clone()))
+                    } else if m.client_name != c_name {
+                        Some((Canon::ClientName, c_name.to_string(), m.client_name.clone()))
+                    } else {
+                        None
+                    };
+                    if let Some((column, value, first)) = conflict {
+                        conflicts.push(BadCell {
+                            row,
+                            column,
+                            value,
+                            rule: format!(
+                                "session {s} already has {column} {first:?} from an earlier row; a session has one user and one client"
+                            ),
+                        });
+                        continue;
+                    }
+                    idx
+                }
+                Entry::Vacant(e) => {
+                    let idx = ev.sessions.len() as u32;
+                    e.insert(idx);
+                    ev.sessions.push(SessionMeta {
+                        session_id: s,
+                        user_id: u,
+                        user_name: u_name.to_string(),
+                        client_guid: c_guid.to_string(),
+                        client_name: c_name.to_string(),
+                    });
+                    idx
+                }
+            };
+            ev.session.push(idx);
+            ev.key.push(keys[row]);
+        }
+        bad.extend(conflicts);
+        if bad.is_empty() {
+            return Ok(());
+        }
+        bad.sort_by_key(|b| b.row);
+        self.reject(file, bad)
+    }
+
+    /// Turns bad cells into bad rows with their place and record; fails when
+    /// they are more than allowed.
+    fn reject(&mut self, file: &InputFile, bad: Vec<BadCell>) -> Result<(), LoadError> {
+        let max = self.opts.max_bad_rows;
+        let room = max.saturating_sub(self.loaded.rejected.len() as u64) as usize;
+        // Locate only the rows that are needed: those kept, and the first one over.
+        let needed = &bad[..bad.len().min(room + 1)];
+        let located = locate(file, needed, &self.opts.map)?;
+        for (i, row) in located.into_iter().enumerate() {
+            if i >= room {
+                return Err(if max == 0 {
+                    LoadError::BadRow(Box::new(row))
+                } else {
+                    LoadError::TooManyBadRows {
+                        max,
+                        row: Box::new(row),
+                    }
+                });
+            }
+            self.loaded.rejected.push(row);
+        }
+        Ok(())
+    }
+}
+
+/// Finds the physical place and the whole original record of bad rows. Runs
+/// only on the error path, so it re-reads the file.
+fn locate(file: &InputFile, bad: &[BadCell], map: &ColumnMap) -> Result<Vec<BadRow>, LoadError> {
+    let name = file.display();
+    let io_err = |e: std::io::Error| LoadError::Input(format!("cannot re-read {name}: {e}"));
+    let rows: Vec<usize> = bad.iter().map(|b| b.row).collect();
+    let places: Vec<(At, Vec<(String, String)>)> = match file.format {
+        Format::Csv => {
+            let mut rdr = csv::ReaderBuilder::new()
+                .flexible(true)
+                .from_reader(inputs::open_decompressed(&file.path).map_err(io_err)?);
+            let headers: Vec<String> = rdr
+                .headers()
+                .map_err(|e| io_err(std::io::Error::other(e)))?
+                .iter()
+                .map(String::from)
+                .collect();
+            let mut out = Vec::with_capacity(rows.len());
+            let mut want = rows.iter().peekable();
+            let mut rec = csv::StringRecord::new();
+            let mut i = 0usize;
+            while want.peek().is_some()
+                && rdr
+                    .read_record(&mut rec)
+                    .map_err(|e| io_err(std::io::Error::other(e)))?
+            {
+                while want.peek() == Some(&&i) {
+                    let line = rec.position().map_or(i as u64 + 2, |p| p.line());
+                    let record = rec
+                        .iter()
+                        .enumerate()
+                        .map(|(j, v)| {
+                            (
+                                headers
+                                    .get(j)
+                                    .cloned()
+                                    .unwrap_or_else(|| format!("field{}", j + 1)),
+                                v.to_string(),
+                            )
+                        })
+                        .collect();
+                    out.push((At::Line(line), record));
+                    want.next();
+                }
+                i += 1;
+            }
+            while let Some(r) = want.next() {
+                out.push((At::Line(*r as u64 + 2), Vec::new()));
+            }
+            out
+        }
+        Format::Ndjson => {
+            let reader = BufReader::new(inputs::open_decompressed(&file.path).map_err(io_err)?);
+            let mut out = Vec::with_capacity(rows.len());
+            let mut want = rows.iter().peekable();
+            let mut data_row = 0usize;
+            for (no, line) in reader.lines().enumerate() {
+                let line = line.map_err(io_err)?;
+                if line.trim().is_empty() {
+                    continue;
+                }
+                while want.peek() == Some(&&data_row) {
+                    out.push((
+                        At::Line(no as u64 + 1),
+                        vec![("line".to_string(), line.clone())],
+                    ));
+                    want.next();
+                }
+                data_row += 1;
+                if want.peek().is_none() {
+                    break;
+                }
+            }
+            out
+        }
+        Format::Parquet => {
+            let mut out = Vec::with_capacity(rows.len());
+            for &r in &rows {
+                let f = std::fs::File::open(&file.path).map_err(io_err)?;
+                let df = ParquetReader::new(f).with_slice(Some((r, 1))).finish().ok();
+                let record = df
+                    .map(|df| {
+                        df.columns()
+                            .iter()
+                            .map(|c| {
+                                let v = c.get(0).map(|v| match v {
+                                    AnyValue::String(s) => s.to_string(),
+                                    AnyValue::Null => String::new(),
+                                    other => other.to_string(),
+                                });
+                                (c.name().to_string(), v.unwrap_or_default())
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                out.push((At::Row(r as u64), record));
+            }
+            out
+        }
+    };
+    Ok(bad
+        .iter()
+        .zip(places)
+        .map(|(b, (at, record))| BadRow {
+            file: name.clone(),
+            at,
+            column: map.label(b.column),
+            value: b.value.clone(),
+            rule: b.rule.clone(),
+            record,
+        })
+        .collect())
+}
+
+/// The kinds' names, for docs and errors.
+pub fn kind_names() -> String {
+    Kind::NAMES.join(", ")
+}

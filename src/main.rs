@@ -1,0 +1,45 @@
+//! The `sessionstat` binary: parse the command line, run, report errors as
+//! one line on stderr, exit 0 (ok), 2 (bad request or usage) or 1 (other).
+
+use clap::Parser;
+use sessionstat::cli::Cli;
+use sessionstat::error::{error_line, exit_code, is_broken_pipe, json_error};
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    // Known before parsing, so that even a usage error can be printed as JSON.
+    let json_errors = args
+        .windows(2)
+        .any(|w| w[0] == "--error-format" && w[1] == "json")
+        || args.iter().any(|a| a == "--error-format=json");
+    let cli = match Cli::try_parse_from(&args) {
+        Ok(cli) => cli,
+        Err(e) if !e.use_stderr() => {
+            let _ = e.print();
+            return ExitCode::SUCCESS;
+        }
+        Err(e) if json_errors => {
+            let text = e.to_string();
+            let first = text
+                .lines()
+                .next()
+                .unwrap_or("")
+                .trim_start_matches("error: ");
+            eprintln!("{}", json_error(400, first));
+            return ExitCode::from(2);
+        }
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(2);
+        }
+    };
+    match sessionstat::run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("{}", error_line(&e, json_errors));
+            ExitCode::from(exit_code(&e))
+        }
+    }
+}

@@ -1,0 +1,6 @@
+//! Writers: the endpoint's JSON, the rollup tables (Parquet and CSV), the
+//! rejects file, all written whole or not at all.
+
+pub mod atomic;
+pub mod json;
+pub mod rejects;

@@ -1,0 +1,56 @@
+//! The rejects file: one JSON object per skipped bad row, with its place, the
+//! broken rule and the whole original record, so nothing is dropped without a trace.
+
+use crate::load::{At, BadRow};
+use serde::ser::{SerializeMap, Serializer};
+use serde::Serialize;
+use std::io::{self, Write};
+
+struct Record<'a>(&'a [(String, String)]);
+
+impl Serialize for Record<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(Some(self.0.len()))?;
+        for (k, v) in self.0 {
+            m.serialize_entry(k, v)?;
+        }
+        m.end()
+    }
+}
+
+#[derive(Serialize)]
+struct Line<'a> {
+    source: String,
+    file: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    line: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    row: Option<u64>,
+    column: &'a str,
+    value: &'a str,
+    reason: &'a str,
+    record: Record<'a>,
+}
+
+/// Writes the rejected rows as NDJSON, in input order.
+pub fn write_rejects(mut w: impl Write, rows: &[BadRow]) -> io::Result<()> {
+    for r in rows {
+        let (line, row) = match r.at {
+            At::Line(l) => (Some(l), None),
+            At::Row(i) => (None, Some(i)),
+        };
+        let l = Line {
+            source: r.source(),
+            file: &r.file,
+            line,
+            row,
+            column: &r.column,
+            value: &r.value,
+            reason: &r.rule,
+            record: Record(&r.record),
+        };
+        serde_json::to_writer(&mut w, &l)?;
+        w.write_all(b"\n")?;
+    }
+    Ok(())
+}

@@ -1,0 +1,612 @@
+//! Exact time: integer microseconds since the Unix epoch (UTC), the ISO 8601 /
+//! RFC 3339 text forms the logs and requests use, time zones, and the
+//! endpoint's two output formats (.NET "c" timespans and offset dates).
+//!
+//! No float ever touches a time value. Parsing is a small fixed-position parser
+//! because it runs once per event and chrono's format-driven parser dominated a
+//! CSV load; chrono still validates the calendar and resolves zones.
+
+use chrono::{FixedOffset, LocalResult, NaiveDate, NaiveDateTime, Offset, TimeZone};
+use chrono_tz::Tz;
+use std::fmt;
+use std::str::FromStr;
+
+/// Microseconds since 1970-01-01T00:00:00Z, or a length of time in microseconds.
+pub type Micros = i64;
+
+pub const US_PER_SEC: i64 = 1_000_000;
+pub const US_PER_MIN: i64 = 60 * US_PER_SEC;
+pub const US_PER_HOUR: i64 = 60 * US_PER_MIN;
+pub const US_PER_DAY: i64 = 24 * US_PER_HOUR;
+
+/// A timestamp as written: wall-clock microseconds (as if it were UTC) and the
+/// offset, when the text carried one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ParsedTime {
+    pub wall_us: Micros,
+    pub offset_secs: Option<i32>,
+}
+
+/// Why a timestamp text or a local time is not accepted. The message is the
+/// rule that was broken, meant to follow the offending value in an error line.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct TimeError(pub String);
+
+fn bad(rule: impl Into<String>) -> TimeError {
+    TimeError(rule.into())
+}
+
+const FORMS: &str = "expected YYYY-MM-DD[(T| )hh:mm[:ss[.fraction]]][Z|+hh:mm|-hh:mm]";
+
+struct Cursor<'a> {
+    b: &'a [u8],
+    i: usize,
+}
+
+impl Cursor<'_> {
+    fn digits(&mut self, n: usize, what: &str) -> Result<u32, TimeError> {
+        let end = self.i + n;
+        if end > self.b.len() || !self.b[self.i..end].iter().all(u8::is_ascii_digit) {
+            return Err(bad(format!("{what} must be {n} digits; {FORMS}")));
+        }
+        let v = self.b[self.i..end]
+            .iter()
+            .fold(0u32, |acc, d| acc * 10 + u32::from(d - b'0'));
+        self.i = end;
+        Ok(v)
+    }
+
+    fn eat(&mut self, c: u8) -> bool {
+        if self.b.get(self.i) == Some(&c) {
+            self.i += 1;
+            true
+        } else {
+            false
+        }
+    }
+
+    fn peek(&self) -> Option<u8> {
+        self.b.get(self.i).copied()
+    }
+}
+
+/// Parses `2021-04-01`, `2021-04-01T12:00`, `2021-04-01 12:00:00.123456`,
+/// `2021-04-01T12:00:00Z`, `2021-04-01T12:00:00+02:00` (also `+0200`, `+02`).
+/// A date alone is midnight. Fraction digits past the sixth are truncated
+/// (microsecond precision, see docs/semantics.md). Leading and trailing
+/// blanks are ignored.
+pub fn parse_time(text: &str) -> Result<ParsedTime, TimeError> {
+    let s = text.trim();
+    if s.is_empty() {
+        return Err(bad("empty timestamp"));
+    }
+    let mut c = Cursor {
+        b: s.as_bytes(),
+        i: 0,
+    };
+    let year = c.digits(4, "year")?;
+    if !c.eat(b'-') {
+        return Err(bad(FORMS));
+    }
+    let month = c.digits(2, "month")?;
+    if !c.eat(b'-') {
+        return Err(bad(FORMS));
+    }
+    let day = c.digits(2, "day")?;
+    let date = NaiveDate::from_ymd_opt(year as i32, month, day).ok_or_else(|| {
+        bad(format!(
+            "{year:04}-{month:02}-{day:02} is not a calendar date"
+        ))
+    })?;
+    let (mut h, mut m, mut sec, mut frac_us) = (0, 0, 0, 0i64);
+    if matches!(c.peek(), Some(b'T' | b't' | b' ')) {
+        c.i += 1;
+        h = c.digits(2, "hour")?;
+        if !c.eat(b':') {
+            return Err(bad(FORMS));
+        }
+        m = c.digits(2, "minute")?;
+        if c.eat(b':') {
+            sec = c.digits(2, "second")?;
+            if c.eat(b'.') || c.eat(b',') {
+                let start = c.i;
+                let mut scale = 100_000i64;
+                while let Some(d) = c.peek().filter(u8::is_ascii_digit) {
+                    frac_us += i64::from(d - b'0') * scale;
+                    scale /= 10;
+                    c.i += 1;
+                }
+                if c.i == start {
+                    return Err(bad("a fraction needs at least one digit after the point"));
+                }
+            }
+        }
+        if h > 23 || m > 59 || sec > 59 {
+            return Err(bad(format!(
+                "{h:02}:{m:02}:{sec:02} is not a time of day (hours 00-23, minutes and seconds 00-59)"
+            )));
+        }
+    }
+    let offset_secs = match c.peek() {
+        None => None,
+        Some(b'Z' | b'z') => {
+            c.i += 1;
+            Some(0)
+        }
+        Some(sign @ (b'+' | b'-')) => {
+            c.i += 1;
+            let oh = c.digits(2, "offset hours")?;
+            let om = if c.eat(b':') || c.peek().is_some_and(|d| d.is_ascii_digit()) {
+                c.digits(2, "offset minutes")?
+            } else {
+                0
+            };
+            if oh > 23 || om > 59 {
+                return Err(bad(format!("offset {oh:02}:{om:02} is out of range")));
+            }
+            let secs = (oh * 3600 + om * 60) as i32;
+            Some(if sign == b'-' { -secs } else { secs })
+        }
+        Some(_) => return Err(bad(FORMS)),
+    };
+    if c.i != c.b.len() {
+        return Err(bad(format!("unexpected text after the timestamp; {FORMS}")));
+    }
+    let days = i64::from(
+        date.signed_duration_since(NaiveDate::from_ymd_opt(1970, 1, 1).unwrap())
+            .num_days(),
+    );
+    let wall_us = days * US_PER_DAY
+        + i64::from(h) * US_PER_HOUR
+        + i64::from(m) * US_PER_MIN
+        + i64::from(sec) * US_PER_SEC
+        + frac_us;
+    Ok(ParsedTime {
+        wall_us,
+        offset_secs,
+    })
+}
+
+/// The zone of `--tz`: how offset-less wall-clock times are read, how dates are
+/// written, and where local midnight falls for the daily rollups.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Zone {
+    Fixed(FixedOffset),
+    Iana(Tz),
+}
+
+impl Default for Zone {
+    fn default() -> Self {
+        Zone::Fixed(FixedOffset::east_opt(0).unwrap())
+    }
+}
+
+impl FromStr for Zone {
+    type Err = String;
+
+    /// `UTC`, `Z`, a fixed offset (`+02:00`, `-0530`, `UTC+02:00`) or an IANA
+    /// name (`Europe/Berlin`).
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let t = s.trim();
+        if t.eq_ignore_ascii_case("utc") || t == "Z" || t.eq_ignore_ascii_case("gmt") {
+            return Ok(Zone::default());
+        }
+        let off = t
+            .strip_prefix("UTC")
+            .or_else(|| t.strip_prefix("GMT"))
+            .unwrap_or(t);
+        if off.starts_with('+') || off.starts_with('-') {
+            // Reuse the timestamp grammar for the offset part.
+            let p = parse_time(&format!("1970-01-01T00:00{off}"))
+                .map_err(|_| format!("{s:?} is not a fixed offset like +02:00 or -05:30"))?;
+            let secs = p.offset_secs.unwrap_or(0);
+            return Ok(Zone::Fixed(FixedOffset::east_opt(secs).unwrap()));
+        }
+        t.parse::<Tz>()
+            .map(Zone::Iana)
+            .map_err(|_| format!("{s:?} is neither an IANA time zone (like Europe/Berlin) nor an offset (like +02:00)"))
+    }
+}
+
+impl fmt::Display for Zone {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Zone::Fixed(o) if o.local_minus_utc() == 0 => f.write_str("UTC"),
+            Zone::Fixed(o) => write!(f, "{o}"),
+            Zone::Iana(tz) => f.write_str(tz.name()),
+        }
+    }
+}
+
+fn naive(us: Micros) -> NaiveDateTime {
+    chrono::DateTime::from_timestamp_micros(us)
+        .expect("microseconds within chrono's range")
+        .naive_utc()
+}
+
+impl Zone {
+    /// Offset from UTC, in seconds, at the instant `utc_us`.
+    pub fn offset_at(&self, utc_us: Micros) -> i32 {
+        match self {
+            Zone::Fixed(o) => o.local_minus_utc(),
+            Zone::Iana(tz) => tz
+                .offset_from_utc_datetime(&naive(utc_us))
+                .fix()
+                .local_minus_utc(),
+        }
+    }
+
+    /// The UTC instant of a wall-clock time in this zone. A wall time that the
+    /// zone skips (spring forward) or repeats (fall back) is an error: the tool
+    /// never guesses.
+    pub fn local_to_utc(&self, wall_us: Micros) -> Result<Micros, TimeError> {
+        match self {
+            Zone::Fixed(o) => Ok(wall_us - i64::from(o.local_minus_utc()) * US_PER_SEC),
+            Zone::Iana(tz) => {
+                let wall = checked_naive(wall_us)?;
+                match tz.from_local_datetime(&wall) {
+                    LocalResult::Single(dt) => Ok(dt.timestamp_micros()),
+                    LocalResult::Ambiguous(..) => Err(bad(format!(
+                        "local time {wall} happens twice in {} (clocks turned back); give an offset",
+                        tz.name()
+                    ))),
+                    LocalResult::None => Err(bad(format!(
+                        "local time {wall} does not exist in {} (clocks turned forward)",
+                        tz.name()
+                    ))),
+                }
+            }
+        }
+    }
+
+    /// Resolves a parsed timestamp: its own offset when it has one, else this zone.
+    pub fn resolve(&self, p: ParsedTime) -> Result<Micros, TimeError> {
+        match p.offset_secs {
+            Some(off) => Ok(p.wall_us - i64::from(off) * US_PER_SEC),
+            None => self.local_to_utc(p.wall_us),
+        }
+    }
+
+    /// Microseconds of local wall-clock time at the instant `utc_us`.
+    pub fn to_wall(&self, utc_us: Micros) -> Micros {
+        utc_us + i64::from(self.offset_at(utc_us)) * US_PER_SEC
+    }
+}
+
+fn checked_naive(us: Micros) -> Result<NaiveDateTime, TimeError> {
+    chrono::DateTime::from_timestamp_micros(us)
+        .map(|d| d.naive_utc())
+        .ok_or_else(|| bad("timestamp out of range"))
+}
+
+/// Resolves many offset-less wall times in one IANA zone quickly: a wall-clock
+/// hour whose both ends map with the same single offset maps every instant in
+/// it with that offset (zones change offset at most once an hour), so the
+/// costly zone lookup runs about once per hour of data instead of per event.
+pub struct LocalResolver {
+    zone: Zone,
+    hour: i64,
+    offset_us: Option<i64>,
+}
+
+impl LocalResolver {
+    pub fn new(zone: Zone) -> Self {
+        LocalResolver {
+            zone,
+            hour: i64::MIN,
+            offset_us: None,
+        }
+    }
+
+    pub fn resolve(&mut self, p: ParsedTime) -> Result<Micros, TimeError> {
+        if let Some(off) = p.offset_secs {
+            return Ok(p.wall_us - i64::from(off) * US_PER_SEC);
+        }
+        if let Zone::Fixed(_) = self.zone {
+            return self.zone.local_to_utc(p.wall_us);
+        }
+        let hour = p.wall_us.div_euclid(US_PER_HOUR);
+        if hour != self.hour {
+            self.hour = hour;
+            let lo = self.zone.local_to_utc(hour * US_PER_HOUR);
+            let hi = self.zone.local_to_utc((hour + 1) * US_PER_HOUR - 1);
+            self.offset_us = match (lo, hi) {
+                (Ok(a), Ok(b)) if hour * US_PER_HOUR - a == (hour + 1) * US_PER_HOUR - 1 - b => {
+                    Some(hour * US_PER_HOUR - a)
+                }
+                _ => None,
+            };
+        }
+        match self.offset_us {
+            Some(off) => Ok(p.wall_us - off),
+            None => self.zone.local_to_utc(p.wall_us),
+        }
+    }
+}
+
+/// A length of time in the .NET TimeSpan "c" format: `[d.]hh:mm:ss[.fffffff]`,
+/// seven fraction digits (100 ns ticks) left out when zero.
+pub fn format_timespan(us: Micros) -> String {
+    let sign = if us < 0 { "-" } else { "" };
+    let us = us.unsigned_abs();
+    let days = us / US_PER_DAY as u64;
+    let rem = us % US_PER_DAY as u64;
+    let (h, m, s) = (
+        rem / US_PER_HOUR as u64,
+        rem % US_PER_HOUR as u64 / US_PER_MIN as u64,
+        rem % US_PER_MIN as u64 / US_PER_SEC as u64,
+    );
+    let frac = rem % US_PER_SEC as u64;
+    let mut out = String::with_capacity(24);
+    out.push_str(sign);
+    if days > 0 {
+        out.push_str(&format!("{days}."));
+    }
+    out.push_str(&format!("{h:02}:{m:02}:{s:02}"));
+    if frac > 0 {
+        out.push_str(&format!(".{:07}", frac * 10));
+    }
+    out
+}
+
+/// An instant as the endpoint writes it: `yyyy-MM-ddTHH:mm:ss.fff+hh:mm`, in
+/// the zone's offset at that instant, milliseconds truncated.
+pub fn format_endpoint_date(utc_us: Micros, zone: &Zone) -> String {
+    let off = zone.offset_at(utc_us);
+    let local = naive(utc_us + i64::from(off) * US_PER_SEC);
+    let fixed = FixedOffset::east_opt(off).unwrap();
+    fixed
+        .from_local_datetime(&local)
+        .unwrap()
+        .format("%Y-%m-%dT%H:%M:%S%.3f%:z")
+        .to_string()
+}
+
+/// An instant as RFC 3339 in UTC with microseconds, for CSV rollups.
+pub fn format_rfc3339_utc(utc_us: Micros) -> String {
+    naive(utc_us).format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
+}
+
+/// Parses `--idle-after`: `90s`, `15m`, `1h30m`, `500ms`, `2d`, or `off`
+/// (no limit, returned as `None`). Units in any order, each at most once.
+pub fn parse_idle_after(text: &str) -> Result<Option<Micros>, String> {
+    let s = text.trim();
+    if s.eq_ignore_ascii_case("off") || s.eq_ignore_ascii_case("none") {
+        return Ok(None);
+    }
+    let rule = "expected a length like 90s, 15m, 1h30m, 250ms, or off";
+    if s.is_empty() {
+        return Err(rule.to_string());
+    }
+    let mut total: i64 = 0;
+    let mut rest = s;
+    let mut seen: Vec<&str> = Vec::new();
+    while !rest.is_empty() {
+        let ndig = rest.bytes().take_while(u8::is_ascii_digit).count();
+        if ndig == 0 {
+            return Err(rule.to_string());
+        }
+        let n: i64 = rest[..ndig]
+            .parse()
+            .map_err(|_| "number too large".to_string())?;
+        rest = &rest[ndig..];
+        let nunit = rest.bytes().take_while(u8::is_ascii_alphabetic).count();
+        let unit = &rest[..nunit];
+        rest = &rest[nunit..];
+        let scale = match unit {
+            "d" => US_PER_DAY,
+            "h" => US_PER_HOUR,
+            "m" | "min" => US_PER_MIN,
+            "s" => US_PER_SEC,
+            "ms" => 1_000,
+            "us" => 1,
+            "" => return Err(format!("a unit is required after {n}; {rule}")),
+            other => return Err(format!("unknown unit {other:?}; {rule}")),
+        };
+        if seen.contains(&unit) {
+            return Err(format!("unit {unit:?} given twice; {rule}"));
+        }
+        seen.push(unit);
+        total = n
+            .checked_mul(scale)
+            .and_then(|v| total.checked_add(v))
+            .ok_or_else(|| "length too large".to_string())?;
+    }
+    Ok(Some(total))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn utc(text: &str) -> Micros {
+        Zone::default().resolve(parse_time(text).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn timespan_formats() {
+        assert_eq!(format_timespan(0), "00:00:00");
+        assert_eq!(format_timespan(30 * US_PER_MIN), "00:30:00");
+        assert_eq!(
+            format_timespan(7 * US_PER_HOUR + 22 * US_PER_MIN + 57 * US_PER_SEC + 654_000),
+            "07:22:57.6540000"
+        );
+        assert_eq!(format_timespan(US_PER_DAY - 1), "23:59:59.9999990");
+        assert_eq!(format_timespan(US_PER_DAY), "1.00:00:00");
+        assert_eq!(
+            format_timespan(
+                US_PER_DAY + 2 * US_PER_HOUR + 3 * US_PER_MIN + 4 * US_PER_SEC + 500_000
+            ),
+            "1.02:03:04.5000000"
+        );
+        assert_eq!(format_timespan(1), "00:00:00.0000010");
+        assert_eq!(format_timespan(400 * US_PER_DAY), "400.00:00:00");
+    }
+
+    #[test]
+    fn endpoint_dates() {
+        let z = Zone::default();
+        assert_eq!(
+            format_endpoint_date(utc("2000-01-23T04:56:07Z"), &z),
+            "2000-01-23T04:56:07.000+00:00"
+        );
+        // milliseconds are truncated, not rounded
+        assert_eq!(
+            format_endpoint_date(utc("2000-01-23T04:56:07.999999Z"), &z),
+            "2000-01-23T04:56:07.999+00:00"
+        );
+        let berlin: Zone = "Europe/Berlin".parse().unwrap();
+        assert_eq!(
+            format_endpoint_date(utc("2021-01-15T12:00:00Z"), &berlin),
+            "2021-01-15T13:00:00.000+01:00"
+        );
+        assert_eq!(
+            format_endpoint_date(utc("2021-07-15T12:00:00Z"), &berlin),
+            "2021-07-15T14:00:00.000+02:00"
+        );
+        let ny: Zone = "America/New_York".parse().unwrap();
+        assert_eq!(
+            format_endpoint_date(utc("2021-01-01T03:00:00.5Z"), &ny),
+            "2020-12-31T22:00:00.500-05:00"
+        );
+        let fixed: Zone = "+05:30".parse().unwrap();
+        assert_eq!(
+            format_endpoint_date(utc("2021-01-01T00:00:00Z"), &fixed),
+            "2021-01-01T05:30:00.000+05:30"
+        );
+    }
+
+    #[test]
+    fn request_date_forms() {
+        let base = utc("2021-04-01T00:00:00Z");
+        assert_eq!(utc("2021-04-01"), base);
+        assert_eq!(utc("2021-04-01T12:00"), base + 12 * US_PER_HOUR);
+        assert_eq!(utc("2021-04-01T12:00:00"), base + 12 * US_PER_HOUR);
+        assert_eq!(utc("2021-04-01 12:00:00"), base + 12 * US_PER_HOUR);
+        assert_eq!(
+            utc("2021-04-01T12:00:00.123456Z"),
+            base + 12 * US_PER_HOUR + 123_456
+        );
+        assert_eq!(
+            utc("2021-04-01T12:00:00.1"),
+            base + 12 * US_PER_HOUR + 100_000
+        );
+        // digits past microseconds are truncated
+        assert_eq!(
+            utc("2021-04-01T12:00:00.1234569"),
+            base + 12 * US_PER_HOUR + 123_456
+        );
+        assert_eq!(utc("2021-04-01T12:00:00+02:00"), base + 10 * US_PER_HOUR);
+        assert_eq!(
+            utc("2021-04-01T12:00:00-0530"),
+            base + 17 * US_PER_HOUR + 30 * US_PER_MIN
+        );
+        assert_eq!(utc("2021-04-01T12:00+02"), base + 10 * US_PER_HOUR);
+        assert_eq!(utc("  2021-04-01T12:00:00z "), base + 12 * US_PER_HOUR);
+        assert_eq!(utc("1969-12-31T23:59:59.999999Z"), -1);
+    }
+
+    #[test]
+    fn bad_timestamps_are_named() {
+        for text in [
+            "",
+            "2021-02-30",
+            "2021-13-01",
+            "2021-04-01T24:00",
+            "2021-04-01T12:60",
+            "2021-04-01T12:00:61",
+            "yesterday",
+            "2021-4-1",
+            "2021-04-01T12",
+            "2021-04-01T12:00:00.",
+            "2021-04-01T12:00:00+25:00",
+            "2021-04-01T12:00:00 UTC",
+            "2021-04-01T12:00:00Zjunk",
+            "12:00",
+            "2021-04-01T1200",
+        ] {
+            assert!(parse_time(text).is_err(), "{text:?} should be rejected");
+        }
+        assert!(parse_time("2021-02-29")
+            .unwrap_err()
+            .0
+            .contains("not a calendar date"));
+        assert!(parse_time("2020-02-29").is_ok());
+    }
+
+    #[test]
+    fn dst_gaps_and_overlaps_are_errors() {
+        let berlin: Zone = "Europe/Berlin".parse().unwrap();
+        let gap = parse_time("2021-03-28T02:30:00").unwrap();
+        assert!(berlin
+            .resolve(gap)
+            .unwrap_err()
+            .0
+            .contains("does not exist"));
+        let overlap = parse_time("2021-10-31T02:30:00").unwrap();
+        assert!(berlin.resolve(overlap).unwrap_err().0.contains("twice"));
+        let after = parse_time("2021-03-28T03:00:00").unwrap();
+        assert_eq!(berlin.resolve(after).unwrap(), utc("2021-03-28T01:00:00Z"));
+        // an explicit offset settles the overlap
+        let explicit = parse_time("2021-10-31T02:30:00+01:00").unwrap();
+        assert_eq!(
+            berlin.resolve(explicit).unwrap(),
+            utc("2021-10-31T01:30:00Z")
+        );
+    }
+
+    #[test]
+    fn cached_resolver_agrees_with_zone_around_transitions() {
+        for name in [
+            "Europe/Berlin",
+            "America/New_York",
+            "Australia/Lord_Howe",
+            "UTC",
+        ] {
+            let zone: Zone = name.parse().unwrap();
+            let mut r = LocalResolver::new(zone);
+            let start = utc("2021-03-27T00:00:00Z");
+            let mut wall = start;
+            while wall < start + 3 * US_PER_DAY {
+                let p = ParsedTime {
+                    wall_us: wall,
+                    offset_secs: None,
+                };
+                assert_eq!(r.resolve(p), zone.resolve(p), "{name} at {wall}");
+                wall += 7 * US_PER_MIN + 13 * US_PER_SEC;
+            }
+        }
+    }
+
+    #[test]
+    fn zones_parse() {
+        assert_eq!("UTC".parse::<Zone>().unwrap(), Zone::default());
+        assert_eq!("+02:00".parse::<Zone>().unwrap().offset_at(0), 7200);
+        assert_eq!("UTC-05:00".parse::<Zone>().unwrap().offset_at(0), -18000);
+        assert!("Mars/Olympus".parse::<Zone>().is_err());
+        assert!("+2".parse::<Zone>().is_err());
+    }
+
+    #[test]
+    fn idle_after_forms() {
+        assert_eq!(parse_idle_after("15m"), Ok(Some(15 * US_PER_MIN)));
+        assert_eq!(parse_idle_after("90s"), Ok(Some(90 * US_PER_SEC)));
+        assert_eq!(parse_idle_after("1h30m"), Ok(Some(90 * US_PER_MIN)));
+        assert_eq!(parse_idle_after("250ms"), Ok(Some(250_000)));
+        assert_eq!(parse_idle_after("0s"), Ok(Some(0)));
+        assert_eq!(parse_idle_after("off"), Ok(None));
+        for bad in [
+            "",
+            "15",
+            "m",
+            "1.5m",
+            "15 minutes",
+            "-5m",
+            "1h1h",
+            "99999999999999999999h",
+        ] {
+            assert!(parse_idle_after(bad).is_err(), "{bad:?}");
+        }
+    }
+}
