@@ -16,6 +16,7 @@ pub mod load;
 pub mod output;
 pub mod progress;
 pub mod request;
+pub mod rollup;
 pub mod time;
 
 use cli::{Cli, Command};

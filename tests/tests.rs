@@ -4,4 +4,5 @@ mod util;
 
 mod generate;
 mod props;
+mod report;
 mod sessions;

@@ -1,10 +1,313 @@
-//! `sessionstat report`: the nightly job.
+//! `sessionstat report`: the nightly job. One window, every output: all pages
+//! of the endpoint's answer, the sessions and daily rollups as Parquet and
+//! CSV, and a summary.
+//!
+//! Outputs are built in a staging folder inside the output folder, each file
+//! flushed to disk, and only then renamed into place (the `json` folder is
+//! swapped whole). A run killed while it computes or writes leaves the
+//! previous outputs as they were; the rename phase takes milliseconds.
 
-use anyhow::Result;
+use crate::cli::{InputArgs, WindowArgs};
+use crate::config::Config;
+use crate::kernel::{self, Grouped, SessionStats};
+use crate::load::{load, Loaded};
+use crate::output::json::Response;
+use crate::output::rejects::write_rejects;
+use crate::output::tables::{daily_frames, sessions_frame, write_csv, write_parquet};
+use crate::progress::Progress;
+use crate::request::{Request, RequestError};
+use crate::rollup::daily;
+use crate::time::{format_rfc3339_utc, format_timespan, Micros};
+use anyhow::{Context, Result};
+use std::fs;
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
 
 #[derive(Debug, Clone, clap::Args)]
-pub struct Args {}
+pub struct Args {
+    #[command(flatten)]
+    pub input: InputArgs,
 
-pub fn run(_args: Args) -> Result<()> {
-    anyhow::bail!("report: not built yet")
+    #[command(flatten)]
+    pub window: WindowArgs,
+
+    /// Output folder (created if missing).
+    #[arg(short, long, value_name = "DIR", default_value = "reports")]
+    pub out: PathBuf,
+
+    /// Indent the JSON pages.
+    #[arg(long)]
+    pub pretty: bool,
+}
+
+/// The sample log shipped in `data/`: from the working folder, else from the
+/// source tree this binary was built from.
+fn sample_input() -> String {
+    let local = Path::new("data/sample.csv");
+    if local.exists() {
+        local.display().to_string()
+    } else {
+        concat!(env!("CARGO_MANIFEST_DIR"), "/data/sample.csv").to_string()
+    }
+}
+
+pub fn run(args: Args) -> Result<()> {
+    let began = Instant::now();
+    let cfg = Config::from_args(&args.input, Some(&sample_input()))?;
+    let request = args.window.request(&cfg.zone, None)?;
+    if request.page_index != 0 {
+        return Err(RequestError {
+            field: "pageIndex".into(),
+            value: request.page_index.to_string(),
+            rule: "report writes every page; pageIndex belongs to sessions".into(),
+        }
+        .into());
+    }
+    let progress = Progress::new(cfg.quiet);
+    progress.stage("loading");
+    let loaded = load(&cfg.load, &progress)?;
+    let staging = Staging::create(&args.out)?;
+    // Rejected rows go with the run's outputs unless --rejects says elsewhere.
+    let rejects_path = match &cfg.rejects {
+        Some(path) => {
+            super::write_rejects_file(path, &loaded)?;
+            path.clone()
+        }
+        None => {
+            staging.write("rejects.ndjson", |w| write_rejects(w, &loaded.rejected))?;
+            args.out.join("rejects.ndjson")
+        }
+    };
+    super::tell_rejects(&loaded, &rejects_path);
+    progress.stage("computing");
+    let counts = Counts::of(&loaded);
+    let files = loaded.files.iter().map(|f| f.display()).collect::<Vec<_>>();
+    let grouped = kernel::group({ loaded }.events);
+    let selection = kernel::select(&grouped, &cfg.settings(&request));
+
+    progress.stage("writing");
+    let pages = write_pages(&staging, &grouped, &selection, &request, &cfg, args.pretty)?;
+    let mut sessions = sessions_frame(&grouped, &selection)?;
+    staging.write("sessions.parquet", |w| {
+        write_parquet(&mut sessions, w).map_err(io::Error::other)
+    })?;
+    staging.write("sessions.csv", |w| write_csv(&sessions, w))?;
+    let d = daily(&grouped, &selection, &cfg.zone, cfg.idle_after);
+    let (mut users, mut clients) = daily_frames(&d)?;
+    staging.write("daily_user.parquet", |w| {
+        write_parquet(&mut users, w).map_err(io::Error::other)
+    })?;
+    staging.write("daily_user.csv", |w| write_csv(&users, w))?;
+    staging.write("daily_client.parquet", |w| {
+        write_parquet(&mut clients, w).map_err(io::Error::other)
+    })?;
+    staging.write("daily_client.csv", |w| write_csv(&clients, w))?;
+    let summary = summary(&files, &request, &cfg, &counts, &selection, pages);
+    staging.write("summary.json", |w| {
+        serde_json::to_writer_pretty(&mut *w, &summary)?;
+        w.write_all(b"\n")
+    })?;
+    let written = staging.commit()?;
+    progress.finish();
+    if !cfg.quiet {
+        eprintln!(
+            "sessionstat: {} events read ({} rejected, {} used), {} sessions, {pages} pages, {written} files in {} ({:.1?})",
+            counts.read,
+            counts.rejected,
+            selection.iter().map(|s| u64::from(s.events)).sum::<u64>(),
+            selection.len(),
+            args.out.display(),
+            began.elapsed()
+        );
+    }
+    Ok(())
+}
+
+/// Every page of the selection; an empty selection (or a page size of 0)
+/// still writes page 0 with the true count.
+fn write_pages(
+    staging: &Staging,
+    g: &Grouped,
+    selection: &[SessionStats],
+    request: &Request,
+    cfg: &Config,
+    pretty: bool,
+) -> Result<usize> {
+    let size = request.session_count as usize;
+    let pages = if size == 0 {
+        1
+    } else {
+        selection.len().div_ceil(size).max(1)
+    };
+    fs::create_dir_all(staging.dir.join("json"))?;
+    for p in 0..pages {
+        let page = kernel::page(selection, request.session_count, p as u32);
+        staging.write(&format!("json/page-{p:05}.json"), |w| {
+            Response::new(g, page, selection.len(), &cfg.zone).write(w, pretty)
+        })?;
+    }
+    Ok(pages)
+}
+
+struct Counts {
+    read: u64,
+    rejected: u64,
+}
+
+impl Counts {
+    fn of(l: &Loaded) -> Counts {
+        Counts {
+            read: l.rows_read,
+            rejected: l.rejected.len() as u64,
+        }
+    }
+}
+
+fn summary(
+    files: &[String],
+    request: &Request,
+    cfg: &Config,
+    counts: &Counts,
+    selection: &[SessionStats],
+    pages: usize,
+) -> serde_json::Value {
+    let total = |f: fn(&SessionStats) -> Micros| selection.iter().map(f).sum::<Micros>();
+    let (duration, idle, productive) = (
+        total(|s| s.duration()),
+        total(|s| s.idle()),
+        total(|s| s.productive),
+    );
+    let used: u64 = selection.iter().map(|s| u64::from(s.events)).sum();
+    serde_json::json!({
+        "tool": { "name": "sessionstat", "version": env!("CARGO_PKG_VERSION") },
+        "inputs": files,
+        "request": {
+            "start": request.start.map(format_rfc3339_utc),
+            "end": request.end.map(format_rfc3339_utc),
+            "sessionCount": request.session_count,
+        },
+        "settings": {
+            "tz": cfg.zone.to_string(),
+            "idleAfterUs": cfg.idle_after,
+            "columnMap": cfg.load.map.describe().into_iter().map(|(k, v)| (k, serde_json::Value::String(v))).collect::<serde_json::Map<_, _>>(),
+            "maxBadRows": cfg.load.max_bad_rows,
+        },
+        "counts": {
+            "eventsRead": counts.read,
+            "eventsRejected": counts.rejected,
+            "eventsUsed": used,
+            "sessions": selection.len(),
+            "pages": pages,
+        },
+        "totals": {
+            "durationUs": duration,
+            "idleUs": idle,
+            "productiveUs": productive,
+            "duration": format_timespan(duration),
+            "idleTime": format_timespan(idle),
+            "productivityTime": format_timespan(productive),
+        },
+    })
+}
+
+/// A hidden folder inside the output folder where a run's files are built.
+struct Staging {
+    out: PathBuf,
+    dir: PathBuf,
+}
+
+const STAGING_PREFIX: &str = ".staging-";
+const OLD_JSON_PREFIX: &str = ".json-old-";
+
+impl Staging {
+    fn create(out: &Path) -> Result<Staging> {
+        fs::create_dir_all(out)
+            .with_context(|| format!("cannot create the output folder {}", out.display()))?;
+        recover(out)?;
+        let dir = out.join(format!("{STAGING_PREFIX}{}", std::process::id()));
+        if dir.exists() {
+            fs::remove_dir_all(&dir)?;
+        }
+        fs::create_dir_all(&dir).with_context(|| format!("cannot write in {}", out.display()))?;
+        Ok(Staging {
+            out: out.to_path_buf(),
+            dir,
+        })
+    }
+
+    /// Writes one staged file and flushes it to disk.
+    fn write(&self, name: &str, f: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> Result<()> {
+        let path = self.dir.join(name);
+        let file =
+            fs::File::create(&path).with_context(|| format!("cannot create {}", path.display()))?;
+        let mut w = BufWriter::with_capacity(1 << 20, file);
+        f(&mut w).with_context(|| format!("cannot write {}", path.display()))?;
+        let file = w.into_inner().map_err(|e| e.into_error())?;
+        file.sync_all()?;
+        Ok(())
+    }
+
+    /// Renames every staged file into place, `json` as a whole folder; returns
+    /// the number of files.
+    fn commit(self) -> Result<usize> {
+        let mut count = 0;
+        let mut names: Vec<_> = fs::read_dir(&self.dir)?.collect::<io::Result<Vec<_>>>()?;
+        names.sort_by_key(|e| e.file_name());
+        for e in names.iter().filter(|e| e.path().is_file()) {
+            fs::rename(e.path(), self.out.join(e.file_name()))?;
+            count += 1;
+        }
+        let json = self.out.join("json");
+        let staged_json = self.dir.join("json");
+        count += fs::read_dir(&staged_json)?.count();
+        let old = self
+            .out
+            .join(format!("{OLD_JSON_PREFIX}{}", std::process::id()));
+        if json.exists() {
+            fs::rename(&json, &old)?;
+        }
+        fs::rename(&staged_json, &json)?;
+        if old.exists() {
+            fs::remove_dir_all(&old)?;
+        }
+        fs::remove_dir_all(&self.dir)?;
+        sync_dir(&self.out);
+        Ok(count)
+    }
+}
+
+impl Drop for Staging {
+    fn drop(&mut self) {
+        // On an error the staged files go; the previous outputs stay.
+        if self.dir.exists() {
+            let _ = fs::remove_dir_all(&self.dir);
+        }
+    }
+}
+
+/// Cleans up after a run that was killed: puts back a `json` folder that was
+/// moved aside but not replaced, and removes stale staging folders.
+fn recover(out: &Path) -> Result<()> {
+    let json = out.join("json");
+    for e in fs::read_dir(out)? {
+        let e = e?;
+        let name = e.file_name().to_string_lossy().into_owned();
+        if name.starts_with(OLD_JSON_PREFIX) {
+            if json.exists() {
+                fs::remove_dir_all(e.path())?;
+            } else {
+                fs::rename(e.path(), &json)?;
+            }
+        } else if name.starts_with(STAGING_PREFIX) {
+            fs::remove_dir_all(e.path())?;
+        }
+    }
+    Ok(())
+}
+
+fn sync_dir(dir: &Path) {
+    if let Ok(d) = fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
 }

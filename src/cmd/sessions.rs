@@ -39,7 +39,10 @@ pub fn run(args: Args) -> Result<()> {
     progress.stage("loading");
     let loaded = load(&cfg.load, &progress)?;
     progress.stage("computing");
-    super::handle_rejects(&cfg, &loaded, None)?;
+    if let Some(path) = &cfg.rejects {
+        super::write_rejects_file(path, &loaded)?;
+        super::tell_rejects(&loaded, path);
+    }
     let grouped = kernel::group(std::mem::take(&mut { loaded }.events));
     let selection = kernel::select(&grouped, &cfg.settings(&request));
     let page = kernel::page(&selection, request.session_count, request.page_index);

@@ -4,3 +4,4 @@
 pub mod atomic;
 pub mod json;
 pub mod rejects;
+pub mod tables;

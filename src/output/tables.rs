@@ -1,0 +1,223 @@
+//! The rollup tables (SPEC 5.1-5.3) as polars frames with the types analysts'
+//! tools read without hints, and their two encodings: Parquet, and CSV with
+//! RFC 3339 UTC timestamps, ISO dates and spreadsheet formulas neutralised.
+
+use crate::kernel::{Grouped, SessionStats};
+use crate::rollup::{Daily, DailyRow};
+use crate::time::{format_rfc3339_utc, US_PER_DAY};
+use polars::prelude::*;
+use std::io::{self, Write};
+
+fn timestamps(name: &str, v: Vec<Option<i64>>) -> PolarsResult<Column> {
+    Column::new(name.into(), v).cast(&DataType::Datetime(
+        TimeUnit::Microseconds,
+        Some(TimeZone::UTC),
+    ))
+}
+
+/// `sessions`: one row per selected session, in the endpoint's order.
+pub fn sessions_frame(g: &Grouped, sel: &[SessionStats]) -> PolarsResult<DataFrame> {
+    let meta = |st: &SessionStats| &g.sessions[st.session as usize];
+    let ints = |f: &dyn Fn(&SessionStats) -> i64| sel.iter().map(f).collect::<Vec<i64>>();
+    let strs = |f: fn(&crate::events::SessionMeta) -> &str| {
+        sel.iter().map(|s| f(meta(s))).collect::<Vec<&str>>()
+    };
+    let bools = |f: &dyn Fn(&SessionStats) -> bool| sel.iter().map(f).collect::<Vec<bool>>();
+    DataFrame::new(
+        sel.len(),
+        vec![
+            Column::new(
+                "session_id".into(),
+                ints(&|s| i64::from(meta(s).session_id)),
+            ),
+            Column::new("user_id".into(), ints(&|s| i64::from(meta(s).user_id))),
+            Column::new("user_name".into(), strs(|m| &m.user_name)),
+            Column::new("client_guid".into(), strs(|m| &m.client_guid)),
+            Column::new("client_name".into(), strs(|m| &m.client_name)),
+            timestamps("login", sel.iter().map(|s| Some(s.login)).collect())?,
+            timestamps("logout", sel.iter().map(|s| Some(s.logout)).collect())?,
+            Column::new("duration_us".into(), ints(&|s| s.duration())),
+            Column::new("idle_us".into(), ints(&|s| s.idle())),
+            Column::new("productive_us".into(), ints(&|s| s.productive)),
+            Column::new("events".into(), ints(&|s| i64::from(s.events))),
+            Column::new("open".into(), bools(&|s| s.open)),
+            Column::new("clipped_start".into(), bools(&|s| s.clipped_start)),
+            Column::new("clipped_end".into(), bools(&|s| s.clipped_end)),
+        ],
+    )
+}
+
+fn daily_frame<K>(rows: &[DailyRow<K>], keys: Vec<Column>) -> PolarsResult<DataFrame> {
+    let days: Vec<i32> = rows.iter().map(|r| r.day as i32).collect();
+    let ints = |f: &dyn Fn(&DailyRow<K>) -> i64| rows.iter().map(f).collect::<Vec<i64>>();
+    let mut cols = vec![Column::new("day".into(), days).cast(&DataType::Date)?];
+    cols.extend(keys);
+    cols.extend([
+        Column::new("sessions".into(), ints(&|r| r.sessions)),
+        timestamps("first_event", rows.iter().map(|r| r.first_event).collect())?,
+        timestamps("last_event", rows.iter().map(|r| r.last_event).collect())?,
+        Column::new("duration_us".into(), ints(&|r| r.duration)),
+        Column::new("idle_us".into(), ints(&|r| r.idle)),
+        Column::new("productive_us".into(), ints(&|r| r.productive)),
+        Column::new(
+            "productivity_ratio".into(),
+            rows.iter()
+                .map(|r| (r.duration > 0).then(|| r.productive as f64 / r.duration as f64))
+                .collect::<Vec<Option<f64>>>(),
+        ),
+    ]);
+    DataFrame::new(rows.len(), cols)
+}
+
+/// `daily_user` and `daily_client`.
+pub fn daily_frames(d: &Daily) -> PolarsResult<(DataFrame, DataFrame)> {
+    let users = daily_frame(
+        &d.users,
+        vec![
+            Column::new(
+                "user_id".into(),
+                d.users
+                    .iter()
+                    .map(|r| i64::from(r.key.0))
+                    .collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "user_name".into(),
+                d.users.iter().map(|r| r.key.1.as_str()).collect::<Vec<_>>(),
+            ),
+        ],
+    )?;
+    let clients = daily_frame(
+        &d.clients,
+        vec![
+            Column::new(
+                "client_guid".into(),
+                d.clients
+                    .iter()
+                    .map(|r| r.key.0.as_str())
+                    .collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "client_name".into(),
+                d.clients
+                    .iter()
+                    .map(|r| r.key.1.as_str())
+                    .collect::<Vec<_>>(),
+            ),
+        ],
+    )?;
+    Ok((users, clients))
+}
+
+/// Parquet with zstd and moderate row groups.
+pub fn write_parquet(df: &mut DataFrame, w: impl Write) -> PolarsResult<()> {
+    ParquetWriter::new(w)
+        .with_compression(ParquetCompression::Zstd(None))
+        .with_row_group_size(Some(256 * 1024))
+        .finish(df)?;
+    Ok(())
+}
+
+/// A text cell a spreadsheet would run as a formula gets a leading `'` (SPEC 6.3).
+pub fn neutralise(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{text}").into()
+    } else {
+        text.into()
+    }
+}
+
+fn cells(c: &Column) -> PolarsResult<Vec<String>> {
+    let s = c.as_materialized_series();
+    Ok(match s.dtype() {
+        DataType::Int64 => s
+            .i64()?
+            .iter()
+            .map(|v| v.map(|v| v.to_string()).unwrap_or_default())
+            .collect(),
+        DataType::Boolean => s
+            .bool()?
+            .iter()
+            .map(|v| v.map(|v| v.to_string()).unwrap_or_default())
+            .collect(),
+        DataType::Float64 => s
+            .f64()?
+            .iter()
+            .map(|v| v.map(|v| v.to_string()).unwrap_or_default())
+            .collect(),
+        DataType::String => s
+            .str()?
+            .iter()
+            .map(|v| v.map(|v| neutralise(v).into_owned()).unwrap_or_default())
+            .collect(),
+        DataType::Datetime(TimeUnit::Microseconds, _) => s
+            .datetime()?
+            .physical()
+            .iter()
+            .map(|v| v.map(format_rfc3339_utc).unwrap_or_default())
+            .collect(),
+        DataType::Date => s
+            .date()?
+            .physical()
+            .iter()
+            .map(|v| {
+                v.map(|d| format_rfc3339_utc(i64::from(d) * US_PER_DAY)[..10].to_string())
+                    .unwrap_or_default()
+            })
+            .collect(),
+        other => polars_bail!(ComputeError: "no CSV encoding for {}", other),
+    })
+}
+
+/// CSV with a header row; same columns and rows as the Parquet file.
+pub fn write_csv(df: &DataFrame, w: impl Write) -> io::Result<()> {
+    let columns: Vec<Vec<String>> = df
+        .columns()
+        .iter()
+        .map(cells)
+        .collect::<PolarsResult<_>>()
+        .map_err(io::Error::other)?;
+    let mut out = csv::Writer::from_writer(w);
+    out.write_record(df.get_column_names().iter().map(|n| n.as_str()))?;
+    for row in 0..df.height() {
+        out.write_record(columns.iter().map(|c| c[row].as_str()))?;
+    }
+    out.flush()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formulas_are_neutralised() {
+        for bad in ["=1+1", "+41", "-2", "@SUM(A1)", "\tx", "\rx"] {
+            assert_eq!(neutralise(bad), format!("'{bad}"));
+        }
+        assert_eq!(neutralise("alice"), "alice");
+        assert_eq!(neutralise("a=b"), "a=b");
+    }
+
+    #[test]
+    fn csv_cells_by_type() {
+        let df = DataFrame::new(
+            2,
+            vec![
+                Column::new("d".into(), vec![18_718i32, 0])
+                    .cast(&DataType::Date)
+                    .unwrap(),
+                timestamps("t", vec![Some(1_617_264_000_000_001), None]).unwrap(),
+                Column::new("r".into(), vec![Some(0.5f64), None]),
+                Column::new("n".into(), vec!["=cmd", "x,y"]),
+                Column::new("b".into(), vec![true, false]),
+            ],
+        )
+        .unwrap();
+        let mut out = Vec::new();
+        write_csv(&df, &mut out).unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "d,t,r,n,b\n2021-04-01,2021-04-01T08:00:00.000001Z,0.5,'=cmd,true\n1970-01-01,,,\"x,y\",false\n"
+        );
+    }
+}
