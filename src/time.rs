@@ -85,6 +85,9 @@ pub fn parse_time(text: &str) -> Result<ParsedTime, TimeError> {
         b: s.as_bytes(),
         i: 0,
     };
+    if !s.as_bytes()[0].is_ascii_digit() {
+        return Err(bad(format!("not a timestamp; {FORMS}")));
+    }
     let year = c.digits(4, "year")?;
     if !c.eat(b'-') {
         return Err(bad(FORMS));

@@ -1,7 +1,10 @@
-//! The one integration-test binary: the CLI as a user runs it.
+//! The one integration-test binary: the CLI as a user runs it, and the
+//! library's invariants.
 
 mod util;
 
+mod bad_input;
+mod fuzz;
 mod generate;
 mod props;
 mod report;

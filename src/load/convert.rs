@@ -10,11 +10,12 @@ use polars::prelude::*;
 use rayon::prelude::*;
 
 /// One cell that breaks a rule: its row in the file (0-based, data rows
-/// only), its column, the value as text and the rule.
+/// only), its column (`None` for the row as a whole), the value as text and
+/// the rule.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BadCell {
     pub row: usize,
-    pub column: Canon,
+    pub column: Option<Canon>,
     pub value: String,
     pub rule: String,
 }
@@ -41,7 +42,7 @@ fn par_rows<T: Send>(n: usize, f: impl Fn(usize, usize) -> Converted<T> + Sync) 
 fn cell(row: usize, column: Canon, value: impl Into<String>, rule: impl Into<String>) -> BadCell {
     BadCell {
         row,
-        column,
+        column: Some(column),
         value: value.into(),
         rule: rule.into(),
     }

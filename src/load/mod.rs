@@ -90,6 +90,8 @@ pub struct Loaded {
     pub events: Events,
     pub files: Vec<InputFile>,
     pub rows_read: u64,
+    /// Blank CSV rows (no value in any column), skipped.
+    pub blank_rows: u64,
     /// Rows skipped under `--max-bad-rows`, in input order.
     pub rejected: Vec<BadRow>,
 }
@@ -112,7 +114,7 @@ pub fn load(opts: &LoadOptions, progress: &dyn Progress) -> Result<Loaded, LoadE
     };
     for file in &files {
         let frame = read_file(file, &opts.map)?;
-        let rows = frame.height() as u64;
+        let rows = frame.df.height() as u64;
         state.add_file(file, frame)?;
         state.loaded.rows_read += rows;
         progress.file_done(rows);
@@ -121,9 +123,18 @@ pub fn load(opts: &LoadOptions, progress: &dyn Progress) -> Result<Loaded, LoadE
     Ok(state.loaded)
 }
 
+/// One file as read: its canonical columns, rows already known to be bad
+/// (CSV rows with more fields than the header), and rows with no value at
+/// all (blank CSV lines), which are skipped.
+pub struct FileFrame {
+    pub df: DataFrame,
+    pub bad: Vec<BadCell>,
+    pub blank: Vec<usize>,
+}
+
 /// Reads one file's mapped columns, renamed to their canonical names (kind
 /// only when present). Hive `key=value` folders fill columns the file lacks.
-pub fn read_file(file: &InputFile, map: &ColumnMap) -> Result<DataFrame, LoadError> {
+pub fn read_file(file: &InputFile, map: &ColumnMap) -> Result<FileFrame, LoadError> {
     let name = file.display();
     let meta = std::fs::metadata(&file.path)
         .map_err(|e| LoadError::Input(format!("cannot read {name}: {e}")))?;
@@ -134,23 +145,40 @@ pub fn read_file(file: &InputFile, map: &ColumnMap) -> Result<DataFrame, LoadErr
     }
     let polars_err =
         |e: PolarsError| LoadError::Input(format!("cannot read {name} as {}: {e}", file.format));
+    let mut pre_bad = Vec::new();
+    let mut blank = Vec::new();
     let (found, frame) = match file.format {
         Format::Csv => {
             let found = csv_header(&file.path)
                 .map_err(|e| LoadError::Input(format!("cannot read the header of {name}: {e}")))?;
-            let wanted = wanted_columns(map, &found, file);
-            let wanted: Vec<PlSmallStr> = wanted.iter().map(|s| s.as_str().into()).collect();
-            let df = if wanted.is_empty() {
-                DataFrame::empty()
-            } else {
+            let wanted: Arc<[PlSmallStr]> = wanted_columns(map, &found)
+                .iter()
+                .map(|s| s.as_str().into())
+                .collect();
+            let read = |truncate: bool| {
                 CsvReadOptions::default()
                     .with_has_header(true)
                     .with_infer_schema_length(Some(0))
-                    .with_columns(Some(wanted.into()))
+                    .with_columns(Some(wanted.clone()))
+                    .map_parse_options(|p| p.with_truncate_ragged_lines(truncate))
                     .try_into_reader_with_file_path(Some(file.path.clone()))
                     .and_then(|r| r.finish())
-                    .map_err(polars_err)?
             };
+            let df = if wanted.is_empty() {
+                DataFrame::empty()
+            } else {
+                match read(false) {
+                    Ok(df) => df,
+                    Err(e) if e.to_string().contains("more fields") => {
+                        // Name the rows instead of failing the file: each is a bad row.
+                        pre_bad = ragged_rows(&file.path, found.len())
+                            .map_err(|e| LoadError::Input(format!("cannot read {name}: {e}")))?;
+                        read(true).map_err(polars_err)?
+                    }
+                    Err(e) => return Err(polars_err(e)),
+                }
+            };
+            blank = blank_rows(&df);
             (found, df)
         }
         Format::Parquet => {
@@ -159,7 +187,7 @@ pub fn read_file(file: &InputFile, map: &ColumnMap) -> Result<DataFrame, LoadErr
             let mut reader = ParquetReader::new(f);
             let schema = reader.schema().map_err(polars_err)?;
             let found: Vec<String> = schema.iter_names().map(|n| n.to_string()).collect();
-            let wanted = wanted_columns(map, &found, file);
+            let wanted = wanted_columns(map, &found);
             let df = reader
                 .with_columns(Some(wanted))
                 .finish()
@@ -196,10 +224,104 @@ pub fn read_file(file: &InputFile, map: &ColumnMap) -> Result<DataFrame, LoadErr
             cols.push(Column::new(c.name().into(), Vec::<&str>::new()));
         }
     }
-    DataFrame::new(n, cols).map_err(|e| LoadError::Input(format!("{name}: {e}")))
+    let df = DataFrame::new(n, cols).map_err(|e| LoadError::Input(format!("{name}: {e}")))?;
+    Ok(FileFrame {
+        df,
+        bad: pre_bad,
+        blank,
+    })
 }
 
-fn wanted_columns(map: &ColumnMap, found: &[String], file: &InputFile) -> Vec<String> {
+/// Rows in which every column read is empty: blank lines (or lines of bare
+/// separators) carry no data and are skipped.
+fn blank_rows(df: &DataFrame) -> Vec<usize> {
+    let mut mask: Option<BooleanChunked> = None;
+    for c in df.columns() {
+        let nulls = c.as_materialized_series().is_null();
+        mask = Some(match mask {
+            None => nulls,
+            Some(m) => &m & &nulls,
+        });
+    }
+    mask.map(|m| {
+        m.iter()
+            .enumerate()
+            .filter(|(_, v)| *v == Some(true))
+            .map(|(i, _)| i)
+            .collect()
+    })
+    .unwrap_or_default()
+}
+
+/// CSV records as polars splits them: a record ends at a line break outside
+/// quotes. Returns each record's first physical line (1-based) and its text,
+/// header first.
+pub fn split_records(text: &str) -> Vec<(u64, &str)> {
+    let b = text.as_bytes();
+    let mut out = Vec::new();
+    let (mut line, mut start, mut start_line, mut quoted) = (1u64, 0usize, 1u64, false);
+    for (i, &c) in b.iter().enumerate() {
+        if c == b'"' {
+            quoted = !quoted;
+        } else if c == b'\n' {
+            if !quoted {
+                let end = if i > start && b[i - 1] == b'\r' {
+                    i - 1
+                } else {
+                    i
+                };
+                out.push((start_line, &text[start..end]));
+                start = i + 1;
+                start_line = line + 1;
+            }
+            line += 1;
+        }
+    }
+    if start < b.len() {
+        out.push((start_line, &text[start..]));
+    }
+    out
+}
+
+fn read_text(path: &Path) -> std::io::Result<String> {
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(&mut inputs::open_decompressed(path)?, &mut bytes)?;
+    Ok(String::from_utf8(bytes)
+        .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()))
+}
+
+fn fields(record: &str) -> Vec<String> {
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(record.as_bytes());
+    rdr.records()
+        .next()
+        .and_then(Result::ok)
+        .map(|r| r.iter().map(String::from).collect())
+        .unwrap_or_default()
+}
+
+/// Data rows with more fields than the header.
+fn ragged_rows(path: &Path, width: usize) -> std::io::Result<Vec<BadCell>> {
+    let text = read_text(path)?;
+    Ok(split_records(&text)
+        .iter()
+        .skip(1)
+        .enumerate()
+        .filter_map(|(row, (_, rec))| {
+            let n = fields(rec).len();
+            (n > width).then(|| BadCell {
+                row,
+                column: None,
+                value: abbreviate(rec),
+                rule: format!("the row has {n} fields, the header {width}"),
+            })
+        })
+        .collect())
+}
+
+fn wanted_columns(map: &ColumnMap, found: &[String]) -> Vec<String> {
     let mut wanted: Vec<String> = Vec::new();
     for c in Canon::ALL {
         let src = map.source(c).to_string();
@@ -207,7 +329,6 @@ fn wanted_columns(map: &ColumnMap, found: &[String], file: &InputFile) -> Vec<St
             wanted.push(src);
         }
     }
-    let _ = file;
     wanted
 }
 
@@ -313,7 +434,12 @@ struct Assembler<'a> {
 }
 
 impl Assembler<'_> {
-    fn add_file(&mut self, file: &InputFile, frame: DataFrame) -> Result<(), LoadError> {
+    fn add_file(&mut self, file: &InputFile, frame: FileFrame) -> Result<(), LoadError> {
+        let FileFrame {
+            df: frame,
+            bad: pre_bad,
+            blank,
+        } = frame;
         let n = frame.height();
         let zone = self.opts.zone;
         let series = |c: Canon| {
@@ -340,15 +466,27 @@ impl Assembler<'_> {
         let kind_series = series(Canon::Kind).ok();
         let (kinds, b) = convert::kind_column(kind_series.as_ref(), n).map_err(err)?;
         bad.extend(b);
-        bad.sort_by_key(|b| (b.row, b.column));
+        bad.extend(pre_bad);
+        // A blank row is no data: none of its empty cells is an error.
+        if !blank.is_empty() {
+            bad.retain(|b| blank.binary_search(&b.row).is_err());
+            self.loaded.blank_rows += blank.len() as u64;
+        }
+        bad.sort_by_key(|b| (b.row, b.column.is_some(), b.column));
         bad.dedup_by_key(|b| b.row);
+        let mut skip: Vec<usize> = bad
+            .iter()
+            .map(|b| b.row)
+            .chain(blank.iter().copied())
+            .collect();
+        skip.sort_unstable();
 
         let keys = convert::keys(&ts, &kinds);
         drop((ts, kinds));
         let ev = &mut self.loaded.events;
         ev.session.reserve(n);
         ev.key.reserve(n);
-        let mut next_bad = bad.iter().map(|b| b.row).peekable();
+        let mut next_bad = skip.into_iter().peekable();
         let mut conflicts = Vec::new();
         let (un, cg, cn) = (&names[0], &names[1], &names[2]);
         for (row, (((u_name, c_guid), c_name), (&s, &u))) in un
@@ -385,7 +523,7 @@ impl Assembler<'_> {
                     if let Some((column, value, first)) = conflict {
                         conflicts.push(BadCell {
                             row,
-                            column,
+                            column: Some(column),
                             value,
                             rule: format!(
                                 "session {s} already has {column} {first:?} from an earlier row; a session has one user and one client"
@@ -452,48 +590,30 @@ fn locate(file: &InputFile, bad: &[BadCell], map: &ColumnMap) -> Result<Vec<BadR
     let rows: Vec<usize> = bad.iter().map(|b| b.row).collect();
     let places: Vec<(At, Vec<(String, String)>)> = match file.format {
         Format::Csv => {
-            let mut rdr = csv::ReaderBuilder::new()
-                .flexible(true)
-                .from_reader(inputs::open_decompressed(&file.path).map_err(io_err)?);
-            let headers: Vec<String> = rdr
-                .headers()
-                .map_err(|e| io_err(std::io::Error::other(e)))?
-                .iter()
-                .map(String::from)
-                .collect();
-            let mut out = Vec::with_capacity(rows.len());
-            let mut want = rows.iter().peekable();
-            let mut rec = csv::StringRecord::new();
-            let mut i = 0usize;
-            while want.peek().is_some()
-                && rdr
-                    .read_record(&mut rec)
-                    .map_err(|e| io_err(std::io::Error::other(e)))?
-            {
-                while want.peek() == Some(&&i) {
-                    let line = rec.position().map_or(i as u64 + 2, |p| p.line());
-                    let record = rec
-                        .iter()
-                        .enumerate()
-                        .map(|(j, v)| {
-                            (
-                                headers
-                                    .get(j)
-                                    .cloned()
-                                    .unwrap_or_else(|| format!("field{}", j + 1)),
-                                v.to_string(),
-                            )
-                        })
-                        .collect();
-                    out.push((At::Line(line), record));
-                    want.next();
-                }
-                i += 1;
-            }
-            while let Some(r) = want.next() {
-                out.push((At::Line(*r as u64 + 2), Vec::new()));
-            }
-            out
+            let text = read_text(&file.path).map_err(io_err)?;
+            let records = split_records(&text);
+            let headers = records.first().map(|(_, h)| fields(h)).unwrap_or_default();
+            rows.iter()
+                .map(|&r| match records.get(r + 1) {
+                    Some((line, rec)) => {
+                        let record = fields(rec)
+                            .into_iter()
+                            .enumerate()
+                            .map(|(j, v)| {
+                                (
+                                    headers
+                                        .get(j)
+                                        .cloned()
+                                        .unwrap_or_else(|| format!("field{}", j + 1)),
+                                    v,
+                                )
+                            })
+                            .collect();
+                        (At::Line(*line), record)
+                    }
+                    None => (At::Line(r as u64 + 2), Vec::new()),
+                })
+                .collect()
         }
         Format::Ndjson => {
             let reader = BufReader::new(inputs::open_decompressed(&file.path).map_err(io_err)?);
@@ -550,7 +670,9 @@ fn locate(file: &InputFile, bad: &[BadCell], map: &ColumnMap) -> Result<Vec<BadR
         .map(|(b, (at, record))| BadRow {
             file: name.clone(),
             at,
-            column: map.label(b.column),
+            column: b
+                .column
+                .map_or_else(|| "(whole row)".to_string(), |c| map.label(c)),
             value: b.value.clone(),
             rule: b.rule.clone(),
             record,
