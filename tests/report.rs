@@ -325,3 +325,16 @@ fn duckdb_reads_what_the_csv_and_json_say() {
         );
     }
 }
+
+#[test]
+fn report_takes_the_request_body_but_not_a_page_index() {
+    let d = Dir::new();
+    let out = d.path("r").display().to_string();
+    let req = d.write("req.json", r#"{"start":"2021-04-02","sessionCount":3}"#);
+    report(BASIC, &out, &["--request", &req]);
+    let page: serde_json::Value = serde_json::from_str(&d.read("r/json/page-00000.json")).unwrap();
+    assert_eq!(page["totalCount"], 1);
+    let req = d.write("req2.json", r#"{"pageIndex":2}"#);
+    let err = sessionstat(&["report", "--input", BASIC, "--out", &out, "--request", &req]).fails(2);
+    assert!(err.contains("pageIndex"), "{err}");
+}

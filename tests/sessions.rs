@@ -639,3 +639,57 @@ fn bad_requests_are_found_before_the_input_is_read() {
     .fails(2);
     assert!(err.contains("sessionCount"), "{err}");
 }
+
+/// The README's worked example, computed there by hand.
+#[test]
+fn readme_worked_example() {
+    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/data/example.csv");
+    let ann = (7, "ann");
+    let laptop = ("9f1c", "LAPTOP-1");
+    let out = sessionstat(&["sessions", "--input", example]).ok();
+    let whole = s(
+        1,
+        ann,
+        laptop,
+        "2021-04-01T09:00:00.000+00:00",
+        "2021-04-01T10:00:00.000+00:00",
+        "01:00:00",
+        "00:40:00",
+        "00:20:00",
+    );
+    assert_eq!(out, body(&[whole], 1));
+    let out = sessionstat(&[
+        "sessions",
+        "--input",
+        example,
+        "--start",
+        "2021-04-01T09:05",
+    ])
+    .ok();
+    let clipped = s(
+        1,
+        ann,
+        laptop,
+        "2021-04-01T09:10:00.000+00:00",
+        "2021-04-01T10:00:00.000+00:00",
+        "00:50:00",
+        "00:40:00",
+        "00:10:00",
+    );
+    assert_eq!(out, body(&[clipped], 1));
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    assert!(readme.contains(&body(
+        &[s(
+            1,
+            ann,
+            laptop,
+            "2021-04-01T09:00:00.000+00:00",
+            "2021-04-01T10:00:00.000+00:00",
+            "01:00:00",
+            "00:40:00",
+            "00:20:00"
+        )],
+        1
+    )));
+}
