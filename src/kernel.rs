@@ -25,63 +25,35 @@ pub struct Settings {
 /// Default `--idle-after`: the monitored product's own idle timeout.
 pub const DEFAULT_IDLE_AFTER: Micros = 15 * crate::time::US_PER_MIN;
 
-/// Events grouped by session: session `s` owns `keys[offsets[s]..offsets[s + 1]]`,
-/// sorted by (timestamp, kind, input order).
+/// Events grouped by session, each session's keys sorted by (timestamp,
+/// kind); events equal in both are indistinguishable, so input order among
+/// them needs no keeping.
 #[derive(Debug, Default)]
 pub struct Grouped {
-    pub offsets: Vec<usize>,
-    pub keys: Vec<i64>,
+    pub keys: Vec<Vec<i64>>,
     pub sessions: Vec<SessionMeta>,
 }
 
 impl Grouped {
     pub fn session_keys(&self, s: usize) -> &[i64] {
-        &self.keys[self.offsets[s]..self.offsets[s + 1]]
+        &self.keys[s]
+    }
+
+    /// The events of a selected session inside the window.
+    pub fn window(&self, st: &SessionStats) -> &[i64] {
+        &self.keys[st.session as usize][st.lo..st.hi]
     }
 }
 
-/// Groups and sorts. Consumes the events so that only one copy of the keys
-/// is alive at the end.
+/// Sorts each session's events, in parallel; a no-op check on time-ordered logs.
 pub fn group(events: Events) -> Grouped {
-    let Events {
-        session,
-        key,
-        sessions,
-    } = events;
-    let n_sessions = sessions.len();
-    let mut offsets = vec![0usize; n_sessions + 1];
-    for &s in &session {
-        offsets[s as usize + 1] += 1;
-    }
-    for s in 0..n_sessions {
-        offsets[s + 1] += offsets[s];
-    }
-    let mut cursor = offsets[..n_sessions].to_vec();
-    let mut keys = vec![0i64; key.len()];
-    for (&s, &k) in session.iter().zip(&key) {
-        let c = &mut cursor[s as usize];
-        keys[*c] = k;
-        *c += 1;
-    }
-    drop((session, key, cursor));
-    // Sort each session's slice; split the buffer into disjoint slices first.
-    let mut slices: Vec<&mut [i64]> = Vec::with_capacity(n_sessions);
-    let mut rest: &mut [i64] = &mut keys;
-    for s in 0..n_sessions {
-        let (head, tail) = rest.split_at_mut(offsets[s + 1] - offsets[s]);
-        slices.push(head);
-        rest = tail;
-    }
-    slices.par_iter_mut().for_each(|sl| {
-        if !sl.is_sorted() {
-            sl.sort_unstable();
+    let Events { mut keys, sessions } = events;
+    keys.par_iter_mut().for_each(|k| {
+        if !k.is_sorted() {
+            k.sort_unstable();
         }
     });
-    Grouped {
-        offsets,
-        keys,
-        sessions,
-    }
+    Grouped { keys, sessions }
 }
 
 /// One selected session's answer, clipped to the window.
@@ -102,7 +74,7 @@ pub struct SessionStats {
     pub clipped_start: bool,
     /// The session has events after the window's end.
     pub clipped_end: bool,
-    /// The clipped events are `Grouped::keys[lo..hi]`.
+    /// The clipped events are `Grouped::keys[session][lo..hi]`.
     pub lo: usize,
     pub hi: usize,
 }
@@ -147,7 +119,6 @@ pub fn productive_time(keys: &[i64], idle_after: Option<Micros>) -> Micros {
 
 /// Clips one session to the window; `None` when no event is inside it.
 pub fn session_stats(g: &Grouped, s: usize, settings: &Settings) -> Option<SessionStats> {
-    let base = g.offsets[s];
     let keys = g.session_keys(s);
     let lo = settings
         .start
@@ -168,8 +139,8 @@ pub fn session_stats(g: &Grouped, s: usize, settings: &Settings) -> Option<Sessi
         open: !keys.iter().any(|&k| Kind::from_bits(k) == Kind::Logout),
         clipped_start: lo > 0,
         clipped_end: hi < keys.len(),
-        lo: base + lo,
-        hi: base + hi,
+        lo,
+        hi,
     })
 }
 
@@ -210,11 +181,13 @@ mod tests {
     }
 
     fn events(rows: &[(u32, Micros, Kind)], n_sessions: i32) -> Events {
-        Events {
-            session: rows.iter().map(|r| r.0).collect(),
-            key: rows.iter().map(|r| pack(r.1, r.2)).collect(),
-            sessions: (0..n_sessions).map(|i| meta(100 - i)).collect(),
-        }
+        let session: Vec<u32> = rows.iter().map(|r| r.0).collect();
+        let key: Vec<i64> = rows.iter().map(|r| pack(r.1, r.2)).collect();
+        Events::from_rows(
+            &session,
+            &key,
+            (0..n_sessions).map(|i| meta(100 - i)).collect(),
+        )
     }
 
     const ALL: Settings = Settings {
@@ -236,7 +209,7 @@ mod tests {
             ],
             2,
         ));
-        assert_eq!(g.offsets, vec![0, 2, 5]);
+        assert_eq!((g.keys[0].len(), g.keys[1].len()), (2, 3));
         let kinds: Vec<_> = g
             .session_keys(1)
             .iter()

@@ -18,6 +18,7 @@ pub mod progress;
 pub mod request;
 pub mod rollup;
 pub mod time;
+pub mod trace;
 
 use cli::{Cli, Command};
 

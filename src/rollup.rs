@@ -78,7 +78,7 @@ pub fn session_days(
     days: &DayTable,
     idle_after: Option<Micros>,
 ) -> Vec<DayPart> {
-    let keys = &g.keys[st.lo..st.hi];
+    let keys = g.window(st);
     let first = days.index_of(st.login);
     let last = days.index_of(st.logout);
     let mut parts: Vec<DayPart> = (first..=last)
@@ -244,12 +244,11 @@ mod tests {
         // 23:50 local (22:50Z, winter) to 00:05 next day: 10 + 5 minutes, productive
         // with idle_after 15m; then a 40 minute idle span to 00:45.
         let ev = Events {
-            session: vec![0, 0, 0],
-            key: vec![
+            keys: vec![vec![
                 pack(t("2021-01-10T22:50:00Z"), Kind::Activity),
                 pack(t("2021-01-10T23:05:00Z"), Kind::Activity),
                 pack(t("2021-01-10T23:45:00Z"), Kind::Logout),
-            ],
+            ]],
             sessions: vec![SessionMeta {
                 session_id: 1,
                 user_id: 2,
@@ -290,11 +289,10 @@ mod tests {
         // 2021-01-01 12:00 to 2021-01-03 12:00 UTC with no limit: three days,
         // the middle one whole and without events.
         let ev = Events {
-            session: vec![0, 0],
-            key: vec![
+            keys: vec![vec![
                 pack(t("2021-01-01T12:00:00Z"), Kind::Activity),
                 pack(t("2021-01-03T12:00:00Z"), Kind::Activity),
-            ],
+            ]],
             sessions: vec![SessionMeta {
                 session_id: 1,
                 user_id: 2,

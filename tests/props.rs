@@ -31,12 +31,13 @@ fn window() -> impl Strategy<Value = (Option<i64>, Option<i64>)> {
 }
 
 fn events(rows: &[Row]) -> Events {
-    let mut ev = Events::default();
+    let mut sessions = Vec::new();
     let mut ids: Vec<i32> = Vec::new();
-    for &(sid, ts, k) in rows {
+    let mut session = Vec::new();
+    for &(sid, _, _) in rows {
         let idx = ids.iter().position(|&i| i == sid).unwrap_or_else(|| {
             ids.push(sid);
-            ev.sessions.push(SessionMeta {
+            sessions.push(SessionMeta {
                 session_id: sid,
                 user_id: sid,
                 user_name: String::new(),
@@ -45,10 +46,10 @@ fn events(rows: &[Row]) -> Events {
             });
             ids.len() - 1
         });
-        ev.session.push(idx as u32);
-        ev.key.push(pack(ts, k));
+        session.push(idx as u32);
     }
-    ev
+    let key: Vec<i64> = rows.iter().map(|&(_, ts, k)| pack(ts, k)).collect();
+    Events::from_rows(&session, &key, sessions)
 }
 
 /// (session id, login, logout, productive, events) per selected session.

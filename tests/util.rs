@@ -19,10 +19,6 @@ impl Dir {
         self.dir.path().join(name)
     }
 
-    pub fn root(&self) -> &Path {
-        self.dir.path()
-    }
-
     /// Writes a file (creating folders) and returns its path as text.
     pub fn write(&self, name: &str, contents: impl AsRef<[u8]>) -> String {
         let p = self.path(name);

@@ -43,8 +43,10 @@ pub fn run(args: Args) -> Result<()> {
         super::write_rejects_file(path, &loaded)?;
         super::tell_rejects(&loaded, path);
     }
+    crate::trace::stage("loaded");
     let grouped = kernel::group(std::mem::take(&mut { loaded }.events));
     let selection = kernel::select(&grouped, &cfg.settings(&request));
+    crate::trace::stage("grouped and selected");
     let page = kernel::page(&selection, request.session_count, request.page_index);
     progress.finish();
 

@@ -51,7 +51,7 @@ fn cell(row: usize, column: Canon, value: impl Into<String>, rule: impl Into<Str
 const MISSING: &str = "missing required value";
 const INT32_RULE: &str = "must be an integer from -2147483648 to 2147483647 (int32)";
 
-fn as_text(s: &Series) -> PolarsResult<Series> {
+pub fn as_text(s: &Series) -> PolarsResult<Series> {
     if s.dtype() == &DataType::String {
         Ok(s.clone())
     } else {
@@ -64,6 +64,14 @@ fn as_text(s: &Series) -> PolarsResult<Series> {
 pub fn int32_column(s: &Series, column: Canon) -> PolarsResult<Converted<i32>> {
     let n = s.len();
     let dt = s.dtype().clone();
+    if dt == DataType::Int32 && s.null_count() == 0 {
+        // The common case needs no check at all: copy the values.
+        let mut out = Vec::with_capacity(n);
+        for arr in s.i32()?.downcast_iter() {
+            out.extend_from_slice(arr.values());
+        }
+        return Ok((out, Vec::new()));
+    }
     if dt.is_integer() && dt != DataType::UInt64 {
         let s = s.cast(&DataType::Int64)?;
         let ca = s.i64()?;
@@ -173,6 +181,14 @@ pub fn timestamp_column(s: &Series, zone: Zone) -> PolarsResult<Converted<i64>> 
     let n = s.len();
     let column = Canon::Timestamp;
     match s.dtype().clone() {
+        DataType::Datetime(TimeUnit::Microseconds, Some(_)) if s.null_count() == 0 => {
+            // Instants in microseconds already: copy the values.
+            let mut out = Vec::with_capacity(n);
+            for arr in s.datetime()?.physical().downcast_iter() {
+                out.extend_from_slice(arr.values());
+            }
+            Ok((out, Vec::new()))
+        }
         DataType::Datetime(unit, tz) => {
             let ca = s.datetime()?.physical().clone();
             let to_us = move |v: i64| match unit {
@@ -315,23 +331,6 @@ pub fn kind_column(s: Option<&Series>, n: usize) -> PolarsResult<Converted<Kind>
         }
         (out, bad)
     }))
-}
-
-/// A required text column: present and not blank.
-pub fn text_column(s: &Series, column: Canon) -> PolarsResult<(StringChunked, Vec<BadCell>)> {
-    let s = as_text(s)?.rechunk();
-    let ca = s.str()?.clone();
-    let (_, bad) = par_rows::<()>(ca.len(), |off, len| {
-        let bad = ca
-            .slice(off as i64, len)
-            .iter()
-            .enumerate()
-            .filter(|(_, v)| v.is_none_or(|t| t.trim().is_empty()))
-            .map(|(i, v)| cell(off + i, column, v.unwrap_or(""), MISSING))
-            .collect();
-        (Vec::new(), bad)
-    });
-    Ok((ca, bad))
 }
 
 /// Packs timestamps and kinds into event keys.

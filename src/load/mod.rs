@@ -3,18 +3,18 @@
 //! session keeps one user and one client, and accounts for every bad row:
 //! it stops the run, or (with `--max-bad-rows`) is skipped and reported.
 
+pub mod assemble;
 pub mod columns;
 pub mod convert;
 pub mod inputs;
 
-use crate::events::{Events, Kind, SessionMeta};
+use crate::events::{Events, Kind};
 use crate::time::Zone;
 use columns::{Canon, ColumnMap};
 use convert::BadCell;
 use inputs::{Format, InputFile};
+use polars::prelude::PlHashMap as HashMap;
 use polars::prelude::*;
-use std::collections::hash_map::Entry;
-use std::collections::HashMap;
 use std::fmt;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -109,18 +109,65 @@ pub fn load(opts: &LoadOptions, progress: &dyn Progress) -> Result<Loaded, LoadE
     let files = inputs::resolve(&opts.inputs, opts.format).map_err(LoadError::Input)?;
     let mut state = Assembler {
         opts,
-        index: HashMap::new(),
+        index: HashMap::default(),
         loaded: Loaded::default(),
     };
     for file in &files {
-        let frame = read_file(file, &opts.map)?;
-        let rows = frame.df.height() as u64;
-        state.add_file(file, frame)?;
-        state.loaded.rows_read += rows;
-        progress.file_done(rows);
+        // Read the next batch while the current one is converted and checked.
+        let slices = batches(file)?;
+        let mut next = Some(read_file(file, &opts.map, slices[0]));
+        for i in 0..slices.len() {
+            let frame = next.take().expect("read ahead")?;
+            let rows = frame.df.height() as u64;
+            let offset = slices[i].map_or(0, |s| s.0);
+            let (added, ahead) = rayon::join(
+                || state.add_batch(file, offset, frame),
+                || slices.get(i + 1).map(|s| read_file(file, &opts.map, *s)),
+            );
+            added?;
+            next = ahead;
+            state.loaded.rows_read += rows;
+            progress.file_done(rows);
+        }
     }
     state.loaded.files = files;
     Ok(state.loaded)
+}
+
+/// Rows per batch: whole Parquet row groups are read until a batch holds at
+/// least this many rows, so memory holds one batch of strings at a time.
+const BATCH_ROWS: usize = 1 << 18;
+
+/// How to read a file: Parquet in slices of whole row groups, other formats
+/// whole (`None`).
+fn batches(file: &InputFile) -> Result<Vec<Option<(usize, usize)>>, LoadError> {
+    if file.format != Format::Parquet {
+        return Ok(vec![None]);
+    }
+    let name = file.display();
+    let f = std::fs::File::open(&file.path)
+        .map_err(|e| LoadError::Input(format!("cannot read {name}: {e}")))?;
+    if f.metadata().map(|m| m.len()).unwrap_or(0) == 0 {
+        return Ok(vec![None]); // read_file names the empty file
+    }
+    let mut reader = ParquetReader::new(f);
+    let meta = reader
+        .get_metadata()
+        .map_err(|e| LoadError::Input(format!("cannot read {name} as parquet: {e}")))?;
+    let mut out = Vec::new();
+    let (mut start, mut len) = (0usize, 0usize);
+    for rg in &meta.row_groups {
+        len += rg.num_rows();
+        if len >= BATCH_ROWS {
+            out.push(Some((start, len)));
+            start += len;
+            len = 0;
+        }
+    }
+    if len > 0 || out.is_empty() {
+        out.push(Some((start, len)));
+    }
+    Ok(out)
 }
 
 /// One file as read: its canonical columns, rows already known to be bad
@@ -134,7 +181,11 @@ pub struct FileFrame {
 
 /// Reads one file's mapped columns, renamed to their canonical names (kind
 /// only when present). Hive `key=value` folders fill columns the file lacks.
-pub fn read_file(file: &InputFile, map: &ColumnMap) -> Result<FileFrame, LoadError> {
+pub fn read_file(
+    file: &InputFile,
+    map: &ColumnMap,
+    slice: Option<(usize, usize)>,
+) -> Result<FileFrame, LoadError> {
     let name = file.display();
     let meta = std::fs::metadata(&file.path)
         .map_err(|e| LoadError::Input(format!("cannot read {name}: {e}")))?;
@@ -190,6 +241,7 @@ pub fn read_file(file: &InputFile, map: &ColumnMap) -> Result<FileFrame, LoadErr
             let wanted = wanted_columns(map, &found);
             let df = reader
                 .with_columns(Some(wanted))
+                .with_slice(slice)
                 .finish()
                 .map_err(polars_err)?;
             (found, df)
@@ -434,7 +486,13 @@ struct Assembler<'a> {
 }
 
 impl Assembler<'_> {
-    fn add_file(&mut self, file: &InputFile, frame: FileFrame) -> Result<(), LoadError> {
+    /// Adds one batch of a file (rows from `offset` on).
+    fn add_batch(
+        &mut self,
+        file: &InputFile,
+        offset: usize,
+        frame: FileFrame,
+    ) -> Result<(), LoadError> {
         let FileFrame {
             df: frame,
             bad: pre_bad,
@@ -442,26 +500,21 @@ impl Assembler<'_> {
         } = frame;
         let n = frame.height();
         let zone = self.opts.zone;
+        let err = |e: PolarsError| LoadError::Input(format!("{}: {e}", file.display()));
         let series = |c: Canon| {
             frame
                 .column(c.name())
                 .map(|c| c.as_materialized_series().clone())
+                .map_err(err)
         };
-        let err = |e: PolarsError| LoadError::Input(format!("{}: {e}", file.display()));
-        let (sid, mut bad) =
-            convert::int32_column(&series(Canon::SessionId).map_err(err)?, Canon::SessionId)
-                .map_err(err)?;
-        let (uid, b) = convert::int32_column(&series(Canon::UserId).map_err(err)?, Canon::UserId)
-            .map_err(err)?;
-        bad.extend(b);
-        let mut names = Vec::new();
-        for c in [Canon::UserName, Canon::ClientGuid, Canon::ClientName] {
-            let (ca, b) = convert::text_column(&series(c).map_err(err)?, c).map_err(err)?;
-            bad.extend(b);
-            names.push(ca);
-        }
-        let (ts, b) = convert::timestamp_column(&series(Canon::Timestamp).map_err(err)?, zone)
-            .map_err(err)?;
+        let (r1, r2) = rayon::join(
+            || convert::int32_column(&series(Canon::SessionId)?, Canon::SessionId).map_err(err),
+            || convert::int32_column(&series(Canon::UserId)?, Canon::UserId).map_err(err),
+        );
+        let (sid, mut bad) = r1?;
+        let (uid, b2) = r2?;
+        bad.extend(b2);
+        let (ts, b) = convert::timestamp_column(&series(Canon::Timestamp)?, zone).map_err(err)?;
         bad.extend(b);
         let kind_series = series(Canon::Kind).ok();
         let (kinds, b) = convert::kind_column(kind_series.as_ref(), n).map_err(err)?;
@@ -472,88 +525,43 @@ impl Assembler<'_> {
             bad.retain(|b| blank.binary_search(&b.row).is_err());
             self.loaded.blank_rows += blank.len() as u64;
         }
-        bad.sort_by_key(|b| (b.row, b.column.is_some(), b.column));
-        bad.dedup_by_key(|b| b.row);
         let mut skip: Vec<usize> = bad
             .iter()
             .map(|b| b.row)
             .chain(blank.iter().copied())
             .collect();
         skip.sort_unstable();
-
+        skip.dedup();
         let keys = convert::keys(&ts, &kinds);
         drop((ts, kinds));
-        let ev = &mut self.loaded.events;
-        ev.session.reserve(n);
-        ev.key.reserve(n);
-        let mut next_bad = skip.into_iter().peekable();
-        let mut conflicts = Vec::new();
-        let (un, cg, cn) = (&names[0], &names[1], &names[2]);
-        for (row, (((u_name, c_guid), c_name), (&s, &u))) in un
-            .iter()
-            .zip(cg.iter())
-            .zip(cn.iter())
-            .zip(sid.iter().zip(&uid))
-            .enumerate()
-        {
-            if next_bad.peek() == Some(&row) {
-                next_bad.next();
-                continue;
-            }
-            let (u_name, c_guid, c_name) = (
-                u_name.unwrap_or(""),
-                c_guid.unwrap_or(""),
-                c_name.unwrap_or(""),
-            );
-            let idx = match self.index.entry(s) {
-                Entry::Occupied(e) => {
-                    let idx = *e.get();
-                    let m = &ev.sessions[idx as usize];
-                    let conflict = if m.user_id != u {
-                        Some((Canon::UserId, u.to_string(), m.user_id.to_string()))
-                    } else if m.user_name != u_name {
-                        Some((Canon::UserName, u_name.to_string(), m.user_name.clone()))
-                    } else if m.client_guid != c_guid {
-                        Some((Canon::ClientGuid, c_guid.to_string(), m.client_guid.clone()))
-                    } else if m.client_name != c_name {
-                        Some((Canon::ClientName, c_name.to_string(), m.client_name.clone()))
-                    } else {
-                        None
-                    };
-                    if let Some((column, value, first)) = conflict {
-                        conflicts.push(BadCell {
-                            row,
-                            column: Some(column),
-                            value,
-                            rule: format!(
-                                "session {s} already has {column} {first:?} from an earlier row; a session has one user and one client"
-                            ),
-                        });
-                        continue;
-                    }
-                    idx
-                }
-                Entry::Vacant(e) => {
-                    let idx = ev.sessions.len() as u32;
-                    e.insert(idx);
-                    ev.sessions.push(SessionMeta {
-                        session_id: s,
-                        user_id: u,
-                        user_name: u_name.to_string(),
-                        client_guid: c_guid.to_string(),
-                        client_name: c_name.to_string(),
-                    });
-                    idx
-                }
-            };
-            ev.session.push(idx);
-            ev.key.push(keys[row]);
-        }
-        bad.extend(conflicts);
+        crate::trace::stage("converted");
+        let names = [Canon::UserName, Canon::ClientGuid, Canon::ClientName]
+            .map(|c| series(c).and_then(|s| convert::as_text(&s).map_err(err)));
+        let [a, b, c] = names;
+        let (a, b, c) = (a?, b?, c?);
+        let batch = assemble::Batch {
+            sid: &sid,
+            uid: &uid,
+            keys: &keys,
+            names: [
+                a.str().map_err(err)?,
+                b.str().map_err(err)?,
+                c.str().map_err(err)?,
+            ],
+            skip: &skip,
+        };
+        bad.extend(
+            assemble::assemble(&batch, &mut self.index, &mut self.loaded.events).map_err(err)?,
+        );
+        crate::trace::stage("assembled");
         if bad.is_empty() {
             return Ok(());
         }
-        bad.sort_by_key(|b| b.row);
+        bad.sort_by_key(|b| (b.row, b.column.is_none(), b.column));
+        bad.dedup_by_key(|b| b.row);
+        for b in &mut bad {
+            b.row += offset;
+        }
         self.reject(file, bad)
     }
 

@@ -80,20 +80,20 @@ mod tests {
 
     #[test]
     fn key_order_and_formats_match_the_endpoint() {
-        let ev = Events {
-            session: vec![0, 0],
-            key: vec![
+        let ev = Events::from_rows(
+            &[0, 0],
+            &[
                 pack(948_603_367 * US_PER_SEC, Kind::Login),
                 pack(948_603_367 * US_PER_SEC + 654_000, Kind::Logout),
             ],
-            sessions: vec![SessionMeta {
+            vec![SessionMeta {
                 session_id: 613,
                 user_id: 19,
                 user_name: "username1".into(),
                 client_guid: "5d4fe546".into(),
                 client_name: "clientname1".into(),
             }],
-        };
+        );
         let g = group(ev);
         let sel = select(
             &g,
