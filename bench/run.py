@@ -53,10 +53,10 @@ def run(cmd, env, out_path):
 def checksum_of_report(folder):
     import duckdb
 
-    row = duckdb.sql(
+    row = duckdb.connect().execute(
         f"SELECT count(*), sum(session_id * 7 + productive_us) % (1::HUGEINT << 61) "
         f"FROM read_parquet('{folder}/sessions.parquet')"
-    ).fetchone()
+    ).fetchall()[0]
     return f"{row[0]} sessions, checksum {int(row[1] or 0)}"
 
 

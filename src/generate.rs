@@ -642,49 +642,33 @@ impl OffsetCache {
     }
 }
 
-fn two(buf: &mut Vec<u8>, v: i64) {
-    buf.push(b'0' + (v / 10) as u8);
-    buf.push(b'0' + (v % 10) as u8);
-}
-
 fn write_time(buf: &mut Vec<u8>, utc: Micros, style: TimeStyle, offsets: &mut OffsetCache) {
     let off = if style == TimeStyle::Utc {
         0
     } else {
         offsets.offset_us(utc)
     };
-    let wall = utc + off;
-    let days = wall.div_euclid(US_PER_DAY);
-    let rem = wall.rem_euclid(US_PER_DAY);
-    let date =
-        NaiveDate::from_num_days_from_ce_opt((days + 719_163) as i32).expect("date in range");
-    let _ = write!(
+    crate::time::push_wall_time(
         buf,
-        "{:04}-{:02}-{:02}",
-        date.year(),
-        date.month(),
-        date.day()
+        utc + off,
+        if style == TimeStyle::Naive {
+            b' '
+        } else {
+            b'T'
+        },
     );
-    buf.push(if style == TimeStyle::Naive {
-        b' '
-    } else {
-        b'T'
-    });
-    two(buf, rem / US_PER_HOUR);
-    buf.push(b':');
-    two(buf, rem % US_PER_HOUR / US_PER_MIN);
-    buf.push(b':');
-    two(buf, rem % US_PER_MIN / US_PER_SEC);
-    let _ = write!(buf, ".{:06}", rem % US_PER_SEC);
     match style {
         TimeStyle::Utc => buf.push(b'Z'),
         TimeStyle::Naive => {}
         TimeStyle::Offset => {
             let mins = off / US_PER_MIN;
-            buf.push(if mins < 0 { b'-' } else { b'+' });
-            two(buf, mins.abs() / 60);
-            buf.push(b':');
-            two(buf, mins.abs() % 60);
+            let _ = write!(
+                buf,
+                "{}{:02}:{:02}",
+                if mins < 0 { '-' } else { '+' },
+                mins.abs() / 60,
+                mins.abs() % 60
+            );
         }
     }
 }

@@ -6,11 +6,6 @@ use sessionstat::cli::Cli;
 use sessionstat::error::{error_line, exit_code, is_broken_pipe, json_error};
 use std::process::ExitCode;
 
-// Batches allocate and free large buffers; mimalloc keeps them for reuse
-// where glibc unmaps and faults them in again.
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn main() -> ExitCode {
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
     // Known before parsing, so that even a usage error can be printed as JSON.

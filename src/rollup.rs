@@ -136,17 +136,17 @@ pub struct DailyRow<K> {
 }
 
 /// User key: (user_id, user_name); client key: (client_guid, client_name).
-pub type UserKey = (i32, String);
-pub type ClientKey = (String, String);
+pub type UserKey<'a> = (i32, &'a str);
+pub type ClientKey<'a> = (&'a str, &'a str);
 
 /// Both daily tables, ordered by day, then key.
-pub struct Daily {
-    pub users: Vec<DailyRow<UserKey>>,
-    pub clients: Vec<DailyRow<ClientKey>>,
+pub struct Daily<'a> {
+    pub users: Vec<DailyRow<UserKey<'a>>>,
+    pub clients: Vec<DailyRow<ClientKey<'a>>>,
 }
 
-fn add<K: Ord + Clone>(map: &mut BTreeMap<(i64, K), DailyRow<K>>, key: K, p: &DayPart) {
-    let row = map.entry((p.day, key.clone())).or_insert_with(|| DailyRow {
+fn add<K: Ord + Copy>(map: &mut BTreeMap<(i64, K), DailyRow<K>>, key: K, p: &DayPart) {
+    let row = map.entry((p.day, key)).or_insert_with(|| DailyRow {
         day: p.day,
         key,
         sessions: 0,
@@ -168,12 +168,12 @@ fn add<K: Ord + Clone>(map: &mut BTreeMap<(i64, K), DailyRow<K>>, key: K, p: &Da
 }
 
 /// Computes both daily tables for a selection.
-pub fn daily(
-    g: &Grouped,
+pub fn daily<'a>(
+    g: &'a Grouped,
     selection: &[SessionStats],
     zone: &Zone,
     idle_after: Option<Micros>,
-) -> Daily {
+) -> Daily<'a> {
     if selection.is_empty() {
         return Daily {
             users: Vec::new(),
@@ -192,10 +192,10 @@ pub fn daily(
     for (st, ps) in selection.iter().zip(&parts) {
         let m = &g.sessions[st.session as usize];
         for p in ps {
-            add(&mut users, (m.user_id, m.user_name.clone()), p);
+            add(&mut users, (m.user_id, m.user_name.as_str()), p);
             add(
                 &mut clients,
-                (m.client_guid.clone(), m.client_name.clone()),
+                (m.client_guid.as_str(), m.client_name.as_str()),
                 p,
             );
         }

@@ -6,7 +6,7 @@
 //! because it runs once per event and chrono's format-driven parser dominated a
 //! CSV load; chrono still validates the calendar and resolves zones.
 
-use chrono::{FixedOffset, LocalResult, NaiveDate, NaiveDateTime, Offset, TimeZone};
+use chrono::{Datelike, FixedOffset, LocalResult, NaiveDate, NaiveDateTime, Offset, TimeZone};
 use chrono_tz::Tz;
 use std::fmt;
 use std::str::FromStr;
@@ -366,9 +366,50 @@ pub fn format_endpoint_date(utc_us: Micros, zone: &Zone) -> String {
         .to_string()
 }
 
+fn push_digits(buf: &mut Vec<u8>, v: i64, width: usize) {
+    let mut digits = [b'0'; 20];
+    let mut n = v.unsigned_abs();
+    let mut i = digits.len();
+    while n > 0 {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+    }
+    let used = (digits.len() - i).max(width);
+    if v < 0 {
+        buf.push(b'-');
+    }
+    buf.extend_from_slice(&digits[digits.len() - used..]);
+}
+
+/// Appends `YYYY-MM-DD{sep}hh:mm:ss.ffffff` for a wall-clock time in
+/// microseconds: the fast path for bulk output (CSV rollups, generated logs).
+pub fn push_wall_time(buf: &mut Vec<u8>, wall_us: Micros, sep: u8) {
+    let days = wall_us.div_euclid(US_PER_DAY);
+    let rem = wall_us.rem_euclid(US_PER_DAY);
+    let date = NaiveDate::from_num_days_from_ce_opt((days + 719_163) as i32)
+        .expect("date within chrono's range");
+    push_digits(buf, i64::from(date.year()), 4);
+    buf.push(b'-');
+    push_digits(buf, i64::from(date.month()), 2);
+    buf.push(b'-');
+    push_digits(buf, i64::from(date.day()), 2);
+    buf.push(sep);
+    push_digits(buf, rem / US_PER_HOUR, 2);
+    buf.push(b':');
+    push_digits(buf, rem % US_PER_HOUR / US_PER_MIN, 2);
+    buf.push(b':');
+    push_digits(buf, rem % US_PER_MIN / US_PER_SEC, 2);
+    buf.push(b'.');
+    push_digits(buf, rem % US_PER_SEC, 6);
+}
+
 /// An instant as RFC 3339 in UTC with microseconds, for CSV rollups.
 pub fn format_rfc3339_utc(utc_us: Micros) -> String {
-    naive(utc_us).format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
+    let mut buf = Vec::with_capacity(27);
+    push_wall_time(&mut buf, utc_us, b'T');
+    buf.push(b'Z');
+    String::from_utf8(buf).expect("ascii")
 }
 
 /// Parses `--idle-after`: `90s`, `15m`, `1h30m`, `500ms`, `2d`, or `off`
@@ -445,6 +486,22 @@ mod tests {
         );
         assert_eq!(format_timespan(1), "00:00:00.0000010");
         assert_eq!(format_timespan(400 * US_PER_DAY), "400.00:00:00");
+    }
+
+    #[test]
+    fn fast_rfc3339_equals_chrono() {
+        for us in [
+            0i64,
+            1,
+            -1,
+            1_617_264_000_000_001,
+            253_402_300_799_999_999,
+            -62_135_596_800_000_000,
+            951_782_400_123_456,
+        ] {
+            let chrono = naive(us).format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string();
+            assert_eq!(format_rfc3339_utc(us), chrono);
+        }
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Test helpers: a private folder per test and a command builder that shows
 //! command, status, stdout and stderr when an expectation fails.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Output;
 
 pub struct Dir {

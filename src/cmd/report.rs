@@ -19,6 +19,7 @@ use crate::request::{Request, RequestError};
 use crate::rollup::daily;
 use crate::time::{format_rfc3339_utc, format_timespan, Micros};
 use anyhow::{Context, Result};
+use rayon::prelude::*;
 use std::fs;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -67,6 +68,7 @@ pub fn run(args: Args) -> Result<()> {
     let progress = Progress::new(cfg.quiet);
     progress.stage("loading");
     let loaded = load(&cfg.load, &progress)?;
+    crate::trace::stage("loaded");
     let staging = Staging::create(&args.out)?;
     // Rejected rows go with the run's outputs unless --rejects says elsewhere.
     let rejects_path = match &cfg.rejects {
@@ -86,29 +88,47 @@ pub fn run(args: Args) -> Result<()> {
     let grouped = kernel::group({ loaded }.events);
     let selection = kernel::select(&grouped, &cfg.settings(&request));
 
+    crate::trace::stage("grouped and selected");
     progress.stage("writing");
-    let pages = write_pages(&staging, &grouped, &selection, &request, &cfg, args.pretty)?;
-    let mut sessions = sessions_frame(&grouped, &selection)?;
-    staging.write("sessions.parquet", |w| {
-        write_parquet(&mut sessions, w).map_err(io::Error::other)
-    })?;
-    staging.write("sessions.csv", |w| write_csv(&sessions, w))?;
     let d = daily(&grouped, &selection, &cfg.zone, cfg.idle_after);
-    let (mut users, mut clients) = daily_frames(&d)?;
-    staging.write("daily_user.parquet", |w| {
-        write_parquet(&mut users, w).map_err(io::Error::other)
-    })?;
-    staging.write("daily_user.csv", |w| write_csv(&users, w))?;
-    staging.write("daily_client.parquet", |w| {
-        write_parquet(&mut clients, w).map_err(io::Error::other)
-    })?;
-    staging.write("daily_client.csv", |w| write_csv(&clients, w))?;
+    let (users, clients) = daily_frames(&d)?;
+    let sessions = sessions_frame(&grouped, &selection)?;
+    crate::trace::stage("rollups computed");
+    // The files are independent: write them side by side.
+    let mut tasks = vec![Task::Pages];
+    for (name, df) in [
+        ("sessions", sessions),
+        ("daily_user", users),
+        ("daily_client", clients),
+    ] {
+        tasks.push(Task::Parquet(name, df.clone()));
+        tasks.push(Task::Csv(name, df));
+    }
+    let pages = page_count(&selection, &request);
+    tasks
+        .into_par_iter()
+        .map(|task| match task {
+            Task::Pages => write_pages(&staging, &grouped, &selection, &request, &cfg, args.pretty)
+                .inspect(|_| crate::trace::stage("pages written")),
+            Task::Parquet(name, mut df) => staging
+                .write(&format!("{name}.parquet"), |w| {
+                    write_parquet(&mut df, w).map_err(io::Error::other)
+                })
+                .inspect(|_| crate::trace::stage(&format!("{name}.parquet written"))),
+            Task::Csv(name, df) => staging
+                .write(&format!("{name}.csv"), |w| write_csv(&df, w))
+                .inspect(|_| crate::trace::stage(&format!("{name}.csv written"))),
+        })
+        .collect::<Result<Vec<()>>>()?;
+    crate::trace::stage("daily tables");
     let summary = summary(&files, &request, &cfg, &counts, &selection, pages);
     staging.write("summary.json", |w| {
         serde_json::to_writer_pretty(&mut *w, &summary)?;
         w.write_all(b"\n")
     })?;
+    crate::trace::stage("summary");
     let written = staging.commit()?;
+    crate::trace::stage("committed");
     progress.finish();
     if !cfg.quiet {
         eprintln!(
@@ -124,8 +144,24 @@ pub fn run(args: Args) -> Result<()> {
     Ok(())
 }
 
-/// Every page of the selection; an empty selection (or a page size of 0)
-/// still writes page 0 with the true count.
+/// One output file to write.
+enum Task {
+    Pages,
+    Parquet(&'static str, polars::prelude::DataFrame),
+    Csv(&'static str, polars::prelude::DataFrame),
+}
+
+/// Pages to write: every page of the selection; an empty selection (or a
+/// page size of 0) still has page 0 with the true count.
+fn page_count(selection: &[SessionStats], request: &Request) -> usize {
+    let size = request.session_count as usize;
+    if size == 0 {
+        1
+    } else {
+        selection.len().div_ceil(size).max(1)
+    }
+}
+
 fn write_pages(
     staging: &Staging,
     g: &Grouped,
@@ -133,21 +169,16 @@ fn write_pages(
     request: &Request,
     cfg: &Config,
     pretty: bool,
-) -> Result<usize> {
-    let size = request.session_count as usize;
-    let pages = if size == 0 {
-        1
-    } else {
-        selection.len().div_ceil(size).max(1)
-    };
+) -> Result<()> {
     fs::create_dir_all(staging.dir.join("json"))?;
-    for p in 0..pages {
-        let page = kernel::page(selection, request.session_count, p as u32);
-        staging.write(&format!("json/page-{p:05}.json"), |w| {
-            Response::new(g, page, selection.len(), &cfg.zone).write(w, pretty)
-        })?;
-    }
-    Ok(pages)
+    (0..page_count(selection, request))
+        .into_par_iter()
+        .try_for_each(|p| {
+            let page = kernel::page(selection, request.session_count, p as u32);
+            staging.write(&format!("json/page-{p:05}.json"), |w| {
+                Response::new(g, page, selection.len(), &cfg.zone).write(w, pretty)
+            })
+        })
 }
 
 struct Counts {

@@ -4,7 +4,7 @@
 
 use crate::kernel::{Grouped, SessionStats};
 use crate::rollup::{Daily, DailyRow};
-use crate::time::{format_rfc3339_utc, US_PER_DAY};
+use crate::time::{push_wall_time, US_PER_DAY};
 use polars::prelude::*;
 use std::io::{self, Write};
 
@@ -83,7 +83,7 @@ pub fn daily_frames(d: &Daily) -> PolarsResult<(DataFrame, DataFrame)> {
             ),
             Column::new(
                 "user_name".into(),
-                d.users.iter().map(|r| r.key.1.as_str()).collect::<Vec<_>>(),
+                d.users.iter().map(|r| r.key.1).collect::<Vec<_>>(),
             ),
         ],
     )?;
@@ -92,17 +92,11 @@ pub fn daily_frames(d: &Daily) -> PolarsResult<(DataFrame, DataFrame)> {
         vec![
             Column::new(
                 "client_guid".into(),
-                d.clients
-                    .iter()
-                    .map(|r| r.key.0.as_str())
-                    .collect::<Vec<_>>(),
+                d.clients.iter().map(|r| r.key.0).collect::<Vec<_>>(),
             ),
             Column::new(
                 "client_name".into(),
-                d.clients
-                    .iter()
-                    .map(|r| r.key.1.as_str())
-                    .collect::<Vec<_>>(),
+                d.clients.iter().map(|r| r.key.1).collect::<Vec<_>>(),
             ),
         ],
     )?;
@@ -127,60 +121,91 @@ pub fn neutralise(text: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
-fn cells(c: &Column) -> PolarsResult<Vec<String>> {
-    let s = c.as_materialized_series();
-    Ok(match s.dtype() {
-        DataType::Int64 => s
-            .i64()?
-            .iter()
-            .map(|v| v.map(|v| v.to_string()).unwrap_or_default())
-            .collect(),
-        DataType::Boolean => s
-            .bool()?
-            .iter()
-            .map(|v| v.map(|v| v.to_string()).unwrap_or_default())
-            .collect(),
-        DataType::Float64 => s
-            .f64()?
-            .iter()
-            .map(|v| v.map(|v| v.to_string()).unwrap_or_default())
-            .collect(),
-        DataType::String => s
-            .str()?
-            .iter()
-            .map(|v| v.map(|v| neutralise(v).into_owned()).unwrap_or_default())
-            .collect(),
-        DataType::Datetime(TimeUnit::Microseconds, _) => s
-            .datetime()?
-            .physical()
-            .iter()
-            .map(|v| v.map(format_rfc3339_utc).unwrap_or_default())
-            .collect(),
-        DataType::Date => s
-            .date()?
-            .physical()
-            .iter()
-            .map(|v| {
-                v.map(|d| format_rfc3339_utc(i64::from(d) * US_PER_DAY)[..10].to_string())
-                    .unwrap_or_default()
-            })
-            .collect(),
-        other => polars_bail!(ComputeError: "no CSV encoding for {}", other),
-    })
+/// One column, typed, for writing CSV cells without a string per cell.
+enum Cells<'a> {
+    Int(&'a Int64Chunked),
+    Bool(&'a BooleanChunked),
+    Float(&'a Float64Chunked),
+    Text(&'a StringChunked),
+    Timestamp(&'a Int64Chunked),
+    Date(&'a Int32Chunked),
+}
+
+impl<'a> Cells<'a> {
+    fn of(c: &'a Column) -> PolarsResult<Cells<'a>> {
+        let s = c.as_materialized_series();
+        Ok(match s.dtype() {
+            DataType::Int64 => Cells::Int(s.i64()?),
+            DataType::Boolean => Cells::Bool(s.bool()?),
+            DataType::Float64 => Cells::Float(s.f64()?),
+            DataType::String => Cells::Text(s.str()?),
+            DataType::Datetime(TimeUnit::Microseconds, _) => {
+                Cells::Timestamp(s.datetime()?.physical())
+            }
+            DataType::Date => Cells::Date(s.date()?.physical()),
+            other => polars_bail!(ComputeError: "no CSV encoding for {}", other),
+        })
+    }
+
+    /// Appends row `i`'s cell to `buf`; a null is an empty cell.
+    fn push(&self, i: usize, buf: &mut Vec<u8>) {
+        match self {
+            Cells::Int(c) => {
+                if let Some(v) = c.get(i) {
+                    let _ = write!(buf, "{v}");
+                }
+            }
+            Cells::Bool(c) => {
+                if let Some(v) = c.get(i) {
+                    buf.extend_from_slice(if v { b"true" } else { b"false" });
+                }
+            }
+            Cells::Float(c) => {
+                if let Some(v) = c.get(i) {
+                    let _ = write!(buf, "{v}");
+                }
+            }
+            Cells::Text(c) => {
+                if let Some(v) = c.get(i) {
+                    buf.extend_from_slice(neutralise(v).as_bytes());
+                }
+            }
+            Cells::Timestamp(c) => {
+                if let Some(v) = c.get(i) {
+                    push_wall_time(buf, v, b'T');
+                    buf.push(b'Z');
+                }
+            }
+            Cells::Date(c) => {
+                if let Some(d) = c.get(i) {
+                    push_wall_time(buf, i64::from(d) * US_PER_DAY, b' ');
+                    buf.truncate(buf.len() - 16); // keep YYYY-MM-DD
+                }
+            }
+        }
+    }
 }
 
 /// CSV with a header row; same columns and rows as the Parquet file.
 pub fn write_csv(df: &DataFrame, w: impl Write) -> io::Result<()> {
-    let columns: Vec<Vec<String>> = df
+    let mut df = df.clone();
+    df.rechunk_mut_par();
+    let columns: Vec<Cells> = df
         .columns()
         .iter()
-        .map(cells)
+        .map(Cells::of)
         .collect::<PolarsResult<_>>()
         .map_err(io::Error::other)?;
     let mut out = csv::Writer::from_writer(w);
     out.write_record(df.get_column_names().iter().map(|n| n.as_str()))?;
+    let mut cell = Vec::with_capacity(64);
     for row in 0..df.height() {
-        out.write_record(columns.iter().map(|c| c[row].as_str()))?;
+        for c in &columns {
+            cell.clear();
+            c.push(row, &mut cell);
+            out.write_field(&cell)?;
+        }
+        out.write_record(std::iter::empty::<&[u8]>())?;
     }
     out.flush()
 }
