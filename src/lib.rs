@@ -14,6 +14,7 @@ pub mod generate;
 pub mod kernel;
 pub mod load;
 pub mod output;
+pub mod pipeline;
 pub mod progress;
 pub mod request;
 pub mod rollup;

@@ -3,7 +3,7 @@
 //! client). A session's day parts add up to its totals exactly, since each
 //! span goes whole to one day or is cut in two (or more) exact parts.
 
-use crate::events::ts_of;
+use crate::events::{ts_of, SessionMeta};
 use crate::kernel::{for_each_span, Grouped, SessionStats};
 use crate::time::{Micros, Zone, US_PER_DAY, US_PER_HOUR};
 use rayon::prelude::*;
@@ -167,30 +167,37 @@ fn add<K: Ord + Copy>(map: &mut BTreeMap<(i64, K), DailyRow<K>>, key: K, p: &Day
     row.productive += p.productive;
 }
 
-/// Computes both daily tables for a selection.
-pub fn daily<'a>(
-    g: &'a Grouped,
+/// Each selected session's day parts, in selection order.
+pub fn day_parts(
+    g: &Grouped,
     selection: &[SessionStats],
     zone: &Zone,
     idle_after: Option<Micros>,
-) -> Daily<'a> {
-    if selection.is_empty() {
-        return Daily {
-            users: Vec::new(),
-            clients: Vec::new(),
-        };
-    }
-    let from = selection.iter().map(|s| s.login).min().unwrap();
-    let to = selection.iter().map(|s| s.logout).max().unwrap();
+) -> Vec<Vec<DayPart>> {
+    let (Some(from), Some(to)) = (
+        selection.iter().map(|s| s.login).min(),
+        selection.iter().map(|s| s.logout).max(),
+    ) else {
+        return Vec::new();
+    };
     let days = DayTable::new(zone, from, to);
-    let parts: Vec<Vec<DayPart>> = selection
+    selection
         .par_iter()
         .map(|st| session_days(g, st, &days, idle_after))
-        .collect();
+        .collect()
+}
+
+/// Adds up day parts into both daily tables; `parts[i]` belongs to
+/// `selection[i]`, whose attributes are `metas[selection[i].session]`.
+pub fn daily<'a>(
+    metas: &'a [SessionMeta],
+    selection: &[SessionStats],
+    parts: &[Vec<DayPart>],
+) -> Daily<'a> {
     let mut users = BTreeMap::new();
     let mut clients = BTreeMap::new();
-    for (st, ps) in selection.iter().zip(&parts) {
-        let m = &g.sessions[st.session as usize];
+    for (st, ps) in selection.iter().zip(parts) {
+        let m = &metas[st.session as usize];
         for p in ps {
             add(&mut users, (m.user_id, m.user_name.as_str()), p);
             add(
@@ -266,7 +273,11 @@ mod tests {
                 idle_after: Some(15 * US_PER_MIN),
             },
         );
-        let d = daily(&g, &sel, &berlin, Some(15 * US_PER_MIN));
+        let d = daily(
+            &g.sessions,
+            &sel,
+            &day_parts(&g, &sel, &berlin, Some(15 * US_PER_MIN)),
+        );
         assert_eq!(d.users.len(), 2);
         let (a, b) = (&d.users[0], &d.users[1]);
         assert_eq!(
@@ -310,7 +321,11 @@ mod tests {
                 idle_after: None,
             },
         );
-        let d = daily(&g, &sel, &Zone::default(), None);
+        let d = daily(
+            &g.sessions,
+            &sel,
+            &day_parts(&g, &sel, &Zone::default(), None),
+        );
         let durations: Vec<_> = d
             .clients
             .iter()

@@ -6,6 +6,7 @@ mod util;
 mod bad_input;
 mod fuzz;
 mod generate;
+mod memory;
 mod props;
 mod report;
 mod sessions;

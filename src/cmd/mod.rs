@@ -4,24 +4,24 @@ pub mod generate;
 pub mod report;
 pub mod sessions;
 
-use crate::load::Loaded;
+use crate::load::BadRow;
 use crate::output::{atomic::write_atomic, rejects::write_rejects};
 use anyhow::{Context, Result};
 use std::path::Path;
 
 /// Writes the rejects file (empty when nothing was rejected, so an old one
 /// never lingers).
-pub(crate) fn write_rejects_file(path: &Path, loaded: &Loaded) -> Result<()> {
-    write_atomic(path, |w| write_rejects(w, &loaded.rejected))
+pub(crate) fn write_rejects_file(path: &Path, rejected: &[BadRow]) -> Result<()> {
+    write_atomic(path, |w| write_rejects(w, rejected))
         .with_context(|| format!("cannot write the rejects file {}", path.display()))
 }
 
 /// Tells stderr how many bad rows were skipped and where they went.
-pub(crate) fn tell_rejects(loaded: &Loaded, path: &Path) {
-    if let Some(first) = loaded.rejected.first() {
+pub(crate) fn tell_rejects(rejected: &[BadRow], path: &Path) {
+    if let Some(first) = rejected.first() {
         eprintln!(
             "sessionstat: skipped {} bad rows (written to {}); first: {first}",
-            loaded.rejected.len(),
+            rejected.len(),
             path.display()
         );
     }

@@ -9,11 +9,12 @@
 
 use crate::cli::{InputArgs, WindowArgs};
 use crate::config::Config;
-use crate::kernel::{self, Grouped, SessionStats};
-use crate::load::{load, Loaded};
+use crate::events::SessionMeta;
+use crate::kernel::{self, SessionStats};
 use crate::output::json::Response;
 use crate::output::rejects::write_rejects;
 use crate::output::tables::{daily_frames, sessions_frame, write_csv, write_parquet};
+use crate::pipeline::{self, Outcome};
 use crate::progress::Progress;
 use crate::request::{Request, RequestError};
 use crate::rollup::daily;
@@ -67,32 +68,32 @@ pub fn run(args: Args) -> Result<()> {
     }
     let progress = Progress::new(cfg.quiet);
     progress.stage("loading");
-    let loaded = load(&cfg.load, &progress)?;
-    crate::trace::stage("loaded");
+    let outcome = pipeline::run(&cfg, &request, true, &progress)?;
+    crate::trace::stage("selected");
     let staging = Staging::create(&args.out)?;
     // Rejected rows go with the run's outputs unless --rejects says elsewhere.
     let rejects_path = match &cfg.rejects {
         Some(path) => {
-            super::write_rejects_file(path, &loaded)?;
+            super::write_rejects_file(path, &outcome.rejected)?;
             path.clone()
         }
         None => {
-            staging.write("rejects.ndjson", |w| write_rejects(w, &loaded.rejected))?;
+            staging.write("rejects.ndjson", |w| write_rejects(w, &outcome.rejected))?;
             args.out.join("rejects.ndjson")
         }
     };
-    super::tell_rejects(&loaded, &rejects_path);
-    progress.stage("computing");
-    let counts = Counts::of(&loaded);
-    let files = loaded.files.iter().map(|f| f.display()).collect::<Vec<_>>();
-    let grouped = kernel::group({ loaded }.events);
-    let selection = kernel::select(&grouped, &cfg.settings(&request));
-
-    crate::trace::stage("grouped and selected");
+    super::tell_rejects(&outcome.rejected, &rejects_path);
+    let counts = Counts::of(&outcome);
+    let files = outcome
+        .files
+        .iter()
+        .map(|f| f.display())
+        .collect::<Vec<_>>();
+    let (metas, selection) = (&outcome.metas, &outcome.stats);
     progress.stage("writing");
-    let d = daily(&grouped, &selection, &cfg.zone, cfg.idle_after);
+    let d = daily(metas, selection, &outcome.parts);
     let (users, clients) = daily_frames(&d)?;
-    let sessions = sessions_frame(&grouped, &selection)?;
+    let sessions = sessions_frame(metas, selection)?;
     crate::trace::stage("rollups computed");
     // The files are independent: write them side by side.
     let mut tasks = vec![Task::Pages];
@@ -108,7 +109,7 @@ pub fn run(args: Args) -> Result<()> {
     tasks
         .into_par_iter()
         .map(|task| match task {
-            Task::Pages => write_pages(&staging, &grouped, &selection, &request, &cfg, args.pretty)
+            Task::Pages => write_pages(&staging, metas, selection, &request, &cfg, args.pretty)
                 .inspect(|_| crate::trace::stage("pages written")),
             Task::Parquet(name, mut df) => staging
                 .write(&format!("{name}.parquet"), |w| {
@@ -164,7 +165,7 @@ fn page_count(selection: &[SessionStats], request: &Request) -> usize {
 
 fn write_pages(
     staging: &Staging,
-    g: &Grouped,
+    metas: &[SessionMeta],
     selection: &[SessionStats],
     request: &Request,
     cfg: &Config,
@@ -176,7 +177,7 @@ fn write_pages(
         .try_for_each(|p| {
             let page = kernel::page(selection, request.session_count, p as u32);
             staging.write(&format!("json/page-{p:05}.json"), |w| {
-                Response::new(g, page, selection.len(), &cfg.zone).write(w, pretty)
+                Response::new(metas, page, selection.len(), &cfg.zone).write(w, pretty)
             })
         })
 }
@@ -184,13 +185,17 @@ fn write_pages(
 struct Counts {
     read: u64,
     rejected: u64,
+    blank: u64,
+    partitions: u32,
 }
 
 impl Counts {
-    fn of(l: &Loaded) -> Counts {
+    fn of(o: &Outcome) -> Counts {
         Counts {
-            read: l.rows_read,
-            rejected: l.rejected.len() as u64,
+            read: o.rows_read,
+            rejected: o.rejected.len() as u64,
+            blank: o.blank_rows,
+            partitions: o.partitions,
         }
     }
 }
@@ -223,10 +228,13 @@ fn summary(
             "idleAfterUs": cfg.idle_after,
             "columnMap": cfg.load.map.describe().into_iter().map(|(k, v)| (k, serde_json::Value::String(v))).collect::<serde_json::Map<_, _>>(),
             "maxBadRows": cfg.load.max_bad_rows,
+            "memoryLimitBytes": cfg.memory_limit,
+            "partitions": counts.partitions,
         },
         "counts": {
             "eventsRead": counts.read,
             "eventsRejected": counts.rejected,
+            "blankRowsSkipped": counts.blank,
             "eventsUsed": used,
             "sessions": selection.len(),
             "pages": pages,

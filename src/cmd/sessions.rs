@@ -4,8 +4,8 @@ use crate::cli::{InputArgs, WindowArgs};
 use crate::config::Config;
 use crate::error::usage;
 use crate::kernel;
-use crate::load::load;
 use crate::output::json::Response;
+use crate::pipeline;
 use crate::progress::Progress;
 use anyhow::Result;
 use std::io::{IsTerminal, Write};
@@ -37,21 +37,18 @@ pub fn run(args: Args) -> Result<()> {
     }
     let progress = Progress::new(cfg.quiet);
     progress.stage("loading");
-    let loaded = load(&cfg.load, &progress)?;
-    progress.stage("computing");
+    let outcome = pipeline::run(&cfg, &request, false, &progress)?;
     if let Some(path) = &cfg.rejects {
-        super::write_rejects_file(path, &loaded)?;
-        super::tell_rejects(&loaded, path);
+        super::write_rejects_file(path, &outcome.rejected)?;
+        super::tell_rejects(&outcome.rejected, path);
     }
-    crate::trace::stage("loaded");
-    let grouped = kernel::group(std::mem::take(&mut { loaded }.events));
-    let selection = kernel::select(&grouped, &cfg.settings(&request));
-    crate::trace::stage("grouped and selected");
-    let page = kernel::page(&selection, request.session_count, request.page_index);
+    crate::trace::stage("selected");
+    let page = kernel::page(&outcome.stats, request.session_count, request.page_index);
     progress.finish();
 
     let mut body = Vec::with_capacity(400 * page.len() + 64);
-    Response::new(&grouped, page, selection.len(), &cfg.zone).write(&mut body, args.pretty)?;
+    Response::new(&outcome.metas, page, outcome.stats.len(), &cfg.zone)
+        .write(&mut body, args.pretty)?;
     let mut out = std::io::stdout().lock();
     // The body is the endpoint's, byte for byte; a newline only for a person at a terminal.
     if out.is_terminal() {

@@ -28,6 +28,15 @@ pub struct LoadOptions {
     pub zone: Zone,
     /// How many bad rows may be skipped before the run fails.
     pub max_bad_rows: u64,
+    /// Keep only the sessions of partition `k` of `n` (by a hash of the
+    /// session id); row-level counts and bad rows without a session go to
+    /// partition 0. `None`: every session.
+    pub partition: Option<(u32, u32)>,
+}
+
+/// The partition of a session id among `n`.
+pub fn partition_of(session_id: i32, n: u32) -> u32 {
+    ((session_id as u32).wrapping_mul(0x9E37_79B9) >> 7) % n
 }
 
 /// Where a row is: a 1-based physical line (CSV, header included; NDJSON), or
@@ -42,6 +51,8 @@ pub enum At {
 /// record as it was in the file (column name and text per field).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BadRow {
+    /// (input file number, 0-based data row): the row's place in input order.
+    pub seq: (usize, usize),
     pub file: String,
     pub at: At,
     pub column: String,
@@ -92,8 +103,25 @@ pub struct Loaded {
     pub rows_read: u64,
     /// Blank CSV rows (no value in any column), skipped.
     pub blank_rows: u64,
-    /// Rows skipped under `--max-bad-rows`, in input order.
+    /// Bad rows in input order: at most `max_bad_rows` to skip, or one more,
+    /// the first over the limit, when `over_limit` (loading stopped there).
     pub rejected: Vec<BadRow>,
+    pub over_limit: bool,
+}
+
+impl Loaded {
+    /// The error for a load that found more bad rows than allowed.
+    pub fn limit_error(rejected: &[BadRow], max: u64) -> Option<LoadError> {
+        let row = rejected.get(max as usize)?.clone();
+        Some(if max == 0 {
+            LoadError::BadRow(Box::new(row))
+        } else {
+            LoadError::TooManyBadRows {
+                max,
+                row: Box::new(row),
+            }
+        })
+    }
 }
 
 /// Progress callbacks while loading (files done, rows so far).
@@ -107,12 +135,31 @@ impl Progress for () {}
 /// skipping it.
 pub fn load(opts: &LoadOptions, progress: &dyn Progress) -> Result<Loaded, LoadError> {
     let files = inputs::resolve(&opts.inputs, opts.format).map_err(LoadError::Input)?;
+    let loaded = load_files(opts, files, progress)?;
+    match Loaded::limit_error(&loaded.rejected, opts.max_bad_rows) {
+        Some(e) => Err(e),
+        None => Ok(loaded),
+    }
+}
+
+/// Loads resolved files. Bad rows do not fail here: they are collected, and
+/// loading stops at the first one over `max_bad_rows` (see `Loaded`).
+pub fn load_files(
+    opts: &LoadOptions,
+    files: Vec<InputFile>,
+    progress: &dyn Progress,
+) -> Result<Loaded, LoadError> {
     let mut state = Assembler {
         opts,
+        file_no: 0,
         index: HashMap::default(),
         loaded: Loaded::default(),
     };
-    for file in &files {
+    for (file_no, file) in files.iter().enumerate() {
+        if state.loaded.over_limit {
+            break;
+        }
+        state.file_no = file_no;
         // Read the next batch while the current one is converted and checked.
         let slices = batches(file)?;
         let mut next = Some(read_file(file, &opts.map, slices[0]));
@@ -126,8 +173,13 @@ pub fn load(opts: &LoadOptions, progress: &dyn Progress) -> Result<Loaded, LoadE
             );
             added?;
             next = ahead;
-            state.loaded.rows_read += rows;
+            if state.counts_rows() {
+                state.loaded.rows_read += rows;
+            }
             progress.file_done(rows);
+            if state.loaded.over_limit {
+                break;
+            }
         }
     }
     state.loaded.files = files;
@@ -449,6 +501,7 @@ fn read_ndjson(file: &InputFile, map: &ColumnMap) -> Result<(Vec<String>, DataFr
             }
             Err((no, line, rule)) => {
                 return Err(LoadError::BadRow(Box::new(BadRow {
+                    seq: (0, no as usize),
                     file: name,
                     at: At::Line(no),
                     column: "(whole line)".into(),
@@ -480,12 +533,19 @@ fn abbreviate(s: &str) -> String {
 
 struct Assembler<'a> {
     opts: &'a LoadOptions,
+    /// The number of the file being read, for ordering bad rows.
+    file_no: usize,
     /// session id -> index into `loaded.events.sessions`.
     index: HashMap<i32, u32>,
     loaded: Loaded,
 }
 
 impl Assembler<'_> {
+    /// Whether this load counts rows read and blank (once over all partitions).
+    fn counts_rows(&self) -> bool {
+        self.opts.partition.is_none_or(|(k, _)| k == 0)
+    }
+
     /// Adds one batch of a file (rows from `offset` on).
     fn add_batch(
         &mut self,
@@ -523,12 +583,35 @@ impl Assembler<'_> {
         // A blank row is no data: none of its empty cells is an error.
         if !blank.is_empty() {
             bad.retain(|b| blank.binary_search(&b.row).is_err());
-            self.loaded.blank_rows += blank.len() as u64;
+            if self.counts_rows() {
+                self.loaded.blank_rows += blank.len() as u64;
+            }
+        }
+        let mut foreign: Vec<usize> = Vec::new();
+        if let Some((k, parts)) = self.opts.partition {
+            // Rows of other partitions' sessions are theirs; a row without a
+            // valid session id, and a whole-row fault, belong to partition 0.
+            let mut homeless: Vec<usize> = bad
+                .iter()
+                .filter(|b| b.column.is_none_or(|c| c == Canon::SessionId))
+                .map(|b| b.row)
+                .collect();
+            homeless.sort_unstable();
+            let ours = |r: usize| {
+                if homeless.binary_search(&r).is_ok() {
+                    k == 0
+                } else {
+                    partition_of(sid[r], parts) == k
+                }
+            };
+            bad.retain(|b| ours(b.row));
+            foreign = (0..n).filter(|&r| !ours(r)).collect();
         }
         let mut skip: Vec<usize> = bad
             .iter()
             .map(|b| b.row)
             .chain(blank.iter().copied())
+            .chain(foreign)
             .collect();
         skip.sort_unstable();
         skip.dedup();
@@ -567,25 +650,19 @@ impl Assembler<'_> {
 
     /// Turns bad cells into bad rows with their place and record; fails when
     /// they are more than allowed.
+    /// Keeps the bad rows that may be skipped and, past the limit, the first
+    /// one over it; loading stops there.
     fn reject(&mut self, file: &InputFile, bad: Vec<BadCell>) -> Result<(), LoadError> {
         let max = self.opts.max_bad_rows;
         let room = max.saturating_sub(self.loaded.rejected.len() as u64) as usize;
         // Locate only the rows that are needed: those kept, and the first one over.
         let needed = &bad[..bad.len().min(room + 1)];
-        let located = locate(file, needed, &self.opts.map)?;
-        for (i, row) in located.into_iter().enumerate() {
-            if i >= room {
-                return Err(if max == 0 {
-                    LoadError::BadRow(Box::new(row))
-                } else {
-                    LoadError::TooManyBadRows {
-                        max,
-                        row: Box::new(row),
-                    }
-                });
-            }
-            self.loaded.rejected.push(row);
+        let mut located = locate(file, needed, &self.opts.map)?;
+        for row in &mut located {
+            row.seq.0 = self.file_no;
         }
+        self.loaded.over_limit = located.len() > room;
+        self.loaded.rejected.extend(located);
         Ok(())
     }
 }
@@ -676,6 +753,7 @@ fn locate(file: &InputFile, bad: &[BadCell], map: &ColumnMap) -> Result<Vec<BadR
         .iter()
         .zip(places)
         .map(|(b, (at, record))| BadRow {
+            seq: (0, b.row),
             file: name.clone(),
             at,
             column: b

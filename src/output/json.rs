@@ -1,7 +1,8 @@
 //! The endpoint's response body (SPEC 4): exactly its keys, in its order, with
 //! .NET timespans and dates in the zone's offset.
 
-use crate::kernel::{Grouped, SessionStats};
+use crate::events::SessionMeta;
+use crate::kernel::SessionStats;
 use crate::time::{format_endpoint_date, format_timespan, Zone};
 use serde::Serialize;
 use std::io::{self, Write};
@@ -31,8 +32,7 @@ pub struct Response<'a> {
 }
 
 impl<'a> EndpointSession<'a> {
-    pub fn new(g: &'a Grouped, st: &SessionStats, zone: &Zone) -> Self {
-        let m = &g.sessions[st.session as usize];
+    pub fn new(m: &'a SessionMeta, st: &SessionStats, zone: &Zone) -> Self {
         EndpointSession {
             duration: format_timespan(st.duration()),
             idle_time: format_timespan(st.idle()),
@@ -49,11 +49,17 @@ impl<'a> EndpointSession<'a> {
 }
 
 impl<'a> Response<'a> {
-    pub fn new(g: &'a Grouped, page: &[SessionStats], total_count: usize, zone: &Zone) -> Self {
+    /// `metas[st.session]` holds each session's attributes.
+    pub fn new(
+        metas: &'a [SessionMeta],
+        page: &[SessionStats],
+        total_count: usize,
+        zone: &Zone,
+    ) -> Self {
         Response {
             sessions: page
                 .iter()
-                .map(|st| EndpointSession::new(g, st, zone))
+                .map(|st| EndpointSession::new(&metas[st.session as usize], st, zone))
                 .collect(),
             total_count,
         }
@@ -104,7 +110,7 @@ mod tests {
             },
         );
         let mut out = Vec::new();
-        Response::new(&g, &sel, 4, &Zone::default())
+        Response::new(&g.sessions, &sel, 4, &Zone::default())
             .write(&mut out, false)
             .unwrap();
         assert_eq!(

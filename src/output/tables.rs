@@ -2,7 +2,8 @@
 //! tools read without hints, and their two encodings: Parquet, and CSV with
 //! RFC 3339 UTC timestamps, ISO dates and spreadsheet formulas neutralised.
 
-use crate::kernel::{Grouped, SessionStats};
+use crate::events::SessionMeta;
+use crate::kernel::SessionStats;
 use crate::rollup::{Daily, DailyRow};
 use crate::time::{push_wall_time, US_PER_DAY};
 use polars::prelude::*;
@@ -16,8 +17,8 @@ fn timestamps(name: &str, v: Vec<Option<i64>>) -> PolarsResult<Column> {
 }
 
 /// `sessions`: one row per selected session, in the endpoint's order.
-pub fn sessions_frame(g: &Grouped, sel: &[SessionStats]) -> PolarsResult<DataFrame> {
-    let meta = |st: &SessionStats| &g.sessions[st.session as usize];
+pub fn sessions_frame(metas: &[SessionMeta], sel: &[SessionStats]) -> PolarsResult<DataFrame> {
+    let meta = |st: &SessionStats| &metas[st.session as usize];
     let ints = |f: &dyn Fn(&SessionStats) -> i64| sel.iter().map(f).collect::<Vec<i64>>();
     let strs = |f: fn(&crate::events::SessionMeta) -> &str| {
         sel.iter().map(|s| f(meta(s))).collect::<Vec<&str>>()

@@ -1,0 +1,162 @@
+//! One run from inputs to what the writers need: load, group, clip, select,
+//! and (for rollups) split into day parts, in one pass or, when the events
+//! would not fit in `--memory-limit`, in several passes over the input, each
+//! keeping the sessions of one partition (by a hash of the session id).
+//!
+//! A session never spans partitions, so every per-session result is exactly
+//! the in-memory one; the passes' results are merged and put in the
+//! endpoint's order. Between passes only the selected sessions' attributes,
+//! stats and day parts are kept, never events.
+
+use crate::config::Config;
+use crate::events::SessionMeta;
+use crate::kernel::{self, SessionStats};
+use crate::load::inputs::{self, Format, InputFile};
+use crate::load::{load_files, BadRow, LoadError, Loaded, Progress};
+use crate::request::Request;
+use crate::rollup::{day_parts, DayPart};
+use polars::prelude::{ParquetReader, SerReader};
+
+/// Memory held per event while a partition is loaded: its 8-byte key plus
+/// the slack of growing vectors.
+pub const BYTES_PER_EVENT: u64 = 12;
+
+/// At most this many passes; a limit that would need more is exceeded.
+pub const MAX_PARTITIONS: u32 = 256;
+
+/// What the writers need, in the endpoint's order.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    /// The selected sessions' attributes; `stats[i].session` indexes this.
+    pub metas: Vec<SessionMeta>,
+    /// The selection, ordered by (clipped login, session id).
+    pub stats: Vec<SessionStats>,
+    /// Per selected session, its day parts (empty unless asked for).
+    pub parts: Vec<Vec<DayPart>>,
+    pub files: Vec<InputFile>,
+    pub rows_read: u64,
+    pub blank_rows: u64,
+    /// Bad rows skipped under `--max-bad-rows`, in input order.
+    pub rejected: Vec<BadRow>,
+    pub partitions: u32,
+}
+
+/// Rows in the inputs, for planning: exact for Parquet (from its metadata),
+/// estimated from the size for text formats (40 bytes a row).
+fn estimated_rows(files: &[InputFile]) -> u64 {
+    files
+        .iter()
+        .map(|f| match f.format {
+            Format::Parquet => std::fs::File::open(&f.path)
+                .ok()
+                .and_then(|file| ParquetReader::new(file).num_rows().ok())
+                .unwrap_or(0) as u64,
+            _ => std::fs::metadata(&f.path)
+                .map(|m| m.len() / 40)
+                .unwrap_or(0),
+        })
+        .sum()
+}
+
+/// How many partitions keep the events of one within `limit` bytes.
+pub fn partitions_for(rows: u64, limit: Option<u64>) -> u32 {
+    match limit {
+        None => 1,
+        Some(limit) => {
+            let need = rows.saturating_mul(BYTES_PER_EVENT);
+            need.div_ceil(limit.max(1))
+                .clamp(1, u64::from(MAX_PARTITIONS)) as u32
+        }
+    }
+}
+
+/// Runs the load and kernel for one request; `with_days` adds the day parts
+/// that the daily rollups need.
+pub fn run(
+    cfg: &Config,
+    request: &Request,
+    with_days: bool,
+    progress: &dyn Progress,
+) -> Result<Outcome, LoadError> {
+    let files = inputs::resolve(&cfg.load.inputs, cfg.load.format).map_err(LoadError::Input)?;
+    let partitions = partitions_for(estimated_rows(&files), cfg.memory_limit);
+    let settings = cfg.settings(request);
+    let mut out = Outcome {
+        partitions,
+        ..Outcome::default()
+    };
+    for k in 0..partitions {
+        let mut opts = cfg.load.clone();
+        opts.partition = (partitions > 1).then_some((k, partitions));
+        crate::trace::stage(&format!("pass {} of {partitions}", k + 1));
+        let Loaded {
+            events,
+            rows_read,
+            blank_rows,
+            rejected,
+            over_limit,
+            ..
+        } = load_files(&opts, files.clone(), progress)?;
+        out.rows_read += rows_read;
+        out.blank_rows += blank_rows;
+        out.rejected.extend(rejected);
+        if over_limit {
+            continue; // this pass fails the run; later passes may hold earlier bad rows
+        }
+        let grouped = kernel::group(events);
+        let selection = kernel::select(&grouped, &settings);
+        let mut parts = if with_days {
+            day_parts(&grouped, &selection, &cfg.zone, cfg.idle_after)
+        } else {
+            Vec::new()
+        };
+        out.parts.append(&mut parts);
+        for mut st in selection {
+            let meta = grouped.sessions[st.session as usize].clone();
+            st.session = out.metas.len() as u32;
+            out.metas.push(meta);
+            out.stats.push(st);
+        }
+    }
+    // Bad rows of all passes in input order: the first ones over the limit fail the run.
+    out.rejected.sort_by_key(|r| r.seq);
+    if let Some(e) = Loaded::limit_error(&out.rejected, cfg.load.max_bad_rows) {
+        return Err(e);
+    }
+    if partitions > 1 {
+        let mut order: Vec<usize> = (0..out.stats.len()).collect();
+        order.sort_unstable_by_key(|&i| {
+            (
+                out.stats[i].login,
+                out.metas[out.stats[i].session as usize].session_id,
+            )
+        });
+        out.stats = order.iter().map(|&i| out.stats[i]).collect();
+        if with_days {
+            let mut parts: Vec<Option<Vec<DayPart>>> = std::mem::take(&mut out.parts)
+                .into_iter()
+                .map(Some)
+                .collect();
+            out.parts = order
+                .iter()
+                .map(|&i| parts[i].take().expect("each once"))
+                .collect();
+        }
+    }
+    out.files = files;
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn partitions_keep_events_within_the_limit() {
+        assert_eq!(partitions_for(10_000_000, None), 1);
+        assert_eq!(partitions_for(10_000_000, Some(1 << 30)), 1);
+        assert_eq!(partitions_for(300_000_000, Some(1 << 30)), 4);
+        assert_eq!(partitions_for(1000, Some(1)), MAX_PARTITIONS);
+        assert_eq!(partitions_for(0, Some(1)), 1);
+    }
+}
