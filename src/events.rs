@@ -74,6 +74,20 @@ pub struct SessionMeta {
     pub client_name: String,
 }
 
+#[cfg(test)]
+impl SessionMeta {
+    /// A session with placeholder user and client, for unit tests.
+    pub fn example(session_id: i32) -> SessionMeta {
+        SessionMeta {
+            session_id,
+            user_id: 1,
+            user_name: "u".into(),
+            client_guid: "g".into(),
+            client_name: "c".into(),
+        }
+    }
+}
+
 /// All good events of a run, grouped by session as they are read: session
 /// `s` has `sessions[s]` and its events' `pack(ts, kind)` keys in input order
 /// in `keys[s]`. Grouping while reading costs 8 bytes per event and no

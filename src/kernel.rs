@@ -171,13 +171,7 @@ mod tests {
     use crate::events::pack;
 
     fn meta(id: i32) -> SessionMeta {
-        SessionMeta {
-            session_id: id,
-            user_id: 1,
-            user_name: "u".into(),
-            client_guid: "g".into(),
-            client_name: "c".into(),
-        }
+        SessionMeta::example(id)
     }
 
     fn events(rows: &[(u32, Micros, Kind)], n_sessions: i32) -> Events {

@@ -256,13 +256,7 @@ mod tests {
                 pack(t("2021-01-10T23:05:00Z"), Kind::Activity),
                 pack(t("2021-01-10T23:45:00Z"), Kind::Logout),
             ]],
-            sessions: vec![SessionMeta {
-                session_id: 1,
-                user_id: 2,
-                user_name: "u".into(),
-                client_guid: "g".into(),
-                client_name: "c".into(),
-            }],
+            sessions: vec![SessionMeta::example(1)],
         };
         let g = group(ev);
         let sel = select(
@@ -304,13 +298,7 @@ mod tests {
                 pack(t("2021-01-01T12:00:00Z"), Kind::Activity),
                 pack(t("2021-01-03T12:00:00Z"), Kind::Activity),
             ]],
-            sessions: vec![SessionMeta {
-                session_id: 1,
-                user_id: 2,
-                user_name: "u".into(),
-                client_guid: "g".into(),
-                client_name: "c".into(),
-            }],
+            sessions: vec![SessionMeta::example(1)],
         };
         let g = group(ev);
         let sel = select(

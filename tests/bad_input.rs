@@ -6,27 +6,6 @@ use crate::util::{sessionstat, Dir};
 use std::collections::BTreeMap;
 use std::path::Path;
 
-/// A generated CSV log as lines (header first).
-fn log_lines(d: &Dir, name: &str) -> Vec<String> {
-    let p = d.path(name);
-    sessionstat(&[
-        "generate",
-        "--out",
-        p.to_str().unwrap(),
-        "--users",
-        "12",
-        "--days",
-        "2",
-        "--quiet",
-    ])
-    .ok();
-    std::fs::read_to_string(p)
-        .unwrap()
-        .lines()
-        .map(String::from)
-        .collect()
-}
-
 /// Replaces field `col` of line `line` (0-based, header is 0).
 fn with_field(lines: &[String], line: usize, col: usize, value: &str) -> Vec<String> {
     let mut out = lines.to_vec();
@@ -54,7 +33,7 @@ const BAD_CELLS: &[(usize, &str, &str)] = &[
 #[test]
 fn each_bad_cell_stops_the_run_with_file_line_column_and_value() {
     let d = Dir::new();
-    let lines = log_lines(&d, "log.csv");
+    let lines = d.generated_lines("log.csv");
     for (i, (col, name, value)) in BAD_CELLS.iter().enumerate() {
         // a different line each time, spread over the file
         let line = 1 + (i * 7919 + 311) % (lines.len() - 1);
@@ -90,7 +69,7 @@ fn each_bad_cell_stops_the_run_with_file_line_column_and_value() {
 #[test]
 fn a_session_with_two_users_names_the_disagreeing_row() {
     let d = Dir::new();
-    let lines = log_lines(&d, "log.csv");
+    let lines = d.generated_lines("log.csv");
     // the last row of the first row's session gets another user id
     let session = lines[1].split(',').next().unwrap().to_string();
     let last = lines
@@ -118,7 +97,7 @@ fn a_session_with_two_users_names_the_disagreeing_row() {
 #[test]
 fn bad_rows_within_the_limit_are_skipped_into_the_rejects_file() {
     let d = Dir::new();
-    let lines = log_lines(&d, "log.csv");
+    let lines = d.generated_lines("log.csv");
     let picks = [40usize, 41, lines.len() - 3];
     let mut bad = lines.clone();
     bad = with_field(&bad, picks[0], 5, "2021-13-01T00:00:00Z");
@@ -410,17 +389,7 @@ fn a_killed_report_leaves_only_whole_files() {
     // the next run cleans up whatever a kill left hidden and completes
     reference(&new_args, &target);
     assert_eq!(visible_files(&target), new);
-    let hidden = std::fs::read_dir(&target)
-        .unwrap()
-        .filter(|e| {
-            e.as_ref()
-                .unwrap()
-                .file_name()
-                .to_string_lossy()
-                .starts_with('.')
-        })
-        .count();
-    assert_eq!(hidden, 0);
+    assert!(d.hidden("target").is_empty());
     // the reference outputs themselves are readable
     use polars::prelude::*;
     let df = ParquetReader::new(std::fs::File::open(d.path("new/sessions.parquet")).unwrap())

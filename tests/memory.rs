@@ -95,23 +95,7 @@ fn partitioned_runs_equal_the_in_memory_run() {
 #[test]
 fn partitioned_runs_name_the_same_bad_rows() {
     let d = Dir::new();
-    let p = d.path("log.csv");
-    sessionstat(&[
-        "generate",
-        "--out",
-        p.to_str().unwrap(),
-        "--users",
-        "12",
-        "--days",
-        "2",
-        "--quiet",
-    ])
-    .ok();
-    let mut lines: Vec<String> = std::fs::read_to_string(&p)
-        .unwrap()
-        .lines()
-        .map(String::from)
-        .collect();
+    let mut lines = d.generated_lines("log.csv");
     // bad rows of different sessions (so of different partitions), and one without a session
     for (line, col, value) in [
         (900usize, 5usize, "2021-02-30T00:00:00Z"),

@@ -216,17 +216,7 @@ fn reruns_are_identical_and_stale_pages_go() {
     let pages: Vec<_> = std::fs::read_dir(d.path("r/json")).unwrap().collect();
     assert_eq!(pages.len(), 1);
     // nothing hidden is left behind
-    let hidden: Vec<_> = std::fs::read_dir(d.path("r"))
-        .unwrap()
-        .filter(|e| {
-            e.as_ref()
-                .unwrap()
-                .file_name()
-                .to_string_lossy()
-                .starts_with('.')
-        })
-        .collect();
-    assert!(hidden.is_empty());
+    assert!(d.hidden("r").is_empty());
 }
 
 #[test]

@@ -27,6 +27,36 @@ impl Dir {
         p.to_string_lossy().into_owned()
     }
 
+    /// Names starting with '.' in a folder of this dir (leftovers of a run).
+    pub fn hidden(&self, folder: &str) -> Vec<String> {
+        std::fs::read_dir(self.path(folder))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with('.'))
+            .collect()
+    }
+
+    /// A generated CSV log (12 users, 2 days) as lines, header first.
+    pub fn generated_lines(&self, name: &str) -> Vec<String> {
+        let p = self.path(name);
+        sessionstat(&[
+            "generate",
+            "--out",
+            p.to_str().unwrap(),
+            "--users",
+            "12",
+            "--days",
+            "2",
+            "--quiet",
+        ])
+        .ok();
+        std::fs::read_to_string(p)
+            .unwrap()
+            .lines()
+            .map(String::from)
+            .collect()
+    }
+
     pub fn read(&self, name: &str) -> String {
         std::fs::read_to_string(self.path(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
     }
