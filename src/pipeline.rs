@@ -29,8 +29,11 @@ pub const MAX_PARTITIONS: u32 = 256;
 pub struct Outcome {
     /// The selected sessions' attributes; `stats[i].session` indexes this.
     pub metas: Vec<SessionMeta>,
-    /// The selection, ordered by (clipped login, session id).
+    /// The selection, ordered by (clipped login, session id); with `keep`,
+    /// only its first sessions.
     pub stats: Vec<SessionStats>,
+    /// Sessions in the whole selection (`totalCount`).
+    pub total: usize,
     /// Per selected session, its day parts (empty unless asked for).
     pub parts: Vec<Vec<DayPart>>,
     pub files: Vec<InputFile>,
@@ -70,12 +73,48 @@ pub fn partitions_for(rows: u64, limit: Option<u64>) -> u32 {
     }
 }
 
+/// Orders the collected selection by (login, session id), keeping the first
+/// `keep` sessions (and their day parts) and counting on `total` for the rest.
+fn order(out: &mut Outcome, keep: usize) {
+    let mut idx: Vec<usize> = (0..out.stats.len()).collect();
+    idx.sort_unstable_by_key(|&i| {
+        (
+            out.stats[i].login,
+            out.metas[out.stats[i].session as usize].session_id,
+        )
+    });
+    idx.truncate(keep);
+    let mut metas: Vec<Option<SessionMeta>> = std::mem::take(&mut out.metas)
+        .into_iter()
+        .map(Some)
+        .collect();
+    let mut parts: Vec<Option<Vec<DayPart>>> = std::mem::take(&mut out.parts)
+        .into_iter()
+        .map(Some)
+        .collect();
+    let mut stats = Vec::with_capacity(idx.len());
+    for (new, &i) in idx.iter().enumerate() {
+        let mut st = out.stats[i];
+        out.metas
+            .push(metas[st.session as usize].take().expect("each once"));
+        st.session = new as u32;
+        stats.push(st);
+        if let Some(p) = parts.get_mut(i) {
+            out.parts.push(p.take().expect("each once"));
+        }
+    }
+    out.stats = stats;
+}
+
 /// Runs the load and kernel for one request; `with_days` adds the day parts
-/// that the daily rollups need.
+/// that the daily rollups need. With `keep`, only the first `keep` sessions
+/// of the selection are returned (all are counted in `total`): a page needs
+/// no more, and over several passes the others need not be held.
 pub fn run(
     cfg: &Config,
     request: &Request,
     with_days: bool,
+    keep: Option<usize>,
     progress: &dyn Progress,
 ) -> Result<Outcome, LoadError> {
     let files = inputs::resolve(&cfg.load.inputs, cfg.load.format).map_err(LoadError::Input)?;
@@ -111,11 +150,17 @@ pub fn run(
             Vec::new()
         };
         out.parts.append(&mut parts);
+        out.total += selection.len();
         for mut st in selection {
             let meta = grouped.sessions[st.session as usize].clone();
             st.session = out.metas.len() as u32;
             out.metas.push(meta);
             out.stats.push(st);
+        }
+        // A later pass can only move a session back in the order, so past
+        // the first `keep` nothing comes back into view.
+        if let Some(keep) = keep.filter(|&k| out.stats.len() > k) {
+            order(&mut out, keep);
         }
     }
     // Bad rows of all passes in input order: the first ones over the limit fail the run.
@@ -123,25 +168,8 @@ pub fn run(
     if let Some(e) = Loaded::limit_error(&out.rejected, cfg.load.max_bad_rows) {
         return Err(e);
     }
-    if partitions > 1 {
-        let mut order: Vec<usize> = (0..out.stats.len()).collect();
-        order.sort_unstable_by_key(|&i| {
-            (
-                out.stats[i].login,
-                out.metas[out.stats[i].session as usize].session_id,
-            )
-        });
-        out.stats = order.iter().map(|&i| out.stats[i]).collect();
-        if with_days {
-            let mut parts: Vec<Option<Vec<DayPart>>> = std::mem::take(&mut out.parts)
-                .into_iter()
-                .map(Some)
-                .collect();
-            out.parts = order
-                .iter()
-                .map(|&i| parts[i].take().expect("each once"))
-                .collect();
-        }
+    if partitions > 1 || keep.is_some() {
+        order(&mut out, keep.unwrap_or(usize::MAX));
     }
     out.files = files;
     Ok(out)

@@ -68,7 +68,7 @@ pub fn run(args: Args) -> Result<()> {
     }
     let progress = Progress::new(cfg.quiet);
     progress.stage("loading");
-    let outcome = pipeline::run(&cfg, &request, true, &progress)?;
+    let outcome = pipeline::run(&cfg, &request, true, None, &progress)?;
     crate::trace::stage("selected");
     let staging = Staging::create(&args.out)?;
     // Rejected rows go with the run's outputs unless --rejects says elsewhere.

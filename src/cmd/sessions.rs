@@ -37,7 +37,9 @@ pub fn run(args: Args) -> Result<()> {
     }
     let progress = Progress::new(cfg.quiet);
     progress.stage("loading");
-    let outcome = pipeline::run(&cfg, &request, false, &progress)?;
+    // The page needs the sessions up to its end, no more.
+    let page_end = (request.page_index as usize + 1) * request.session_count as usize;
+    let outcome = pipeline::run(&cfg, &request, false, Some(page_end), &progress)?;
     if let Some(path) = &cfg.rejects {
         super::write_rejects_file(path, &outcome.rejected)?;
         super::tell_rejects(&outcome.rejected, path);
@@ -47,8 +49,7 @@ pub fn run(args: Args) -> Result<()> {
     progress.finish();
 
     let mut body = Vec::with_capacity(400 * page.len() + 64);
-    Response::new(&outcome.metas, page, outcome.stats.len(), &cfg.zone)
-        .write(&mut body, args.pretty)?;
+    Response::new(&outcome.metas, page, outcome.total, &cfg.zone).write(&mut body, args.pretty)?;
     let mut out = std::io::stdout().lock();
     // The body is the endpoint's, byte for byte; a newline only for a person at a terminal.
     if out.is_terminal() {
