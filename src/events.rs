@@ -108,14 +108,6 @@ impl Events {
         }
         Events { keys, sessions }
     }
-
-    pub fn len(&self) -> usize {
-        self.keys.iter().map(Vec::len).sum()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.keys.iter().all(Vec::is_empty)
-    }
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@ pub mod columns;
 pub mod convert;
 pub mod inputs;
 
-use crate::events::{Events, Kind};
+use crate::events::Events;
 use crate::time::Zone;
 use columns::{Canon, ColumnMap};
 use convert::BadCell;
@@ -130,17 +130,6 @@ pub trait Progress {
 }
 
 impl Progress for () {}
-
-/// Loads every input. Fails on the first bad row unless `max_bad_rows` allows
-/// skipping it.
-pub fn load(opts: &LoadOptions, progress: &dyn Progress) -> Result<Loaded, LoadError> {
-    let files = inputs::resolve(&opts.inputs, opts.format).map_err(LoadError::Input)?;
-    let loaded = load_files(opts, files, progress)?;
-    match Loaded::limit_error(&loaded.rejected, opts.max_bad_rows) {
-        Some(e) => Err(e),
-        None => Ok(loaded),
-    }
-}
 
 /// Loads resolved files. Bad rows do not fail here: they are collected, and
 /// loading stops at the first one over `max_bad_rows` (see `Loaded`).
@@ -764,9 +753,4 @@ fn locate(file: &InputFile, bad: &[BadCell], map: &ColumnMap) -> Result<Vec<BadR
             record,
         })
         .collect())
-}
-
-/// The kinds' names, for docs and errors.
-pub fn kind_names() -> String {
-    Kind::NAMES.join(", ")
 }
