@@ -133,11 +133,12 @@ pub fn run(args: Args) -> Result<()> {
     progress.finish();
     if !cfg.quiet {
         eprintln!(
-            "sessionstat: {} events read ({} rejected, {} used), {} sessions, {pages} pages, {written} files in {} ({:.1?})",
+            "sessionstat: {} events read ({} rejected, {} used), {} sessions, {pages} page{}, {written} files in {} ({:.1?})",
             counts.read,
             counts.rejected,
             selection.iter().map(|s| u64::from(s.events)).sum::<u64>(),
             selection.len(),
+            if pages == 1 { "" } else { "s" },
             args.out.display(),
             began.elapsed()
         );
