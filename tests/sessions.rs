@@ -693,3 +693,21 @@ fn readme_worked_example() {
         1
     )));
 }
+
+#[test]
+fn format_flag_overrides_the_extension() {
+    let d = Dir::new();
+    let log = d.write("events.log", std::fs::read(BASIC).unwrap());
+    let err = sessionstat(&["sessions", "--input", &log]).fails(1);
+    assert!(
+        err.contains("events.log") && err.contains("--format"),
+        "{err}"
+    );
+    assert_eq!(
+        sessionstat(&["sessions", "--input", &log, "--format", "csv"]).ok(),
+        sessions(&[])
+    );
+    // a CSV read as Parquet is an error naming the file, not a wrong answer
+    let err = sessionstat(&["sessions", "--input", &log, "--format", "parquet"]).fails(1);
+    assert!(err.contains("events.log"), "{err}");
+}
