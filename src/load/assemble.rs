@@ -44,6 +44,8 @@ struct First<'a> {
 }
 
 struct ChunkScan<'a> {
+    /// The chunk's first row in the batch.
+    from: usize,
     /// Sessions of the chunk in order of their first row.
     firsts: Vec<First<'a>>,
     /// Per row: chunk-local session index, or SKIP.
@@ -81,16 +83,45 @@ fn row_names<'a>(arrs: &[&'a Utf8ViewArray; 3], r: usize) -> [Option<&'a str>; 3
     [arrs[0].get(r), arrs[1].get(r), arrs[2].get(r)]
 }
 
+/// The three name columns as arrow arrays, one entry per polars chunk with
+/// the batch row it starts at. Reading a batch gives several chunks (row
+/// groups, pages); joining them would copy every string view.
+struct Names<'a> {
+    parts: Vec<(usize, [&'a Utf8ViewArray; 3])>,
+}
+
+impl<'a> Names<'a> {
+    /// `cols` must share chunk boundaries.
+    fn new(cols: [&'a StringChunked; 3]) -> Names<'a> {
+        let mut parts = Vec::new();
+        let mut base = 0;
+        let [a, b, c] = cols.map(|c| c.downcast_iter());
+        for ((x, y), z) in a.zip(b).zip(c) {
+            parts.push((base, [x, y, z]));
+            base += x.len();
+        }
+        Names { parts }
+    }
+
+    fn get(&self, r: usize) -> [Option<&'a str>; 3] {
+        let (base, arrs) = &self.parts[self.parts.partition_point(|p| p.0 <= r) - 1];
+        row_names(arrs, r - base)
+    }
+}
+
+/// Scans rows `from..to` of the batch, which lie in the arrays `arrs` that
+/// start at batch row `base`.
 fn scan_chunk<'a>(
     b: &Batch<'_>,
-    arrs: &[&'a Utf8ViewArray; 3],
+    (base, arrs): (usize, &[&'a Utf8ViewArray; 3]),
     has_nulls: bool,
     from: usize,
     to: usize,
 ) -> ChunkScan<'a> {
-    let views = arrs.map(|a| a.views().as_slice());
+    let views = arrs.map(|a| &a.views().as_slice()[from - base..to - base]);
     let mut map: HashMap<i32, u32> = HashMap::default();
     let mut out = ChunkScan {
+        from,
         firsts: Vec::new(),
         local: Vec::with_capacity(to - from),
         missing: Vec::new(),
@@ -106,13 +137,14 @@ fn scan_chunk<'a>(
             out.local.push(SKIP);
             continue;
         }
+        let v = r - from;
         // A name can only be missing if it is null, empty, or starts with a blank.
         let maybe_missing = has_nulls
             || (0..3).any(|i| {
-                views[i][r].length == 0 || (views[i][r].prefix as u8).is_ascii_whitespace()
+                views[i][v].length == 0 || (views[i][v].prefix as u8).is_ascii_whitespace()
             });
         if maybe_missing {
-            let raw = row_names(arrs, r);
+            let raw = row_names(arrs, r - base);
             if let Some(i) = (0..3).find(|&i| raw[i].is_none_or(|t| t.trim().is_empty())) {
                 out.missing.push(BadCell {
                     row: r,
@@ -130,8 +162,10 @@ fn scan_chunk<'a>(
                 let f = &out.firsts[l as usize];
                 // Equal views are equal strings; only unequal ones need the bytes.
                 let same = f.uid == uid
-                    && (0..3)
-                        .all(|i| views[i][r] == views[i][f.row] || arrs[i].value(r) == f.names[i]);
+                    && (0..3).all(|i| {
+                        views[i][v] == views[i][f.row - from]
+                            || arrs[i].value(r - base) == f.names[i]
+                    });
                 if !same {
                     out.suspects.push(r);
                 }
@@ -140,7 +174,7 @@ fn scan_chunk<'a>(
             None => {
                 let l = out.firsts.len() as u32;
                 map.insert(sid, l);
-                let names = [0, 1, 2].map(|i| arrs[i].value(r));
+                let names = [0, 1, 2].map(|i| arrs[i].value(r - base));
                 out.firsts.push(First {
                     sid,
                     uid,
@@ -166,19 +200,43 @@ pub fn assemble(
     if n == 0 {
         return Ok(Vec::new());
     }
-    let rechunked: Vec<StringChunked> = b.names.iter().map(|c| c.rechunk().into_owned()).collect();
-    let arrs: [&Utf8ViewArray; 3] =
-        [0, 1, 2].map(|i| rechunked[i].downcast_iter().next().expect("one chunk"));
-    let has_nulls = rechunked.iter().any(|c| c.null_count() > 0);
-    let scans: Vec<ChunkScan> = (0..n.div_ceil(CHUNK))
+    // Columns whose chunks line up are used as they are; others are joined.
+    let bounds = |c: &StringChunked| c.chunks().iter().map(|a| a.len()).collect::<Vec<_>>();
+    let aligned = (1..3).all(|i| bounds(b.names[i]) == bounds(b.names[0]));
+    let joined: Vec<StringChunked> = if aligned {
+        Vec::new()
+    } else {
+        b.names.iter().map(|c| c.rechunk().into_owned()).collect()
+    };
+    let cols: [&StringChunked; 3] = if aligned {
+        b.names
+    } else {
+        [&joined[0], &joined[1], &joined[2]]
+    };
+    let names = Names::new(cols);
+    let has_nulls = cols.iter().any(|c| c.null_count() > 0);
+    // Scan ranges of at most CHUNK rows, each within one array.
+    let mut ranges = Vec::new();
+    for (p, (base, arrs)) in names.parts.iter().enumerate() {
+        let end = base + arrs[0].len();
+        let mut from = *base;
+        while from < end {
+            ranges.push((p, from, (from + CHUNK).min(end)));
+            from += CHUNK;
+        }
+    }
+    let scans: Vec<ChunkScan> = ranges
         .into_par_iter()
-        .map(|c| scan_chunk(b, &arrs, has_nulls, c * CHUNK, (c * CHUNK + CHUNK).min(n)))
+        .map(|(p, from, to)| {
+            let (base, arrs) = &names.parts[p];
+            scan_chunk(b, (*base, arrs), has_nulls, from, to)
+        })
         .collect();
 
     let mut bad: Vec<BadCell> = Vec::new();
     let mut conflict_rows: Vec<usize> = Vec::new();
     let mut to_global: Vec<Vec<u32>> = Vec::with_capacity(scans.len());
-    for (c, scan) in scans.iter().enumerate() {
+    for scan in &scans {
         let mut globals = Vec::with_capacity(scan.firsts.len());
         let mut recheck: Vec<u32> = Vec::new();
         for (l, f) in scan.firsts.iter().enumerate() {
@@ -205,10 +263,10 @@ pub fn assemble(
             };
             globals.push(g);
         }
-        let from = c * CHUNK;
+        let from = scan.from;
         let conflict = |r: usize, g: u32| {
             let m = &events.sessions[g as usize];
-            let names = row_names(&arrs, r).map(|v| v.unwrap_or(""));
+            let names = names.get(r).map(|v| v.unwrap_or(""));
             difference(m.user_id, meta_names(m), b.uid[r], names).map(|(column, value, first)| BadCell {
                 row: r,
                 column: Some(column),
@@ -244,8 +302,8 @@ pub fn assemble(
 
     // Append each good row's key to its session, in input order.
     events.keys.resize_with(events.sessions.len(), Vec::new);
-    for (c, (scan, globals)) in scans.iter().zip(&to_global).enumerate() {
-        let from = c * CHUNK;
+    for (scan, globals) in scans.iter().zip(&to_global) {
+        let from = scan.from;
         for (i, &l) in scan.local.iter().enumerate() {
             let r = from + i;
             if l == SKIP || (!conflict_rows.is_empty() && conflict_rows.binary_search(&r).is_ok()) {
@@ -322,11 +380,33 @@ mod tests {
                 })
                 .collect();
             let skip: Vec<usize> = (0..n).filter(|_| rng.random_bool(0.01)).collect();
+            // One chunk; chunks that line up (not at CHUNK boundaries); chunks that do not.
+            let layout: [&[usize]; 3] = match seed % 3 {
+                0 => [&[], &[], &[]],
+                1 => [&[40_000, 150_001], &[40_000, 150_001], &[40_000, 150_001]],
+                _ => [&[40_000], &[70_000, 70_001], &[]],
+            };
             let cols: Vec<StringChunked> = (0..3)
                 .map(|i| {
-                    StringChunked::from_iter_values("n".into(), names.iter().map(|v| v[i].as_str()))
+                    let mut cuts = vec![0];
+                    cuts.extend_from_slice(layout[i]);
+                    cuts.push(n);
+                    let mut col =
+                        StringChunked::from_iter_values("n".into(), std::iter::empty::<&str>());
+                    for w in cuts.windows(2) {
+                        let part = names[w[0]..w[1]].iter().map(|v| v[i].as_str());
+                        col.append(&StringChunked::from_iter_values("n".into(), part))
+                            .unwrap();
+                    }
+                    col
                 })
                 .collect();
+            if seed % 3 != 0 {
+                assert!(
+                    cols[1].chunks().len() > 2,
+                    "the layout must give several chunks"
+                );
+            }
             let keys: Vec<i64> = (0..n as i64).collect();
             let b = Batch {
                 sid: &sid,
