@@ -22,6 +22,17 @@ pub struct Settings {
     pub idle_after: Option<Micros>,
 }
 
+impl Settings {
+    /// No window: every session, whole.
+    pub fn whole(idle_after: Option<Micros>) -> Settings {
+        Settings {
+            start: None,
+            end: None,
+            idle_after,
+        }
+    }
+}
+
 /// Default `--idle-after`: the monitored product's own idle timeout.
 pub const DEFAULT_IDLE_AFTER: Micros = 15 * crate::time::US_PER_MIN;
 

@@ -259,14 +259,7 @@ mod tests {
             sessions: vec![SessionMeta::example(1)],
         };
         let g = group(ev);
-        let sel = select(
-            &g,
-            &Settings {
-                start: None,
-                end: None,
-                idle_after: Some(15 * US_PER_MIN),
-            },
-        );
+        let sel = select(&g, &Settings::whole(Some(15 * US_PER_MIN)));
         let d = daily(
             &g.sessions,
             &sel,
@@ -301,14 +294,7 @@ mod tests {
             sessions: vec![SessionMeta::example(1)],
         };
         let g = group(ev);
-        let sel = select(
-            &g,
-            &Settings {
-                start: None,
-                end: None,
-                idle_after: None,
-            },
-        );
+        let sel = select(&g, &Settings::whole(None));
         let d = daily(
             &g.sessions,
             &sel,

@@ -135,14 +135,14 @@ proptest! {
             .filter(|r| start.is_none_or(|t| r.1 >= t) && end.is_none_or(|t| r.1 <= t))
             .collect();
         let clipped = answer(&rows, &Settings { start, end, idle_after: idle });
-        let filtered = answer(&kept, &Settings { start: None, end: None, idle_after: idle });
+        let filtered = answer(&kept, &Settings::whole(idle));
         prop_assert_eq!(clipped, filtered);
     }
 
     #[test]
     fn pages_concatenated_are_the_selection(rows in rows(), count in 0u32..8) {
         let g = group(events(&rows));
-        let sel: Vec<SessionStats> = select(&g, &Settings { start: None, end: None, idle_after: Some(15) });
+        let sel: Vec<SessionStats> = select(&g, &Settings::whole(Some(15)));
         let mut joined = Vec::new();
         let pages = if count == 0 { 3 } else { sel.len() as u32 / count + 2 };
         for p in 0..pages {

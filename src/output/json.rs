@@ -101,14 +101,7 @@ mod tests {
             }],
         );
         let g = group(ev);
-        let sel = select(
-            &g,
-            &Settings {
-                start: None,
-                end: None,
-                idle_after: Some(US_PER_SEC),
-            },
-        );
+        let sel = select(&g, &Settings::whole(Some(US_PER_SEC)));
         let mut out = Vec::new();
         Response::new(&g.sessions, &sel, 4, &Zone::default())
             .write(&mut out, false)
