@@ -48,6 +48,39 @@ fn cell(row: usize, column: Canon, value: impl Into<String>, rule: impl Into<Str
     }
 }
 
+/// Converts every value of `ca` in parallel chunks of rows. `make` builds,
+/// once per chunk, the converter that gives a value or the shown value and
+/// the rule it breaks; a null is a missing value. Bad cells hold `fill`, so
+/// rows stay aligned.
+fn each<P, T, M, F>(ca: &ChunkedArray<P>, column: Canon, fill: T, make: M) -> Converted<T>
+where
+    P: PolarsDataType,
+    T: Copy + Send + Sync,
+    M: Fn() -> F + Sync,
+    F: for<'a> FnMut(P::Physical<'a>) -> Result<T, (String, String)>,
+{
+    par_rows(ca.len(), |off, len| {
+        let mut convert = make();
+        let part = ca.slice(off as i64, len);
+        let mut out = Vec::with_capacity(len);
+        let mut bad = Vec::new();
+        for (i, v) in part.iter().enumerate() {
+            out.push(match v.map(&mut convert) {
+                Some(Ok(t)) => t,
+                Some(Err((value, rule))) => {
+                    bad.push(cell(off + i, column, value, rule));
+                    fill
+                }
+                None => {
+                    bad.push(cell(off + i, column, "", MISSING));
+                    fill
+                }
+            });
+        }
+        (out, bad)
+    })
+}
+
 const MISSING: &str = "missing required value";
 const INT32_RULE: &str = "must be an integer from -2147483648 to 2147483647 (int32)";
 
@@ -72,93 +105,36 @@ pub fn int32_column(s: &Series, column: Canon) -> PolarsResult<Converted<i32>> {
         }
         return Ok((out, Vec::new()));
     }
-    if dt.is_integer() && dt != DataType::UInt64 {
+    let out_of_range = |shown: String| (shown, INT32_RULE.to_string());
+    let int = |v: i64| i32::try_from(v).map_err(|_| out_of_range(v.to_string()));
+    Ok(if dt == DataType::UInt64 {
+        each(s.u64()?, column, 0, || {
+            move |v: u64| {
+                i64::try_from(v)
+                    .map_err(|_| out_of_range(v.to_string()))
+                    .and_then(int)
+            }
+        })
+    } else if dt.is_integer() {
         let s = s.cast(&DataType::Int64)?;
-        let ca = s.i64()?;
-        return Ok(par_rows(n, |off, len| {
-            let mut out = Vec::with_capacity(len);
-            let mut bad = Vec::new();
-            for (i, v) in ca.slice(off as i64, len).iter().enumerate() {
-                out.push(match v.map(i32::try_from) {
-                    Some(Ok(v)) => v,
-                    Some(Err(_)) => {
-                        bad.push(cell(off + i, column, v.unwrap().to_string(), INT32_RULE));
-                        0
-                    }
-                    None => {
-                        bad.push(cell(off + i, column, "", MISSING));
-                        0
-                    }
-                });
-            }
-            (out, bad)
-        }));
-    }
-    if dt == DataType::UInt64 {
-        let ca = s.u64()?;
-        return Ok(par_rows(n, |off, len| {
-            let mut out = Vec::with_capacity(len);
-            let mut bad = Vec::new();
-            for (i, v) in ca.slice(off as i64, len).iter().enumerate() {
-                out.push(match v {
-                    Some(v) if v <= i32::MAX as u64 => v as i32,
-                    Some(v) => {
-                        bad.push(cell(off + i, column, v.to_string(), INT32_RULE));
-                        0
-                    }
-                    None => {
-                        bad.push(cell(off + i, column, "", MISSING));
-                        0
-                    }
-                });
-            }
-            (out, bad)
-        }));
-    }
-    if dt.is_float() {
+        each(s.i64()?, column, 0, || int)
+    } else if dt.is_float() {
         let s = s.cast(&DataType::Float64)?;
-        let ca = s.f64()?;
-        return Ok(par_rows(n, |off, len| {
-            let mut out = Vec::with_capacity(len);
-            let mut bad = Vec::new();
-            for (i, v) in ca.slice(off as i64, len).iter().enumerate() {
-                out.push(match v {
-                    Some(v) if v.fract() == 0.0 && v >= i32::MIN as f64 && v <= i32::MAX as f64 => {
-                        v as i32
-                    }
-                    Some(v) => {
-                        bad.push(cell(off + i, column, v.to_string(), INT32_RULE));
-                        0
-                    }
-                    None => {
-                        bad.push(cell(off + i, column, "", MISSING));
-                        0
-                    }
-                });
+        each(s.f64()?, column, 0, || {
+            |v: f64| {
+                if v.fract() == 0.0 && v >= i32::MIN as f64 && v <= i32::MAX as f64 {
+                    Ok(v as i32)
+                } else {
+                    Err(out_of_range(v.to_string()))
+                }
             }
-            (out, bad)
-        }));
-    }
-    let s = as_text(s)?;
-    let ca = s.str()?;
-    Ok(par_rows(n, |off, len| {
-        let mut out = Vec::with_capacity(len);
-        let mut bad = Vec::new();
-        for (i, v) in ca.slice(off as i64, len).iter().enumerate() {
-            out.push(match v.map(parse_int32) {
-                Some(Ok(v)) => v,
-                Some(Err(rule)) => {
-                    bad.push(cell(off + i, column, v.unwrap(), rule));
-                    0
-                }
-                None => {
-                    bad.push(cell(off + i, column, "", MISSING));
-                    0
-                }
-            });
-        }
-        (out, bad)
-    }))
+        })
+    } else {
+        let s = as_text(s)?;
+        each(s.str()?, column, 0, || {
+            |v: &str| parse_int32(v).map_err(|rule| (v.to_string(), rule.to_string()))
+        })
+    })
 }
 
 /// Decimal text: optional sign, digits, surrounding blanks ignored.
@@ -190,103 +166,59 @@ pub fn timestamp_column(s: &Series, zone: Zone) -> PolarsResult<Converted<i64>> 
             Ok((out, Vec::new()))
         }
         DataType::Datetime(unit, tz) => {
-            let ca = s.datetime()?.physical().clone();
             let to_us = move |v: i64| match unit {
                 TimeUnit::Nanoseconds => v.div_euclid(1000),
                 TimeUnit::Microseconds => v,
                 TimeUnit::Milliseconds => v * 1000,
             };
             let utc = tz.is_some();
-            Ok(par_rows(n, |off, len| {
+            Ok(each(s.datetime()?.physical(), column, 0, || {
                 let mut resolver = LocalResolver::new(zone);
-                let mut out = Vec::with_capacity(len);
-                let mut bad = Vec::new();
-                for (i, v) in ca.slice(off as i64, len).iter().enumerate() {
-                    out.push(match v.map(to_us) {
-                        Some(us) if utc => us,
-                        Some(wall) => resolver
-                            .resolve(ParsedTime {
-                                wall_us: wall,
-                                offset_secs: None,
-                            })
-                            .unwrap_or_else(|e| {
-                                bad.push(cell(
-                                    off + i,
-                                    column,
-                                    crate::time::format_rfc3339_utc(wall).trim_end_matches('Z'),
-                                    e.0,
-                                ));
-                                0
-                            }),
-                        None => {
-                            bad.push(cell(off + i, column, "", MISSING));
-                            0
-                        }
-                    });
+                move |v: i64| match to_us(v) {
+                    us if utc => Ok(us),
+                    wall => resolver
+                        .resolve(ParsedTime {
+                            wall_us: wall,
+                            offset_secs: None,
+                        })
+                        .map_err(|e| {
+                            (
+                                crate::time::format_rfc3339_utc(wall)
+                                    .trim_end_matches('Z')
+                                    .to_string(),
+                                e.0,
+                            )
+                        }),
                 }
-                (out, bad)
             }))
         }
-        DataType::Date => {
-            let ca = s.date()?.physical().clone();
-            Ok(par_rows(n, |off, len| {
-                let mut resolver = LocalResolver::new(zone);
-                let mut out = Vec::with_capacity(len);
-                let mut bad = Vec::new();
-                for (i, v) in ca.slice(off as i64, len).iter().enumerate() {
-                    let wall = v.map(|d| i64::from(d) * US_PER_DAY);
-                    out.push(match wall {
-                        Some(wall) => resolver
-                            .resolve(ParsedTime {
-                                wall_us: wall,
-                                offset_secs: None,
-                            })
-                            .unwrap_or_else(|e| {
-                                bad.push(cell(
-                                    off + i,
-                                    column,
-                                    crate::time::format_rfc3339_utc(wall),
-                                    e.0,
-                                ));
-                                0
-                            }),
-                        None => {
-                            bad.push(cell(off + i, column, "", MISSING));
-                            0
-                        }
-                    });
-                }
-                (out, bad)
-            }))
-        }
-        DataType::String => {
-            let ca = s.str()?;
-            Ok(par_rows(n, |off, len| {
-                let mut resolver = LocalResolver::new(zone);
-                let mut out = Vec::with_capacity(len);
-                let mut bad = Vec::new();
-                for (i, v) in ca.slice(off as i64, len).iter().enumerate() {
-                    let Some(text) = v else {
-                        bad.push(cell(off + i, column, "", MISSING));
-                        out.push(0);
-                        continue;
-                    };
-                    match parse_time(text).and_then(|p| resolver.resolve(p)) {
-                        Ok(us) => out.push(us),
-                        Err(e) => {
-                            let rule = if text.trim().is_empty() {
-                                MISSING.to_string()
-                            } else {
-                                e.0
-                            };
-                            bad.push(cell(off + i, column, text, rule));
-                            out.push(0);
-                        }
-                    }
-                }
-                (out, bad)
-            }))
-        }
+        DataType::Date => Ok(each(s.date()?.physical(), column, 0, || {
+            let mut resolver = LocalResolver::new(zone);
+            move |d: i32| {
+                let wall = i64::from(d) * US_PER_DAY;
+                resolver
+                    .resolve(ParsedTime {
+                        wall_us: wall,
+                        offset_secs: None,
+                    })
+                    .map_err(|e| (crate::time::format_rfc3339_utc(wall), e.0))
+            }
+        })),
+        DataType::String => Ok(each(s.str()?, column, 0, || {
+            let mut resolver = LocalResolver::new(zone);
+            move |text: &str| {
+                parse_time(text)
+                    .and_then(|p| resolver.resolve(p))
+                    .map_err(|e| {
+                        let rule = if text.trim().is_empty() {
+                            MISSING.to_string()
+                        } else {
+                            e.0
+                        };
+                        (text.to_string(), rule)
+                    })
+            }
+        })),
         other => {
             let text = s.cast(&DataType::String)?;
             let ca = text.str()?;
