@@ -234,7 +234,6 @@ pub fn assemble(
         .collect();
 
     let mut bad: Vec<BadCell> = Vec::new();
-    let mut conflict_rows: Vec<usize> = Vec::new();
     let mut to_global: Vec<Vec<u32>> = Vec::with_capacity(scans.len());
     for scan in &scans {
         let mut globals = Vec::with_capacity(scan.firsts.len());
@@ -294,7 +293,8 @@ pub fn assemble(
         }
         to_global.push(globals);
     }
-    conflict_rows.extend(bad.iter().map(|c| c.row));
+    // So far `bad` holds exactly the conflicting rows.
+    let mut conflict_rows: Vec<usize> = bad.iter().map(|c| c.row).collect();
     conflict_rows.sort_unstable();
     for scan in &scans {
         bad.extend(scan.missing.iter().cloned());

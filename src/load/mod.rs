@@ -637,10 +637,9 @@ impl Assembler<'_> {
         self.reject(file, bad)
     }
 
-    /// Turns bad cells into bad rows with their place and record; fails when
-    /// they are more than allowed.
-    /// Keeps the bad rows that may be skipped and, past the limit, the first
-    /// one over it; loading stops there.
+    /// Turns bad cells into bad rows with their place and record, keeping
+    /// those that may be skipped and, past the limit, the first one over it;
+    /// loading stops there.
     fn reject(&mut self, file: &InputFile, bad: Vec<BadCell>) -> Result<(), LoadError> {
         let max = self.opts.max_bad_rows;
         let room = max.saturating_sub(self.loaded.rejected.len() as u64) as usize;
