@@ -246,11 +246,32 @@ fn line_numbers_are_physical_lines() {
         err.contains(&format!("{nd}:3, column session_id, value \"1.5\"")),
         "{err}"
     );
-    let not_json = d.write("x.ndjson", "{\"session_id\":1}\n{oops\n");
+    let good = "{\"session_id\":1,\"user_id\":1,\"user_name\":\"a\",\"client_guid\":\"g\",\"client_name\":\"c\",\"timestamp\":\"2021-04-01T08:00:00Z\"}";
+    let not_json = d.write("x.ndjson", format!("{good}\n{{oops\n"));
     let err = sessionstat(&["sessions", "--input", &not_json]).fails(1);
     assert!(
         err.contains(&format!("{not_json}:2")) && err.contains("not a JSON object"),
         "{err}"
+    );
+    // like any bad row, a line that is not JSON can be skipped into the rejects file
+    let rejects = d.path("rejects.ndjson").display().to_string();
+    let only_good = d.write("good.ndjson", format!("{good}\n"));
+    let expected = sessionstat(&["sessions", "--input", &only_good]).ok();
+    let out = sessionstat(&[
+        "sessions",
+        "--input",
+        &not_json,
+        "--max-bad-rows",
+        "1",
+        "--rejects",
+        &rejects,
+    ])
+    .ok();
+    assert_eq!(out, expected);
+    let row: serde_json::Value = serde_json::from_str(d.read("rejects.ndjson").trim()).unwrap();
+    assert_eq!(
+        (row["line"].as_u64(), row["record"]["line"].as_str()),
+        (Some(2), Some("{oops"))
     );
 }
 

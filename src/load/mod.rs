@@ -287,7 +287,11 @@ pub fn read_file(
                 .map_err(polars_err)?;
             (found, df)
         }
-        Format::Ndjson => read_ndjson(file, map)?,
+        Format::Ndjson => {
+            let (found, df, bad) = read_ndjson(file, map)?;
+            pre_bad = bad;
+            (found, df)
+        }
     };
     let mut found_all = found.clone();
     for (k, _) in &file.hive {
@@ -438,8 +442,12 @@ fn csv_header(path: &Path) -> std::io::Result<Vec<String>> {
 }
 
 /// NDJSON: one JSON object per line; blank lines are skipped. Values are
-/// taken as text (numbers by their JSON spelling) and checked like CSV cells.
-fn read_ndjson(file: &InputFile, map: &ColumnMap) -> Result<(Vec<String>, DataFrame), LoadError> {
+/// taken as text (numbers by their JSON spelling) and checked like CSV cells;
+/// a line that is not a JSON object is a bad row as a whole.
+fn read_ndjson(
+    file: &InputFile,
+    map: &ColumnMap,
+) -> Result<(Vec<String>, DataFrame, Vec<BadCell>), LoadError> {
     use rayon::prelude::*;
     let name = file.display();
     let io_err = |e: std::io::Error| LoadError::Input(format!("cannot read {name}: {e}"));
@@ -456,11 +464,11 @@ fn read_ndjson(file: &InputFile, map: &ColumnMap) -> Result<(Vec<String>, DataFr
         .map(|(i, l)| (i as u64 + 1, l))
         .collect();
     let sources: Vec<&str> = Canon::ALL.iter().map(|c| map.source(*c)).collect();
-    let parsed: Vec<Result<Vec<Option<String>>, (u64, String, String)>> = lines
+    let parsed: Vec<Result<Vec<Option<String>>, String>> = lines
         .par_iter()
-        .map(|(no, line)| {
-            let obj: serde_json::Map<String, serde_json::Value> = serde_json::from_str(line)
-                .map_err(|e| (*no, line.to_string(), format!("not a JSON object: {e}")))?;
+        .map(|(_, line)| {
+            let obj: serde_json::Map<String, serde_json::Value> =
+                serde_json::from_str(line).map_err(|e| format!("not a JSON object: {e}"))?;
             Ok(sources
                 .iter()
                 .map(|s| match obj.get(*s) {
@@ -478,27 +486,22 @@ fn read_ndjson(file: &InputFile, map: &ColumnMap) -> Result<(Vec<String>, DataFr
         }
     }
     let mut values: Vec<Vec<Option<String>>> = vec![Vec::with_capacity(lines.len()); sources.len()];
-    for p in parsed {
-        match p {
-            Ok(row) => {
-                for (i, v) in row.into_iter().enumerate() {
-                    if v.is_some() && !found.iter().any(|f| f == sources[i]) {
-                        found.push(sources[i].to_string());
-                    }
-                    values[i].push(v);
-                }
+    let mut bad = Vec::new();
+    for (row, p) in parsed.into_iter().enumerate() {
+        let values_of_row = p.unwrap_or_else(|rule| {
+            bad.push(BadCell {
+                row,
+                column: None,
+                value: abbreviate(lines[row].1),
+                rule,
+            });
+            vec![None; sources.len()]
+        });
+        for (i, v) in values_of_row.into_iter().enumerate() {
+            if v.is_some() && !found.iter().any(|f| f == sources[i]) {
+                found.push(sources[i].to_string());
             }
-            Err((no, line, rule)) => {
-                return Err(LoadError::BadRow(Box::new(BadRow {
-                    seq: (0, no as usize),
-                    file: name,
-                    at: At::Line(no),
-                    column: "(whole line)".into(),
-                    value: abbreviate(&line),
-                    rule,
-                    record: vec![("line".into(), line)],
-                })))
-            }
+            values[i].push(v);
         }
     }
     let mut cols = Vec::new();
@@ -509,7 +512,7 @@ fn read_ndjson(file: &InputFile, map: &ColumnMap) -> Result<(Vec<String>, DataFr
     }
     let df =
         DataFrame::new(lines.len(), cols).map_err(|e| LoadError::Input(format!("{name}: {e}")))?;
-    Ok((found, df))
+    Ok((found, df, bad))
 }
 
 fn abbreviate(s: &str) -> String {
@@ -629,7 +632,8 @@ impl Assembler<'_> {
         if bad.is_empty() {
             return Ok(());
         }
-        bad.sort_by_key(|b| (b.row, b.column.is_none(), b.column));
+        // Per row, a fault of the whole row (its cells follow from it) comes first.
+        bad.sort_by_key(|b| (b.row, b.column.is_some(), b.column));
         bad.dedup_by_key(|b| b.row);
         for b in &mut bad {
             b.row += offset;
