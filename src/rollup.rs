@@ -71,6 +71,21 @@ pub struct DayPart {
     pub productive: Micros,
 }
 
+impl DayPart {
+    /// Adds another part of the same day: earliest first event, latest last
+    /// event, summed times.
+    fn absorb(&mut self, o: &DayPart) {
+        self.first_event = match (self.first_event, o.first_event) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        self.last_event = self.last_event.max(o.last_event);
+        self.duration += o.duration;
+        self.idle += o.idle;
+        self.productive += o.productive;
+    }
+}
+
 /// Splits one session's clipped events into day parts, in day order.
 pub fn session_days(
     g: &Grouped,
@@ -125,14 +140,11 @@ pub fn session_days(
 /// One row of `daily_user` or `daily_client`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DailyRow<K> {
-    pub day: i64,
     pub key: K,
+    /// Sessions with an event or a span part in the day.
     pub sessions: i64,
-    pub first_event: Option<Micros>,
-    pub last_event: Option<Micros>,
-    pub duration: Micros,
-    pub idle: Micros,
-    pub productive: Micros,
+    /// Those sessions' day parts, added up.
+    pub part: DayPart,
 }
 
 /// User key: (user_id, user_name); client key: (client_guid, client_name).
@@ -147,24 +159,15 @@ pub struct Daily<'a> {
 
 fn add<K: Ord + Copy>(map: &mut BTreeMap<(i64, K), DailyRow<K>>, key: K, p: &DayPart) {
     let row = map.entry((p.day, key)).or_insert_with(|| DailyRow {
-        day: p.day,
         key,
         sessions: 0,
-        first_event: None,
-        last_event: None,
-        duration: 0,
-        idle: 0,
-        productive: 0,
+        part: DayPart {
+            day: p.day,
+            ..Default::default()
+        },
     });
     row.sessions += 1;
-    row.first_event = match (row.first_event, p.first_event) {
-        (Some(a), Some(b)) => Some(a.min(b)),
-        (a, b) => a.or(b),
-    };
-    row.last_event = row.last_event.max(p.last_event);
-    row.duration += p.duration;
-    row.idle += p.idle;
-    row.productive += p.productive;
+    row.part.absorb(p);
 }
 
 /// Each selected session's day parts, in selection order.
@@ -268,18 +271,18 @@ mod tests {
         assert_eq!(d.users.len(), 2);
         let (a, b) = (&d.users[0], &d.users[1]);
         assert_eq!(
-            (a.duration, a.productive, a.idle),
+            (a.part.duration, a.part.productive, a.part.idle),
             (10 * US_PER_MIN, 10 * US_PER_MIN, 0)
         );
         assert_eq!(
-            (b.duration, b.productive, b.idle),
+            (b.part.duration, b.part.productive, b.part.idle),
             (45 * US_PER_MIN, 5 * US_PER_MIN, 40 * US_PER_MIN)
         );
-        assert_eq!(a.first_event, Some(t("2021-01-10T22:50:00Z")));
-        assert_eq!(b.first_event, Some(t("2021-01-10T23:05:00Z")));
-        assert_eq!(b.last_event, Some(t("2021-01-10T23:45:00Z")));
-        assert_eq!(a.duration + b.duration, sel[0].duration());
-        assert_eq!(b.day - a.day, 1);
+        assert_eq!(a.part.first_event, Some(t("2021-01-10T22:50:00Z")));
+        assert_eq!(b.part.first_event, Some(t("2021-01-10T23:05:00Z")));
+        assert_eq!(b.part.last_event, Some(t("2021-01-10T23:45:00Z")));
+        assert_eq!(a.part.duration + b.part.duration, sel[0].duration());
+        assert_eq!(b.part.day - a.part.day, 1);
     }
 
     #[test]
@@ -303,7 +306,7 @@ mod tests {
         let durations: Vec<_> = d
             .clients
             .iter()
-            .map(|r| (r.duration, r.first_event.is_some(), r.sessions))
+            .map(|r| (r.part.duration, r.part.first_event.is_some(), r.sessions))
             .collect();
         assert_eq!(
             durations,

@@ -49,21 +49,29 @@ pub fn sessions_frame(metas: &[SessionMeta], sel: &[SessionStats]) -> PolarsResu
 }
 
 fn daily_frame<K>(rows: &[DailyRow<K>], keys: Vec<Column>) -> PolarsResult<DataFrame> {
-    let days: Vec<i32> = rows.iter().map(|r| r.day as i32).collect();
+    let days: Vec<i32> = rows.iter().map(|r| r.part.day as i32).collect();
     let ints = |f: &dyn Fn(&DailyRow<K>) -> i64| rows.iter().map(f).collect::<Vec<i64>>();
     let mut cols = vec![Column::new("day".into(), days).cast(&DataType::Date)?];
     cols.extend(keys);
     cols.extend([
         Column::new("sessions".into(), ints(&|r| r.sessions)),
-        timestamps("first_event", rows.iter().map(|r| r.first_event).collect())?,
-        timestamps("last_event", rows.iter().map(|r| r.last_event).collect())?,
-        Column::new("duration_us".into(), ints(&|r| r.duration)),
-        Column::new("idle_us".into(), ints(&|r| r.idle)),
-        Column::new("productive_us".into(), ints(&|r| r.productive)),
+        timestamps(
+            "first_event",
+            rows.iter().map(|r| r.part.first_event).collect(),
+        )?,
+        timestamps(
+            "last_event",
+            rows.iter().map(|r| r.part.last_event).collect(),
+        )?,
+        Column::new("duration_us".into(), ints(&|r| r.part.duration)),
+        Column::new("idle_us".into(), ints(&|r| r.part.idle)),
+        Column::new("productive_us".into(), ints(&|r| r.part.productive)),
         Column::new(
             "productivity_ratio".into(),
             rows.iter()
-                .map(|r| (r.duration > 0).then(|| r.productive as f64 / r.duration as f64))
+                .map(|r| {
+                    (r.part.duration > 0).then(|| r.part.productive as f64 / r.part.duration as f64)
+                })
                 .collect::<Vec<Option<f64>>>(),
         ),
     ]);
