@@ -44,6 +44,13 @@ pub struct Outcome {
     pub partitions: u32,
 }
 
+impl Outcome {
+    /// Events inside the window, over the sessions returned.
+    pub fn events_used(&self) -> u64 {
+        self.stats.iter().map(|s| u64::from(s.events)).sum()
+    }
+}
+
 /// Rows in the inputs, for planning: exact for Parquet (from its metadata),
 /// estimated from the size for text formats (40 bytes a row).
 fn estimated_rows(files: &[InputFile]) -> u64 {

@@ -83,12 +83,6 @@ pub fn run(args: Args) -> Result<()> {
         }
     };
     super::tell_rejects(&outcome.rejected, &rejects_path);
-    let counts = Counts::of(&outcome);
-    let files = outcome
-        .files
-        .iter()
-        .map(|f| f.display())
-        .collect::<Vec<_>>();
     let (metas, selection) = (&outcome.metas, &outcome.stats);
     progress.stage("writing");
     let d = daily(metas, selection, &outcome.parts);
@@ -105,12 +99,20 @@ pub fn run(args: Args) -> Result<()> {
         tasks.push(Task::Parquet(name, df.clone()));
         tasks.push(Task::Csv(name, df));
     }
-    let pages = page_count(&selection, &request);
+    let pages = page_count(selection, &request);
     tasks
         .into_par_iter()
         .map(|task| match task {
-            Task::Pages => write_pages(&staging, metas, selection, &request, &cfg, args.pretty)
-                .inspect(|_| crate::trace::stage("pages written")),
+            Task::Pages => write_pages(
+                &staging,
+                metas,
+                selection,
+                pages,
+                &request,
+                &cfg,
+                args.pretty,
+            )
+            .inspect(|_| crate::trace::stage("pages written")),
             Task::Parquet(name, mut df) => staging
                 .write(&format!("{name}.parquet"), |w| {
                     write_parquet(&mut df, w).map_err(io::Error::other)
@@ -122,7 +124,7 @@ pub fn run(args: Args) -> Result<()> {
         })
         .collect::<Result<Vec<()>>>()?;
     crate::trace::stage("daily tables");
-    let summary = summary(&files, &request, &cfg, &counts, &selection, pages);
+    let summary = summary(&outcome, &request, &cfg, pages);
     staging.write("summary.json", |w| {
         serde_json::to_writer_pretty(&mut *w, &summary)?;
         w.write_all(b"\n")
@@ -134,9 +136,9 @@ pub fn run(args: Args) -> Result<()> {
     if !cfg.quiet {
         eprintln!(
             "sessionstat: {} events read ({} rejected, {} used), {} sessions, {pages} page{}, {written} files in {} ({:.1?})",
-            counts.read,
-            counts.rejected,
-            selection.iter().map(|s| u64::from(s.events)).sum::<u64>(),
+            outcome.rows_read,
+            outcome.rejected.len(),
+            outcome.events_used(),
             selection.len(),
             if pages == 1 { "" } else { "s" },
             args.out.display(),
@@ -168,54 +170,29 @@ fn write_pages(
     staging: &Staging,
     metas: &[SessionMeta],
     selection: &[SessionStats],
+    pages: usize,
     request: &Request,
     cfg: &Config,
     pretty: bool,
 ) -> Result<()> {
     fs::create_dir_all(staging.dir.join("json"))?;
-    (0..page_count(selection, request))
-        .into_par_iter()
-        .try_for_each(|p| {
-            let page = kernel::page(selection, request.session_count, p as u32);
-            staging.write(&format!("json/page-{p:05}.json"), |w| {
-                Response::new(metas, page, selection.len(), &cfg.zone).write(w, pretty)
-            })
+    (0..pages).into_par_iter().try_for_each(|p| {
+        let page = kernel::page(selection, request.session_count, p as u32);
+        staging.write(&format!("json/page-{p:05}.json"), |w| {
+            Response::new(metas, page, selection.len(), &cfg.zone).write(w, pretty)
         })
+    })
 }
 
-struct Counts {
-    read: u64,
-    rejected: u64,
-    blank: u64,
-    partitions: u32,
-}
-
-impl Counts {
-    fn of(o: &Outcome) -> Counts {
-        Counts {
-            read: o.rows_read,
-            rejected: o.rejected.len() as u64,
-            blank: o.blank_rows,
-            partitions: o.partitions,
-        }
-    }
-}
-
-fn summary(
-    files: &[String],
-    request: &Request,
-    cfg: &Config,
-    counts: &Counts,
-    selection: &[SessionStats],
-    pages: usize,
-) -> serde_json::Value {
+fn summary(outcome: &Outcome, request: &Request, cfg: &Config, pages: usize) -> serde_json::Value {
+    let selection = &outcome.stats;
+    let files: Vec<String> = outcome.files.iter().map(|f| f.display()).collect();
     let total = |f: fn(&SessionStats) -> Micros| selection.iter().map(f).sum::<Micros>();
     let (duration, idle, productive) = (
         total(|s| s.duration()),
         total(|s| s.idle()),
         total(|s| s.productive),
     );
-    let used: u64 = selection.iter().map(|s| u64::from(s.events)).sum();
     serde_json::json!({
         "tool": { "name": "sessionstat", "version": env!("CARGO_PKG_VERSION") },
         "inputs": files,
@@ -230,13 +207,13 @@ fn summary(
             "columnMap": cfg.load.map.describe().into_iter().map(|(k, v)| (k, serde_json::Value::String(v))).collect::<serde_json::Map<_, _>>(),
             "maxBadRows": cfg.load.max_bad_rows,
             "memoryLimitBytes": cfg.memory_limit,
-            "partitions": counts.partitions,
+            "partitions": outcome.partitions,
         },
         "counts": {
-            "eventsRead": counts.read,
-            "eventsRejected": counts.rejected,
-            "blankRowsSkipped": counts.blank,
-            "eventsUsed": used,
+            "eventsRead": outcome.rows_read,
+            "eventsRejected": outcome.rejected.len(),
+            "blankRowsSkipped": outcome.blank_rows,
+            "eventsUsed": outcome.events_used(),
             "sessions": selection.len(),
             "pages": pages,
         },
