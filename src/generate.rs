@@ -489,12 +489,13 @@ impl Sink {
                 line,
             } => {
                 let mut offsets = OffsetCache::new(*zone);
+                let mut ts = Vec::with_capacity(40);
                 for e in events {
                     let s = &w.sessions[e.session as usize];
                     let u = &w.users[s.user];
                     let c = &w.clients[s.client];
                     let kind = Kind::NAMES[e.kind as usize];
-                    let mut ts = Vec::with_capacity(40);
+                    ts.clear();
                     write_time(&mut ts, e.ts, *style, &mut offsets);
                     let ts = std::str::from_utf8(&ts).expect("ascii");
                     if *format == Format::Csv {
