@@ -1,6 +1,6 @@
-//! Canonical events, the loader's output and the kernel's input: per event a
-//! dense session index and one packed key (timestamp and kind), per session its
-//! fixed user and client. Strings live once per session, never per event.
+//! Canonical events, the loader's output and the kernel's input: per session
+//! its fixed user and client and its events as packed keys (timestamp and
+//! kind). Strings live once per session, never per event.
 
 use crate::time::Micros;
 

@@ -2,10 +2,10 @@
 //! session by (time, kind, input order), clip to the window, add up the spans,
 //! select and order the sessions. Pure: in-memory events in, stats out.
 //!
-//! Grouping is a counting sort by the dense session index (stable, so input
-//! order survives), and each session's events are one packed `i64` per event,
-//! so the per-session sort is a plain integer sort, usually a no-op on
-//! time-ordered logs. Sessions are processed in parallel.
+//! The loader hands over events already grouped by session, one packed `i64`
+//! per event (time, then kind), so the per-session sort is a plain integer
+//! sort, a no-op check on time-ordered logs. Sessions are processed in
+//! parallel.
 
 use crate::events::{ts_of, Events, Kind, SessionMeta};
 use crate::time::Micros;
