@@ -6,6 +6,12 @@ use sessionstat::cli::Cli;
 use sessionstat::error::{error_line, exit_code, is_broken_pipe, json_error};
 use std::process::ExitCode;
 
+// Loading allocates and frees large column buffers batch after batch; the
+// system allocator returns them to the kernel each time and pays page faults
+// to get them back. mimalloc keeps and reuses them.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
     // Known before parsing, so that even a usage error can be printed as JSON.
