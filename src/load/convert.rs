@@ -95,14 +95,16 @@ pub fn as_text(s: &Series) -> PolarsResult<Series> {
 /// An id column (`session_id`, `user_id`): integers of any width, integral
 /// floats, or decimal text, each within int32.
 pub fn int32_column(s: &Series, column: Canon) -> PolarsResult<Converted<i32>> {
-    let n = s.len();
     let dt = s.dtype().clone();
-    if dt == DataType::Int32 && s.null_count() == 0 {
-        // The common case needs no check at all: copy the values.
-        let mut out = Vec::with_capacity(n);
-        for arr in s.i32()?.downcast_iter() {
-            out.extend_from_slice(arr.values());
-        }
+    // The common cases: integers without nulls, all within int32.
+    let narrowed = match dt {
+        DataType::Int32 => narrow(s.i32()?),
+        DataType::Int64 => narrow(s.i64()?),
+        DataType::UInt32 => narrow(s.u32()?),
+        DataType::UInt64 => narrow(s.u64()?),
+        _ => None,
+    };
+    if let Some(out) = narrowed {
         return Ok((out, Vec::new()));
     }
     let out_of_range = |shown: String| (shown, INT32_RULE.to_string());
@@ -135,6 +137,28 @@ pub fn int32_column(s: &Series, column: Canon) -> PolarsResult<Converted<i32>> {
             |v: &str| parse_int32(v).map_err(|rule| (v.to_string(), rule.to_string()))
         })
     })
+}
+
+/// The values as int32 when there is no null and every value fits, in one
+/// branch-free pass; `None` sends the column to the checking path.
+fn narrow<T>(ca: &ChunkedArray<T>) -> Option<Vec<i32>>
+where
+    T: PolarsNumericType,
+    T::Native: Into<i128>,
+{
+    if ca.null_count() != 0 {
+        return None;
+    }
+    let mut out = Vec::with_capacity(ca.len());
+    let mut fits = true;
+    for arr in ca.downcast_iter() {
+        out.extend(arr.values().iter().map(|&v| {
+            let wide: i128 = v.into();
+            fits &= i32::try_from(wide).is_ok();
+            wide as i32
+        }));
+    }
+    fits.then_some(out)
 }
 
 /// Decimal text: optional sign, digits, surrounding blanks ignored.
@@ -246,7 +270,13 @@ pub fn kind_column(s: Option<&Series>, n: usize) -> PolarsResult<Converted<Kind>
     Ok(par_rows(n, |off, len| {
         let mut out = Vec::with_capacity(len);
         let mut bad = Vec::new();
-        for (i, v) in ca.slice(off as i64, len).iter().enumerate() {
+        let part = ca.slice(off as i64, len);
+        if part.null_count() == 0 {
+            if let Some(kinds) = kinds_by_view(&part) {
+                return (kinds, bad);
+            }
+        }
+        for (i, v) in part.iter().enumerate() {
             out.push(match v.map(Kind::parse) {
                 None => Kind::Activity,
                 Some(Some(k)) => k,
@@ -263,6 +293,33 @@ pub fn kind_column(s: Option<&Series>, n: usize) -> PolarsResult<Converted<Kind>
         }
         (out, bad)
     }))
+}
+
+/// Kinds without nulls, parsing each distinct spelling once: a string of at
+/// most 12 bytes is held whole in its 16-byte view, so equal views are equal
+/// strings. `None` if a value is longer or not a kind (the caller then
+/// reports it).
+fn kinds_by_view(ca: &StringChunked) -> Option<Vec<Kind>> {
+    let mut out = Vec::with_capacity(ca.len());
+    let mut seen: Vec<(u128, Kind)> = Vec::new();
+    for arr in ca.downcast_iter() {
+        for (i, view) in arr.views().iter().enumerate() {
+            let key = view.as_u128();
+            let kind = match seen.iter().find(|s| s.0 == key) {
+                Some(s) => s.1,
+                None if view.is_inline() => {
+                    let kind = Kind::parse(arr.value(i))?;
+                    if seen.len() < 16 {
+                        seen.push((key, kind));
+                    }
+                    kind
+                }
+                None => return None,
+            };
+            out.push(kind);
+        }
+    }
+    Some(out)
 }
 
 /// Packs timestamps and kinds into event keys.
@@ -300,6 +357,55 @@ mod tests {
         let s = Series::new("x".into(), &["7", "x7"]);
         let (v, bad) = int32_column(&s, Canon::SessionId).unwrap();
         assert_eq!((v[0], bad[0].value.as_str()), (7, "x7"));
+    }
+
+    #[test]
+    fn wide_integer_columns_without_nulls() {
+        let s = Series::new("x".into(), &[5i64, -7, i32::MAX as i64]);
+        assert_eq!(
+            int32_column(&s, Canon::SessionId).unwrap(),
+            (vec![5, -7, i32::MAX], vec![])
+        );
+        // one value out of range: it is named, the others are kept
+        let s = Series::new("x".into(), &[5i64, i32::MIN as i64 - 1, 9]);
+        let (v, bad) = int32_column(&s, Canon::SessionId).unwrap();
+        assert_eq!((v[0], v[2], bad.len(), bad[0].row), (5, 9, 1, 1));
+        assert_eq!(bad[0].value, "-2147483649");
+        let s = Series::new("x".into(), &[3u64, u64::MAX]);
+        let (_, bad) = int32_column(&s, Canon::UserId).unwrap();
+        assert_eq!(bad[0].value, u64::MAX.to_string());
+        let s = Series::new("x".into(), &[3u32, 1 << 31]);
+        let (_, bad) = int32_column(&s, Canon::UserId).unwrap();
+        assert_eq!((bad.len(), bad[0].row), (1, 1));
+    }
+
+    #[test]
+    fn kinds_in_every_spelling() {
+        let texts = [
+            "login",
+            "LOGIN",
+            "idle",
+            " Idle ",
+            "activity",
+            "logout",
+            "",
+            "   ",
+            "  activity    ", // longer than a view holds inline
+        ];
+        let s = Series::new("k".into(), &texts);
+        let (kinds, bad) = kind_column(Some(&s), texts.len()).unwrap();
+        use Kind::*;
+        let want = [
+            Login, Login, Idle, Idle, Activity, Logout, Activity, Activity, Activity,
+        ];
+        assert_eq!((kinds, bad), (want.to_vec(), vec![]));
+        let s = Series::new("k".into(), &["idle", "sleep", "idle"]);
+        let (kinds, bad) = kind_column(Some(&s), 3).unwrap();
+        assert_eq!(kinds, vec![Idle, Activity, Idle]);
+        assert_eq!(
+            (bad.len(), bad[0].row, bad[0].value.as_str()),
+            (1, 1, "sleep")
+        );
     }
 
     #[test]
