@@ -1,27 +1,36 @@
 //! Turns one batch of converted columns into events, checking that every
 //! session keeps one user and one client (SPEC 1.4).
 //!
-//! The check is the hot path of a load, so it runs in parallel: each chunk of
-//! rows maps session ids to chunk-local indexes and compares every row with
-//! the first row of its session in the chunk; then, in input order, each
-//! chunk's first rows (one per session and chunk) are matched against the
-//! sessions seen before. Only the rare chunk whose first row already
-//! disagrees is compared row by row again. The result is exactly the
-//! sequential rule: the first good row of a session fixes its user and
-//! client, and later rows that differ are bad.
+//! The check is the hot path of a load, so it runs in parallel over chunks of
+//! rows, in three steps:
+//! 1. each row of a session seen before is compared with that session's
+//!    values; rows of sessions new to this batch wait;
+//! 2. in input order, each new session takes the values of its first good
+//!    row (a short sequential step: one row per new session);
+//! 3. the waiting rows are compared like those of step 1.
+//!
+//! The result is exactly the sequential rule: the first good row of a session
+//! fixes its user and client, and later rows that differ are bad. Comparing
+//! names is cheap: within one arrow array, equal 16-byte string views are
+//! equal strings, so each chunk remembers, per session, the views it has
+//! already verified and compares bytes only on a miss.
 
 use super::columns::Canon;
 use super::convert::BadCell;
 use crate::events::{Events, SessionMeta};
 use polars::prelude::PlHashMap as HashMap;
 use polars::prelude::*;
+use polars_arrow::array::View;
 use rayon::prelude::*;
 
 // The arrow array behind a `StringChunked` (polars does not re-export its name).
 type Utf8ViewArray = <StringType as PolarsDataType>::Array;
 
 const CHUNK: usize = 1 << 16;
+/// Per row: not an event (bad, blank or another partition's).
 const SKIP: u32 = u32::MAX;
+/// Per row: its session is new to this batch; resolved in step 3.
+const NEW: u32 = u32::MAX - 1;
 
 /// A batch's columns, converted: ids, packed keys, the three names.
 pub struct Batch<'a> {
@@ -35,52 +44,89 @@ pub struct Batch<'a> {
 
 const NAME_COLUMNS: [Canon; 3] = [Canon::UserName, Canon::ClientGuid, Canon::ClientName];
 
-struct First<'a> {
-    sid: i32,
-    uid: i32,
-    /// The row, for comparing views within the batch.
-    row: usize,
-    names: [&'a str; 3],
+/// Session id -> session index, and per session the views of its names.
+/// Ids that lie close together (the usual case) are found by direct
+/// addressing; scattered ids by hashing.
+#[derive(Default)]
+pub struct SessionIndex {
+    /// The smallest id of the direct table.
+    lo: i64,
+    /// Direct table: entry `id - lo`, u32::MAX where no session.
+    dense: Vec<u32>,
+    /// Used instead of `dense` once ids are too scattered for it.
+    hash: Option<HashMap<i32, u32>>,
+    /// Per session: the view of each name as an array holding it would
+    /// have it: exact for names of at most 12 bytes, length and prefix
+    /// otherwise.
+    views: Vec<[u128; 3]>,
 }
 
-struct ChunkScan<'a> {
-    /// The chunk's first row in the batch.
-    from: usize,
-    /// Sessions of the chunk in order of their first row.
-    firsts: Vec<First<'a>>,
-    /// Per row: chunk-local session index, or SKIP.
-    local: Vec<u32>,
-    /// Rows with a missing name.
-    missing: Vec<BadCell>,
-    /// Rows that differ from their session's first row in the chunk.
-    suspects: Vec<usize>,
+impl SessionIndex {
+    #[inline]
+    fn get(&self, sid: i32) -> Option<u32> {
+        match &self.hash {
+            Some(h) => h.get(&sid).copied(),
+            None => {
+                let g = *self
+                    .dense
+                    .get(usize::try_from(sid as i64 - self.lo).ok()?)?;
+                (g != u32::MAX).then_some(g)
+            }
+        }
+    }
+
+    fn insert(&mut self, sid: i32, names: [&str; 3]) -> u32 {
+        let g = self.views.len() as u32;
+        self.views
+            .push(names.map(|t| View::new_from_bytes(t.as_bytes(), 0, 0).as_u128()));
+        if let Some(h) = &mut self.hash {
+            h.insert(sid, g);
+            return g;
+        }
+        let sid64 = sid as i64;
+        if self.dense.is_empty() {
+            self.lo = sid64;
+        }
+        let (lo, hi) = (
+            self.lo.min(sid64),
+            (self.lo + self.dense.len() as i64 - 1).max(sid64),
+        );
+        let span = (hi - lo + 1) as usize;
+        // A direct table may hold up to 16 slots per session (and 64Ki in all).
+        if span > (16 * self.views.len()).max(1 << 16) {
+            let mut h: HashMap<i32, u32> = HashMap::default();
+            for (i, &g) in self.dense.iter().enumerate() {
+                if g != u32::MAX {
+                    h.insert((self.lo + i as i64) as i32, g);
+                }
+            }
+            h.insert(sid, g);
+            self.hash = Some(h);
+            self.dense = Vec::new();
+            return g;
+        }
+        if lo < self.lo {
+            let grow = (self.lo - lo) as usize;
+            self.dense.splice(0..0, std::iter::repeat_n(u32::MAX, grow));
+            self.lo = lo;
+        }
+        if span > self.dense.len() {
+            self.dense.resize(span, u32::MAX);
+        }
+        self.dense[(sid64 - self.lo) as usize] = g;
+        g
+    }
 }
 
 /// The first column in which a row differs from a session's values.
-fn difference(
-    m_uid: i32,
-    m_names: [&str; 3],
-    uid: i32,
-    names: [&str; 3],
-) -> Option<(Canon, String, String)> {
-    if m_uid != uid {
-        return Some((Canon::UserId, uid.to_string(), m_uid.to_string()));
+fn difference(m: &SessionMeta, uid: i32, names: [&str; 3]) -> Option<(Canon, String, String)> {
+    if m.user_id != uid {
+        return Some((Canon::UserId, uid.to_string(), m.user_id.to_string()));
     }
-    (0..3).find(|&i| m_names[i] != names[i]).map(|i| {
-        (
-            NAME_COLUMNS[i],
-            names[i].to_string(),
-            m_names[i].to_string(),
-        )
-    })
-}
-
-fn meta_names(m: &SessionMeta) -> [&str; 3] {
-    [&m.user_name, &m.client_guid, &m.client_name]
-}
-
-fn row_names<'a>(arrs: &[&'a Utf8ViewArray; 3], r: usize) -> [Option<&'a str>; 3] {
-    [arrs[0].get(r), arrs[1].get(r), arrs[2].get(r)]
+    let first = [&m.user_name, &m.client_guid, &m.client_name];
+    (0..3)
+        .find(|&i| first[i] != names[i])
+        .map(|i| (NAME_COLUMNS[i], names[i].to_string(), first[i].to_string()))
 }
 
 /// The three name columns as arrow arrays, one entry per polars chunk with
@@ -102,31 +148,147 @@ impl<'a> Names<'a> {
         }
         Names { parts }
     }
+}
 
-    fn get(&self, r: usize) -> [Option<&'a str>; 3] {
-        let (base, arrs) = &self.parts[self.parts.partition_point(|p| p.0 <= r) - 1];
-        row_names(arrs, r - base)
+/// Rows `from..to` of a batch, lying in the arrays `arrs` that start at
+/// batch row `base`, with what the steps learn about them.
+struct Chunk<'a> {
+    base: usize,
+    arrs: [&'a Utf8ViewArray; 3],
+    views: [&'a [View]; 3],
+    from: usize,
+    /// Per row: session index, SKIP or NEW.
+    local: Vec<u32>,
+    /// Rows with a missing name, and rows that disagree with their session.
+    bad: Vec<BadCell>,
+    /// The first good row of each session new to the batch, in row order.
+    fresh: Vec<usize>,
+    /// Rows marked NEW.
+    waiting: Vec<usize>,
+}
+
+impl<'a> Chunk<'a> {
+    fn new(base: usize, arrs: [&'a Utf8ViewArray; 3], from: usize, to: usize) -> Chunk<'a> {
+        Chunk {
+            base,
+            arrs,
+            views: arrs.map(|a| a.views().as_slice()),
+            from,
+            local: Vec::with_capacity(to - from),
+            bad: Vec::new(),
+            fresh: Vec::new(),
+            waiting: Vec::new(),
+        }
+    }
+
+    fn names(&self, r: usize) -> [&'a str; 3] {
+        self.arrs.map(|a| a.value(r - self.base))
+    }
+
+    /// The fast check: whether row `r` has exactly session `g`'s user and
+    /// client. `false` may still be equal (a short name in a view that is
+    /// not zero-padded): `settle` decides.
+    #[inline]
+    fn agrees(&self, b: &Batch<'_>, sessions: &Sessions<'_>, r: usize, g: u32) -> bool {
+        let m = &sessions.metas[g as usize];
+        let want = &sessions.views[g as usize];
+        let v = r - self.base;
+        b.uid[r] == m.user_id
+            && same_name(self.arrs[0], self.views[0][v], want[0], &m.user_name)
+            && same_name(self.arrs[1], self.views[1][v], want[1], &m.client_guid)
+            && same_name(self.arrs[2], self.views[2][v], want[2], &m.client_name)
+    }
+
+    /// The slow path for a row that `agrees` did not accept: a missing name,
+    /// a conflict (both recorded as bad cells; SKIP), or equal after all (`g`).
+    fn settle(
+        &mut self,
+        b: &Batch<'_>,
+        sessions: &Sessions<'_>,
+        r: usize,
+        g: u32,
+        has_nulls: bool,
+    ) -> u32 {
+        if let Some(bad) = self.missing(r, has_nulls) {
+            self.bad.push(bad);
+            return SKIP;
+        }
+        let m = &sessions.metas[g as usize];
+        match difference(m, b.uid[r], self.names(r)) {
+            None => g,
+            Some((column, value, first)) => {
+                self.bad.push(BadCell {
+                    row: r,
+                    column: Some(column),
+                    value,
+                    rule: format!(
+                        "session {} already has {column} {first:?} from an earlier row; a session has one user and one client",
+                        m.session_id
+                    ),
+                });
+                SKIP
+            }
+        }
+    }
+
+    /// A missing name of row `r` (null, empty or blank), as a bad cell.
+    fn missing(&self, r: usize, has_nulls: bool) -> Option<BadCell> {
+        let v = r - self.base;
+        // A name can only be missing if it is null, empty, or starts with a blank.
+        let maybe = has_nulls
+            || self.views.iter().any(|views| {
+                let view = views[v];
+                view.length == 0 || (view.prefix as u8).is_ascii_whitespace()
+            });
+        if !maybe {
+            return None;
+        }
+        let raw = self.arrs.map(|a| a.get(v));
+        let i = (0..3).find(|&i| raw[i].is_none_or(|t| t.trim().is_empty()))?;
+        Some(BadCell {
+            row: r,
+            column: Some(NAME_COLUMNS[i]),
+            value: raw[i].unwrap_or("").to_string(),
+            rule: "missing required value".into(),
+        })
     }
 }
 
-/// Scans rows `from..to` of the batch, which lie in the arrays `arrs` that
-/// start at batch row `base`.
-fn scan_chunk<'a>(
+/// What the checks read about known sessions.
+struct Sessions<'a> {
+    index: &'a SessionIndex,
+    views: &'a [[u128; 3]],
+    metas: &'a [SessionMeta],
+}
+
+/// Whether the string of `view` in `arr` is `name`, whose view as `arr`
+/// would hold it is `want`. A short name is whole in its view; a long one is
+/// compared by length and prefix, then by its bytes.
+#[inline(always)]
+fn same_name(arr: &Utf8ViewArray, view: View, want: u128, name: &str) -> bool {
+    let got = view.as_u128();
+    if got == want {
+        return true;
+    }
+    if view.is_inline() || got as u64 != want as u64 {
+        return false;
+    }
+    let (at, len) = (view.offset as usize, view.length as usize);
+    let buffer = arr.data_buffers().get(view.buffer_idx as usize);
+    buffer.and_then(|bytes| bytes.get(at..at + len)) == Some(name.as_bytes())
+}
+
+/// Step 1 for rows `from..to`.
+fn first_step<'a>(
     b: &Batch<'_>,
-    (base, arrs): (usize, &[&'a Utf8ViewArray; 3]),
-    has_nulls: bool,
+    (base, arrs): (usize, [&'a Utf8ViewArray; 3]),
     from: usize,
     to: usize,
-) -> ChunkScan<'a> {
-    let views = arrs.map(|a| &a.views().as_slice()[from - base..to - base]);
-    let mut map: HashMap<i32, u32> = HashMap::default();
-    let mut out = ChunkScan {
-        from,
-        firsts: Vec::new(),
-        local: Vec::with_capacity(to - from),
-        missing: Vec::new(),
-        suspects: Vec::new(),
-    };
+    sessions: &Sessions<'_>,
+    has_nulls: bool,
+) -> Chunk<'a> {
+    let mut c = Chunk::new(base, arrs, from, to);
+    let mut fresh_ids: HashMap<i32, ()> = HashMap::default();
     let mut skip = b.skip[b.skip.partition_point(|&r| r < from)..]
         .iter()
         .copied()
@@ -134,66 +296,43 @@ fn scan_chunk<'a>(
     for r in from..to {
         if skip.peek() == Some(&r) {
             skip.next();
-            out.local.push(SKIP);
+            c.local.push(SKIP);
             continue;
         }
-        let v = r - from;
-        // A name can only be missing if it is null, empty, or starts with a blank.
-        let maybe_missing = has_nulls
-            || (0..3).any(|i| {
-                views[i][v].length == 0 || (views[i][v].prefix as u8).is_ascii_whitespace()
-            });
-        if maybe_missing {
-            let raw = row_names(arrs, r - base);
-            if let Some(i) = (0..3).find(|&i| raw[i].is_none_or(|t| t.trim().is_empty())) {
-                out.missing.push(BadCell {
-                    row: r,
-                    column: Some(NAME_COLUMNS[i]),
-                    value: raw[i].unwrap_or("").to_string(),
-                    rule: "missing required value".into(),
-                });
-                out.local.push(SKIP);
-                continue;
+        // A row that agrees with its session has no missing name (unless
+        // nulls, whose views mean nothing, are about).
+        let local = match sessions.index.get(b.sid[r]) {
+            Some(g) if !has_nulls && c.agrees(b, sessions, r, g) => g,
+            Some(g) => c.settle(b, sessions, r, g, has_nulls),
+            // Only the row that will give a new session its values needs
+            // checking now; the others are checked against them in step 3.
+            None if fresh_ids.contains_key(&b.sid[r]) => {
+                c.waiting.push(r);
+                NEW
             }
-        }
-        let (sid, uid) = (b.sid[r], b.uid[r]);
-        let local = match map.get(&sid) {
-            Some(&l) => {
-                let f = &out.firsts[l as usize];
-                // Equal views are equal strings; only unequal ones need the bytes.
-                let same = f.uid == uid
-                    && (0..3).all(|i| {
-                        views[i][v] == views[i][f.row - from]
-                            || arrs[i].value(r - base) == f.names[i]
-                    });
-                if !same {
-                    out.suspects.push(r);
+            None => match c.missing(r, has_nulls) {
+                Some(bad) => {
+                    c.bad.push(bad);
+                    SKIP
                 }
-                l
-            }
-            None => {
-                let l = out.firsts.len() as u32;
-                map.insert(sid, l);
-                let names = [0, 1, 2].map(|i| arrs[i].value(r - base));
-                out.firsts.push(First {
-                    sid,
-                    uid,
-                    row: r,
-                    names,
-                });
-                l
-            }
+                None => {
+                    fresh_ids.insert(b.sid[r], ());
+                    c.fresh.push(r);
+                    c.waiting.push(r);
+                    NEW
+                }
+            },
         };
-        out.local.push(local);
+        c.local.push(local);
     }
-    out
+    c
 }
 
 /// Adds a batch's good rows to `events`; returns the bad cells found here
 /// (missing names and rows whose session already has another user or client).
 pub fn assemble(
     b: &Batch<'_>,
-    index: &mut HashMap<i32, u32>,
+    index: &mut SessionIndex,
     events: &mut Events,
 ) -> PolarsResult<Vec<BadCell>> {
     let n = b.sid.len();
@@ -215,104 +354,88 @@ pub fn assemble(
     };
     let names = Names::new(cols);
     let has_nulls = cols.iter().any(|c| c.null_count() > 0);
-    // Scan ranges of at most CHUNK rows, each within one array.
+    // Ranges of at most CHUNK rows, each within one array.
     let mut ranges = Vec::new();
-    for (p, (base, arrs)) in names.parts.iter().enumerate() {
+    for &(base, arrs) in &names.parts {
         let end = base + arrs[0].len();
-        let mut from = *base;
+        let mut from = base;
         while from < end {
-            ranges.push((p, from, (from + CHUNK).min(end)));
+            ranges.push(((base, arrs), from, (from + CHUNK).min(end)));
             from += CHUNK;
         }
     }
-    let scans: Vec<ChunkScan> = ranges
+
+    // Step 1.
+    let sessions = Sessions {
+        index,
+        views: &index.views,
+        metas: &events.sessions,
+    };
+    let mut chunks: Vec<Chunk> = ranges
         .into_par_iter()
-        .map(|(p, from, to)| {
-            let (base, arrs) = &names.parts[p];
-            scan_chunk(b, (*base, arrs), has_nulls, from, to)
-        })
+        .map(|(part, from, to)| first_step(b, part, from, to, &sessions, has_nulls))
         .collect();
 
-    let mut bad: Vec<BadCell> = Vec::new();
-    let mut to_global: Vec<Vec<u32>> = Vec::with_capacity(scans.len());
-    for scan in &scans {
-        let mut globals = Vec::with_capacity(scan.firsts.len());
-        let mut recheck: Vec<u32> = Vec::new();
-        for (l, f) in scan.firsts.iter().enumerate() {
-            let g = match index.get(&f.sid).copied() {
-                None => {
-                    let g = events.sessions.len() as u32;
-                    index.insert(f.sid, g);
-                    events.sessions.push(SessionMeta {
-                        session_id: f.sid,
-                        user_id: f.uid,
-                        user_name: f.names[0].to_string(),
-                        client_guid: f.names[1].to_string(),
-                        client_name: f.names[2].to_string(),
-                    });
-                    g
-                }
-                Some(g) => {
-                    let m = &events.sessions[g as usize];
-                    if difference(m.user_id, meta_names(m), f.uid, f.names).is_some() {
-                        recheck.push(l as u32);
-                    }
-                    g
-                }
-            };
-            globals.push(g);
-        }
-        let from = scan.from;
-        let conflict = |r: usize, g: u32| {
-            let m = &events.sessions[g as usize];
-            let names = names.get(r).map(|v| v.unwrap_or(""));
-            difference(m.user_id, meta_names(m), b.uid[r], names).map(|(column, value, first)| BadCell {
-                row: r,
-                column: Some(column),
-                value,
-                rule: format!(
-                    "session {} already has {column} {first:?} from an earlier row; a session has one user and one client",
-                    m.session_id
-                ),
-            })
-        };
-        // Rows that differ from a first row that agrees with the session are bad.
-        for &r in &scan.suspects {
-            let l = scan.local[r - from];
-            if !recheck.contains(&l) {
-                bad.extend(conflict(r, globals[l as usize]));
+    // Step 2: sessions new to the batch, in order of their first good row.
+    for c in &chunks {
+        for &r in &c.fresh {
+            let sid = b.sid[r];
+            if index.get(sid).is_none() {
+                let names = c.names(r);
+                index.insert(sid, names);
+                let [user_name, client_guid, client_name] = names.map(str::to_string);
+                events.sessions.push(SessionMeta {
+                    session_id: sid,
+                    user_id: b.uid[r],
+                    user_name,
+                    client_guid,
+                    client_name,
+                });
             }
         }
-        // Where the chunk's first row itself disagrees, compare every row of it.
-        for &l in &recheck {
-            for (i, &rl) in scan.local.iter().enumerate() {
-                if rl == l {
-                    bad.extend(conflict(from + i, globals[l as usize]));
-                }
-            }
-        }
-        to_global.push(globals);
-    }
-    // So far `bad` holds exactly the conflicting rows.
-    let mut conflict_rows: Vec<usize> = bad.iter().map(|c| c.row).collect();
-    conflict_rows.sort_unstable();
-    for scan in &scans {
-        bad.extend(scan.missing.iter().cloned());
     }
 
-    // Append each good row's key to its session, in input order.
-    events.keys.resize_with(events.sessions.len(), Vec::new);
-    for (scan, globals) in scans.iter().zip(&to_global) {
-        let from = scan.from;
-        for (i, &l) in scan.local.iter().enumerate() {
-            let r = from + i;
-            if l == SKIP || (!conflict_rows.is_empty() && conflict_rows.binary_search(&r).is_ok()) {
-                continue;
-            }
-            events.keys[globals[l as usize] as usize].push(b.keys[r]);
+    // Step 3.
+    let sessions = Sessions {
+        index,
+        views: &index.views,
+        metas: &events.sessions,
+    };
+    chunks.par_iter_mut().for_each(|c| {
+        for r in std::mem::take(&mut c.waiting) {
+            let g = sessions.index.get(b.sid[r]).expect("registered in step 2");
+            c.local[r - c.from] = if !has_nulls && c.agrees(b, &sessions, r, g) {
+                g
+            } else {
+                c.settle(b, &sessions, r, g, has_nulls)
+            };
         }
-    }
-    Ok(bad)
+    });
+
+    // Append each good row's key to its session, in input order; sessions
+    // are split into one contiguous range per thread.
+    events.keys.resize_with(events.sessions.len(), Vec::new);
+    let per_task = events
+        .keys
+        .len()
+        .div_ceil(rayon::current_num_threads())
+        .max(1);
+    events
+        .keys
+        .par_chunks_mut(per_task)
+        .enumerate()
+        .for_each(|(t, keys)| {
+            let lo = (t * per_task) as u32;
+            let hi = lo + keys.len() as u32;
+            for c in &chunks {
+                for (i, &g) in c.local.iter().enumerate() {
+                    if g >= lo && g < hi {
+                        keys[(g - lo) as usize].push(b.keys[c.from + i]);
+                    }
+                }
+            }
+        });
+    Ok(chunks.into_iter().flat_map(|c| c.bad).collect())
 }
 
 #[cfg(test)]
@@ -334,6 +457,10 @@ mod tests {
             if skip.contains(&r) {
                 continue;
             }
+            if names[r].iter().any(|t| t.trim().is_empty()) {
+                bad.push(r);
+                continue;
+            }
             match first.get(&sid[r]) {
                 Some((u, n)) if *u != uid[r] || *n != names[r] => bad.push(r),
                 Some(_) => kept.push(sid[r]),
@@ -347,13 +474,40 @@ mod tests {
     }
 
     #[test]
+    fn session_index_finds_every_id_dense_or_scattered() {
+        let mut rng = rand_pcg::Pcg64Mcg::seed_from_u64(7);
+        for spread in [100i64, 1 << 40] {
+            let mut index = SessionIndex::default();
+            let mut want: HashMap<i32, u32> = HashMap::default();
+            for _ in 0..20_000 {
+                // ids below and above the first, far apart when spread is large
+                let sid = (rng.random_range(-spread..spread) % (1 << 31)) as i32;
+                if want.contains_key(&sid) {
+                    continue;
+                }
+                let g = index.insert(sid, ["u", "a-name-longer-than-12", ""]);
+                want.insert(sid, g);
+            }
+            assert_eq!(index.hash.is_some(), spread > 100);
+            for (&sid, &g) in &want {
+                assert_eq!(index.get(sid), Some(g));
+            }
+            for probe in [i32::MIN, i32::MAX, 0, -1, 1 << 20] {
+                assert_eq!(index.get(probe), want.get(&probe).copied());
+            }
+        }
+    }
+
+    #[test]
     fn parallel_check_equals_the_sequential_rule() {
         for seed in 0..6u64 {
             let mut rng = rand_pcg::Pcg64Mcg::seed_from_u64(seed);
             let n = 3 * CHUNK + 77;
             let sessions = [3usize, 40, 5000][seed as usize % 3];
+            // Ids close together, or scattered over all of int32 (seeds 3..6).
+            let scatter = if seed >= 3 { 0x3F1B_9A37 } else { 1 };
             let sid: Vec<i32> = (0..n)
-                .map(|_| rng.random_range(0..sessions as i32))
+                .map(|_| rng.random_range(0..sessions as i32).wrapping_mul(scatter))
                 .collect();
             // mostly consistent, with disagreeing rows; some at chunk starts
             let uid: Vec<i32> = (0..n)
@@ -361,21 +515,30 @@ mod tests {
                     if rng.random_bool(0.002) || r % CHUNK == 0 {
                         -1
                     } else {
-                        sid[r] % 7
+                        sid[r].rem_euclid(7)
                     }
                 })
                 .collect();
             let names: Vec<[String; 3]> = (0..n)
                 .map(|r| {
-                    let odd = rng.random_bool(0.001);
+                    // Rare faults: another guid, a long name that differs only
+                    // after its prefix, a missing name (empty or blank).
+                    let fault = rng.random_range(0..3000);
                     [
-                        format!("u{}", sid[r] % 7),
-                        if odd {
+                        match fault {
+                            0 => String::new(),
+                            1 => "  ".into(),
+                            _ => format!("u{}", sid[r].rem_euclid(7)),
+                        },
+                        if fault == 2 {
                             "other".into()
                         } else {
                             format!("g{}", sid[r])
                         },
-                        format!("client-machine-name-{}", sid[r] % 3),
+                        format!(
+                            "client-machine-name-{}",
+                            if fault == 3 { 9 } else { sid[r].rem_euclid(3) }
+                        ),
                     ]
                 })
                 .collect();
@@ -415,7 +578,7 @@ mod tests {
                 names: [&cols[0], &cols[1], &cols[2]],
                 skip: &skip,
             };
-            let mut index = HashMap::default();
+            let mut index = SessionIndex::default();
             let mut events = Events::default();
             let bad = assemble(&b, &mut index, &mut events).unwrap();
             let (kept, bad_rows) = sequential(&sid, &uid, &names, &skip);

@@ -13,7 +13,6 @@ use crate::time::Zone;
 use columns::{Canon, ColumnMap};
 use convert::BadCell;
 use inputs::{Format, InputFile};
-use polars::prelude::PlHashMap as HashMap;
 use polars::prelude::*;
 use std::fmt;
 use std::io::{BufRead, BufReader};
@@ -141,7 +140,7 @@ pub fn load_files(
     let mut state = Assembler {
         opts,
         file_no: 0,
-        index: HashMap::default(),
+        index: assemble::SessionIndex::default(),
         loaded: Loaded::default(),
     };
     for (file_no, file) in files.iter().enumerate() {
@@ -528,7 +527,7 @@ struct Assembler<'a> {
     /// The number of the file being read, for ordering bad rows.
     file_no: usize,
     /// session id -> index into `loaded.events.sessions`.
-    index: HashMap<i32, u32>,
+    index: assemble::SessionIndex,
     loaded: Loaded,
 }
 
