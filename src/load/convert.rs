@@ -5,7 +5,7 @@
 
 use super::columns::Canon;
 use crate::events::{pack, Kind};
-use crate::time::{parse_time, LocalResolver, ParsedTime, Zone, US_PER_DAY};
+use crate::time::{parse_time, LocalResolver, ParsedTime, Zone, US_PER_DAY, US_PER_SEC};
 use polars::prelude::*;
 use rayon::prelude::*;
 
@@ -181,11 +181,26 @@ pub fn timestamp_column(s: &Series, zone: Zone) -> PolarsResult<Converted<i64>> 
     let n = s.len();
     let column = Canon::Timestamp;
     match s.dtype().clone() {
-        DataType::Datetime(TimeUnit::Microseconds, Some(_)) if s.null_count() == 0 => {
-            // Instants in microseconds already: copy the values.
+        // The common cases, one pass without checks: instants, or wall-clock
+        // times in a fixed offset, without nulls.
+        DataType::Datetime(unit, tz)
+            if s.null_count() == 0 && (tz.is_some() || matches!(zone, Zone::Fixed(_))) =>
+        {
+            let shift = match (tz, zone) {
+                (None, Zone::Fixed(o)) => i64::from(o.local_minus_utc()) * US_PER_SEC,
+                _ => 0,
+            };
             let mut out = Vec::with_capacity(n);
             for arr in s.datetime()?.physical().downcast_iter() {
-                out.extend_from_slice(arr.values());
+                let values = arr.values().iter();
+                match unit {
+                    TimeUnit::Microseconds if shift == 0 => out.extend_from_slice(arr.values()),
+                    TimeUnit::Microseconds => out.extend(values.map(|&v| v - shift)),
+                    TimeUnit::Nanoseconds => {
+                        out.extend(values.map(|&v| v.div_euclid(1000) - shift))
+                    }
+                    TimeUnit::Milliseconds => out.extend(values.map(|&v| v * 1000 - shift)),
+                }
             }
             Ok((out, Vec::new()))
         }
@@ -446,5 +461,41 @@ mod tests {
             .unwrap();
         let (v, _) = timestamp_column(&s, "+01:00".parse().unwrap()).unwrap();
         assert_eq!(v[0], -3_600_000_000);
+        // nanoseconds before 1970 truncate towards the past; milliseconds scale
+        let cast = |v: Vec<Option<i64>>, unit, tz: Option<TimeZone>| {
+            Series::new("t".into(), v)
+                .cast(&DataType::Datetime(unit, tz))
+                .unwrap()
+        };
+        for nulls in [false, true] {
+            let tail = if nulls { vec![None] } else { vec![] };
+            let mut ns = vec![Some(-1i64), Some(1999)];
+            ns.extend(tail.clone());
+            let (v, bad) = timestamp_column(
+                &cast(ns, TimeUnit::Nanoseconds, Some(TimeZone::UTC)),
+                Zone::default(),
+            )
+            .unwrap();
+            assert_eq!((v[0], v[1], bad.len()), (-1, 1, usize::from(nulls)));
+            let mut ms = vec![Some(5i64)];
+            ms.extend(tail);
+            let (v, _) = timestamp_column(
+                &cast(ms, TimeUnit::Milliseconds, None),
+                "-02:00".parse().unwrap(),
+            )
+            .unwrap();
+            assert_eq!(v[0], 5_000 + 7_200_000_000);
+        }
+        // naive times in an IANA zone: resolved per value, DST gaps are errors
+        let berlin: Zone = "Europe/Berlin".parse().unwrap();
+        let wall = |h: i64| 1_616_889_600_000_000 + h * 3_600_000_000; // 2021-03-28 00:00 local
+        let s = cast(
+            vec![Some(wall(1)), Some(wall(2))],
+            TimeUnit::Microseconds,
+            None,
+        );
+        let (v, bad) = timestamp_column(&s, berlin).unwrap();
+        assert_eq!(v[0], wall(0)); // 01:00 CET is 00:00 UTC
+        assert_eq!((bad.len(), bad[0].row), (1, 1)); // 02:00 does not exist
     }
 }
