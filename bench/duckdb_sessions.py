@@ -18,13 +18,14 @@ def main():
     path, threads = sys.argv[1], int(sys.argv[2])
     window = ""
     if len(sys.argv) > 4:
-        window = f"WHERE epoch_us(timestamp) BETWEEN {int(sys.argv[3])} AND {int(sys.argv[4])}"
+        window = f"WHERE epoch_us(timestamp::TIMESTAMPTZ) BETWEEN {int(sys.argv[3])} AND {int(sys.argv[4])}"
     con = duckdb.connect()
     con.execute(f"SET threads = {threads}")
     con.execute("SET preserve_insertion_order = false")
+    con.execute("SET TimeZone = 'UTC'")
     rows = con.execute(f"""
         WITH ev AS (
-            SELECT session_id, epoch_us(timestamp) AS t,
+            SELECT session_id, epoch_us(timestamp::TIMESTAMPTZ) AS t,
                    CASE lower(kind) WHEN 'login' THEN 0 WHEN 'idle' THEN 2 WHEN 'logout' THEN 3 ELSE 1 END AS k
             FROM read_parquet('{path}') {window}
         ),
