@@ -11,9 +11,9 @@
 //!
 //! The result is exactly the sequential rule: the first good row of a session
 //! fixes its user and client, and later rows that differ are bad. Comparing
-//! names is cheap: within one arrow array, equal 16-byte string views are
-//! equal strings, so each chunk remembers, per session, the views it has
-//! already verified and compares bytes only on a miss.
+//! is cheap: a session's user id and the 16-byte string views of its names
+//! sit in one cache line; a name of at most 12 bytes is whole in its view,
+//! and only longer names need their bytes compared.
 
 use super::columns::Canon;
 use super::convert::BadCell;
@@ -55,10 +55,34 @@ pub struct SessionIndex {
     dense: Vec<u32>,
     /// Used instead of `dense` once ids are too scattered for it.
     hash: Option<HashMap<i32, u32>>,
-    /// Per session: the view of each name as an array holding it would
-    /// have it: exact for names of at most 12 bytes, length and prefix
-    /// otherwise.
-    views: Vec<[u128; 3]>,
+    /// Per session, what its rows are compared with.
+    records: Vec<Record>,
+    /// The bytes of the names longer than 12 bytes, session after session.
+    long_names: Vec<u8>,
+}
+
+/// A session's user id and the views of its names, in one cache line: the
+/// check of a row reads this and, for a long name, its bytes in
+/// `long_names` from `long_at` on.
+#[derive(Clone, Copy)]
+#[repr(C, align(64))]
+struct Record {
+    /// Per name: its whole view if it has at most 12 bytes; otherwise its
+    /// length and prefix, with buffer and offset both u32::MAX, which no
+    /// real view has, so that only the length and prefix can match.
+    want: [u128; 3],
+    uid: i32,
+    long_at: u32,
+}
+
+/// The view a name of at most 12 bytes has in any array; see `Record::want`.
+fn wanted_view(name: &str) -> u128 {
+    let view = View::new_from_bytes(name.as_bytes(), u32::MAX, u32::MAX);
+    if view.is_inline() {
+        view.as_u128()
+    } else {
+        view.as_u128() | (u128::MAX << 64)
+    }
 }
 
 impl SessionIndex {
@@ -75,10 +99,19 @@ impl SessionIndex {
         }
     }
 
-    fn insert(&mut self, sid: i32, names: [&str; 3]) -> u32 {
-        let g = self.views.len() as u32;
-        self.views
-            .push(names.map(|t| View::new_from_bytes(t.as_bytes(), 0, 0).as_u128()));
+    fn insert(&mut self, sid: i32, uid: i32, names: [&str; 3]) -> u32 {
+        let g = self.records.len() as u32;
+        self.records.push(Record {
+            want: names.map(wanted_view),
+            uid,
+            long_at: self.long_names.len() as u32,
+        });
+        for name in names
+            .iter()
+            .filter(|t| t.len() > View::MAX_INLINE_SIZE as usize)
+        {
+            self.long_names.extend_from_slice(name.as_bytes());
+        }
         if let Some(h) = &mut self.hash {
             h.insert(sid, g);
             return g;
@@ -93,7 +126,7 @@ impl SessionIndex {
         );
         let span = (hi - lo + 1) as usize;
         // A direct table may hold up to 16 slots per session (and 64Ki in all).
-        if span > (16 * self.views.len()).max(1 << 16) {
+        if span > (16 * self.records.len()).max(1 << 16) {
             let mut h: HashMap<i32, u32> = HashMap::default();
             for (i, &g) in self.dense.iter().enumerate() {
                 if g != u32::MAX {
@@ -187,16 +220,34 @@ impl<'a> Chunk<'a> {
 
     /// The fast check: whether row `r` has exactly session `g`'s user and
     /// client. `false` may still be equal (a short name in a view that is
-    /// not zero-padded): `settle` decides.
+    /// not zero-padded): `settle` decides. Short names compare as whole
+    /// views, long ones by length and prefix, then by their bytes.
     #[inline]
     fn agrees(&self, b: &Batch<'_>, sessions: &Sessions<'_>, r: usize, g: u32) -> bool {
-        let m = &sessions.metas[g as usize];
-        let want = &sessions.views[g as usize];
+        let rec = &sessions.index.records[g as usize];
+        if b.uid[r] != rec.uid {
+            return false;
+        }
         let v = r - self.base;
-        b.uid[r] == m.user_id
-            && same_name(self.arrs[0], self.views[0][v], want[0], &m.user_name)
-            && same_name(self.arrs[1], self.views[1][v], want[1], &m.client_guid)
-            && same_name(self.arrs[2], self.views[2][v], want[2], &m.client_name)
+        let mut at = rec.long_at as usize;
+        (0..3).all(|i| {
+            let view = self.views[i][v];
+            let got = view.as_u128();
+            if got == rec.want[i] {
+                return true; // only a short name can match whole
+            }
+            if view.is_inline() || got as u64 != rec.want[i] as u64 {
+                return false;
+            }
+            let len = view.length as usize;
+            let name = sessions.index.long_names.get(at..at + len);
+            at += len;
+            let bytes = self.arrs[i].data_buffers().get(view.buffer_idx as usize);
+            let off = view.offset as usize;
+            bytes
+                .and_then(|b| b.get(off..off + len))
+                .is_some_and(|b| Some(b) == name)
+        })
     }
 
     /// The slow path for a row that `agrees` did not accept: a missing name,
@@ -257,25 +308,7 @@ impl<'a> Chunk<'a> {
 /// What the checks read about known sessions.
 struct Sessions<'a> {
     index: &'a SessionIndex,
-    views: &'a [[u128; 3]],
     metas: &'a [SessionMeta],
-}
-
-/// Whether the string of `view` in `arr` is `name`, whose view as `arr`
-/// would hold it is `want`. A short name is whole in its view; a long one is
-/// compared by length and prefix, then by its bytes.
-#[inline(always)]
-fn same_name(arr: &Utf8ViewArray, view: View, want: u128, name: &str) -> bool {
-    let got = view.as_u128();
-    if got == want {
-        return true;
-    }
-    if view.is_inline() || got as u64 != want as u64 {
-        return false;
-    }
-    let (at, len) = (view.offset as usize, view.length as usize);
-    let buffer = arr.data_buffers().get(view.buffer_idx as usize);
-    buffer.and_then(|bytes| bytes.get(at..at + len)) == Some(name.as_bytes())
 }
 
 /// Step 1 for rows `from..to`.
@@ -368,7 +401,6 @@ pub fn assemble(
     // Step 1.
     let sessions = Sessions {
         index,
-        views: &index.views,
         metas: &events.sessions,
     };
     let mut chunks: Vec<Chunk> = ranges
@@ -382,7 +414,7 @@ pub fn assemble(
             let sid = b.sid[r];
             if index.get(sid).is_none() {
                 let names = c.names(r);
-                index.insert(sid, names);
+                index.insert(sid, b.uid[r], names);
                 let [user_name, client_guid, client_name] = names.map(str::to_string);
                 events.sessions.push(SessionMeta {
                     session_id: sid,
@@ -398,7 +430,6 @@ pub fn assemble(
     // Step 3.
     let sessions = Sessions {
         index,
-        views: &index.views,
         metas: &events.sessions,
     };
     chunks.par_iter_mut().for_each(|c| {
@@ -474,6 +505,31 @@ mod tests {
     }
 
     #[test]
+    fn a_long_name_that_differs_after_its_prefix_is_a_conflict() {
+        // The second batch's name is the first long string of its array:
+        // its view has buffer 0, offset 0, and the same length and prefix.
+        let mut index = SessionIndex::default();
+        let mut events = Events::default();
+        for (batch, guid) in ["machine-guid-0001", "machine-guid-0002"]
+            .iter()
+            .enumerate()
+        {
+            let col = |v: &str| StringChunked::from_iter_values("n".into(), [v].into_iter());
+            let names = [col("u"), col(guid), col("c")];
+            let b = Batch {
+                sid: &[7],
+                uid: &[1],
+                keys: &[batch as i64],
+                names: [&names[0], &names[1], &names[2]],
+                skip: &[],
+            };
+            let bad = assemble(&b, &mut index, &mut events).unwrap();
+            assert_eq!(bad.len(), batch, "batch {batch}: {bad:?}");
+        }
+        assert_eq!(events.keys, vec![vec![0]]);
+    }
+
+    #[test]
     fn session_index_finds_every_id_dense_or_scattered() {
         let mut rng = rand_pcg::Pcg64Mcg::seed_from_u64(7);
         for spread in [100i64, 1 << 40] {
@@ -485,7 +541,7 @@ mod tests {
                 if want.contains_key(&sid) {
                     continue;
                 }
-                let g = index.insert(sid, ["u", "a-name-longer-than-12", ""]);
+                let g = index.insert(sid, 1, ["u", "a-name-longer-than-12", ""]);
                 want.insert(sid, g);
             }
             assert_eq!(index.hash.is_some(), spread > 100);
