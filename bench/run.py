@@ -2,7 +2,8 @@
 """Benchmark sessionstat against DuckDB SQL and Python Polars on the same files.
 
 In one run on one machine: generates time-ordered Parquet logs with
-`sessionstat generate`, then times, alternating and repeated, DuckDB SQL for
+`sessionstat generate` (and, with --generator duckdb, with DuckDB, so that a
+file sessionstat did not write is measured too), then times, alternating and repeated, DuckDB SQL for
 the session table (bench/duckdb_sessions.py), the same in Python Polars
 (bench/polars_sessions.py), `sessionstat sessions` (one page) and
 `sessionstat report`, each as its own process with the same thread count.
@@ -12,7 +13,8 @@ and a checksum of (session id, productive time) from DuckDB, Polars and
 sessionstat's sessions table.
 
 Usage: python3 bench/run.py [--sizes 10M,100M] [--pairs 3] [--threads 2]
-       [--workdir /tmp/sessionstat-bench] [--bin target/release/sessionstat]
+       [--generator sessionstat,duckdb] [--workdir /tmp/sessionstat-bench]
+       [--bin target/release/sessionstat]
 Needs: pip install duckdb polars; cargo build --release.
 """
 
@@ -80,6 +82,13 @@ def main():
     ap.add_argument("--workdir", default=os.path.join(tempfile.gettempdir(), "sessionstat-bench"))
     ap.add_argument("--bin", default=os.path.join(ROOT, "target", "release", "sessionstat"))
     ap.add_argument("--skip-polars", action="store_true")
+    ap.add_argument(
+        "--generator",
+        default="sessionstat",
+        help="comma-separated: sessionstat (sessionstat generate) and/or duckdb "
+        "(bench/duckdb_log.py, a log sessionstat did not write: INT64 ids, Snappy, "
+        "events / 500 sessions)",
+    )
     args = ap.parse_args()
 
     if not os.path.exists(args.bin):
@@ -88,13 +97,19 @@ def main():
     env = dict(os.environ)
     env.update(POLARS_MAX_THREADS=str(args.threads), RAYON_NUM_THREADS=str(args.threads))
     results = []
-    for size_text in args.sizes.split(","):
+    cases = [(g, s) for g in args.generator.split(",") for s in args.sizes.split(",")]
+    for generator, size_text in cases:
         n = parse_size(size_text)
-        log = os.path.join(args.workdir, f"events-{n}.parquet")
+        log = os.path.join(args.workdir, f"events-{generator}-{n}.parquet")
         if not os.path.exists(log):
-            users = args.users or max(50, n // 5000)
-            print(f"generating {log} ({n} events, {users} users)", file=sys.stderr)
-            subprocess.run([args.bin, "generate", "--out", log, "--events", str(n), "--users", str(users), "--seed", "11"], check=True)
+            print(f"generating {log} ({n} events, {generator})", file=sys.stderr)
+            if generator == "duckdb":
+                cmd = [sys.executable, os.path.join(HERE, "duckdb_log.py"), str(n), str(max(1, n // 500)), log]
+            else:
+                users = args.users or max(50, n // 5000)
+                cmd = [args.bin, "generate", "--out", log, "--events", str(n), "--users", str(users), "--seed", "11"]
+            subprocess.run(cmd, check=True)
+        size_text = f"{size_text} ({generator})"
         out = os.path.join(args.workdir, "out")
         tools = {
             "duckdb": [sys.executable, os.path.join(HERE, "duckdb_sessions.py"), log, str(args.threads)],

@@ -198,6 +198,17 @@ struct Chunk<'a> {
     fresh: Vec<usize>,
     /// Rows marked NEW.
     waiting: Vec<usize>,
+    /// Slot `g % VERIFIED`: a session and views of its names seen in this chunk.
+    verified: Vec<Verified>,
+}
+
+const VERIFIED: usize = 1 << 12;
+
+#[derive(Clone, Copy)]
+struct Verified {
+    g: u32,
+    uid: i32,
+    views: [u128; 3],
 }
 
 impl<'a> Chunk<'a> {
@@ -211,6 +222,14 @@ impl<'a> Chunk<'a> {
             bad: Vec::new(),
             fresh: Vec::new(),
             waiting: Vec::new(),
+            verified: vec![
+                Verified {
+                    g: u32::MAX,
+                    uid: 0,
+                    views: [0; 3]
+                };
+                VERIFIED
+            ],
         }
     }
 
@@ -220,23 +239,38 @@ impl<'a> Chunk<'a> {
 
     /// The fast check: whether row `r` has exactly session `g`'s user and
     /// client. `false` may still be equal (a short name in a view that is
-    /// not zero-padded): `settle` decides. Short names compare as whole
-    /// views, long ones by length and prefix, then by their bytes.
+    /// not zero-padded): `settle` decides.
+    ///
+    /// Within one array, rows of one dictionary page share the views of
+    /// equal strings, so a row whose views equal those of a row of its
+    /// session already verified in this chunk agrees at once; a small
+    /// direct-mapped cache per chunk holds them. Otherwise short names
+    /// compare as whole views, long ones by length and prefix, then bytes.
     #[inline]
-    fn agrees(&self, b: &Batch<'_>, sessions: &Sessions<'_>, r: usize, g: u32) -> bool {
+    fn agrees(&mut self, b: &Batch<'_>, sessions: &Sessions<'_>, r: usize, g: u32) -> bool {
+        let v = r - self.base;
+        let got = [self.views[0][v], self.views[1][v], self.views[2][v]].map(View::as_u128);
+        let uid = b.uid[r];
+        let slot = &mut self.verified[g as usize % VERIFIED];
+        if slot.g == g
+            && slot.uid == uid
+            && slot.views[0] == got[0]
+            && slot.views[1] == got[1]
+            && slot.views[2] == got[2]
+        {
+            return true;
+        }
         let rec = &sessions.index.records[g as usize];
-        if b.uid[r] != rec.uid {
+        if uid != rec.uid {
             return false;
         }
-        let v = r - self.base;
         let mut at = rec.long_at as usize;
-        (0..3).all(|i| {
+        let same = (0..3).all(|i| {
             let view = self.views[i][v];
-            let got = view.as_u128();
-            if got == rec.want[i] {
+            if got[i] == rec.want[i] {
                 return true; // only a short name can match whole
             }
-            if view.is_inline() || got as u64 != rec.want[i] as u64 {
+            if view.is_inline() || got[i] as u64 != rec.want[i] as u64 {
                 return false;
             }
             let len = view.length as usize;
@@ -247,7 +281,11 @@ impl<'a> Chunk<'a> {
             bytes
                 .and_then(|b| b.get(off..off + len))
                 .is_some_and(|b| Some(b) == name)
-        })
+        });
+        if same {
+            *slot = Verified { g, uid, views: got };
+        }
+        same
     }
 
     /// The slow path for a row that `agrees` did not accept: a missing name,
