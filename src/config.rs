@@ -111,6 +111,7 @@ impl Config {
                 zone,
                 max_bad_rows: a.max_bad_rows,
                 partition: None,
+                stream: None,
             },
             zone,
             idle_after,

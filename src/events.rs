@@ -2,6 +2,7 @@
 //! its fixed user and client and its events as packed keys (timestamp and
 //! kind). Strings live once per session, never per event.
 
+use crate::kernel::{Running, Settings};
 use crate::time::Micros;
 
 /// What an event says about the user. The numeric order is the tie order of
@@ -97,6 +98,13 @@ pub struct Events {
     pub keys: Vec<Vec<i64>>,
     /// One entry per distinct session id, in order of first appearance.
     pub sessions: Vec<SessionMeta>,
+    /// When set, each session's answer for this window is computed as its
+    /// events arrive (`running[s]`), and `keys` stays empty.
+    pub stream: Option<Settings>,
+    pub running: Vec<Running>,
+    /// Streaming met a session whose events arrive out of order: the
+    /// answers are incomplete, and loading stopped.
+    pub unsorted: bool,
 }
 
 impl Events {
@@ -106,7 +114,11 @@ impl Events {
         for (&s, &k) in session.iter().zip(key) {
             keys[s as usize].push(k);
         }
-        Events { keys, sessions }
+        Events {
+            keys,
+            sessions,
+            ..Events::default()
+        }
     }
 }
 

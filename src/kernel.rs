@@ -58,7 +58,9 @@ impl Grouped {
 
 /// Sorts each session's events, in parallel; a no-op check on time-ordered logs.
 pub fn group(events: Events) -> Grouped {
-    let Events { mut keys, sessions } = events;
+    let Events {
+        mut keys, sessions, ..
+    } = events;
     keys.par_iter_mut().for_each(|k| {
         if !k.is_sorted() {
             k.sort_unstable();
@@ -155,6 +157,102 @@ pub fn session_stats(g: &Grouped, s: usize, settings: &Settings) -> Option<Sessi
     })
 }
 
+/// One session's answer computed as its events arrive, when they arrive in
+/// (time, kind) order, as in a time-ordered log: then the events before the
+/// window come first, those inside it next, and each span inside the window
+/// joins two events that arrive one after the other. 48 bytes per session
+/// instead of 8 per event, and no sorting. An event out of order makes the
+/// state `unsorted`; the caller then uses the stored path (`group`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Running {
+    /// The last key seen (`i64::MIN` before the first).
+    last: i64,
+    /// The first and last key inside the window.
+    first_in: i64,
+    last_in: i64,
+    productive: Micros,
+    /// Events before the window, inside it.
+    before: u32,
+    inside: u32,
+    after: bool,
+    logout: bool,
+    pub unsorted: bool,
+}
+
+impl Default for Running {
+    fn default() -> Self {
+        Running {
+            last: i64::MIN,
+            first_in: 0,
+            last_in: 0,
+            productive: 0,
+            before: 0,
+            inside: 0,
+            after: false,
+            logout: false,
+            unsorted: false,
+        }
+    }
+}
+
+impl Running {
+    /// Adds the next event of the session.
+    #[inline]
+    pub fn add(&mut self, key: i64, settings: &Settings) {
+        self.unsorted |= key < self.last;
+        self.last = key;
+        let t = ts_of(key);
+        self.logout |= Kind::from_bits(key) == Kind::Logout;
+        if settings.start.is_some_and(|s| t < s) {
+            self.before += 1;
+        } else if settings.end.is_some_and(|e| t > e) {
+            self.after = true;
+        } else {
+            if self.inside == 0 {
+                self.first_in = key;
+            } else {
+                let gap = t - ts_of(self.last_in);
+                let limit = settings.idle_after.unwrap_or(Micros::MAX);
+                if Kind::from_bits(self.last_in).starts_work() && gap <= limit {
+                    self.productive += gap;
+                }
+            }
+            self.last_in = key;
+            self.inside += 1;
+        }
+    }
+
+    /// The session's answer, as `session_stats` gives it for its sorted keys.
+    pub fn stats(&self, s: usize) -> Option<SessionStats> {
+        (self.inside > 0).then(|| {
+            let lo = self.before as usize;
+            SessionStats {
+                session: s as u32,
+                login: ts_of(self.first_in),
+                logout: ts_of(self.last_in),
+                productive: self.productive,
+                events: self.inside,
+                open: !self.logout,
+                clipped_start: self.before > 0,
+                clipped_end: self.after,
+                lo,
+                hi: lo + self.inside as usize,
+            }
+        })
+    }
+}
+
+/// `select` for sessions computed as they arrived.
+pub fn select_running(running: &[Running], sessions: &[SessionMeta]) -> Vec<SessionStats> {
+    let mut out: Vec<SessionStats> = running
+        .par_iter()
+        .enumerate()
+        .filter_map(|(s, r)| r.stats(s))
+        .collect();
+    out.par_sort_unstable_by_key(|st| (st.login, sessions[st.session as usize].session_id));
+    out
+}
+
 /// Every session with at least one event in the window, ordered by clipped
 /// login, then session id (SPEC 3.2-3.3).
 pub fn select(g: &Grouped, settings: &Settings) -> Vec<SessionStats> {
@@ -200,6 +298,57 @@ mod tests {
         end: None,
         idle_after: Some(10),
     };
+
+    #[test]
+    fn running_stats_equal_the_stored_ones() {
+        use rand::{RngExt, SeedableRng};
+        let mut rng = rand_pcg::Pcg64Mcg::seed_from_u64(5);
+        for case in 0..3000 {
+            let n = rng.random_range(1..12);
+            let mut keys: Vec<i64> = (0..n)
+                .map(|_| {
+                    pack(
+                        rng.random_range(0..40),
+                        Kind::from_bits(rng.random_range(0..4)),
+                    )
+                })
+                .collect();
+            keys.sort_unstable();
+            let bound = |rng: &mut rand_pcg::Pcg64Mcg| {
+                rng.random_bool(0.7).then(|| rng.random_range(-2..42))
+            };
+            let settings = Settings {
+                start: bound(&mut rng),
+                end: bound(&mut rng),
+                idle_after: rng.random_bool(0.8).then(|| rng.random_range(0..15)),
+            };
+            let mut running = Running::default();
+            for &k in &keys {
+                running.add(k, &settings);
+            }
+            assert!(!running.unsorted);
+            let g = group(Events::from_rows(
+                &vec![0; keys.len()],
+                &keys,
+                vec![meta(1)],
+            ));
+            assert_eq!(
+                running.stats(0),
+                session_stats(&g, 0, &settings),
+                "case {case}: {keys:?} {settings:?}"
+            );
+        }
+        // one event out of order is noticed
+        let mut running = Running::default();
+        for k in [
+            pack(5, Kind::Login),
+            pack(5, Kind::Activity),
+            pack(4, Kind::Idle),
+        ] {
+            running.add(k, &ALL);
+        }
+        assert!(running.unsorted);
+    }
 
     #[test]
     fn grouping_sorts_each_session_by_time_then_kind() {

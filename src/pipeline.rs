@@ -135,6 +135,16 @@ pub fn run(
         let mut opts = cfg.load.clone();
         opts.partition = (partitions > 1).then_some((k, partitions));
         crate::trace::stage(&format!("pass {} of {partitions}", k + 1));
+        // Without day parts, a time-ordered log needs no stored events:
+        // each session's answer is computed as it is read. A log whose
+        // sessions arrive out of order is read again, keeping events.
+        opts.stream = (!with_days).then_some(settings);
+        let mut loaded = load_files(&opts, files.clone(), progress)?;
+        if loaded.events.unsorted {
+            crate::trace::stage("events out of order: reading again, keeping events");
+            opts.stream = None;
+            loaded = load_files(&opts, files.clone(), progress)?;
+        }
         let Loaded {
             events,
             rows_read,
@@ -142,24 +152,28 @@ pub fn run(
             rejected,
             over_limit,
             ..
-        } = load_files(&opts, files.clone(), progress)?;
+        } = loaded;
         out.rows_read += rows_read;
         out.blank_rows += blank_rows;
         out.rejected.extend(rejected);
         if over_limit {
             continue; // this pass fails the run; later passes may hold earlier bad rows
         }
-        let grouped = kernel::group(events);
-        let selection = kernel::select(&grouped, &settings);
-        let mut parts = if with_days {
-            day_parts(&grouped, &selection, &cfg.zone, cfg.idle_after)
+        let (selection, sessions) = if events.stream.is_some() {
+            let selection = kernel::select_running(&events.running, &events.sessions);
+            (selection, events.sessions)
         } else {
-            Vec::new()
+            let grouped = kernel::group(events);
+            let selection = kernel::select(&grouped, &settings);
+            if with_days {
+                let mut parts = day_parts(&grouped, &selection, &cfg.zone, cfg.idle_after);
+                out.parts.append(&mut parts);
+            }
+            (selection, grouped.sessions)
         };
-        out.parts.append(&mut parts);
         out.total += selection.len();
         for mut st in selection {
-            let meta = grouped.sessions[st.session as usize].clone();
+            let meta = sessions[st.session as usize].clone();
             st.session = out.metas.len() as u32;
             out.metas.push(meta);
             out.stats.push(st);

@@ -260,6 +260,7 @@ mod tests {
                 pack(t("2021-01-10T23:45:00Z"), Kind::Logout),
             ]],
             sessions: vec![SessionMeta::example(1)],
+            ..Events::default()
         };
         let g = group(ev);
         let sel = select(&g, &Settings::whole(Some(15 * US_PER_MIN)));
@@ -295,6 +296,7 @@ mod tests {
                 pack(t("2021-01-03T12:00:00Z"), Kind::Activity),
             ]],
             sessions: vec![SessionMeta::example(1)],
+            ..Events::default()
         };
         let g = group(ev);
         let sel = select(&g, &Settings::whole(None));

@@ -10,3 +10,4 @@ mod memory;
 mod props;
 mod report;
 mod sessions;
+mod stream;

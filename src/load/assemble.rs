@@ -18,6 +18,7 @@
 use super::columns::Canon;
 use super::convert::BadCell;
 use crate::events::{Events, SessionMeta};
+use crate::kernel::Running;
 use polars::prelude::PlHashMap as HashMap;
 use polars::prelude::*;
 use polars_arrow::array::View;
@@ -399,6 +400,31 @@ fn first_step<'a>(
     c
 }
 
+/// Calls `f(&mut items[g], key)` for every good row, in input order per
+/// session; sessions are split into one contiguous range per thread.
+fn by_session<T: Send>(
+    items: &mut [T],
+    chunks: &[Chunk<'_>],
+    keys: &[i64],
+    f: impl Fn(&mut T, i64) + Sync,
+) {
+    let per_task = items.len().div_ceil(rayon::current_num_threads()).max(1);
+    items
+        .par_chunks_mut(per_task)
+        .enumerate()
+        .for_each(|(t, mine)| {
+            let lo = (t * per_task) as u32;
+            let hi = lo + mine.len() as u32;
+            for c in chunks {
+                for (i, &g) in c.local.iter().enumerate() {
+                    if g >= lo && g < hi {
+                        f(&mut mine[(g - lo) as usize], keys[c.from + i]);
+                    }
+                }
+            }
+        });
+}
+
 /// Adds a batch's good rows to `events`; returns the bad cells found here
 /// (missing names and rows whose session already has another user or client).
 pub fn assemble(
@@ -481,29 +507,19 @@ pub fn assemble(
         }
     });
 
-    // Append each good row's key to its session, in input order; sessions
-    // are split into one contiguous range per thread.
-    events.keys.resize_with(events.sessions.len(), Vec::new);
-    let per_task = events
-        .keys
-        .len()
-        .div_ceil(rayon::current_num_threads())
-        .max(1);
-    events
-        .keys
-        .par_chunks_mut(per_task)
-        .enumerate()
-        .for_each(|(t, keys)| {
-            let lo = (t * per_task) as u32;
-            let hi = lo + keys.len() as u32;
-            for c in &chunks {
-                for (i, &g) in c.local.iter().enumerate() {
-                    if g >= lo && g < hi {
-                        keys[(g - lo) as usize].push(b.keys[c.from + i]);
-                    }
-                }
-            }
+    // Each good row goes to its session, in input order: its key is
+    // stored, or added to the session's running answer.
+    let n = events.sessions.len();
+    if let Some(settings) = events.stream {
+        events.running.resize(n, Running::default());
+        by_session(&mut events.running, &chunks, b.keys, |r, k| {
+            r.add(k, &settings)
         });
+        events.unsorted = events.running.iter().any(|r| r.unsorted);
+    } else {
+        events.keys.resize_with(n, Vec::new);
+        by_session(&mut events.keys, &chunks, b.keys, |v, k| v.push(k));
+    }
     Ok(chunks.into_iter().flat_map(|c| c.bad).collect())
 }
 

@@ -31,6 +31,10 @@ pub struct LoadOptions {
     /// session id); row-level counts and bad rows without a session go to
     /// partition 0. `None`: every session.
     pub partition: Option<(u32, u32)>,
+    /// Compute each session's answer for this window while loading instead
+    /// of keeping its events (`Events::stream`); loading stops at the first
+    /// session whose events arrive out of order (`Events::unsorted`).
+    pub stream: Option<crate::kernel::Settings>,
 }
 
 /// The partition of a session id among `n`.
@@ -143,8 +147,10 @@ pub fn load_files(
         index: assemble::SessionIndex::default(),
         loaded: Loaded::default(),
     };
+    state.loaded.events.stream = opts.stream;
+    let stopped = |s: &Assembler| s.loaded.over_limit || s.loaded.events.unsorted;
     for (file_no, file) in files.iter().enumerate() {
-        if state.loaded.over_limit {
+        if stopped(&state) {
             break;
         }
         state.file_no = file_no;
@@ -165,7 +171,7 @@ pub fn load_files(
                 state.loaded.rows_read += rows;
             }
             progress.file_done(rows);
-            if state.loaded.over_limit {
+            if stopped(&state) {
                 break;
             }
         }
