@@ -125,26 +125,41 @@ pub fn run(
     progress: &dyn Progress,
 ) -> Result<Outcome, LoadError> {
     let files = inputs::resolve(&cfg.load.inputs, cfg.load.format).map_err(LoadError::Input)?;
-    let partitions = partitions_for(estimated_rows(&files), cfg.memory_limit);
     let settings = cfg.settings(request);
+    // Without day parts, a time-ordered log needs no stored events: one pass
+    // computes each session's answer as it is read, whatever the memory
+    // limit, since it holds no events. A log whose sessions arrive out of
+    // order is read again, keeping events, in the passes the limit allows.
+    let mut streamed = None;
+    if !with_days {
+        let mut opts = cfg.load.clone();
+        opts.stream = Some(settings);
+        crate::trace::stage("one pass, sessions computed while reading");
+        let loaded = load_files(&opts, files.clone(), progress)?;
+        if loaded.events.unsorted {
+            crate::trace::stage("events out of order: reading again, keeping events");
+        } else {
+            streamed = Some(loaded);
+        }
+    }
+    let partitions = match streamed {
+        Some(_) => 1,
+        None => partitions_for(estimated_rows(&files), cfg.memory_limit),
+    };
     let mut out = Outcome {
         partitions,
         ..Outcome::default()
     };
     for k in 0..partitions {
-        let mut opts = cfg.load.clone();
-        opts.partition = (partitions > 1).then_some((k, partitions));
-        crate::trace::stage(&format!("pass {} of {partitions}", k + 1));
-        // Without day parts, a time-ordered log needs no stored events:
-        // each session's answer is computed as it is read. A log whose
-        // sessions arrive out of order is read again, keeping events.
-        opts.stream = (!with_days).then_some(settings);
-        let mut loaded = load_files(&opts, files.clone(), progress)?;
-        if loaded.events.unsorted {
-            crate::trace::stage("events out of order: reading again, keeping events");
-            opts.stream = None;
-            loaded = load_files(&opts, files.clone(), progress)?;
-        }
+        let loaded = match streamed.take() {
+            Some(loaded) => loaded,
+            None => {
+                let mut opts = cfg.load.clone();
+                opts.partition = (partitions > 1).then_some((k, partitions));
+                crate::trace::stage(&format!("pass {} of {partitions}", k + 1));
+                load_files(&opts, files.clone(), progress)?
+            }
+        };
         let Loaded {
             events,
             rows_read,
