@@ -112,6 +112,7 @@ impl Config {
                 max_bad_rows: a.max_bad_rows,
                 partition: None,
                 stream: None,
+                stream_days: None,
             },
             zone,
             idle_after,

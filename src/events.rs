@@ -3,7 +3,7 @@
 //! kind). Strings live once per session, never per event.
 
 use crate::kernel::{Running, Settings};
-use crate::time::Micros;
+use crate::time::{Micros, Zone};
 
 /// What an event says about the user. The numeric order is the tie order of
 /// SPEC 2.2: at one instant, `login` < `activity` < `idle` < `logout`.
@@ -101,6 +101,8 @@ pub struct Events {
     /// When set, each session's answer for this window is computed as its
     /// events arrive (`running[s]`), and `keys` stays empty.
     pub stream: Option<Settings>,
+    /// With `stream`: also each session's day parts in this zone.
+    pub stream_days: Option<Zone>,
     pub running: Vec<Running>,
     /// Streaming met a session whose events arrive out of order: the
     /// answers are incomplete, and loading stopped.

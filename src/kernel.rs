@@ -8,6 +8,7 @@
 //! parallel.
 
 use crate::events::{ts_of, Events, Kind, SessionMeta};
+use crate::rollup::{DayStarts, RunningDays};
 use crate::time::Micros;
 use rayon::prelude::*;
 
@@ -163,7 +164,7 @@ pub fn session_stats(g: &Grouped, s: usize, settings: &Settings) -> Option<Sessi
 /// joins two events that arrive one after the other. 48 bytes per session
 /// instead of 8 per event, and no sorting. An event out of order makes the
 /// state `unsorted`; the caller then uses the stored path (`group`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Running {
     /// The last key seen (`i64::MIN` before the first).
     last: i64,
@@ -177,6 +178,8 @@ pub struct Running {
     after: bool,
     logout: bool,
     pub unsorted: bool,
+    /// Day parts, when asked for (report).
+    pub days: RunningDays,
 }
 
 impl Default for Running {
@@ -191,14 +194,16 @@ impl Default for Running {
             after: false,
             logout: false,
             unsorted: false,
+            days: RunningDays::default(),
         }
     }
 }
 
 impl Running {
-    /// Adds the next event of the session.
+    /// Adds the next event of the session; with `days`, also to its day
+    /// parts.
     #[inline]
-    pub fn add(&mut self, key: i64, settings: &Settings) {
+    pub fn add(&mut self, key: i64, settings: &Settings, days: Option<&mut DayStarts>) {
         self.unsorted |= key < self.last;
         self.last = key;
         let t = ts_of(key);
@@ -208,6 +213,10 @@ impl Running {
         } else if settings.end.is_some_and(|e| t > e) {
             self.after = true;
         } else {
+            if let Some(starts) = days {
+                let prev = (self.inside > 0).then_some(self.last_in);
+                self.days.add(prev, key, settings.idle_after, starts);
+            }
             if self.inside == 0 {
                 self.first_in = key;
             } else {
@@ -324,7 +333,7 @@ mod tests {
             };
             let mut running = Running::default();
             for &k in &keys {
-                running.add(k, &settings);
+                running.add(k, &settings, None);
             }
             assert!(!running.unsorted);
             let g = group(Events::from_rows(
@@ -345,7 +354,7 @@ mod tests {
             pack(5, Kind::Activity),
             pack(4, Kind::Idle),
         ] {
-            running.add(k, &ALL);
+            running.add(k, &ALL, None);
         }
         assert!(running.unsorted);
     }

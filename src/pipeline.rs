@@ -131,9 +131,10 @@ pub fn run(
     // limit, since it holds no events. A log whose sessions arrive out of
     // order is read again, keeping events, in the passes the limit allows.
     let mut streamed = None;
-    if !with_days {
+    {
         let mut opts = cfg.load.clone();
         opts.stream = Some(settings);
+        opts.stream_days = with_days.then_some(cfg.zone);
         crate::trace::stage("one pass, sessions computed while reading");
         let loaded = load_files(&opts, files.clone(), progress)?;
         if loaded.events.unsorted {
@@ -176,6 +177,14 @@ pub fn run(
         }
         let (selection, sessions) = if events.stream.is_some() {
             let selection = kernel::select_running(&events.running, &events.sessions);
+            let mut running = events.running;
+            if with_days {
+                out.parts.extend(
+                    selection
+                        .iter()
+                        .map(|st| std::mem::take(&mut running[st.session as usize].days.parts)),
+                );
+            }
             (selection, events.sessions)
         } else {
             let grouped = kernel::group(events);

@@ -3,7 +3,7 @@
 //! client). A session's day parts add up to its totals exactly, since each
 //! span goes whole to one day or is cut in two (or more) exact parts.
 
-use crate::events::{ts_of, SessionMeta};
+use crate::events::{ts_of, Kind, SessionMeta};
 use crate::kernel::{for_each_span, Grouped, SessionStats};
 use crate::time::{Micros, Zone, US_PER_DAY, US_PER_HOUR};
 use rayon::prelude::*;
@@ -137,6 +137,116 @@ pub fn session_days(
     parts
 }
 
+/// Where local days start, computed on demand and remembered.
+pub struct DayStarts<'a> {
+    zone: &'a Zone,
+    known: std::collections::HashMap<i64, Micros>,
+}
+
+impl<'a> DayStarts<'a> {
+    pub fn new(zone: &'a Zone) -> Self {
+        DayStarts {
+            zone,
+            known: Default::default(),
+        }
+    }
+
+    fn start(&mut self, day: i64) -> Micros {
+        let zone = self.zone;
+        *self
+            .known
+            .entry(day)
+            .or_insert_with(|| day_start(zone, day))
+    }
+}
+
+/// One session's day parts built as its events inside the window arrive in
+/// (time, kind) order: the same parts `session_days` gives for its sorted
+/// events, one span at a time.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RunningDays {
+    pub parts: Vec<DayPart>,
+    /// The start of the day after the last part.
+    end: Micros,
+}
+
+impl RunningDays {
+    /// Adds the next event inside the window; `prev` is the one before it
+    /// (inside the window too), whose span to this one is split at local
+    /// midnights.
+    #[inline]
+    pub fn add(
+        &mut self,
+        prev: Option<i64>,
+        key: i64,
+        idle_after: Option<Micros>,
+        starts: &mut DayStarts,
+    ) {
+        let t = ts_of(key);
+        // The usual case: the span stays in the day of the event before it.
+        if let (Some(prev), Some(part)) = (prev, self.parts.last_mut()) {
+            if t < self.end {
+                let gap = t - ts_of(prev);
+                part.duration += gap;
+                if Kind::from_bits(prev).starts_work() && gap <= idle_after.unwrap_or(Micros::MAX) {
+                    part.productive += gap;
+                } else {
+                    part.idle += gap;
+                }
+                part.last_event = Some(t);
+                return;
+            }
+        }
+        match prev {
+            None => {
+                let day = local_day(starts.zone, t);
+                self.parts.push(DayPart {
+                    day,
+                    ..Default::default()
+                });
+                self.end = starts.start(day + 1);
+            }
+            Some(prev) => {
+                let mut at = ts_of(prev);
+                let productive = Kind::from_bits(prev).starts_work()
+                    && t - at <= idle_after.unwrap_or(Micros::MAX);
+                loop {
+                    self.advance(at, starts);
+                    if at >= t {
+                        break;
+                    }
+                    let cut = t.min(self.end);
+                    let part = self.parts.last_mut().expect("a first event");
+                    part.duration += cut - at;
+                    if productive {
+                        part.productive += cut - at;
+                    } else {
+                        part.idle += cut - at;
+                    }
+                    at = cut;
+                }
+            }
+        }
+        self.advance(t, starts);
+        let part = self.parts.last_mut().expect("a first event");
+        part.first_event.get_or_insert(t);
+        part.last_event = Some(t);
+    }
+
+    /// Adds the parts of the days up to the one holding `t` (a day that a
+    /// zone skips has a part of length 0).
+    fn advance(&mut self, t: Micros, starts: &mut DayStarts) {
+        while self.end <= t {
+            let day = self.parts.last().expect("a first event").day + 1;
+            self.parts.push(DayPart {
+                day,
+                ..Default::default()
+            });
+            self.end = starts.start(day + 1);
+        }
+    }
+}
+
 /// One row of `daily_user` or `daily_client`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DailyRow<K> {
@@ -246,6 +356,67 @@ mod tests {
         let havana: Zone = "America/Havana".parse().unwrap();
         let start = day_start(&havana, local_day(&havana, t("2021-03-14T12:00:00Z")));
         assert_eq!(start, t("2021-03-14T05:00:00Z"));
+    }
+
+    #[test]
+    fn running_day_parts_equal_the_stored_ones() {
+        use crate::kernel::{Running, SessionStats};
+        use rand::{RngExt, SeedableRng};
+        let mut rng = rand_pcg::Pcg64Mcg::seed_from_u64(11);
+        // DST changes, a zone whose clocks skip midnight, a zone that skipped a whole day
+        for (zone, around) in [
+            ("UTC", "2021-03-28T00:00:00Z"),
+            ("Europe/Berlin", "2021-03-28T01:00:00Z"),
+            ("Europe/Berlin", "2021-10-31T01:00:00Z"),
+            ("America/Havana", "2021-03-14T05:00:00Z"),
+            ("Pacific/Apia", "2011-12-30T10:00:00Z"),
+        ] {
+            let zone: Zone = zone.parse().unwrap();
+            let mid = t(around);
+            for case in 0..400 {
+                let hour = 3_600_000_000i64;
+                let mut keys: Vec<i64> = (0..rng.random_range(1..10))
+                    .map(|_| {
+                        // some events exactly at whole hours (midnights among them)
+                        let at = if rng.random_bool(0.3) {
+                            mid + rng.random_range(-60..60) * hour
+                        } else {
+                            mid + rng.random_range(-60 * hour..60 * hour)
+                        };
+                        pack(at, Kind::from_bits(rng.random_range(0..4)))
+                    })
+                    .collect();
+                keys.sort_unstable();
+                let bound = |rng: &mut rand_pcg::Pcg64Mcg| {
+                    rng.random_bool(0.5)
+                        .then(|| mid + rng.random_range(-60 * hour..60 * hour))
+                };
+                let settings = Settings {
+                    start: bound(&mut rng),
+                    end: bound(&mut rng),
+                    // whole hours, so that some gaps equal the limit exactly
+                    idle_after: rng.random_bool(0.7).then(|| rng.random_range(0..20) * hour),
+                };
+                let mut running = Running::default();
+                let mut starts = DayStarts::new(&zone);
+                for &k in &keys {
+                    running.add(k, &settings, Some(&mut starts));
+                }
+                let g = group(Events::from_rows(
+                    &vec![0; keys.len()],
+                    &keys,
+                    vec![SessionMeta::example(1)],
+                ));
+                let sel: Vec<SessionStats> = select(&g, &settings);
+                let stored = day_parts(&g, &sel, &zone, settings.idle_after);
+                let got = if sel.is_empty() {
+                    vec![]
+                } else {
+                    vec![running.days.parts.clone()]
+                };
+                assert_eq!(got, stored, "{zone:?} case {case}: {keys:?} {settings:?}");
+            }
+        }
     }
 
     #[test]

@@ -19,6 +19,7 @@ use super::columns::Canon;
 use super::convert::BadCell;
 use crate::events::{Events, SessionMeta};
 use crate::kernel::Running;
+use crate::rollup::DayStarts;
 use polars::prelude::PlHashMap as HashMap;
 use polars::prelude::*;
 use polars_arrow::array::View;
@@ -400,13 +401,15 @@ fn first_step<'a>(
     c
 }
 
-/// Calls `f(&mut items[g], key)` for every good row, in input order per
-/// session; sessions are split into one contiguous range per thread.
-fn by_session<T: Send>(
+/// Calls `f(&mut state, &mut items[g], key)` for every good row, in input
+/// order per session; sessions are split into one contiguous range per
+/// thread, each with its own `state` from `make`.
+fn by_session<T: Send, S>(
     items: &mut [T],
     chunks: &[Chunk<'_>],
     keys: &[i64],
-    f: impl Fn(&mut T, i64) + Sync,
+    make: impl Fn() -> S + Sync,
+    f: impl Fn(&mut S, &mut T, i64) + Sync,
 ) {
     let per_task = items.len().div_ceil(rayon::current_num_threads()).max(1);
     items
@@ -415,10 +418,11 @@ fn by_session<T: Send>(
         .for_each(|(t, mine)| {
             let lo = (t * per_task) as u32;
             let hi = lo + mine.len() as u32;
+            let mut state = make();
             for c in chunks {
                 for (i, &g) in c.local.iter().enumerate() {
                     if g >= lo && g < hi {
-                        f(&mut mine[(g - lo) as usize], keys[c.from + i]);
+                        f(&mut state, &mut mine[(g - lo) as usize], keys[c.from + i]);
                     }
                 }
             }
@@ -512,13 +516,24 @@ pub fn assemble(
     let n = events.sessions.len();
     if let Some(settings) = events.stream {
         events.running.resize(n, Running::default());
-        by_session(&mut events.running, &chunks, b.keys, |r, k| {
-            r.add(k, &settings)
-        });
+        let zone = events.stream_days;
+        by_session(
+            &mut events.running,
+            &chunks,
+            b.keys,
+            || zone.as_ref().map(DayStarts::new),
+            |starts, r, k| r.add(k, &settings, starts.as_mut()),
+        );
         events.unsorted = events.running.iter().any(|r| r.unsorted);
     } else {
         events.keys.resize_with(n, Vec::new);
-        by_session(&mut events.keys, &chunks, b.keys, |v, k| v.push(k));
+        by_session(
+            &mut events.keys,
+            &chunks,
+            b.keys,
+            || (),
+            |_, v, k| v.push(k),
+        );
     }
     Ok(chunks.into_iter().flat_map(|c| c.bad).collect())
 }

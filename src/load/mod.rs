@@ -35,6 +35,8 @@ pub struct LoadOptions {
     /// of keeping its events (`Events::stream`); loading stops at the first
     /// session whose events arrive out of order (`Events::unsorted`).
     pub stream: Option<crate::kernel::Settings>,
+    /// With `stream`: also each session's day parts in this zone.
+    pub stream_days: Option<Zone>,
 }
 
 /// The partition of a session id among `n`.
@@ -148,6 +150,7 @@ pub fn load_files(
         loaded: Loaded::default(),
     };
     state.loaded.events.stream = opts.stream;
+    state.loaded.events.stream_days = opts.stream_days;
     let stopped = |s: &Assembler| s.loaded.over_limit || s.loaded.events.unsorted;
     for (file_no, file) in files.iter().enumerate() {
         if stopped(&state) {
