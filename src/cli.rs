@@ -66,8 +66,9 @@ pub struct InputArgs {
     #[arg(long, value_name = "PATH")]
     pub rejects: Option<PathBuf>,
 
-    /// Memory for events (about 12 bytes each); beyond it sessions are processed in
-    /// partitions, one pass over the input each: a size (512MiB, 2GB), auto (half of RAM) or off.
+    /// Memory for events when they must be kept, for a log not in time order (about 12
+    /// bytes each); beyond it sessions are processed in partitions, one pass over the
+    /// input each: a size (512MiB, 2GB), auto (half of RAM) or off.
     #[arg(long, value_name = "SIZE", default_value = "auto")]
     pub memory_limit: String,
 

@@ -90,9 +90,9 @@ impl SessionMeta {
 }
 
 /// All good events of a run, grouped by session as they are read: session
-/// `s` has `sessions[s]` and its events' `pack(ts, kind)` keys in input order
-/// in `keys[s]`. Grouping while reading costs 8 bytes per event and no
-/// reordering pass; a time-ordered log arrives already sorted.
+/// `s` has `sessions[s]` and either its events' `pack(ts, kind)` keys in
+/// input order in `keys[s]` (8 bytes per event, no reordering pass), or,
+/// when streaming, its running answer in `running[s]`.
 #[derive(Debug, Default, Clone)]
 pub struct Events {
     pub keys: Vec<Vec<i64>>,

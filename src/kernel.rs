@@ -5,7 +5,8 @@
 //! The loader hands over events already grouped by session, one packed `i64`
 //! per event (time, then kind), so the per-session sort is a plain integer
 //! sort, a no-op check on time-ordered logs. Sessions are processed in
-//! parallel.
+//! parallel. When each session's events arrive in order, `Running` gives the
+//! same answer while loading, with no events kept.
 
 use crate::events::{ts_of, Events, Kind, SessionMeta};
 use crate::rollup::{DayStarts, RunningDays};

@@ -1,7 +1,12 @@
 //! One run from inputs to what the writers need: load, group, clip, select,
-//! and (for rollups) split into day parts, in one pass or, when the events
-//! would not fit in `--memory-limit`, in several passes over the input, each
-//! keeping the sessions of one partition (by a hash of the session id).
+//! and (for rollups) split into day parts.
+//!
+//! First one pass computes every session's answer while reading
+//! (`kernel::Running`), which needs no events kept and holds when each
+//! session's events arrive in order. Otherwise the input is read again
+//! keeping events, in one pass or, when they would not fit in
+//! `--memory-limit`, in several, each keeping the sessions of one partition
+//! (by a hash of the session id).
 //!
 //! A session never spans partitions, so every per-session result is exactly
 //! the in-memory one; the passes' results are merged and put in the
