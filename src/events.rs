@@ -66,7 +66,7 @@ pub fn ts_of(key: i64) -> Micros {
 }
 
 /// A session's fixed attributes (SPEC 1.4), from its first good row.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SessionMeta {
     pub session_id: i32,
     pub user_id: i32,

@@ -130,6 +130,8 @@ pub fn run(
     progress: &dyn Progress,
 ) -> Result<Outcome, LoadError> {
     let files = inputs::resolve(&cfg.load.inputs, cfg.load.format).map_err(LoadError::Input)?;
+    // Day parts are kept for every selected session; `keep` only serves pages.
+    assert!(!(with_days && keep.is_some()), "day parts are for whole selections");
     let settings = cfg.settings(request);
     // Without day parts, a time-ordered log needs no stored events: one pass
     // computes each session's answer as it is read, whatever the memory
@@ -201,8 +203,11 @@ pub fn run(
             (selection, grouped.sessions)
         };
         out.total += selection.len();
-        for mut st in selection {
-            let meta = sessions[st.session as usize].clone();
+        // The selection is in the endpoint's order: past the first `keep`
+        // of this pass, none can be among the first `keep` of all passes.
+        let mut sessions = sessions;
+        for mut st in selection.into_iter().take(keep.unwrap_or(usize::MAX)) {
+            let meta = std::mem::take(&mut sessions[st.session as usize]);
             st.session = out.metas.len() as u32;
             out.metas.push(meta);
             out.stats.push(st);
