@@ -131,7 +131,10 @@ pub fn run(
 ) -> Result<Outcome, LoadError> {
     let files = inputs::resolve(&cfg.load.inputs, cfg.load.format).map_err(LoadError::Input)?;
     // Day parts are kept for every selected session; `keep` only serves pages.
-    assert!(!(with_days && keep.is_some()), "day parts are for whole selections");
+    assert!(
+        !(with_days && keep.is_some()),
+        "day parts are for whole selections"
+    );
     let settings = cfg.settings(request);
     // Without day parts, a time-ordered log needs no stored events: one pass
     // computes each session's answer as it is read, whatever the memory

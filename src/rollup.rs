@@ -300,6 +300,23 @@ pub fn day_parts(
         .collect()
 }
 
+/// One daily table: the day parts added up per (day, key of the session).
+fn table<'a, K: Ord + Copy>(
+    metas: &'a [SessionMeta],
+    selection: &[SessionStats],
+    parts: &[Vec<DayPart>],
+    key: impl Fn(&'a SessionMeta) -> K,
+) -> Vec<DailyRow<K>> {
+    let mut map = BTreeMap::new();
+    for (st, ps) in selection.iter().zip(parts) {
+        let k = key(&metas[st.session as usize]);
+        for p in ps {
+            add(&mut map, k, p);
+        }
+    }
+    map.into_values().collect()
+}
+
 /// Adds up day parts into both daily tables; `parts[i]` belongs to
 /// `selection[i]`, whose attributes are `metas[selection[i].session]`.
 pub fn daily<'a>(
@@ -307,23 +324,20 @@ pub fn daily<'a>(
     selection: &[SessionStats],
     parts: &[Vec<DayPart>],
 ) -> Daily<'a> {
-    let mut users = BTreeMap::new();
-    let mut clients = BTreeMap::new();
-    for (st, ps) in selection.iter().zip(parts) {
-        let m = &metas[st.session as usize];
-        for p in ps {
-            add(&mut users, (m.user_id, m.user_name.as_str()), p);
-            add(
-                &mut clients,
-                (m.client_guid.as_str(), m.client_name.as_str()),
-                p,
-            );
-        }
-    }
-    Daily {
-        users: users.into_values().collect(),
-        clients: clients.into_values().collect(),
-    }
+    // The two tables are independent: one thread each.
+    let (users, clients) = rayon::join(
+        || {
+            table(metas, selection, parts, |m| {
+                (m.user_id, m.user_name.as_str())
+            })
+        },
+        || {
+            table(metas, selection, parts, |m| {
+                (m.client_guid.as_str(), m.client_name.as_str())
+            })
+        },
+    );
+    Daily { users, clients }
 }
 
 #[cfg(test)]
