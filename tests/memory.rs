@@ -26,34 +26,24 @@ fn outputs(d: &Dir, dir: &str) -> Vec<(String, Vec<u8>)> {
 #[test]
 fn partitioned_runs_equal_the_in_memory_run() {
     let d = Dir::new();
-    let log = d.path("log.parquet").display().to_string();
-    sessionstat(&[
-        "generate",
-        "--out",
-        &log,
-        "--users",
-        "60",
-        "--days",
-        "5",
-        "--tz",
-        "Europe/Berlin",
-        "--quiet",
-    ])
-    .ok();
-    let csv = d.path("log.csv").display().to_string();
-    sessionstat(&[
-        "generate",
-        "--out",
-        &csv,
-        "--users",
-        "60",
-        "--days",
-        "5",
-        "--tz",
-        "Europe/Berlin",
-        "--quiet",
-    ])
-    .ok();
+    // The same generated log as Parquet and as CSV (to be reversed below).
+    let [log, _csv] = ["log.parquet", "log.csv"].map(|name| {
+        let path = d.path(name).display().to_string();
+        sessionstat(&[
+            "generate",
+            "--out",
+            &path,
+            "--users",
+            "60",
+            "--days",
+            "5",
+            "--tz",
+            "Europe/Berlin",
+            "--quiet",
+        ])
+        .ok();
+        path
+    });
     let text = d.read("log.csv");
     let (header, rows) = text.split_once('\n').unwrap();
     let mut rows: Vec<&str> = rows.lines().collect();
