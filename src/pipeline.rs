@@ -136,8 +136,8 @@ pub fn run(
         "day parts are for whole selections"
     );
     let settings = cfg.settings(request);
-    // Without day parts, a time-ordered log needs no stored events: one pass
-    // computes each session's answer as it is read, whatever the memory
+    // A time-ordered log needs no stored events: one pass computes each
+    // session's answer (and day parts) as it is read, whatever the memory
     // limit, since it holds no events. A log whose sessions arrive out of
     // order is read again, keeping events, in the passes the limit allows.
     let mut streamed = None;
