@@ -403,19 +403,19 @@ fn first_step<'a>(
 
 /// Calls `f(&mut state, &mut items[g], key)` for every good row, in input
 /// order per session; sessions are split into one contiguous range per
-/// thread, each with its own `state` from `make`.
-fn by_session<T: Send, S>(
+/// thread, each with its own `state` from `make`; returns the states.
+fn by_session<T: Send, S: Send>(
     items: &mut [T],
     chunks: &[Chunk<'_>],
     keys: &[i64],
     make: impl Fn() -> S + Sync,
     f: impl Fn(&mut S, &mut T, i64) + Sync,
-) {
+) -> Vec<S> {
     let per_task = items.len().div_ceil(rayon::current_num_threads()).max(1);
     items
         .par_chunks_mut(per_task)
         .enumerate()
-        .for_each(|(t, mine)| {
+        .map(|(t, mine)| {
             let lo = (t * per_task) as u32;
             let hi = lo + mine.len() as u32;
             let mut state = make();
@@ -426,7 +426,9 @@ fn by_session<T: Send, S>(
                     }
                 }
             }
-        });
+            state
+        })
+        .collect()
 }
 
 /// Adds a batch's good rows to `events`; returns the bad cells found here
@@ -517,14 +519,19 @@ pub fn assemble(
     if let Some(settings) = events.stream {
         events.running.resize(n, Running::default());
         let zone = events.stream_days;
-        by_session(
+        // Each thread notes whether a session it updated met an event out
+        // of order; no pass over all sessions per batch.
+        let states = by_session(
             &mut events.running,
             &chunks,
             b.keys,
-            || zone.as_ref().map(DayStarts::new),
-            |starts, r, k| r.add(k, &settings, starts.as_mut()),
+            || (zone.as_ref().map(DayStarts::new), false),
+            |(starts, unsorted), r, k| {
+                r.add(k, &settings, starts.as_mut());
+                *unsorted |= r.unsorted;
+            },
         );
-        events.unsorted = events.running.iter().any(|r| r.unsorted);
+        events.unsorted |= states.iter().any(|s| s.1);
     } else {
         events.keys.resize_with(n, Vec::new);
         by_session(
