@@ -193,27 +193,19 @@ pub fn timestamp_column(s: &Series, zone: Zone) -> PolarsResult<Converted<i64>> 
             let mut out = Vec::with_capacity(n);
             for arr in s.datetime()?.physical().downcast_iter() {
                 let values = arr.values().iter();
-                match unit {
-                    TimeUnit::Microseconds if shift == 0 => out.extend_from_slice(arr.values()),
-                    TimeUnit::Microseconds => out.extend(values.map(|&v| v - shift)),
-                    TimeUnit::Nanoseconds => {
-                        out.extend(values.map(|&v| v.div_euclid(1000) - shift))
-                    }
-                    TimeUnit::Milliseconds => out.extend(values.map(|&v| v * 1000 - shift)),
+                if unit == TimeUnit::Microseconds && shift == 0 {
+                    out.extend_from_slice(arr.values());
+                } else {
+                    out.extend(values.map(|&v| to_micros(unit, v) - shift));
                 }
             }
             Ok((out, Vec::new()))
         }
         DataType::Datetime(unit, tz) => {
-            let to_us = move |v: i64| match unit {
-                TimeUnit::Nanoseconds => v.div_euclid(1000),
-                TimeUnit::Microseconds => v,
-                TimeUnit::Milliseconds => v * 1000,
-            };
             let utc = tz.is_some();
             Ok(each(s.datetime()?.physical(), column, 0, || {
                 let mut resolver = LocalResolver::new(zone);
-                move |v: i64| match to_us(v) {
+                move |v: i64| match to_micros(unit, v) {
                     us if utc => Ok(us),
                     wall => resolver
                         .resolve(ParsedTime {
@@ -272,6 +264,17 @@ pub fn timestamp_column(s: &Series, zone: Zone) -> PolarsResult<Converted<i64>> 
                 (vec![0; len], bad)
             }))
         }
+    }
+}
+
+/// A native timestamp value in microseconds; nanoseconds are truncated
+/// towards the past.
+#[inline]
+fn to_micros(unit: TimeUnit, v: i64) -> i64 {
+    match unit {
+        TimeUnit::Nanoseconds => v.div_euclid(1000),
+        TimeUnit::Microseconds => v,
+        TimeUnit::Milliseconds => v * 1000,
     }
 }
 
