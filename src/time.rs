@@ -331,42 +331,62 @@ impl LocalResolver {
 /// A length of time in the .NET TimeSpan "c" format: `[d.]hh:mm:ss[.fffffff]`,
 /// seven fraction digits (100 ns ticks) left out when zero.
 pub fn format_timespan(us: Micros) -> String {
-    let sign = if us < 0 { "-" } else { "" };
+    let mut buf = Vec::with_capacity(24);
+    if us < 0 {
+        buf.push(b'-');
+    }
     let us = us.unsigned_abs();
-    let days = us / US_PER_DAY as u64;
-    let rem = us % US_PER_DAY as u64;
-    let (h, m, s) = (
-        rem / US_PER_HOUR as u64,
-        rem % US_PER_HOUR as u64 / US_PER_MIN as u64,
-        rem % US_PER_MIN as u64 / US_PER_SEC as u64,
-    );
-    let frac = rem % US_PER_SEC as u64;
-    let mut out = String::with_capacity(24);
-    out.push_str(sign);
+    let (days, rem) = (us / US_PER_DAY as u64, us % US_PER_DAY as u64);
+    let two = |buf: &mut Vec<u8>, v: u64| push_digits(buf, v as i64, 2);
     if days > 0 {
-        out.push_str(&format!("{days}."));
+        push_digits(&mut buf, days as i64, 1);
+        buf.push(b'.');
     }
-    out.push_str(&format!("{h:02}:{m:02}:{s:02}"));
+    two(&mut buf, rem / US_PER_HOUR as u64);
+    buf.push(b':');
+    two(&mut buf, rem % US_PER_HOUR as u64 / US_PER_MIN as u64);
+    buf.push(b':');
+    two(&mut buf, rem % US_PER_MIN as u64 / US_PER_SEC as u64);
+    let frac = rem % US_PER_SEC as u64;
     if frac > 0 {
-        out.push_str(&format!(".{:07}", frac * 10));
+        buf.push(b'.');
+        push_digits(&mut buf, (frac * 10) as i64, 7);
     }
-    out
+    String::from_utf8(buf).expect("ascii")
 }
 
 /// An instant as the endpoint writes it: `yyyy-MM-ddTHH:mm:ss.fff+hh:mm`, in
 /// the zone's offset at that instant, milliseconds truncated.
 pub fn format_endpoint_date(utc_us: Micros, zone: &Zone) -> String {
     let off = zone.offset_at(utc_us);
-    let local = naive(utc_us + i64::from(off) * US_PER_SEC);
-    let fixed = FixedOffset::east_opt(off).unwrap();
-    fixed
-        .from_local_datetime(&local)
-        .unwrap()
-        .format("%Y-%m-%dT%H:%M:%S%.3f%:z")
-        .to_string()
+    let local = utc_us + i64::from(off) * US_PER_SEC;
+    // Years 0000-9999 have four digits and no sign; others go through chrono.
+    if !(YEAR_0..YEAR_10000).contains(&local) {
+        let fixed = FixedOffset::east_opt(off).unwrap();
+        return fixed
+            .from_local_datetime(&naive(local))
+            .unwrap()
+            .format("%Y-%m-%dT%H:%M:%S%.3f%:z")
+            .to_string();
+    }
+    let mut buf = Vec::with_capacity(29);
+    push_wall_time(&mut buf, local, b'T');
+    buf.truncate(buf.len() - 3); // milliseconds, truncated
+                                 // Like chrono's %:z: the offset rounded to whole minutes, +hh:mm.
+    buf.push(if off < 0 { b'-' } else { b'+' });
+    let minutes = (i64::from(off).abs() + 30) / 60;
+    push_digits(&mut buf, minutes / 60, 2);
+    buf.push(b':');
+    push_digits(&mut buf, minutes % 60, 2);
+    String::from_utf8(buf).expect("ascii")
 }
 
-fn push_digits(buf: &mut Vec<u8>, v: i64, width: usize) {
+/// 0000-01-01T00:00:00 and 10000-01-01T00:00:00, in microseconds since 1970.
+const YEAR_0: Micros = -62_167_219_200 * US_PER_SEC;
+const YEAR_10000: Micros = 253_402_300_800 * US_PER_SEC;
+
+/// Appends `v` in decimal, zero-padded to at least `width` digits.
+pub fn push_digits(buf: &mut Vec<u8>, v: i64, width: usize) {
     let mut digits = [b'0'; 20];
     let mut n = v.unsigned_abs();
     let mut i = digits.len();
@@ -501,6 +521,78 @@ mod tests {
         ] {
             let chrono = naive(us).format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string();
             assert_eq!(format_rfc3339_utc(us), chrono);
+        }
+    }
+
+    /// The fast formatters against the plain ones they replace: chrono's
+    /// strftime and `format!`.
+    #[test]
+    fn fast_endpoint_formats_equal_chrono_and_format() {
+        fn timespan(us: Micros) -> String {
+            let sign = if us < 0 { "-" } else { "" };
+            let us = us.unsigned_abs();
+            let (days, rem) = (us / US_PER_DAY as u64, us % US_PER_DAY as u64);
+            let (h, m, s) = (
+                rem / US_PER_HOUR as u64,
+                rem % US_PER_HOUR as u64 / US_PER_MIN as u64,
+                rem % US_PER_MIN as u64 / US_PER_SEC as u64,
+            );
+            let frac = rem % US_PER_SEC as u64;
+            let days = if days > 0 {
+                format!("{days}.")
+            } else {
+                String::new()
+            };
+            let frac = if frac > 0 {
+                format!(".{:07}", frac * 10)
+            } else {
+                String::new()
+            };
+            format!("{sign}{days}{h:02}:{m:02}:{s:02}{frac}")
+        }
+        fn date(utc_us: Micros, zone: &Zone) -> String {
+            let off = zone.offset_at(utc_us);
+            FixedOffset::east_opt(off)
+                .unwrap()
+                .from_local_datetime(&naive(utc_us + i64::from(off) * US_PER_SEC))
+                .unwrap()
+                .format("%Y-%m-%dT%H:%M:%S%.3f%:z")
+                .to_string()
+        }
+        let zones: Vec<Zone> = [
+            "UTC",
+            "+05:45",
+            "-09:30",
+            "Europe/Amsterdam", // +00:19:32 until 1937: rounds to minutes
+            "Africa/Monrovia",  // -00:44:30 until 1972
+            "America/St_Johns",
+            "Asia/Kolkata",
+        ]
+        .iter()
+        .map(|z| z.parse().unwrap())
+        .collect();
+        use rand::{RngExt, SeedableRng};
+        let mut rng = rand_pcg::Pcg64Mcg::seed_from_u64(11);
+        let edges = [
+            0,
+            1,
+            -1,
+            999,
+            1_000,
+            US_PER_DAY - 1,
+            US_PER_DAY,
+            YEAR_0,
+            YEAR_0 - 1,
+            YEAR_10000 - 1,
+            YEAR_10000,
+            -2_208_988_800 * US_PER_SEC, // 1900
+        ];
+        let random = (0..20_000).map(|_| rng.random_range(-3 * YEAR_10000..3 * YEAR_10000) / 7);
+        for us in edges.into_iter().chain(random) {
+            assert_eq!(format_timespan(us), timespan(us), "{us}");
+            for z in &zones {
+                assert_eq!(format_endpoint_date(us, z), date(us, z), "{us} in {z}");
+            }
         }
     }
 

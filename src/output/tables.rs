@@ -5,7 +5,7 @@
 use crate::events::SessionMeta;
 use crate::kernel::SessionStats;
 use crate::rollup::{Daily, DailyRow};
-use crate::time::{push_wall_time, US_PER_DAY};
+use crate::time::{push_digits, push_wall_time, US_PER_DAY};
 use polars::prelude::*;
 use std::io::{self, Write};
 
@@ -161,7 +161,7 @@ impl<'a> Cells<'a> {
         match self {
             Cells::Int(c) => {
                 if let Some(v) = c.get(i) {
-                    let _ = write!(buf, "{v}");
+                    push_digits(buf, v, 1);
                 }
             }
             Cells::Bool(c) => {
@@ -244,6 +244,8 @@ mod tests {
                 Column::new("r".into(), vec![Some(0.5f64), None]),
                 Column::new("n".into(), vec!["=cmd", "x,y"]),
                 Column::new("b".into(), vec![true, false]),
+                Column::new("i".into(), vec![Some(-42i64), Some(0)]),
+                Column::new("m".into(), vec![Some(i64::MIN), None]),
             ],
         )
         .unwrap();
@@ -251,7 +253,7 @@ mod tests {
         write_csv(&df, &mut out).unwrap();
         assert_eq!(
             String::from_utf8(out).unwrap(),
-            "d,t,r,n,b\n2021-04-01,2021-04-01T08:00:00.000001Z,0.5,'=cmd,true\n1970-01-01,,,\"x,y\",false\n"
+            "d,t,r,n,b,i,m\n2021-04-01,2021-04-01T08:00:00.000001Z,0.5,'=cmd,true,-42,-9223372036854775808\n1970-01-01,,,\"x,y\",false,0,\n"
         );
     }
 }
