@@ -207,7 +207,8 @@ fn batches(file: &InputFile) -> Result<Vec<Option<(usize, usize)>>, LoadError> {
     let (mut start, mut len) = (0usize, 0usize);
     for rg in &meta.row_groups {
         len += rg.num_rows();
-        if len >= BATCH_ROWS {
+        // The first batch is read while nothing else can run: one row group.
+        if len >= BATCH_ROWS || out.is_empty() {
             out.push(Some((start, len)));
             start += len;
             len = 0;
