@@ -192,7 +192,7 @@ pub fn run(
                 out.parts.extend(
                     selection
                         .iter()
-                        .map(|st| std::mem::take(&mut running[st.session as usize].days.parts)),
+                        .map(|st| running[st.session as usize].days.take()),
                 );
             }
             (selection, events.sessions)

@@ -163,14 +163,27 @@ impl<'a> DayStarts<'a> {
 /// One session's day parts built as its events inside the window arrive in
 /// (time, kind) order: the same parts `session_days` gives for its sorted
 /// events, one span at a time.
+///
+/// The part of the latest day is kept inline: nearly every event only adds
+/// to it, and the session's running answer is then all in one place.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RunningDays {
-    pub parts: Vec<DayPart>,
-    /// The start of the day after the last part.
+    /// The parts of the days before the latest one.
+    done: Vec<DayPart>,
+    /// The part of the latest day (none before the first event).
+    current: Option<DayPart>,
+    /// The start of the day after `current`.
     end: Micros,
 }
 
 impl RunningDays {
+    /// The parts, in day order; leaves none behind.
+    pub fn take(&mut self) -> Vec<DayPart> {
+        let mut parts = std::mem::take(&mut self.done);
+        parts.extend(self.current.take());
+        parts
+    }
+
     /// Adds the next event inside the window; `prev` is the one before it
     /// (inside the window too), whose span to this one is split at local
     /// midnights.
@@ -184,7 +197,7 @@ impl RunningDays {
     ) {
         let t = ts_of(key);
         // The usual case: the span stays in the day of the event before it.
-        if let (Some(prev), Some(part)) = (prev, self.parts.last_mut()) {
+        if let (Some(prev), Some(part)) = (prev, self.current.as_mut()) {
             if t < self.end {
                 let gap = t - ts_of(prev);
                 part.duration += gap;
@@ -200,11 +213,7 @@ impl RunningDays {
         match prev {
             None => {
                 let day = local_day(starts.zone, t);
-                self.parts.push(DayPart {
-                    day,
-                    ..Default::default()
-                });
-                self.end = starts.start(day + 1);
+                self.start_day(day, starts);
             }
             Some(prev) => {
                 let mut at = ts_of(prev);
@@ -216,7 +225,7 @@ impl RunningDays {
                         break;
                     }
                     let cut = t.min(self.end);
-                    let part = self.parts.last_mut().expect("a first event");
+                    let part = self.current.as_mut().expect("a first event");
                     part.duration += cut - at;
                     if productive {
                         part.productive += cut - at;
@@ -228,21 +237,27 @@ impl RunningDays {
             }
         }
         self.advance(t, starts);
-        let part = self.parts.last_mut().expect("a first event");
+        let part = self.current.as_mut().expect("a first event");
         part.first_event.get_or_insert(t);
         part.last_event = Some(t);
+    }
+
+    /// Makes `day` the latest day, with an empty part.
+    fn start_day(&mut self, day: i64, starts: &mut DayStarts) {
+        let part = DayPart {
+            day,
+            ..Default::default()
+        };
+        self.done.extend(self.current.replace(part));
+        self.end = starts.start(day + 1);
     }
 
     /// Adds the parts of the days up to the one holding `t` (a day that a
     /// zone skips has a part of length 0).
     fn advance(&mut self, t: Micros, starts: &mut DayStarts) {
         while self.end <= t {
-            let day = self.parts.last().expect("a first event").day + 1;
-            self.parts.push(DayPart {
-                day,
-                ..Default::default()
-            });
-            self.end = starts.start(day + 1);
+            let day = self.current.as_ref().expect("a first event").day + 1;
+            self.start_day(day, starts);
         }
     }
 }
@@ -426,7 +441,7 @@ mod tests {
                 let got = if sel.is_empty() {
                     vec![]
                 } else {
-                    vec![running.days.parts.clone()]
+                    vec![running.days.clone().take()]
                 };
                 assert_eq!(got, stored, "{zone:?} case {case}: {keys:?} {settings:?}");
             }
