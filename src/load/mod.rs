@@ -157,31 +157,44 @@ pub fn load_files(
             break;
         }
         state.file_no = file_no;
-        // Read the next batch while the current one is converted and checked.
+        // A reader thread keeps up to READ_AHEAD batches ready while the
+        // current one is converted and checked: the decoder fills the cores
+        // whenever the checks run on one thread.
         let slices = batches(file)?;
-        let mut next = Some(read_file(file, &opts.map, slices[0]));
-        for i in 0..slices.len() {
-            let frame = next.take().expect("read ahead")?;
-            let rows = frame.df.height() as u64;
-            let offset = slices[i].map_or(0, |s| s.0);
-            let (added, ahead) = rayon::join(
-                || state.add_batch(file, offset, frame),
-                || slices.get(i + 1).map(|s| read_file(file, &opts.map, *s)),
-            );
-            added?;
-            next = ahead;
-            if state.counts_rows() {
-                state.loaded.rows_read += rows;
+        std::thread::scope(|scope| -> Result<(), LoadError> {
+            let (tx, rx) = std::sync::mpsc::sync_channel(READ_AHEAD - 1);
+            let map = &opts.map;
+            let slices_ref = &slices;
+            scope.spawn(move || {
+                for slice in slices_ref {
+                    // A closed channel: loading stopped, read no further.
+                    if tx.send(read_file(file, map, *slice)).is_err() {
+                        break;
+                    }
+                }
+            });
+            for slice in &slices {
+                let frame = rx.recv().expect("one frame per slice")?;
+                let rows = frame.df.height() as u64;
+                let offset = slice.map_or(0, |s| s.0);
+                state.add_batch(file, offset, frame)?;
+                if state.counts_rows() {
+                    state.loaded.rows_read += rows;
+                }
+                progress.file_done(rows);
+                if stopped(&state) {
+                    break;
+                }
             }
-            progress.file_done(rows);
-            if stopped(&state) {
-                break;
-            }
-        }
+            Ok(())
+        })?;
     }
     state.loaded.files = files;
     Ok(state.loaded)
 }
+
+/// Batches read before they are needed.
+const READ_AHEAD: usize = 2;
 
 /// Rows per batch: whole Parquet row groups are read until a batch holds at
 /// least this many rows, so memory holds one batch of strings at a time.
