@@ -3,6 +3,7 @@
 //! kind). Strings live once per session, never per event.
 
 use crate::kernel::{Running, Settings};
+use crate::rollup::RunningDays;
 use crate::time::{Micros, Zone};
 
 /// What an event says about the user. The numeric order is the tie order of
@@ -104,6 +105,8 @@ pub struct Events {
     /// With `stream`: also each session's day parts in this zone.
     pub stream_days: Option<Zone>,
     pub running: Vec<Running>,
+    /// `running` with day parts, used instead of it with `stream_days`.
+    pub running_days: Vec<Running<RunningDays>>,
     /// Streaming met a session whose events arrive out of order: the
     /// answers are incomplete, and loading stopped.
     pub unsorted: bool,

@@ -165,8 +165,11 @@ pub fn session_stats(g: &Grouped, s: usize, settings: &Settings) -> Option<Sessi
 /// joins two events that arrive one after the other. 48 bytes per session
 /// instead of 8 per event, and no sorting. An event out of order makes the
 /// state `unsorted`; the caller then uses the stored path (`group`).
+///
+/// `D` is what it keeps of day parts: nothing (`()`, for sessions) or
+/// `RunningDays` (report), inline, so that an event touches one place.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Running {
+pub struct Running<D = ()> {
     /// The last key seen (`i64::MIN` before the first).
     last: i64,
     /// The first and last key inside the window.
@@ -179,11 +182,42 @@ pub struct Running {
     after: bool,
     logout: bool,
     pub unsorted: bool,
-    /// Day parts, when asked for (report).
-    pub days: RunningDays,
+    pub days: D,
 }
 
-impl Default for Running {
+/// Day parts as a running answer keeps them.
+pub trait DayParts: Default + Clone + Send {
+    /// Adds an event inside the window after `prev`, the one before it.
+    fn add_event(
+        &mut self,
+        prev: Option<i64>,
+        key: i64,
+        idle_after: Option<Micros>,
+        starts: Option<&mut DayStarts>,
+    );
+}
+
+impl DayParts for () {
+    #[inline]
+    fn add_event(&mut self, _: Option<i64>, _: i64, _: Option<Micros>, _: Option<&mut DayStarts>) {}
+}
+
+impl DayParts for RunningDays {
+    #[inline]
+    fn add_event(
+        &mut self,
+        prev: Option<i64>,
+        key: i64,
+        idle_after: Option<Micros>,
+        starts: Option<&mut DayStarts>,
+    ) {
+        if let Some(starts) = starts {
+            self.add(prev, key, idle_after, starts);
+        }
+    }
+}
+
+impl<D: DayParts> Default for Running<D> {
     fn default() -> Self {
         Running {
             last: i64::MIN,
@@ -195,16 +229,16 @@ impl Default for Running {
             after: false,
             logout: false,
             unsorted: false,
-            days: RunningDays::default(),
+            days: D::default(),
         }
     }
 }
 
-impl Running {
-    /// Adds the next event of the session; with `days`, also to its day
+impl<D: DayParts> Running<D> {
+    /// Adds the next event of the session; with `starts`, also to its day
     /// parts.
     #[inline]
-    pub fn add(&mut self, key: i64, settings: &Settings, days: Option<&mut DayStarts>) {
+    pub fn add(&mut self, key: i64, settings: &Settings, starts: Option<&mut DayStarts>) {
         self.unsorted |= key < self.last;
         self.last = key;
         let t = ts_of(key);
@@ -214,10 +248,8 @@ impl Running {
         } else if settings.end.is_some_and(|e| t > e) {
             self.after = true;
         } else {
-            if let Some(starts) = days {
-                let prev = (self.inside > 0).then_some(self.last_in);
-                self.days.add(prev, key, settings.idle_after, starts);
-            }
+            let prev = (self.inside > 0).then_some(self.last_in);
+            self.days.add_event(prev, key, settings.idle_after, starts);
             if self.inside == 0 {
                 self.first_in = key;
             } else {
@@ -253,7 +285,10 @@ impl Running {
 }
 
 /// `select` for sessions computed as they arrived.
-pub fn select_running(running: &[Running], sessions: &[SessionMeta]) -> Vec<SessionStats> {
+pub fn select_running<D: DayParts + Sync>(
+    running: &[Running<D>],
+    sessions: &[SessionMeta],
+) -> Vec<SessionStats> {
     let mut out: Vec<SessionStats> = running
         .par_iter()
         .enumerate()
@@ -332,7 +367,7 @@ mod tests {
                 end: bound(&mut rng),
                 idle_after: rng.random_bool(0.8).then(|| rng.random_range(0..15)),
             };
-            let mut running = Running::default();
+            let mut running = Running::<()>::default();
             for &k in &keys {
                 running.add(k, &settings, None);
             }
@@ -349,7 +384,7 @@ mod tests {
             );
         }
         // one event out of order is noticed
-        let mut running = Running::default();
+        let mut running = Running::<()>::default();
         for k in [
             pack(5, Kind::Login),
             pack(5, Kind::Activity),

@@ -186,15 +186,18 @@ pub fn run(
             continue; // this pass fails the run; later passes may hold earlier bad rows
         }
         let (selection, sessions) = if events.stream.is_some() {
-            let selection = kernel::select_running(&events.running, &events.sessions);
-            let mut running = events.running;
-            if with_days {
+            let selection = if with_days {
+                let selection = kernel::select_running(&events.running_days, &events.sessions);
+                let mut running = events.running_days;
                 out.parts.extend(
                     selection
                         .iter()
                         .map(|st| running[st.session as usize].days.take()),
                 );
-            }
+                selection
+            } else {
+                kernel::select_running(&events.running, &events.sessions)
+            };
             (selection, events.sessions)
         } else {
             let grouped = kernel::group(events);

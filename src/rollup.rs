@@ -426,7 +426,7 @@ mod tests {
                     // whole hours, so that some gaps equal the limit exactly
                     idle_after: rng.random_bool(0.7).then(|| rng.random_range(0..20) * hour),
                 };
-                let mut running = Running::default();
+                let mut running = Running::<RunningDays>::default();
                 let mut starts = DayStarts::new(&zone);
                 for &k in &keys {
                     running.add(k, &settings, Some(&mut starts));

@@ -18,8 +18,9 @@
 use super::columns::Canon;
 use super::convert::BadCell;
 use crate::events::{Events, SessionMeta};
-use crate::kernel::Running;
+use crate::kernel::{DayParts, Running, Settings};
 use crate::rollup::DayStarts;
+use crate::time::Zone;
 use polars::prelude::PlHashMap as HashMap;
 use polars::prelude::*;
 use polars_arrow::array::View;
@@ -522,6 +523,32 @@ fn by_session<T: Send, S: Send>(
         .collect()
 }
 
+/// Adds each good row's key to its session's running answer (and its day
+/// parts in `zone`); returns whether a session met an event out of order.
+fn update<D: DayParts>(
+    running: &mut Vec<Running<D>>,
+    sessions: usize,
+    chunks: &[Chunk<'_>],
+    keys: &[i64],
+    settings: &Settings,
+    zone: Option<&Zone>,
+) -> bool {
+    running.resize(sessions, Running::default());
+    // Each thread notes whether a session it updated met an event out of
+    // order; no pass over all sessions per batch.
+    let states = by_session(
+        running,
+        chunks,
+        keys,
+        || (zone.map(DayStarts::new), false),
+        |(starts, unsorted), r, k| {
+            r.add(k, settings, starts.as_mut());
+            *unsorted |= r.unsorted;
+        },
+    );
+    states.iter().any(|s| s.1)
+}
+
 /// Adds a batch's good rows to `events`; returns the bad cells found here
 /// (missing names and rows whose session already has another user or client).
 pub fn assemble(
@@ -611,21 +638,18 @@ pub fn assemble(
     // stored, or added to the session's running answer.
     let n = events.sessions.len();
     if let Some(settings) = events.stream {
-        events.running.resize(n, Running::default());
-        let zone = events.stream_days;
-        // Each thread notes whether a session it updated met an event out
-        // of order; no pass over all sessions per batch.
-        let states = by_session(
-            &mut events.running,
-            &chunks,
-            b.keys,
-            || (zone.as_ref().map(DayStarts::new), false),
-            |(starts, unsorted), r, k| {
-                r.add(k, &settings, starts.as_mut());
-                *unsorted |= r.unsorted;
-            },
-        );
-        events.unsorted |= states.iter().any(|s| s.1);
+        let unsorted = match &events.stream_days {
+            Some(zone) => update(
+                &mut events.running_days,
+                n,
+                &chunks,
+                b.keys,
+                &settings,
+                Some(zone),
+            ),
+            None => update(&mut events.running, n, &chunks, b.keys, &settings, None),
+        };
+        events.unsorted |= unsorted;
     } else {
         events.keys.resize_with(n, Vec::new);
         by_session(
