@@ -7,7 +7,6 @@ use crate::events::{ts_of, Kind, SessionMeta};
 use crate::kernel::{for_each_span, Grouped, SessionStats};
 use crate::time::{Micros, Zone, US_PER_DAY, US_PER_HOUR};
 use rayon::prelude::*;
-use std::collections::BTreeMap;
 
 /// UTC instants where local days start, for a range of local days.
 pub struct DayTable {
@@ -282,19 +281,6 @@ pub struct Daily<'a> {
     pub clients: Vec<DailyRow<ClientKey<'a>>>,
 }
 
-fn add<K: Ord + Copy>(map: &mut BTreeMap<(i64, K), DailyRow<K>>, key: K, p: &DayPart) {
-    let row = map.entry((p.day, key)).or_insert_with(|| DailyRow {
-        key,
-        sessions: 0,
-        part: DayPart {
-            day: p.day,
-            ..Default::default()
-        },
-    });
-    row.sessions += 1;
-    row.part.absorb(p);
-}
-
 /// Each selected session's day parts, in selection order.
 pub fn day_parts(
     g: &Grouped,
@@ -316,20 +302,38 @@ pub fn day_parts(
 }
 
 /// One daily table: the day parts added up per (day, key of the session).
-fn table<'a, K: Ord + Copy>(
+fn table<'a, K: Ord + Copy + Send + Sync>(
     metas: &'a [SessionMeta],
     selection: &[SessionStats],
     parts: &[Vec<DayPart>],
     key: impl Fn(&'a SessionMeta) -> K,
 ) -> Vec<DailyRow<K>> {
-    let mut map = BTreeMap::new();
+    // Sorted (day, key, part) triples, added up run by run: a third of the
+    // memory a map of rows takes, and faster.
+    let mut all: Vec<(i64, K, &DayPart)> = Vec::with_capacity(parts.iter().map(Vec::len).sum());
     for (st, ps) in selection.iter().zip(parts) {
         let k = key(&metas[st.session as usize]);
-        for p in ps {
-            add(&mut map, k, p);
-        }
+        all.extend(ps.iter().map(|p| (p.day, k, p)));
     }
-    map.into_values().collect()
+    all.par_sort_unstable_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+    let mut rows: Vec<DailyRow<K>> = Vec::new();
+    for (day, key, p) in all {
+        match rows.last_mut() {
+            Some(row) if row.part.day == day && row.key == key => {}
+            _ => rows.push(DailyRow {
+                key,
+                sessions: 0,
+                part: DayPart {
+                    day,
+                    ..Default::default()
+                },
+            }),
+        }
+        let row = rows.last_mut().expect("pushed");
+        row.sessions += 1;
+        row.part.absorb(p);
+    }
+    rows
 }
 
 /// Adds up day parts into both daily tables; `parts[i]` belongs to
@@ -339,19 +343,14 @@ pub fn daily<'a>(
     selection: &[SessionStats],
     parts: &[Vec<DayPart>],
 ) -> Daily<'a> {
-    // The two tables are independent: one thread each.
-    let (users, clients) = rayon::join(
-        || {
-            table(metas, selection, parts, |m| {
-                (m.user_id, m.user_name.as_str())
-            })
-        },
-        || {
-            table(metas, selection, parts, |m| {
-                (m.client_guid.as_str(), m.client_name.as_str())
-            })
-        },
-    );
+    // One table after the other, each sorted on all threads: only one
+    // table's sort is in memory at a time.
+    let users = table(metas, selection, parts, |m| {
+        (m.user_id, m.user_name.as_str())
+    });
+    let clients = table(metas, selection, parts, |m| {
+        (m.client_guid.as_str(), m.client_name.as_str())
+    });
     Daily { users, clients }
 }
 
