@@ -13,13 +13,14 @@ use crate::events::SessionMeta;
 use crate::kernel::{self, SessionStats};
 use crate::output::json::Response;
 use crate::output::rejects::write_rejects;
-use crate::output::tables::{daily_frames, sessions_frame, write_csv, write_parquet};
+use crate::output::tables::{client_frame, sessions_frame, user_frame, write_csv, write_parquet};
 use crate::pipeline::{self, Outcome};
 use crate::progress::Progress;
 use crate::request::{Request, RequestError};
-use crate::rollup::daily;
+use crate::rollup::{daily, Daily};
 use crate::time::{format_rfc3339_utc, format_timespan, Micros};
 use anyhow::{Context, Result};
+use polars::prelude::DataFrame;
 use rayon::prelude::*;
 use std::fs;
 use std::io::{self, BufWriter, Write};
@@ -68,7 +69,7 @@ pub fn run(args: Args) -> Result<()> {
     }
     let progress = Progress::new(cfg.quiet);
     progress.stage("loading");
-    let outcome = pipeline::run(&cfg, &request, true, None, &progress)?;
+    let mut outcome = pipeline::run(&cfg, &request, true, None, &progress)?;
     crate::trace::stage("selected");
     let staging = Staging::create(&args.out)?;
     // Rejected rows go with the run's outputs unless --rejects says elsewhere.
@@ -83,27 +84,33 @@ pub fn run(args: Args) -> Result<()> {
         }
     };
     super::tell_rejects(&outcome.rejected, &rejects_path);
+    let parts = std::mem::take(&mut outcome.parts);
     let (metas, selection) = (&outcome.metas, &outcome.stats);
     progress.stage("writing");
-    let d = daily(metas, selection, &outcome.parts);
-    let (users, clients) = daily_frames(&d)?;
-    let sessions = sessions_frame(metas, selection)?;
+    let Daily { users, clients } = daily(metas, selection, &parts);
+    drop(parts);
     crate::trace::stage("rollups computed");
-    // The files are independent: write them side by side.
-    let mut tasks = vec![Task::Pages];
-    for (name, df) in [
-        ("sessions", sessions),
-        ("daily_user", users),
-        ("daily_client", clients),
-    ] {
-        tasks.push(Task::Parquet(name, df.clone()));
-        tasks.push(Task::Csv(name, df));
-    }
     let pages = page_count(selection, &request);
-    tasks
-        .into_par_iter()
-        .map(|task| match task {
-            Task::Pages => write_pages(
+    // The pages on one side, the tables on the other. A table is built
+    // just before its Parquet and CSV files are written side by side, and
+    // dropped after, so that memory holds one table at a time.
+    let write_table = |name: &str, df: DataFrame| -> Result<()> {
+        let (parquet, csv) = rayon::join(
+            || {
+                staging.write(&format!("{name}.parquet"), |w| {
+                    write_parquet(&mut df.clone(), w).map_err(io::Error::other)
+                })
+            },
+            || staging.write(&format!("{name}.csv"), |w| write_csv(&df, w)),
+        );
+        parquet?;
+        csv?;
+        crate::trace::stage(&format!("{name} written"));
+        Ok(())
+    };
+    let (paged, tabled) = rayon::join(
+        || {
+            write_pages(
                 &staging,
                 metas,
                 selection,
@@ -112,17 +119,20 @@ pub fn run(args: Args) -> Result<()> {
                 &cfg,
                 args.pretty,
             )
-            .inspect(|_| crate::trace::stage("pages written")),
-            Task::Parquet(name, mut df) => staging
-                .write(&format!("{name}.parquet"), |w| {
-                    write_parquet(&mut df, w).map_err(io::Error::other)
-                })
-                .inspect(|_| crate::trace::stage(&format!("{name}.parquet written"))),
-            Task::Csv(name, df) => staging
-                .write(&format!("{name}.csv"), |w| write_csv(&df, w))
-                .inspect(|_| crate::trace::stage(&format!("{name}.csv written"))),
-        })
-        .collect::<Result<Vec<()>>>()?;
+            .inspect(|_| crate::trace::stage("pages written"))
+        },
+        || -> Result<()> {
+            let frame = user_frame(&users)?;
+            drop(users);
+            write_table("daily_user", frame)?;
+            let frame = client_frame(&clients)?;
+            drop(clients);
+            write_table("daily_client", frame)?;
+            write_table("sessions", sessions_frame(metas, selection)?)
+        },
+    );
+    paged?;
+    tabled?;
     crate::trace::stage("daily tables");
     let summary = summary(&outcome, &request, &cfg, pages);
     staging.write("summary.json", |w| {
@@ -146,13 +156,6 @@ pub fn run(args: Args) -> Result<()> {
         );
     }
     Ok(())
-}
-
-/// One output file to write.
-enum Task {
-    Pages,
-    Parquet(&'static str, polars::prelude::DataFrame),
-    Csv(&'static str, polars::prelude::DataFrame),
 }
 
 /// Pages to write: every page of the selection; an empty selection (or a

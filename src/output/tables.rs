@@ -4,7 +4,7 @@
 
 use crate::events::SessionMeta;
 use crate::kernel::SessionStats;
-use crate::rollup::{Daily, DailyRow};
+use crate::rollup::{ClientKey, DailyRow, UserKey};
 use crate::time::{push_digits, push_wall_time, US_PER_DAY};
 use polars::prelude::*;
 use std::io::{self, Write};
@@ -78,38 +78,30 @@ fn daily_frame<K>(rows: &[DailyRow<K>], keys: Vec<Column>) -> PolarsResult<DataF
     DataFrame::new(rows.len(), cols)
 }
 
-/// `daily_user` and `daily_client`.
-pub fn daily_frames(d: &Daily) -> PolarsResult<(DataFrame, DataFrame)> {
-    let users = daily_frame(
-        &d.users,
+/// `daily_user`.
+pub fn user_frame(rows: &[DailyRow<UserKey>]) -> PolarsResult<DataFrame> {
+    let ids: Vec<i64> = rows.iter().map(|r| i64::from(r.key.0)).collect();
+    let names: Vec<&str> = rows.iter().map(|r| r.key.1).collect();
+    daily_frame(
+        rows,
         vec![
-            Column::new(
-                "user_id".into(),
-                d.users
-                    .iter()
-                    .map(|r| i64::from(r.key.0))
-                    .collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "user_name".into(),
-                d.users.iter().map(|r| r.key.1).collect::<Vec<_>>(),
-            ),
+            Column::new("user_id".into(), ids),
+            Column::new("user_name".into(), names),
         ],
-    )?;
-    let clients = daily_frame(
-        &d.clients,
+    )
+}
+
+/// `daily_client`.
+pub fn client_frame(rows: &[DailyRow<ClientKey>]) -> PolarsResult<DataFrame> {
+    let guids: Vec<&str> = rows.iter().map(|r| r.key.0).collect();
+    let names: Vec<&str> = rows.iter().map(|r| r.key.1).collect();
+    daily_frame(
+        rows,
         vec![
-            Column::new(
-                "client_guid".into(),
-                d.clients.iter().map(|r| r.key.0).collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "client_name".into(),
-                d.clients.iter().map(|r| r.key.1).collect::<Vec<_>>(),
-            ),
+            Column::new("client_guid".into(), guids),
+            Column::new("client_name".into(), names),
         ],
-    )?;
-    Ok((users, clients))
+    )
 }
 
 /// Parquet with zstd and moderate row groups.
