@@ -185,6 +185,7 @@ pub fn run(
         if over_limit {
             continue; // this pass fails the run; later passes may hold earlier bad rows
         }
+        crate::trace::stage("loaded");
         let (selection, sessions) = if events.stream.is_some() {
             let selection = if with_days {
                 let selection = kernel::select_running(&events.running_days, &events.sessions);
@@ -208,15 +209,23 @@ pub fn run(
             }
             (selection, grouped.sessions)
         };
+        crate::trace::stage("selection made");
         out.total += selection.len();
         // The selection is in the endpoint's order: past the first `keep`
         // of this pass, none can be among the first `keep` of all passes.
-        let mut sessions = sessions;
-        for mut st in selection.into_iter().take(keep.unwrap_or(usize::MAX)) {
-            let meta = std::mem::take(&mut sessions[st.session as usize]);
-            st.session = out.metas.len() as u32;
-            out.metas.push(meta);
-            out.stats.push(st);
+        if keep.is_none() && out.metas.is_empty() && selection.len() * 2 >= sessions.len() {
+            // Most sessions are selected: keep their attributes where they
+            // are (the selection indexes them) instead of moving each.
+            out.metas = sessions;
+            out.stats = selection;
+        } else {
+            let mut sessions = sessions;
+            for mut st in selection.into_iter().take(keep.unwrap_or(usize::MAX)) {
+                let meta = std::mem::take(&mut sessions[st.session as usize]);
+                st.session = out.metas.len() as u32;
+                out.metas.push(meta);
+                out.stats.push(st);
+            }
         }
         // A later pass can only move a session back in the order, so past
         // the first `keep` nothing comes back into view.

@@ -1,5 +1,6 @@
 //! Stage timings on stderr when `SESSIONSTAT_TRACE` is set: where a run spends
-//! its time, for profiling without a profiler.
+//! its time, for profiling without a profiler; on Linux with the resident
+//! memory now and at its peak so far.
 
 use std::sync::OnceLock;
 use std::time::Instant;
@@ -14,6 +15,24 @@ fn start() -> Option<&'static Instant> {
 /// Prints `stage` with the time since the first call, when tracing is on.
 pub fn stage(stage: &str) {
     if let Some(t) = start() {
-        eprintln!("[{:>8.3}s] {stage}", t.elapsed().as_secs_f64());
+        eprintln!("[{:>8.3}s]{} {stage}", t.elapsed().as_secs_f64(), memory());
+    }
+}
+
+/// ` rss/peak MiB (file-backed part)` from /proc (empty where there is none).
+fn memory() -> String {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let mib = |field: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(field))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+            .map(|kib| kib / 1024)
+    };
+    match (mib("VmRSS:"), mib("VmHWM:"), mib("RssFile:")) {
+        (Some(now), Some(peak), Some(file)) => {
+            format!(" {now:>5}/{peak:>5} MiB ({file:>4} file)")
+        }
+        _ => String::new(),
     }
 }
