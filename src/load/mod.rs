@@ -157,12 +157,12 @@ pub fn load_files(
             break;
         }
         state.file_no = file_no;
-        // A reader thread keeps up to READ_AHEAD batches ready while the
-        // current one is converted and checked: the decoder fills the cores
-        // whenever the checks run on one thread.
+        // A reader thread reads the next batch while the current one is
+        // converted and checked, and hands it over when that is done: the
+        // decoder fills the cores whenever the checks run on one thread.
         let slices = batches(file)?;
         std::thread::scope(|scope| -> Result<(), LoadError> {
-            let (tx, rx) = std::sync::mpsc::sync_channel(READ_AHEAD - 1);
+            let (tx, rx) = std::sync::mpsc::sync_channel(0);
             let map = &opts.map;
             let slices_ref = &slices;
             scope.spawn(move || {
@@ -192,9 +192,6 @@ pub fn load_files(
     state.loaded.files = files;
     Ok(state.loaded)
 }
-
-/// Batches read before they are needed.
-const READ_AHEAD: usize = 2;
 
 /// Rows per batch: whole Parquet row groups are read until a batch holds at
 /// least this many rows, so memory holds one batch of strings at a time.
