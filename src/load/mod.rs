@@ -160,7 +160,8 @@ pub fn load_files(
         // A reader thread reads the next batch while the current one is
         // converted and checked, and hands it over when that is done: the
         // decoder fills the cores whenever the checks run on one thread.
-        let slices = batches(file)?;
+        let (slices, meta) = batches(file)?;
+        let meta = meta.as_ref();
         std::thread::scope(|scope| -> Result<(), LoadError> {
             let (tx, rx) = std::sync::mpsc::sync_channel(0);
             let map = &opts.map;
@@ -168,7 +169,7 @@ pub fn load_files(
             scope.spawn(move || {
                 for slice in slices_ref {
                     // A closed channel: loading stopped, read no further.
-                    if tx.send(read_file(file, map, *slice)).is_err() {
+                    if tx.send(read_file(file, map, *slice, meta)).is_err() {
                         break;
                     }
                 }
@@ -197,17 +198,20 @@ pub fn load_files(
 /// least this many rows, so memory holds one batch of strings at a time.
 const BATCH_ROWS: usize = 1 << 18;
 
-/// How to read a file: Parquet in slices of whole row groups, other formats
-/// whole (`None`).
-fn batches(file: &InputFile) -> Result<Vec<Option<(usize, usize)>>, LoadError> {
+/// How to read a file: Parquet in slices of whole row groups, with its
+/// metadata (parsed once: a file of 800 row groups has a footer of its own
+/// weight), other formats whole (`None`).
+type Slices = (Vec<Option<(usize, usize)>>, Option<FileMetadataRef>);
+
+fn batches(file: &InputFile) -> Result<Slices, LoadError> {
     if file.format != Format::Parquet {
-        return Ok(vec![None]);
+        return Ok((vec![None], None));
     }
     let name = file.display();
     let f = std::fs::File::open(&file.path)
         .map_err(|e| LoadError::Input(format!("cannot read {name}: {e}")))?;
     if f.metadata().map(|m| m.len()).unwrap_or(0) == 0 {
-        return Ok(vec![None]); // read_file names the empty file
+        return Ok((vec![None], None)); // read_file names the empty file
     }
     let mut reader = ParquetReader::new(f);
     let meta = reader
@@ -227,7 +231,7 @@ fn batches(file: &InputFile) -> Result<Vec<Option<(usize, usize)>>, LoadError> {
     if len > 0 || out.is_empty() {
         out.push(Some((start, len)));
     }
-    Ok(out)
+    Ok((out, Some(meta.clone())))
 }
 
 /// One file as read: its canonical columns, rows already known to be bad
@@ -241,10 +245,12 @@ pub struct FileFrame {
 
 /// Reads one file's mapped columns, renamed to their canonical names (kind
 /// only when present). Hive `key=value` folders fill columns the file lacks.
+/// `footer`: the Parquet metadata, when already parsed.
 pub fn read_file(
     file: &InputFile,
     map: &ColumnMap,
     slice: Option<(usize, usize)>,
+    footer: Option<&FileMetadataRef>,
 ) -> Result<FileFrame, LoadError> {
     let name = file.display();
     let meta = std::fs::metadata(&file.path)
@@ -296,6 +302,9 @@ pub fn read_file(
             let f = std::fs::File::open(&file.path)
                 .map_err(|e| LoadError::Input(format!("cannot read {name}: {e}")))?;
             let mut reader = ParquetReader::new(f);
+            if let Some(footer) = footer {
+                reader.set_metadata(footer.clone());
+            }
             let schema = reader.schema().map_err(polars_err)?;
             let found: Vec<String> = schema.iter_names().map(|n| n.to_string()).collect();
             let wanted = wanted_columns(map, &found);
