@@ -133,7 +133,7 @@ pub fn run(args: Args) -> Result<()> {
     );
     paged?;
     tabled?;
-    crate::trace::stage("daily tables");
+    crate::trace::stage("files written");
     let summary = summary(&outcome, &request, &cfg, pages);
     staging.write("summary.json", |w| {
         serde_json::to_writer_pretty(&mut *w, &summary)?;

@@ -198,11 +198,12 @@ pub fn load_files(
 /// least this many rows, so memory holds one batch of strings at a time.
 const BATCH_ROWS: usize = 1 << 18;
 
-/// How to read a file: Parquet in slices of whole row groups, with its
-/// metadata (parsed once: a file of 800 row groups has a footer of its own
-/// weight), other formats whole (`None`).
+/// Slices of a file to read, and its Parquet footer.
 type Slices = (Vec<Option<(usize, usize)>>, Option<FileMetadataRef>);
 
+/// How to read a file: Parquet in slices of whole row groups, with its
+/// footer (parsed once: a file of 800 row groups has a footer of its own
+/// weight), other formats whole (`None`).
 fn batches(file: &InputFile) -> Result<Slices, LoadError> {
     if file.format != Format::Parquet {
         return Ok((vec![None], None));
