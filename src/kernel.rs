@@ -9,7 +9,7 @@
 //! same answer while loading, with no events kept.
 
 use crate::events::{ts_of, Events, Kind, SessionMeta};
-use crate::rollup::{DayStarts, RunningDays};
+use crate::rollup::DayStarts;
 use crate::time::Micros;
 use rayon::prelude::*;
 
@@ -200,21 +200,6 @@ pub trait DayParts: Default + Clone + Send {
 impl DayParts for () {
     #[inline]
     fn add_event(&mut self, _: Option<i64>, _: i64, _: Option<Micros>, _: Option<&mut DayStarts>) {}
-}
-
-impl DayParts for RunningDays {
-    #[inline]
-    fn add_event(
-        &mut self,
-        prev: Option<i64>,
-        key: i64,
-        idle_after: Option<Micros>,
-        starts: Option<&mut DayStarts>,
-    ) {
-        if let Some(starts) = starts {
-            self.add(prev, key, idle_after, starts);
-        }
-    }
 }
 
 impl<D: DayParts> Default for Running<D> {

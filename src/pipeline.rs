@@ -211,14 +211,14 @@ pub fn run(
         };
         crate::trace::stage("selection made");
         out.total += selection.len();
-        // The selection is in the endpoint's order: past the first `keep`
-        // of this pass, none can be among the first `keep` of all passes.
         if keep.is_none() && out.metas.is_empty() && selection.len() * 2 >= sessions.len() {
             // Most sessions are selected: keep their attributes where they
             // are (the selection indexes them) instead of moving each.
             out.metas = sessions;
             out.stats = selection;
         } else {
+            // The selection is in the endpoint's order: past the first `keep`
+            // of this pass, none can be among the first `keep` of all passes.
             let mut sessions = sessions;
             for mut st in selection.into_iter().take(keep.unwrap_or(usize::MAX)) {
                 let meta = std::mem::take(&mut sessions[st.session as usize]);

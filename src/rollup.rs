@@ -4,7 +4,7 @@
 //! span goes whole to one day or is cut in two (or more) exact parts.
 
 use crate::events::{ts_of, Kind, SessionMeta};
-use crate::kernel::{for_each_span, Grouped, SessionStats};
+use crate::kernel::{for_each_span, DayParts, Grouped, SessionStats};
 use crate::time::{Micros, Zone, US_PER_DAY, US_PER_HOUR};
 use rayon::prelude::*;
 
@@ -183,17 +183,41 @@ impl RunningDays {
         parts
     }
 
+    /// Makes `day` the latest day, with an empty part.
+    fn start_day(&mut self, day: i64, starts: &mut DayStarts) {
+        let part = DayPart {
+            day,
+            ..Default::default()
+        };
+        self.done.extend(self.current.replace(part));
+        self.end = starts.start(day + 1);
+    }
+
+    /// Adds the parts of the days up to the one holding `t` (a day that a
+    /// zone skips has a part of length 0).
+    fn advance(&mut self, t: Micros, starts: &mut DayStarts) {
+        while self.end <= t {
+            let day = self.current.as_ref().expect("a first event").day + 1;
+            self.start_day(day, starts);
+        }
+    }
+}
+
+impl DayParts for RunningDays {
     /// Adds the next event inside the window; `prev` is the one before it
     /// (inside the window too), whose span to this one is split at local
-    /// midnights.
+    /// midnights. Without `starts` (no zone asked for) there is nothing to do.
     #[inline]
-    pub fn add(
+    fn add_event(
         &mut self,
         prev: Option<i64>,
         key: i64,
         idle_after: Option<Micros>,
-        starts: &mut DayStarts,
+        starts: Option<&mut DayStarts>,
     ) {
+        let Some(starts) = starts else {
+            return;
+        };
         let t = ts_of(key);
         // The usual case: the span stays in the day of the event before it.
         if let (Some(prev), Some(part)) = (prev, self.current.as_mut()) {
@@ -239,25 +263,6 @@ impl RunningDays {
         let part = self.current.as_mut().expect("a first event");
         part.first_event.get_or_insert(t);
         part.last_event = Some(t);
-    }
-
-    /// Makes `day` the latest day, with an empty part.
-    fn start_day(&mut self, day: i64, starts: &mut DayStarts) {
-        let part = DayPart {
-            day,
-            ..Default::default()
-        };
-        self.done.extend(self.current.replace(part));
-        self.end = starts.start(day + 1);
-    }
-
-    /// Adds the parts of the days up to the one holding `t` (a day that a
-    /// zone skips has a part of length 0).
-    fn advance(&mut self, t: Micros, starts: &mut DayStarts) {
-        while self.end <= t {
-            let day = self.current.as_ref().expect("a first event").day + 1;
-            self.start_day(day, starts);
-        }
     }
 }
 
