@@ -418,3 +418,75 @@ fn a_killed_report_leaves_only_whole_files() {
         .unwrap();
     assert!(df.height() > 100);
 }
+
+#[test]
+fn parquet_names_read_as_dictionaries_give_the_csv_answer_and_rejects() {
+    // Parquet names are read as dictionary indices (src/load/dict.rs); the
+    // same rows as CSV go the string way. Both must keep and reject the
+    // same rows, for the same reasons, across many row groups.
+    use polars::prelude::*;
+    let d = Dir::new();
+    let mut lines = d.generated_lines("log.csv");
+    let n = lines.len() - 1;
+    let at = |i: usize| 1 + i * n / 7;
+    lines = with_field(&lines, at(1), 3, "another-guid-0000"); // a conflict
+    lines = with_field(&lines, at(2), 2, ""); // missing user name
+    lines = with_field(&lines, at(3), 4, "  "); // blank client name
+    lines = with_field(&lines, at(4), 4, "SRV-OTHER"); // a conflict
+    lines = with_field(&lines, at(5), 2, ""); // null in the Parquet file
+    let csv = write_lines(&d, "bad.csv", &lines);
+    let header: Vec<&str> = lines[0].split(',').collect();
+    let columns: Vec<Column> = (0..header.len())
+        .map(|c| {
+            let values: Vec<Option<String>> = lines[1..]
+                .iter()
+                .enumerate()
+                .map(|(r, l)| {
+                    let v = l.split(',').nth(c).unwrap();
+                    (!(c == 2 && r + 1 == at(5))).then(|| v.to_string())
+                })
+                .collect();
+            Column::new(header[c].into(), values)
+        })
+        .collect();
+    let mut df = DataFrame::new(n, columns).unwrap();
+    let parquet = d.path("bad.parquet");
+    ParquetWriter::new(std::fs::File::create(&parquet).unwrap())
+        .with_row_group_size(Some(500))
+        .finish(&mut df)
+        .unwrap();
+    let run = |input: &str, rejects: &str| {
+        let rejects = d.path(rejects).display().to_string();
+        let page = sessionstat(&[
+            "sessions",
+            "--input",
+            input,
+            "--max-bad-rows",
+            "9",
+            "--rejects",
+            &rejects,
+        ])
+        .ok();
+        let rows: Vec<(u64, String, String, String)> = std::fs::read_to_string(&rejects)
+            .unwrap()
+            .lines()
+            .map(|l| {
+                let v: serde_json::Value = serde_json::from_str(l).unwrap();
+                let row = v["line"].as_u64().or(v["row"].as_u64()).unwrap();
+                let text = |k: &str| v[k].as_str().unwrap_or("").to_string();
+                (row, text("column"), text("value"), text("rule"))
+            })
+            .collect();
+        (page, rows)
+    };
+    let (csv_page, csv_rows) = run(&csv, "csv.ndjson");
+    let (pq_page, pq_rows) = run(parquet.to_str().unwrap(), "pq.ndjson");
+    assert_eq!(pq_page, csv_page);
+    assert_eq!(csv_rows.len(), 5, "{csv_rows:?}");
+    // CSV counts physical lines (the header is line 1), Parquet rows from 0.
+    let as_csv: Vec<_> = pq_rows
+        .iter()
+        .map(|(r, c, v, rule)| (r + 2, c.clone(), v.clone(), rule.clone()))
+        .collect();
+    assert_eq!(as_csv, csv_rows);
+}

@@ -11,9 +11,13 @@
 //!
 //! The result is exactly the sequential rule: the first good row of a session
 //! fixes its user and client, and later rows that differ are bad. Comparing
-//! is cheap: a session's user id and the 16-byte string views of its names
-//! sit in one cache line; a name of at most 12 bytes is whole in its view,
-//! and only longer names need their bytes compared.
+//! is cheap either way the names come:
+//! - as dictionary indices of a Parquet row group (`super::dict`): each
+//!   dictionary entry gets the id of its string once (`SessionIndex::intern`),
+//!   and a row compares its user id and three name ids with its session's;
+//! - as strings: a session's user id and the 16-byte string views of its
+//!   names sit in one cache line; a name of at most 12 bytes is whole in its
+//!   view, and only longer names need their bytes compared.
 
 use super::columns::Canon;
 use super::convert::BadCell;
@@ -23,7 +27,7 @@ use crate::rollup::DayStarts;
 use crate::time::Zone;
 use polars::prelude::PlHashMap as HashMap;
 use polars::prelude::*;
-use polars_arrow::array::View;
+use polars_arrow::array::{Array, DictionaryArray, View};
 use rayon::prelude::*;
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -42,12 +46,23 @@ pub struct Batch<'a> {
     pub sid: &'a [i32],
     pub uid: &'a [i32],
     pub keys: &'a [i64],
-    pub names: [&'a StringChunked; 3],
+    pub names: NameCols<'a>,
     /// Rows already known to be bad or blank, sorted: not events.
     pub skip: &'a [usize],
 }
 
-const NAME_COLUMNS: [Canon; 3] = [Canon::UserName, Canon::ClientGuid, Canon::ClientName];
+const NAME_COLUMNS: [Canon; 3] = super::dict::NAMES;
+
+/// The three name columns of a batch: strings, or per row group indices
+/// into that row group's dictionaries (`super::dict`).
+#[derive(Clone, Copy)]
+pub enum NameCols<'a> {
+    Text([&'a StringChunked; 3]),
+    Dict(&'a [[DictionaryArray<u32>; 3]]),
+}
+
+/// The id of a missing name (empty or blank) in `SessionIndex::ids`.
+const MISSING: u32 = u32::MAX;
 
 /// Session id -> session index, and per session the views of its names.
 /// Ids that lie close together (the usual case) are found by direct
@@ -64,6 +79,12 @@ pub struct SessionIndex {
     records: Vec<Record>,
     /// The bytes of the names longer than 12 bytes, session after session.
     long_names: Vec<u8>,
+    /// Per session, its user id and the ids of its names in `interned`:
+    /// what rows read as dictionary indices are compared with. Filled only
+    /// once such a batch comes, and from then on (`catch_up`).
+    ids: Vec<[u32; 4]>,
+    /// Each distinct name met in a dictionary or a session, and its id.
+    interned: HashMap<Box<str>, u32>,
 }
 
 /// A session's user id and the views of its names, in one cache line: the
@@ -91,6 +112,28 @@ fn wanted_view(name: &str) -> u128 {
 }
 
 impl SessionIndex {
+    /// The id of a name; MISSING for an empty or blank one.
+    fn intern(&mut self, name: &str) -> u32 {
+        if name.trim().is_empty() {
+            return MISSING;
+        }
+        if let Some(&id) = self.interned.get(name) {
+            return id;
+        }
+        let id = self.interned.len() as u32;
+        self.interned.insert(name.into(), id);
+        id
+    }
+
+    /// Gives `ids` to the sessions registered without them.
+    fn catch_up(&mut self, metas: &[SessionMeta]) {
+        for m in &metas[self.ids.len()..] {
+            let names = [&m.user_name, &m.client_guid, &m.client_name].map(|t| self.intern(t));
+            self.ids
+                .push([m.user_id as u32, names[0], names[1], names[2]]);
+        }
+    }
+
     #[inline]
     fn get(&self, sid: i32) -> Option<u32> {
         match &self.hash {
@@ -167,36 +210,95 @@ fn difference(m: &SessionMeta, uid: i32, names: [&str; 3]) -> Option<(Canon, Str
         .map(|i| (NAME_COLUMNS[i], names[i].to_string(), first[i].to_string()))
 }
 
-/// The three name columns as arrow arrays, one entry per polars chunk with
-/// the batch row it starts at. Reading a batch gives several chunks (row
-/// groups, pages); joining them would copy every string view.
-struct Names<'a> {
-    parts: Vec<(usize, [&'a Utf8ViewArray; 3])>,
+/// One array of each name column, as read.
+#[derive(Clone, Copy)]
+enum Part<'a> {
+    /// Strings. `array` names the arrays for the verified cache: views
+    /// mean something only within their own array.
+    Text {
+        arrs: [&'a Utf8ViewArray; 3],
+        views: [&'a [View]; 3],
+        array: u64,
+    },
+    /// One row group's dictionary indices (`keys`), its dictionaries
+    /// (`values`), and per dictionary entry its id in `SessionIndex`.
+    Dict {
+        arrs: [&'a DictionaryArray<u32>; 3],
+        keys: [&'a [u32]; 3],
+        values: [&'a Utf8ViewArray; 3],
+        ids: [&'a [u32]; 3],
+    },
 }
 
-impl<'a> Names<'a> {
-    /// `cols` must share chunk boundaries.
-    fn new(cols: [&'a StringChunked; 3]) -> Names<'a> {
-        let mut parts = Vec::new();
-        let mut base = 0;
-        let [a, b, c] = cols.map(|c| c.downcast_iter());
-        for ((x, y), z) in a.zip(b).zip(c) {
-            parts.push((base, [x, y, z]));
-            base += x.len();
-        }
-        Names { parts }
+/// The parts of string columns, each with the batch row it starts at.
+/// Reading a batch gives several chunks (row groups, pages); joining them
+/// would copy every string view. `cols` must share chunk boundaries.
+fn text_parts(cols: [&StringChunked; 3]) -> Vec<(usize, Part<'_>)> {
+    let mut parts = Vec::new();
+    let mut base = 0;
+    let [a, b, c] = cols.map(|c| c.downcast_iter());
+    let chunks = cols[0].chunks().len() as u64;
+    let first_array = ARRAYS.fetch_add(chunks, Ordering::Relaxed);
+    for (((x, y), z), array) in a.zip(b).zip(c).zip(first_array..) {
+        let arrs = [x, y, z];
+        let views = arrs.map(|a| a.views().as_slice());
+        parts.push((base, Part::Text { arrs, views, array }));
+        base += x.len();
     }
+    parts
 }
 
-/// Rows `from..to` of a batch, lying in the arrays `arrs` that start at
-/// batch row `base`, with what the steps learn about them.
+/// A dictionary's strings (the reader makes them `Utf8View`).
+fn dict_values(a: &DictionaryArray<u32>) -> &Utf8ViewArray {
+    a.values()
+        .as_any()
+        .downcast_ref::<Utf8ViewArray>()
+        .expect("dictionaries of strings")
+}
+
+/// Per row group and name column, the id of each dictionary entry.
+fn dict_ids(groups: &[[DictionaryArray<u32>; 3]], index: &mut SessionIndex) -> Vec<[Vec<u32>; 3]> {
+    groups
+        .iter()
+        .map(|g| {
+            g.each_ref().map(|a| {
+                dict_values(a)
+                    .values_iter()
+                    .map(|t| index.intern(t))
+                    .collect()
+            })
+        })
+        .collect()
+}
+
+/// The parts of a batch read as dictionary indices, one per row group.
+fn dict_parts<'a>(
+    groups: &'a [[DictionaryArray<u32>; 3]],
+    ids: &'a [[Vec<u32>; 3]],
+) -> Vec<(usize, Part<'a>)> {
+    let mut parts = Vec::new();
+    let mut base = 0;
+    for (arrs, ids) in groups.iter().zip(ids) {
+        let arrs = arrs.each_ref();
+        parts.push((
+            base,
+            Part::Dict {
+                arrs,
+                keys: arrs.map(|a| a.keys().values().as_slice()),
+                values: arrs.map(dict_values),
+                ids: ids.each_ref().map(Vec::as_slice),
+            },
+        ));
+        base += arrs[0].len();
+    }
+    parts
+}
+
+/// Rows `from..to` of a batch, lying in `part` that starts at batch row
+/// `base`, with what the steps learn about them.
 struct Chunk<'a> {
     base: usize,
-    arrs: [&'a Utf8ViewArray; 3],
-    views: [&'a [View]; 3],
-    /// Names the arrays for the verified cache: views mean something only
-    /// within their own array.
-    array: u64,
+    part: Part<'a>,
     from: usize,
     /// Per row: session index, SKIP or NEW.
     local: Vec<u32>,
@@ -250,18 +352,10 @@ fn with_verified<R>(sessions: usize, f: impl FnOnce(&mut [Verified]) -> R) -> R 
 }
 
 impl<'a> Chunk<'a> {
-    fn new(
-        base: usize,
-        arrs: [&'a Utf8ViewArray; 3],
-        array: u64,
-        from: usize,
-        to: usize,
-    ) -> Chunk<'a> {
+    fn new(base: usize, part: Part<'a>, from: usize, to: usize) -> Chunk<'a> {
         Chunk {
             base,
-            arrs,
-            views: arrs.map(|a| a.views().as_slice()),
-            array,
+            part,
             from,
             local: Vec::with_capacity(to - from),
             bad: Vec::new(),
@@ -271,7 +365,25 @@ impl<'a> Chunk<'a> {
     }
 
     fn names(&self, r: usize) -> [&'a str; 3] {
-        self.arrs.map(|a| a.value(r - self.base))
+        let v = r - self.base;
+        match self.part {
+            Part::Text { arrs, .. } => arrs.map(|a| a.value(v)),
+            Part::Dict { keys, values, .. } => {
+                [0, 1, 2].map(|i| values[i].value(keys[i][v] as usize))
+            }
+        }
+    }
+
+    /// Row `r`'s names, `None` where null.
+    fn raw(&self, r: usize) -> [Option<&'a str>; 3] {
+        let v = r - self.base;
+        match self.part {
+            Part::Text { arrs, .. } => arrs.map(|a| a.get(v)),
+            Part::Dict {
+                arrs, keys, values, ..
+            } => [0, 1, 2]
+                .map(|i| (!arrs[i].is_null(v)).then(|| values[i].value(keys[i][v] as usize))),
+        }
     }
 
     /// The fast check: whether row `r` has exactly session `g`'s user and
@@ -283,6 +395,8 @@ impl<'a> Chunk<'a> {
     /// session already verified in this array agrees at once; the thread's
     /// direct-mapped `cache` holds them. Otherwise short names compare as
     /// whole views, long ones by length and prefix, then bytes.
+    ///
+    /// Rows read as dictionary indices compare the ids of their names.
     #[inline]
     fn agrees(
         &self,
@@ -293,10 +407,23 @@ impl<'a> Chunk<'a> {
         g: u32,
     ) -> bool {
         let v = r - self.base;
-        let got = [self.views[0][v], self.views[1][v], self.views[2][v]].map(View::as_u128);
+        let (arrs, views, array) = match self.part {
+            Part::Text { arrs, views, array } => (arrs, views, array),
+            Part::Dict { keys, ids, .. } => {
+                let got = [
+                    b.uid[r] as u32,
+                    ids[0][keys[0][v] as usize],
+                    ids[1][keys[1][v] as usize],
+                    ids[2][keys[2][v] as usize],
+                ];
+                // A missing name has no id a session can have.
+                return sessions.index.ids[g as usize] == got;
+            }
+        };
+        let got = [views[0][v], views[1][v], views[2][v]].map(View::as_u128);
         let uid = b.uid[r];
         let slot = &mut cache[g as usize & (cache.len() - 1)];
-        if slot.array == self.array
+        if slot.array == array
             && slot.g == g
             && slot.uid == uid
             && slot.views[0] == got[0]
@@ -311,7 +438,7 @@ impl<'a> Chunk<'a> {
         }
         let mut at = rec.long_at as usize;
         let same = (0..3).all(|i| {
-            let view = self.views[i][v];
+            let view = views[i][v];
             if got[i] == rec.want[i] {
                 return true; // only a short name can match whole
             }
@@ -321,7 +448,7 @@ impl<'a> Chunk<'a> {
             let len = view.length as usize;
             let name = sessions.index.long_names.get(at..at + len);
             at += len;
-            let bytes = self.arrs[i].data_buffers().get(view.buffer_idx as usize);
+            let bytes = arrs[i].data_buffers().get(view.buffer_idx as usize);
             let off = view.offset as usize;
             bytes
                 .and_then(|b| b.get(off..off + len))
@@ -329,7 +456,7 @@ impl<'a> Chunk<'a> {
         });
         if same {
             *slot = Verified {
-                array: self.array,
+                array,
                 g,
                 uid,
                 views: got,
@@ -375,14 +502,19 @@ impl<'a> Chunk<'a> {
         let v = r - self.base;
         // A name can only be missing if it is null, empty, or starts with a blank.
         let maybe = has_nulls
-            || self.views.iter().any(|views| {
-                let view = views[v];
-                view.length == 0 || (view.prefix as u8).is_ascii_whitespace()
-            });
+            || match self.part {
+                Part::Text { views, .. } => views.iter().any(|views| {
+                    let view = views[v];
+                    view.length == 0 || (view.prefix as u8).is_ascii_whitespace()
+                }),
+                Part::Dict { keys, ids, .. } => {
+                    (0..3).any(|i| ids[i][keys[i][v] as usize] == MISSING)
+                }
+            };
         if !maybe {
             return None;
         }
-        let raw = self.arrs.map(|a| a.get(v));
+        let raw = self.raw(r);
         let i = (0..3).find(|&i| raw[i].is_none_or(|t| t.trim().is_empty()))?;
         Some(BadCell {
             row: r,
@@ -419,13 +551,13 @@ fn prefetch<T>(x: &T) {
 /// Step 1 for rows `from..to`.
 fn first_step<'a>(
     b: &Batch<'_>,
-    (base, arrs, array): (usize, [&'a Utf8ViewArray; 3], u64),
+    (base, part): (usize, Part<'a>),
     from: usize,
     to: usize,
     sessions: &Sessions<'_>,
     has_nulls: bool,
 ) -> Chunk<'a> {
-    let mut c = Chunk::new(base, arrs, array, from, to);
+    let mut c = Chunk::new(base, part, from, to);
     with_verified(sessions.metas.len(), |cache| {
         first_rows(b, &mut c, cache, to, sessions, has_nulls)
     });
@@ -450,6 +582,7 @@ fn first_rows(
     // lookup costs more than it saves: 0.39 -> 0.42 s on 10M events of 20k
     // sessions, while 100M events of 491k sessions go 4.63 -> 4.39 s.)
     let ahead = sessions.metas.len() > cache.len();
+    let dict = matches!(c.part, Part::Dict { .. });
     for r in c.from..to {
         if ahead {
             if let Some(g) = b
@@ -457,7 +590,11 @@ fn first_rows(
                 .get(r + AHEAD)
                 .and_then(|&sid| sessions.index.get(sid))
             {
-                prefetch(&cache[g as usize & (cache.len() - 1)]);
+                if dict {
+                    prefetch(&sessions.index.ids[g as usize]);
+                } else {
+                    prefetch(&cache[g as usize & (cache.len() - 1)]);
+                }
             }
         }
         if skip.peek() == Some(&r) {
@@ -560,29 +697,38 @@ pub fn assemble(
     if n == 0 {
         return Ok(Vec::new());
     }
-    // Columns whose chunks line up are used as they are; others are joined.
-    let bounds = |c: &StringChunked| c.chunks().iter().map(|a| a.len()).collect::<Vec<_>>();
-    let aligned = (1..3).all(|i| bounds(b.names[i]) == bounds(b.names[0]));
-    let joined: Vec<StringChunked> = if aligned {
-        Vec::new()
-    } else {
-        b.names.iter().map(|c| c.rechunk().into_owned()).collect()
+    let (text, dict_ids, has_nulls) = match b.names {
+        NameCols::Text(cols) => {
+            // Columns whose chunks line up are used as they are; others are joined.
+            let bounds = |c: &StringChunked| c.chunks().iter().map(|a| a.len()).collect::<Vec<_>>();
+            let aligned = (1..3).all(|i| bounds(cols[i]) == bounds(cols[0]));
+            let text = if aligned {
+                cols.map(|c| c.clone())
+            } else {
+                cols.map(|c| c.rechunk().into_owned())
+            };
+            let has_nulls = cols.iter().any(|c| c.null_count() > 0);
+            (Some(text), Vec::new(), has_nulls)
+        }
+        NameCols::Dict(groups) => {
+            let ids = dict_ids(groups, index);
+            index.catch_up(&events.sessions);
+            let has_nulls = groups.iter().flatten().any(|a| a.null_count() > 0);
+            (None, ids, has_nulls)
+        }
     };
-    let cols: [&StringChunked; 3] = if aligned {
-        b.names
-    } else {
-        [&joined[0], &joined[1], &joined[2]]
+    let parts = match (&text, b.names) {
+        (Some(text), _) => text_parts(text.each_ref()),
+        (None, NameCols::Dict(groups)) => dict_parts(groups, &dict_ids),
+        (None, NameCols::Text(_)) => unreachable!("text columns are kept"),
     };
-    let names = Names::new(cols);
-    let has_nulls = cols.iter().any(|c| c.null_count() > 0);
-    // Ranges of at most CHUNK rows, each within one array.
+    // Ranges of at most CHUNK rows, each within one part.
     let mut ranges = Vec::new();
-    let first_array = ARRAYS.fetch_add(names.parts.len() as u64, Ordering::Relaxed);
-    for (&(base, arrs), array) in names.parts.iter().zip(first_array..) {
-        let end = base + arrs[0].len();
+    for (i, &(base, part)) in parts.iter().enumerate() {
+        let end = parts.get(i + 1).map_or(n, |p| p.0);
         let mut from = base;
         while from < end {
-            ranges.push(((base, arrs, array), from, (from + CHUNK).min(end)));
+            ranges.push(((base, part), from, (from + CHUNK).min(end)));
             from += CHUNK;
         }
     }
@@ -604,6 +750,12 @@ pub fn assemble(
             if index.get(sid).is_none() {
                 let names = c.names(r);
                 index.insert(sid, b.uid[r], names);
+                if let Part::Dict { keys, ids, .. } = c.part {
+                    // `ids` is caught up: this session's come from its row.
+                    let v = r - c.base;
+                    let [u, g, n] = [0, 1, 2].map(|i| ids[i][keys[i][v] as usize]);
+                    index.ids.push([b.uid[r] as u32, u, g, n]);
+                }
                 let [user_name, client_guid, client_name] = names.map(str::to_string);
                 events.sessions.push(SessionMeta {
                     session_id: sid,
@@ -714,7 +866,7 @@ mod tests {
                 sid: &[7],
                 uid: &[1],
                 keys: &[batch as i64],
-                names: [&names[0], &names[1], &names[2]],
+                names: NameCols::Text([&names[0], &names[1], &names[2]]),
                 skip: &[],
             };
             let bad = assemble(&b, &mut index, &mut events).unwrap();
@@ -825,7 +977,7 @@ mod tests {
                 sid: &sid,
                 uid: &uid,
                 keys: &keys,
-                names: [&cols[0], &cols[1], &cols[2]],
+                names: NameCols::Text([&cols[0], &cols[1], &cols[2]]),
                 skip: &skip,
             };
             let mut index = SessionIndex::default();
@@ -851,6 +1003,165 @@ mod tests {
             assert!(bad_rows.len() > 3, "the case must have conflicts");
             // each session keeps input order: keys are row numbers, increasing
             assert!(events.keys.iter().all(|ks| ks.is_sorted()));
+        }
+    }
+
+    /// A dictionary-encoded column part, as `super::super::dict` reads it:
+    /// distinct values in order of first use, nulls as invalid keys.
+    fn dict_array(values: &[Option<&str>]) -> DictionaryArray<u32> {
+        let mut distinct: Vec<&str> = Vec::new();
+        let keys: Vec<Option<u32>> = values
+            .iter()
+            .map(|v| {
+                v.map(|t| match distinct.iter().position(|d| *d == t) {
+                    Some(k) => k as u32,
+                    None => {
+                        distinct.push(t);
+                        distinct.len() as u32 - 1
+                    }
+                })
+            })
+            .collect();
+        let dtype = polars_arrow::datatypes::ArrowDataType::Dictionary(
+            polars_arrow::datatypes::IntegerType::UInt32,
+            Box::new(polars_arrow::datatypes::ArrowDataType::Utf8View),
+            false,
+        );
+        DictionaryArray::try_new(
+            dtype,
+            polars_arrow::array::PrimitiveArray::from(keys),
+            Utf8ViewArray::from_slice_values(&distinct).boxed(),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn dictionary_batches_follow_the_sequential_rule_across_batches() {
+        // Batches of strings and of dictionary indices, in any order, give
+        // the sequential rule over all rows: a session fixed in one kind of
+        // batch is checked in the other (SessionIndex::catch_up).
+        for seed in 0..8u64 {
+            let mut rng = rand_pcg::Pcg64Mcg::seed_from_u64(100 + seed);
+            let n = 2 * CHUNK + 999;
+            let sessions = [5usize, 300, 9000, 70_000][seed as usize % 4];
+            let sid: Vec<i32> = (0..n)
+                .map(|_| rng.random_range(0..sessions as i32))
+                .collect();
+            let uid: Vec<i32> = (0..n)
+                .map(|r| {
+                    if rng.random_bool(0.001) {
+                        -1
+                    } else {
+                        sid[r] % 11
+                    }
+                })
+                .collect();
+            // Rare faults: null, empty or blank names, another guid, a long
+            // name that differs after its prefix.
+            let names: Vec<[Option<String>; 3]> = (0..n)
+                .map(|r| {
+                    let fault = rng.random_range(0..4000);
+                    [
+                        match fault {
+                            0 => None,
+                            1 => Some(String::new()),
+                            2 => Some(" \t".into()),
+                            _ => Some(format!("user{}", sid[r] % 11)),
+                        },
+                        Some(if fault == 3 {
+                            "other".into()
+                        } else {
+                            format!("guid-{:08}-long", sid[r])
+                        }),
+                        match fault {
+                            4 => None,
+                            5 => Some("client-machine-name-x".into()),
+                            _ => Some(format!("client-machine-name-{}", sid[r] % 3)),
+                        },
+                    ]
+                })
+                .collect();
+            let skip: Vec<usize> = (0..n).filter(|_| rng.random_bool(0.01)).collect();
+            let text: Vec<[String; 3]> = names
+                .iter()
+                .map(|v| v.clone().map(Option::unwrap_or_default))
+                .collect();
+            let (kept, bad_rows) = sequential(&sid, &uid, &text, &skip);
+
+            let mut index = SessionIndex::default();
+            let mut events = Events::default();
+            let mut got_bad = Vec::new();
+            let keys: Vec<i64> = (0..n as i64).collect();
+            // Three batches; each one strings or dictionaries (of one or
+            // more row groups), by the seed's bits.
+            let cuts = [0, 40_000, 40_001, n];
+            for (i, w) in cuts.windows(2).enumerate() {
+                let (lo, hi) = (w[0], w[1]);
+                let local_skip: Vec<usize> = skip
+                    .iter()
+                    .filter(|&&r| r >= lo && r < hi)
+                    .map(|&r| r - lo)
+                    .collect();
+                let column = |c: usize, from: usize, to: usize| -> Vec<Option<&str>> {
+                    names[from..to].iter().map(|v| v[c].as_deref()).collect()
+                };
+                let text_cols: Vec<StringChunked> = (0..3)
+                    .map(|c| {
+                        StringChunked::from_iter_options("n".into(), column(c, lo, hi).into_iter())
+                    })
+                    .collect();
+                let groups: Vec<[DictionaryArray<u32>; 3]> = {
+                    let mut bounds = vec![lo];
+                    if hi - lo > 30_000 {
+                        bounds.push(lo + 30_000);
+                    }
+                    bounds.push(hi);
+                    bounds
+                        .windows(2)
+                        .map(|g| [0, 1, 2].map(|c| dict_array(&column(c, g[0], g[1]))))
+                        .collect()
+                };
+                let names = if (seed >> i) & 1 == 1 {
+                    NameCols::Dict(&groups)
+                } else {
+                    NameCols::Text([&text_cols[0], &text_cols[1], &text_cols[2]])
+                };
+                let b = Batch {
+                    sid: &sid[lo..hi],
+                    uid: &uid[lo..hi],
+                    keys: &keys[lo..hi],
+                    names,
+                    skip: &local_skip,
+                };
+                let bad = assemble(&b, &mut index, &mut events).unwrap();
+                got_bad.extend(bad.iter().map(|c| c.row + lo));
+                for c in &bad {
+                    let r = c.row + lo;
+                    // A missing name's cell shows the value as read.
+                    if c.rule == "missing required value" {
+                        let i = NAME_COLUMNS
+                            .iter()
+                            .position(|&k| Some(k) == c.column)
+                            .unwrap();
+                        assert_eq!(c.value, text[r][i], "seed {seed} row {r}");
+                    }
+                }
+            }
+            let mut got: Vec<(i64, i32)> = events
+                .keys
+                .iter()
+                .enumerate()
+                .flat_map(|(g, ks)| ks.iter().map(move |&k| (k, g as i32)))
+                .collect();
+            got.sort_unstable();
+            let got: Vec<i32> = got
+                .iter()
+                .map(|&(_, g)| events.sessions[g as usize].session_id)
+                .collect();
+            assert_eq!(got, kept, "seed {seed}");
+            got_bad.sort_unstable();
+            assert_eq!(got_bad, bad_rows, "seed {seed}");
+            assert!(bad_rows.len() > 3, "the case must have conflicts");
         }
     }
 }

@@ -6,6 +6,7 @@
 pub mod assemble;
 pub mod columns;
 pub mod convert;
+pub mod dict;
 pub mod inputs;
 
 use crate::events::Events;
@@ -237,11 +238,13 @@ fn batches(file: &InputFile) -> Result<Slices, LoadError> {
 
 /// One file as read: its canonical columns, rows already known to be bad
 /// (CSV rows with more fields than the header), and rows with no value at
-/// all (blank CSV lines), which are skipped.
+/// all (blank CSV lines), which are skipped. The name columns are in `df`,
+/// or, read as dictionary indices, in `dict`.
 pub struct FileFrame {
     pub df: DataFrame,
     pub bad: Vec<BadCell>,
     pub blank: Vec<usize>,
+    pub dict: Option<dict::DictNames>,
 }
 
 /// Reads one file's mapped columns, renamed to their canonical names (kind
@@ -265,6 +268,7 @@ pub fn read_file(
         |e: PolarsError| LoadError::Input(format!("cannot read {name} as {}: {e}", file.format));
     let mut pre_bad = Vec::new();
     let mut blank = Vec::new();
+    let mut dict_names = None;
     let (found, frame) = match file.format {
         Format::Csv => {
             let found = csv_header(&file.path)
@@ -308,7 +312,16 @@ pub fn read_file(
             }
             let schema = reader.schema().map_err(polars_err)?;
             let found: Vec<String> = schema.iter_names().map(|n| n.to_string()).collect();
-            let wanted = wanted_columns(map, &found);
+            let mut wanted = wanted_columns(map, &found);
+            if let (Some(footer), Some(slice)) = (footer, slice) {
+                let f = std::fs::File::open(&file.path)
+                    .map_err(|e| LoadError::Input(format!("cannot read {name}: {e}")))?;
+                dict_names = dict::read(&f, footer, &schema, map, slice);
+                if dict_names.is_some() {
+                    let names = dict::NAMES.map(|c| map.source(c));
+                    wanted.retain(|w| !names.contains(&w.as_str()));
+                }
+            }
             let df = reader
                 .with_columns(Some(wanted))
                 .with_slice(slice)
@@ -334,6 +347,9 @@ pub fn read_file(
     }
     let mut cols = Vec::new();
     for c in Canon::ALL {
+        if dict_names.is_some() && dict::NAMES.contains(&c) {
+            continue;
+        }
         let src = map.source(c);
         let col = if found.iter().any(|f| f == src) {
             frame.column(src).ok().cloned()
@@ -355,6 +371,7 @@ pub fn read_file(
         df,
         bad: pre_bad,
         blank,
+        dict: dict_names,
     })
 }
 
@@ -578,6 +595,7 @@ impl Assembler<'_> {
             df: frame,
             bad: pre_bad,
             blank,
+            dict,
         } = frame;
         let n = frame.height();
         let zone = self.opts.zone;
@@ -639,19 +657,26 @@ impl Assembler<'_> {
         let keys = convert::keys(&ts, &kinds);
         drop((ts, kinds));
         crate::trace::stage("converted");
-        let names = [Canon::UserName, Canon::ClientGuid, Canon::ClientName]
-            .map(|c| series(c).and_then(|s| convert::as_text(&s).map_err(err)));
-        let [a, b, c] = names;
-        let (a, b, c) = (a?, b?, c?);
+        let text = match dict {
+            Some(_) => Vec::new(),
+            None => dict::NAMES
+                .iter()
+                .map(|&c| series(c).and_then(|s| convert::as_text(&s).map_err(err)))
+                .collect::<Result<Vec<_>, _>>()?,
+        };
+        let names = match &dict {
+            Some(groups) => assemble::NameCols::Dict(groups),
+            None => assemble::NameCols::Text([
+                text[0].str().map_err(err)?,
+                text[1].str().map_err(err)?,
+                text[2].str().map_err(err)?,
+            ]),
+        };
         let batch = assemble::Batch {
             sid: &sid,
             uid: &uid,
             keys: &keys,
-            names: [
-                a.str().map_err(err)?,
-                b.str().map_err(err)?,
-                c.str().map_err(err)?,
-            ],
+            names,
             skip: &skip,
         };
         bad.extend(
