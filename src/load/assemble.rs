@@ -73,7 +73,7 @@ pub struct SessionIndex {
     lo: i64,
     /// Direct table: entry `id - lo`, u32::MAX where no session.
     dense: Vec<u32>,
-    /// Used instead of `dense` once ids are too scattered for it.
+    /// Used instead of `dense` while ids are too scattered for it.
     hash: Option<HashMap<i32, u32>>,
     /// Per session, what its rows are compared with.
     records: Vec<Record>,
@@ -162,6 +162,21 @@ impl SessionIndex {
         }
         if let Some(h) = &mut self.hash {
             h.insert(sid, g);
+            // Ids met early may look scattered while later ones fill the
+            // gaps: look again as the sessions double.
+            let n = self.records.len();
+            if n >= 1 << 10 && n.is_power_of_two() {
+                let lo = h.keys().min().map_or(0, |&k| i64::from(k));
+                let hi = h.keys().max().map_or(0, |&k| i64::from(k));
+                if dense_fits((hi - lo + 1) as usize, n) {
+                    self.lo = lo;
+                    self.dense = vec![u32::MAX; (hi - lo + 1) as usize];
+                    for (&k, &g) in h.iter() {
+                        self.dense[(i64::from(k) - lo) as usize] = g;
+                    }
+                    self.hash = None;
+                }
+            }
             return g;
         }
         let sid64 = sid as i64;
@@ -173,8 +188,7 @@ impl SessionIndex {
             (self.lo + self.dense.len() as i64 - 1).max(sid64),
         );
         let span = (hi - lo + 1) as usize;
-        // A direct table may hold up to 16 slots per session (and 64Ki in all).
-        if span > (16 * self.records.len()).max(1 << 16) {
+        if !dense_fits(span, self.records.len()) {
             let mut h: HashMap<i32, u32> = HashMap::default();
             for (i, &g) in self.dense.iter().enumerate() {
                 if g != u32::MAX {
@@ -197,6 +211,13 @@ impl SessionIndex {
         self.dense[(sid64 - self.lo) as usize] = g;
         g
     }
+}
+
+/// Whether ids spanning `span` values may be found by direct addressing
+/// for `sessions` sessions: up to 16 slots per session, and 1Mi slots
+/// (4 MiB) in any case. A hash lookup per row costs several times more.
+fn dense_fits(span: usize, sessions: usize) -> bool {
+    span <= (16 * sessions).max(1 << 20)
 }
 
 /// The first column in which a row differs from a session's values.
@@ -878,10 +899,18 @@ mod tests {
     #[test]
     fn session_index_finds_every_id_dense_or_scattered() {
         let mut rng = rand_pcg::Pcg64Mcg::seed_from_u64(7);
-        for spread in [100i64, 1 << 40] {
+        // Ids close together; scattered over int32; spread over 4Mi values
+        // in random order, which look scattered while few (a hash) and fill
+        // a direct table once many (SessionIndex::insert looks again).
+        for (spread, draws, hashed) in [
+            (100i64, 20_000, false),
+            (1 << 40, 20_000, true),
+            (1 << 21, 300_000, false),
+        ] {
             let mut index = SessionIndex::default();
             let mut want: HashMap<i32, u32> = HashMap::default();
-            for _ in 0..20_000 {
+            let mut was_hashed = false;
+            for _ in 0..draws {
                 // ids below and above the first, far apart when spread is large
                 let sid = (rng.random_range(-spread..spread) % (1 << 31)) as i32;
                 if want.contains_key(&sid) {
@@ -889,8 +918,10 @@ mod tests {
                 }
                 let g = index.insert(sid, 1, ["u", "a-name-longer-than-12", ""]);
                 want.insert(sid, g);
+                was_hashed |= index.hash.is_some();
             }
-            assert_eq!(index.hash.is_some(), spread > 100);
+            assert_eq!(index.hash.is_some(), hashed, "spread {spread}");
+            assert_eq!(was_hashed, spread > 100, "spread {spread}");
             for (&sid, &g) in &want {
                 assert_eq!(index.get(sid), Some(g));
             }
