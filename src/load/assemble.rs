@@ -75,13 +75,17 @@ pub struct SessionIndex {
     dense: Vec<u32>,
     /// Used instead of `dense` while ids are too scattered for it.
     hash: Option<HashMap<i32, u32>>,
-    /// Per session, what its rows are compared with.
+    /// How many sessions are registered.
+    sessions: usize,
+    /// Per session, what its rows read as strings are compared with.
+    /// Filled when such a batch comes (`catch_up_records`).
     records: Vec<Record>,
     /// The bytes of the names longer than 12 bytes, session after session.
     long_names: Vec<u8>,
     /// Per session, its user id and the ids of its names in `interned`:
     /// what rows read as dictionary indices are compared with. Filled only
-    /// once such a batch comes, and from then on (`catch_up`).
+    /// when such a batch comes (`catch_up_ids`). A load reads each file one
+    /// way or the other, so a session rarely needs both.
     ids: Vec<[u32; 4]>,
     /// Each distinct name met in a dictionary or a session, and its id.
     interned: HashMap<Box<str>, u32>,
@@ -125,8 +129,26 @@ impl SessionIndex {
         id
     }
 
+    /// Gives `records` to the sessions registered without them.
+    fn catch_up_records(&mut self, metas: &[SessionMeta]) {
+        for m in &metas[self.records.len()..] {
+            let names = [&m.user_name, &m.client_guid, &m.client_name].map(|t| t.as_str());
+            self.records.push(Record {
+                want: names.map(wanted_view),
+                uid: m.user_id,
+                long_at: self.long_names.len() as u32,
+            });
+            for name in names
+                .iter()
+                .filter(|t| t.len() > View::MAX_INLINE_SIZE as usize)
+            {
+                self.long_names.extend_from_slice(name.as_bytes());
+            }
+        }
+    }
+
     /// Gives `ids` to the sessions registered without them.
-    fn catch_up(&mut self, metas: &[SessionMeta]) {
+    fn catch_up_ids(&mut self, metas: &[SessionMeta]) {
         for m in &metas[self.ids.len()..] {
             let names = [&m.user_name, &m.client_guid, &m.client_name].map(|t| self.intern(t));
             self.ids
@@ -147,24 +169,15 @@ impl SessionIndex {
         }
     }
 
-    fn insert(&mut self, sid: i32, uid: i32, names: [&str; 3]) -> u32 {
-        let g = self.records.len() as u32;
-        self.records.push(Record {
-            want: names.map(wanted_view),
-            uid,
-            long_at: self.long_names.len() as u32,
-        });
-        for name in names
-            .iter()
-            .filter(|t| t.len() > View::MAX_INLINE_SIZE as usize)
-        {
-            self.long_names.extend_from_slice(name.as_bytes());
-        }
+    /// Registers a new session id as the next session.
+    fn insert(&mut self, sid: i32) -> u32 {
+        let g = self.sessions as u32;
+        self.sessions += 1;
         if let Some(h) = &mut self.hash {
             h.insert(sid, g);
             // Ids met early may look scattered while later ones fill the
             // gaps: look again as the sessions double.
-            let n = self.records.len();
+            let n = self.sessions;
             if n >= 1 << 10 && n.is_power_of_two() {
                 let lo = h.keys().min().map_or(0, |&k| i64::from(k));
                 let hi = h.keys().max().map_or(0, |&k| i64::from(k));
@@ -188,7 +201,7 @@ impl SessionIndex {
             (self.lo + self.dense.len() as i64 - 1).max(sid64),
         );
         let span = (hi - lo + 1) as usize;
-        if !dense_fits(span, self.records.len()) {
+        if !dense_fits(span, self.sessions) {
             let mut h: HashMap<i32, u32> = HashMap::default();
             for (i, &g) in self.dense.iter().enumerate() {
                 if g != u32::MAX {
@@ -729,11 +742,12 @@ pub fn assemble(
                 cols.map(|c| c.rechunk().into_owned())
             };
             let has_nulls = cols.iter().any(|c| c.null_count() > 0);
+            index.catch_up_records(&events.sessions);
             (Some(text), Vec::new(), has_nulls)
         }
         NameCols::Dict(groups) => {
             let ids = dict_ids(groups, index);
-            index.catch_up(&events.sessions);
+            index.catch_up_ids(&events.sessions);
             let has_nulls = groups.iter().flatten().any(|a| a.null_count() > 0);
             (None, ids, has_nulls)
         }
@@ -770,7 +784,7 @@ pub fn assemble(
             let sid = b.sid[r];
             if index.get(sid).is_none() {
                 let names = c.names(r);
-                index.insert(sid, b.uid[r], names);
+                index.insert(sid);
                 if let Part::Dict { keys, ids, .. } = c.part {
                     // `ids` is caught up: this session's come from its row.
                     let v = r - c.base;
@@ -789,7 +803,10 @@ pub fn assemble(
         }
     }
 
-    // Step 3.
+    // Step 3, against the new sessions' records too.
+    if text.is_some() {
+        index.catch_up_records(&events.sessions);
+    }
     let sessions = Sessions {
         index,
         metas: &events.sessions,
@@ -916,7 +933,7 @@ mod tests {
                 if want.contains_key(&sid) {
                     continue;
                 }
-                let g = index.insert(sid, 1, ["u", "a-name-longer-than-12", ""]);
+                let g = index.insert(sid);
                 want.insert(sid, g);
                 was_hashed |= index.hash.is_some();
             }

@@ -682,7 +682,11 @@ impl Assembler<'_> {
         bad.extend(
             assemble::assemble(&batch, &mut self.index, &mut self.loaded.events).map_err(err)?,
         );
-        crate::trace::stage("assembled");
+        crate::trace::stage(if dict.is_some() {
+            "assembled (names as dictionary indices)"
+        } else {
+            "assembled"
+        });
         if bad.is_empty() {
             return Ok(());
         }
