@@ -5,6 +5,7 @@
 //! (events -> per-session stats, selection, pages) -> `output` (endpoint
 //! JSON, rollups). `cmd` holds one module per subcommand.
 
+pub mod alloc;
 pub mod cli;
 pub mod cmd;
 pub mod config;

@@ -185,6 +185,11 @@ pub fn run(
         if over_limit {
             continue; // this pass fails the run; later passes may hold earlier bad rows
         }
+        if k + 1 == partitions {
+            // No more loading: what the load freed goes back to the system,
+            // and so will what selecting and writing free.
+            crate::alloc::release_from_now_on();
+        }
         crate::trace::stage("loaded");
         let (selection, sessions) = if events.stream.is_some() {
             let selection = if with_days {
