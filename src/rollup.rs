@@ -280,12 +280,6 @@ pub struct DailyRow<K> {
 pub type UserKey<'a> = (i32, &'a str);
 pub type ClientKey<'a> = (&'a str, &'a str);
 
-/// Both daily tables, ordered by day, then key.
-pub struct Daily<'a> {
-    pub users: Vec<DailyRow<UserKey<'a>>>,
-    pub clients: Vec<DailyRow<ClientKey<'a>>>,
-}
-
 /// Each selected session's day parts, in selection order.
 pub fn day_parts(
     g: &Grouped,
@@ -321,7 +315,12 @@ fn table<'a, K: Ord + Copy + Send + Sync>(
         all.extend(ps.iter().map(|p| (p.day, k, p)));
     }
     all.par_sort_unstable_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
-    let mut rows: Vec<DailyRow<K>> = Vec::new();
+    // Rows sized exactly: grown by doubling, they could take twice the memory.
+    let runs = all
+        .par_windows(2)
+        .filter(|w| (w[0].0, w[0].1) != (w[1].0, w[1].1))
+        .count();
+    let mut rows: Vec<DailyRow<K>> = Vec::with_capacity(runs + 1);
     for (day, key, p) in all {
         match rows.last_mut() {
             Some(row) if row.part.day == day && row.key == key => {}
@@ -341,22 +340,29 @@ fn table<'a, K: Ord + Copy + Send + Sync>(
     rows
 }
 
-/// Adds up day parts into both daily tables; `parts[i]` belongs to
-/// `selection[i]`, whose attributes are `metas[selection[i].session]`.
-pub fn daily<'a>(
+/// The daily user table, ordered by day, then key: day parts added up per
+/// (day, user); `parts[i]` belongs to `selection[i]`, whose attributes are
+/// `metas[selection[i].session]`. Each table is built on its own so that
+/// memory holds one at a time.
+pub fn daily_users<'a>(
     metas: &'a [SessionMeta],
     selection: &[SessionStats],
     parts: &[Vec<DayPart>],
-) -> Daily<'a> {
-    // One table after the other, each sorted on all threads: only one
-    // table's sort is in memory at a time.
-    let users = table(metas, selection, parts, |m| {
+) -> Vec<DailyRow<UserKey<'a>>> {
+    table(metas, selection, parts, |m| {
         (m.user_id, m.user_name.as_str())
-    });
-    let clients = table(metas, selection, parts, |m| {
+    })
+}
+
+/// The daily client table; see `daily_users`.
+pub fn daily_clients<'a>(
+    metas: &'a [SessionMeta],
+    selection: &[SessionStats],
+    parts: &[Vec<DayPart>],
+) -> Vec<DailyRow<ClientKey<'a>>> {
+    table(metas, selection, parts, |m| {
         (m.client_guid.as_str(), m.client_name.as_str())
-    });
-    Daily { users, clients }
+    })
 }
 
 #[cfg(test)]
@@ -468,13 +474,13 @@ mod tests {
         };
         let g = group(ev);
         let sel = select(&g, &Settings::whole(Some(15 * US_PER_MIN)));
-        let d = daily(
+        let users = daily_users(
             &g.sessions,
             &sel,
             &day_parts(&g, &sel, &berlin, Some(15 * US_PER_MIN)),
         );
-        assert_eq!(d.users.len(), 2);
-        let (a, b) = (&d.users[0], &d.users[1]);
+        assert_eq!(users.len(), 2);
+        let (a, b) = (&users[0], &users[1]);
         assert_eq!(
             (a.part.duration, a.part.productive, a.part.idle),
             (10 * US_PER_MIN, 10 * US_PER_MIN, 0)
@@ -504,13 +510,12 @@ mod tests {
         };
         let g = group(ev);
         let sel = select(&g, &Settings::whole(None));
-        let d = daily(
+        let clients = daily_clients(
             &g.sessions,
             &sel,
             &day_parts(&g, &sel, &Zone::default(), None),
         );
-        let durations: Vec<_> = d
-            .clients
+        let durations: Vec<_> = clients
             .iter()
             .map(|r| (r.part.duration, r.part.first_event.is_some(), r.sessions))
             .collect();

@@ -13,14 +13,15 @@ use crate::events::SessionMeta;
 use crate::kernel::{self, SessionStats};
 use crate::output::json::Response;
 use crate::output::rejects::write_rejects;
-use crate::output::tables::{client_frame, sessions_frame, user_frame, write_csv, write_parquet};
+use crate::output::tables::{
+    client_frame, sessions_frame, user_frame, write_csv, write_parquet, Frames,
+};
 use crate::pipeline::{self, Outcome};
 use crate::progress::Progress;
 use crate::request::{Request, RequestError};
-use crate::rollup::{daily, Daily};
+use crate::rollup::{daily_clients, daily_users};
 use crate::time::{format_rfc3339_utc, format_timespan, Micros};
 use anyhow::{Context, Result};
-use polars::prelude::DataFrame;
 use rayon::prelude::*;
 use std::fs;
 use std::io::{self, BufWriter, Write};
@@ -87,21 +88,19 @@ pub fn run(args: Args) -> Result<()> {
     let parts = std::mem::take(&mut outcome.parts);
     let (metas, selection) = (&outcome.metas, &outcome.stats);
     progress.stage("writing");
-    let Daily { users, clients } = daily(metas, selection, &parts);
-    drop(parts);
-    crate::trace::stage("rollups computed");
     let pages = page_count(selection, &request);
-    // The pages on one side, the tables on the other. A table is built
-    // just before its Parquet and CSV files are written side by side, and
-    // dropped after, so that memory holds one table at a time.
-    let write_table = |name: &str, df: DataFrame| -> Result<()> {
+    // The pages on one side, the tables on the other. A table is added up
+    // and turned into a frame just before its Parquet and CSV files are
+    // written side by side, and dropped after, so that memory holds one
+    // table at a time; the day parts go once both daily tables are made.
+    let write_table = |name: &str, rows: usize, frames: &Frames| -> Result<()> {
         let (parquet, csv) = rayon::join(
             || {
                 staging.write(&format!("{name}.parquet"), |w| {
-                    write_parquet(&mut df.clone(), w).map_err(io::Error::other)
+                    write_parquet(rows, frames, w).map_err(io::Error::other)
                 })
             },
-            || staging.write(&format!("{name}.csv"), |w| write_csv(&df, w)),
+            || staging.write(&format!("{name}.csv"), |w| write_csv(rows, frames, w)),
         );
         parquet?;
         csv?;
@@ -121,14 +120,19 @@ pub fn run(args: Args) -> Result<()> {
             )
             .inspect(|_| crate::trace::stage("pages written"))
         },
-        || -> Result<()> {
-            let frame = user_frame(&users)?;
+        move || -> Result<()> {
+            let users = daily_users(metas, selection, &parts);
+            write_table("daily_user", users.len(), &|r| user_frame(&users[r]))?;
             drop(users);
-            write_table("daily_user", frame)?;
-            let frame = client_frame(&clients)?;
+            let clients = daily_clients(metas, selection, &parts);
+            drop(parts);
+            write_table("daily_client", clients.len(), &|r| {
+                client_frame(&clients[r])
+            })?;
             drop(clients);
-            write_table("daily_client", frame)?;
-            write_table("sessions", sessions_frame(metas, selection)?)
+            write_table("sessions", selection.len(), &|r| {
+                sessions_frame(metas, &selection[r])
+            })
         },
     );
     paged?;

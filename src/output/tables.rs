@@ -8,6 +8,7 @@ use crate::rollup::{ClientKey, DailyRow, UserKey};
 use crate::time::{push_digits, push_wall_time, US_PER_DAY};
 use polars::prelude::*;
 use std::io::{self, Write};
+use std::ops::Range;
 
 fn timestamps(name: &str, v: Vec<Option<i64>>) -> PolarsResult<Column> {
     Column::new(name.into(), v).cast(&DataType::Datetime(
@@ -104,12 +105,39 @@ pub fn client_frame(rows: &[DailyRow<ClientKey>]) -> PolarsResult<DataFrame> {
     )
 }
 
-/// Parquet with zstd and moderate row groups.
-pub fn write_parquet(df: &mut DataFrame, w: impl Write) -> PolarsResult<()> {
-    ParquetWriter::new(w)
+/// Rows of a table per frame made for writing it, and per Parquet row group.
+const CHUNK_ROWS: usize = 256 * 1024;
+
+/// The frame of rows `range` of a table: a table is written a chunk of rows
+/// at a time, so that memory never holds the whole of it as a frame.
+pub type Frames<'a> = dyn Fn(Range<usize>) -> PolarsResult<DataFrame> + Sync + 'a;
+
+/// The chunks of a table of `rows` rows (one, empty, for none).
+fn chunks(rows: usize) -> impl Iterator<Item = Range<usize>> {
+    (0..rows.div_ceil(CHUNK_ROWS).max(1))
+        .map(move |i| i * CHUNK_ROWS..((i + 1) * CHUNK_ROWS).min(rows))
+}
+
+/// Parquet with zstd, a row group per chunk of rows.
+pub fn write_parquet(rows: usize, frames: &Frames, w: impl Write) -> PolarsResult<()> {
+    let writer = ParquetWriter::new(w)
         .with_compression(ParquetCompression::Zstd(None))
-        .with_row_group_size(Some(256 * 1024))
-        .finish(df)?;
+        .with_row_group_size(Some(CHUNK_ROWS));
+    let mut first = frames(0..rows.min(CHUNK_ROWS))?;
+    if rows <= CHUNK_ROWS {
+        writer.finish(&mut first)?;
+        return Ok(());
+    }
+    first.rechunk_mut_par();
+    let mut out = writer.batched(first.schema())?;
+    out.write_batch(&first)?;
+    drop(first);
+    for range in chunks(rows).skip(1) {
+        let mut df = frames(range)?;
+        df.rechunk_mut_par();
+        out.write_batch(&df)?;
+    }
+    out.finish()?;
     Ok(())
 }
 
@@ -188,25 +216,29 @@ impl<'a> Cells<'a> {
 }
 
 /// CSV with a header row; same columns and rows as the Parquet file.
-pub fn write_csv(df: &DataFrame, w: impl Write) -> io::Result<()> {
-    let mut df = df.clone();
-    df.rechunk_mut_par();
-    let columns: Vec<Cells> = df
-        .columns()
-        .iter()
-        .map(Cells::of)
-        .collect::<PolarsResult<_>>()
-        .map_err(io::Error::other)?;
+pub fn write_csv(rows: usize, frames: &Frames, w: impl Write) -> io::Result<()> {
     let mut out = csv::Writer::from_writer(w);
-    out.write_record(df.get_column_names().iter().map(|n| n.as_str()))?;
     let mut cell = Vec::with_capacity(64);
-    for row in 0..df.height() {
-        for c in &columns {
-            cell.clear();
-            c.push(row, &mut cell);
-            out.write_field(&cell)?;
+    for (i, range) in chunks(rows).enumerate() {
+        let mut df = frames(range).map_err(io::Error::other)?;
+        df.rechunk_mut_par();
+        if i == 0 {
+            out.write_record(df.get_column_names().iter().map(|n| n.as_str()))?;
         }
-        out.write_record(std::iter::empty::<&[u8]>())?;
+        let columns: Vec<Cells> = df
+            .columns()
+            .iter()
+            .map(Cells::of)
+            .collect::<PolarsResult<_>>()
+            .map_err(io::Error::other)?;
+        for row in 0..df.height() {
+            for c in &columns {
+                cell.clear();
+                c.push(row, &mut cell);
+                out.write_field(&cell)?;
+            }
+            out.write_record(std::iter::empty::<&[u8]>())?;
+        }
     }
     out.flush()
 }
@@ -242,10 +274,40 @@ mod tests {
         )
         .unwrap();
         let mut out = Vec::new();
-        write_csv(&df, &mut out).unwrap();
+        write_csv(
+            df.height(),
+            &|r| Ok(df.slice(r.start as i64, r.len())),
+            &mut out,
+        )
+        .unwrap();
         assert_eq!(
             String::from_utf8(out).unwrap(),
             "d,t,r,n,b,i,m\n2021-04-01,2021-04-01T08:00:00.000001Z,0.5,'=cmd,true,-42,-9223372036854775808\n1970-01-01,,,\"x,y\",false,0,\n"
         );
+    }
+
+    #[test]
+    fn tables_over_one_chunk_are_written_whole() {
+        // 2.3 chunks of rows: each file holds every row once, in order.
+        let rows = 2 * CHUNK_ROWS + CHUNK_ROWS / 3;
+        let frames = |r: Range<usize>| {
+            df!(
+                "i" => r.clone().map(|i| i as i64).collect::<Vec<_>>(),
+                "s" => r.map(|i| format!("x{i}")).collect::<Vec<_>>(),
+            )
+        };
+        let mut csv = Vec::new();
+        write_csv(rows, &frames, &mut csv).unwrap();
+        let mut want = String::from("i,s\n");
+        for i in 0..rows {
+            want.push_str(&format!("{i},x{i}\n"));
+        }
+        assert!(String::from_utf8(csv).unwrap() == want, "CSV rows differ");
+        let mut parquet = Vec::new();
+        write_parquet(rows, &frames, &mut parquet).unwrap();
+        let back = ParquetReader::new(std::io::Cursor::new(parquet))
+            .finish()
+            .unwrap();
+        assert!(back.equals(&frames(0..rows).unwrap()));
     }
 }
