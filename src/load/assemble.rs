@@ -13,7 +13,7 @@
 //! fixes its user and client, and later rows that differ are bad. Comparing
 //! is cheap either way the names come:
 //! - as dictionary indices of a Parquet row group (`super::dict`): each
-//!   dictionary entry gets the id of its string once (`SessionIndex::intern`),
+//!   dictionary entry gets the id of its string once (`super::dict::Interner`),
 //!   and a row compares its user id and three name ids with its session's;
 //! - as strings: a session's user id and the 16-byte string views of its
 //!   names sit in one cache line; a name of at most 12 bytes is whole in its
@@ -21,6 +21,7 @@
 
 use super::columns::Canon;
 use super::convert::BadCell;
+use super::dict::{dict_values, DictNames, Interner, MISSING};
 use crate::events::{Events, SessionMeta};
 use crate::kernel::{DayParts, Running, Settings};
 use crate::rollup::DayStarts;
@@ -31,6 +32,7 @@ use polars_arrow::array::{Array, DictionaryArray, View};
 use rayon::prelude::*;
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 // The arrow array behind a `StringChunked` (polars does not re-export its name).
 type Utf8ViewArray = <StringType as PolarsDataType>::Array;
@@ -58,11 +60,8 @@ const NAME_COLUMNS: [Canon; 3] = super::dict::NAMES;
 #[derive(Clone, Copy)]
 pub enum NameCols<'a> {
     Text([&'a StringChunked; 3]),
-    Dict(&'a [[DictionaryArray<u32>; 3]]),
+    Dict(&'a DictNames),
 }
-
-/// The id of a missing name (empty or blank) in `SessionIndex::ids`.
-const MISSING: u32 = u32::MAX;
 
 /// Session id -> session index, and per session the views of its names.
 /// Ids that lie close together (the usual case) are found by direct
@@ -82,13 +81,14 @@ pub struct SessionIndex {
     records: Vec<Record>,
     /// The bytes of the names longer than 12 bytes, session after session.
     long_names: Vec<u8>,
-    /// Per session, its user id and the ids of its names in `interned`:
+    /// Per session, its user id and the ids of its names in `interner`:
     /// what rows read as dictionary indices are compared with. Filled only
     /// when such a batch comes (`catch_up_ids`). A load reads each file one
     /// way or the other, so a session rarely needs both.
     ids: Vec<[u32; 4]>,
-    /// Each distinct name met in a dictionary or a session, and its id.
-    interned: HashMap<Box<str>, u32>,
+    /// Each distinct name met in a dictionary or a session, and its id;
+    /// shared with the thread that reads the batches.
+    pub interner: Arc<Mutex<Interner>>,
 }
 
 /// A session's user id and the views of its names, in one cache line: the
@@ -116,19 +116,6 @@ fn wanted_view(name: &str) -> u128 {
 }
 
 impl SessionIndex {
-    /// The id of a name; MISSING for an empty or blank one.
-    fn intern(&mut self, name: &str) -> u32 {
-        if name.trim().is_empty() {
-            return MISSING;
-        }
-        if let Some(&id) = self.interned.get(name) {
-            return id;
-        }
-        let id = self.interned.len() as u32;
-        self.interned.insert(name.into(), id);
-        id
-    }
-
     /// Gives `records` to the sessions registered without them.
     fn catch_up_records(&mut self, metas: &[SessionMeta]) {
         for m in &metas[self.records.len()..] {
@@ -149,10 +136,27 @@ impl SessionIndex {
 
     /// Gives `ids` to the sessions registered without them.
     fn catch_up_ids(&mut self, metas: &[SessionMeta]) {
+        if self.ids.len() == metas.len() {
+            return;
+        }
+        let mut interner = self.interner.lock().expect("no thread panicked");
         for m in &metas[self.ids.len()..] {
-            let names = [&m.user_name, &m.client_guid, &m.client_name].map(|t| self.intern(t));
+            let names = [&m.user_name, &m.client_guid, &m.client_name].map(|t| interner.id(t));
             self.ids
                 .push([m.user_id as u32, names[0], names[1], names[2]]);
+        }
+    }
+
+    /// Asks for the direct table's slot of `sid` (nothing when hashed).
+    #[inline]
+    fn prefetch(&self, sid: i32) {
+        if self.hash.is_none() {
+            if let Some(slot) = usize::try_from(sid as i64 - self.lo)
+                .ok()
+                .and_then(|i| self.dense.get(i))
+            {
+                prefetch(slot);
+            }
         }
     }
 
@@ -282,37 +286,11 @@ fn text_parts(cols: [&StringChunked; 3]) -> Vec<(usize, Part<'_>)> {
     parts
 }
 
-/// A dictionary's strings (the reader makes them `Utf8View`).
-fn dict_values(a: &DictionaryArray<u32>) -> &Utf8ViewArray {
-    a.values()
-        .as_any()
-        .downcast_ref::<Utf8ViewArray>()
-        .expect("dictionaries of strings")
-}
-
-/// Per row group and name column, the id of each dictionary entry.
-fn dict_ids(groups: &[[DictionaryArray<u32>; 3]], index: &mut SessionIndex) -> Vec<[Vec<u32>; 3]> {
-    groups
-        .iter()
-        .map(|g| {
-            g.each_ref().map(|a| {
-                dict_values(a)
-                    .values_iter()
-                    .map(|t| index.intern(t))
-                    .collect()
-            })
-        })
-        .collect()
-}
-
 /// The parts of a batch read as dictionary indices, one per row group.
-fn dict_parts<'a>(
-    groups: &'a [[DictionaryArray<u32>; 3]],
-    ids: &'a [[Vec<u32>; 3]],
-) -> Vec<(usize, Part<'a>)> {
+fn dict_parts(names: &DictNames) -> Vec<(usize, Part<'_>)> {
     let mut parts = Vec::new();
     let mut base = 0;
-    for (arrs, ids) in groups.iter().zip(ids) {
+    for (arrs, ids) in names.groups.iter().zip(&names.ids) {
         let arrs = arrs.each_ref();
         parts.push((
             base,
@@ -619,6 +597,11 @@ fn first_rows(
     let dict = matches!(c.part, Part::Dict { .. });
     for r in c.from..to {
         if ahead {
+            // Two steps: the id's slot for a row further ahead, so that
+            // its session is known without a wait when asked for below.
+            if let Some(&sid) = b.sid.get(r + 2 * AHEAD) {
+                sessions.index.prefetch(sid);
+            }
             if let Some(g) = b
                 .sid
                 .get(r + AHEAD)
@@ -731,7 +714,7 @@ pub fn assemble(
     if n == 0 {
         return Ok(Vec::new());
     }
-    let (text, dict_ids, has_nulls) = match b.names {
+    let (text, has_nulls) = match b.names {
         NameCols::Text(cols) => {
             // Columns whose chunks line up are used as they are; others are joined.
             let bounds = |c: &StringChunked| c.chunks().iter().map(|a| a.len()).collect::<Vec<_>>();
@@ -743,18 +726,17 @@ pub fn assemble(
             };
             let has_nulls = cols.iter().any(|c| c.null_count() > 0);
             index.catch_up_records(&events.sessions);
-            (Some(text), Vec::new(), has_nulls)
+            (Some(text), has_nulls)
         }
-        NameCols::Dict(groups) => {
-            let ids = dict_ids(groups, index);
+        NameCols::Dict(names) => {
             index.catch_up_ids(&events.sessions);
-            let has_nulls = groups.iter().flatten().any(|a| a.null_count() > 0);
-            (None, ids, has_nulls)
+            let has_nulls = names.groups.iter().flatten().any(|a| a.null_count() > 0);
+            (None, has_nulls)
         }
     };
     let parts = match (&text, b.names) {
         (Some(text), _) => text_parts(text.each_ref()),
-        (None, NameCols::Dict(groups)) => dict_parts(groups, &dict_ids),
+        (None, NameCols::Dict(names)) => dict_parts(names),
         (None, NameCols::Text(_)) => unreachable!("text columns are kept"),
     };
     // Ranges of at most CHUNK rows, each within one part.
@@ -1169,8 +1151,9 @@ mod tests {
                         .map(|g| [0, 1, 2].map(|c| dict_array(&column(c, g[0], g[1]))))
                         .collect()
                 };
+                let dict = index.interner.lock().unwrap().names(groups);
                 let names = if (seed >> i) & 1 == 1 {
-                    NameCols::Dict(&groups)
+                    NameCols::Dict(&dict)
                 } else {
                     NameCols::Text([&text_cols[0], &text_cols[1], &text_cols[2]])
                 };

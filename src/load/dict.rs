@@ -11,7 +11,7 @@
 
 use super::columns::{Canon, ColumnMap};
 use polars::prelude::{ArrowSchema, FileMetadataRef};
-use polars_arrow::array::{Array, DictionaryArray};
+use polars_arrow::array::{Array, DictionaryArray, Utf8ViewArray};
 use polars_arrow::datatypes::{ArrowDataType, Field, IntegerType, Metadata, DTYPE_CATEGORICAL_NEW};
 use polars_buffer::Buffer;
 use polars_parquet::read::{column_iter_to_arrays, BasicDecompressor, PageReader, PhysicalType};
@@ -21,9 +21,58 @@ use std::os::unix::fs::FileExt;
 /// The name columns, in the order of `NAMES`.
 pub const NAMES: [Canon; 3] = [Canon::UserName, Canon::ClientGuid, Canon::ClientName];
 
-/// Per row group of a batch, its three name columns as indices into that
-/// row group's dictionaries.
-pub type DictNames = Vec<[DictionaryArray<u32>; 3]>;
+/// Per row group of a batch: its three name columns as indices into that
+/// row group's dictionaries, and per dictionary entry the id of its string.
+pub struct DictNames {
+    pub groups: Vec<[DictionaryArray<u32>; 3]>,
+    pub ids: Vec<[Vec<u32>; 3]>,
+}
+
+/// The id of a missing name (empty or blank).
+pub const MISSING: u32 = u32::MAX;
+
+/// Each distinct name met in a load, and its id: equal names, equal ids.
+/// The reader thread gives the dictionary entries of each batch their ids
+/// while the batch before is checked, so the check compares integers.
+#[derive(Default)]
+pub struct Interner {
+    names: polars::prelude::PlHashMap<Box<str>, u32>,
+}
+
+impl Interner {
+    /// The id of a name; MISSING for an empty or blank one.
+    pub fn id(&mut self, name: &str) -> u32 {
+        if name.trim().is_empty() {
+            return MISSING;
+        }
+        if let Some(&id) = self.names.get(name) {
+            return id;
+        }
+        let id = self.names.len() as u32;
+        self.names.insert(name.into(), id);
+        id
+    }
+
+    /// Names read as dictionary indices, with the ids of their entries.
+    pub fn names(&mut self, groups: Vec<[DictionaryArray<u32>; 3]>) -> DictNames {
+        let ids = groups
+            .iter()
+            .map(|g| {
+                g.each_ref()
+                    .map(|a| dict_values(a).values_iter().map(|t| self.id(t)).collect())
+            })
+            .collect();
+        DictNames { groups, ids }
+    }
+}
+
+/// A dictionary's strings (`read` makes them `Utf8View`).
+pub fn dict_values(a: &DictionaryArray<u32>) -> &Utf8ViewArray {
+    a.values()
+        .as_any()
+        .downcast_ref::<Utf8ViewArray>()
+        .expect("dictionaries of strings")
+}
 
 /// Reads the name columns of rows `slice` (whole row groups) as dictionary
 /// indices, or `None` where that does not apply (see the module's doc).
@@ -33,7 +82,7 @@ pub fn read(
     schema: &ArrowSchema,
     map: &ColumnMap,
     slice: (usize, usize),
-) -> Option<DictNames> {
+) -> Option<Vec<[DictionaryArray<u32>; 3]>> {
     // A column that is also another canonical column's source is read as
     // polars reads it, for both.
     let shared = Canon::ALL
@@ -129,7 +178,6 @@ pub fn read(
 mod tests {
     use super::*;
     use polars::prelude::*;
-    use polars_arrow::array::Utf8ViewArray;
 
     /// Writes `df` with row groups of `rows` rows; returns its footer and schema.
     fn write(

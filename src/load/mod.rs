@@ -167,10 +167,18 @@ pub fn load_files(
             let (tx, rx) = std::sync::mpsc::sync_channel(0);
             let map = &opts.map;
             let slices_ref = &slices;
+            let interner = state.index.interner.clone();
             scope.spawn(move || {
                 for slice in slices_ref {
+                    let frame = read_file(file, map, *slice, meta).map(|mut f| {
+                        // Ids for the dictionaries, off the checking thread.
+                        f.dict = f.dict_groups.take().map(|groups| {
+                            interner.lock().expect("no thread panicked").names(groups)
+                        });
+                        f
+                    });
                     // A closed channel: loading stopped, read no further.
-                    if tx.send(read_file(file, map, *slice, meta)).is_err() {
+                    if tx.send(frame).is_err() {
                         break;
                     }
                 }
@@ -244,6 +252,9 @@ pub struct FileFrame {
     pub df: DataFrame,
     pub bad: Vec<BadCell>,
     pub blank: Vec<usize>,
+    /// The name columns as dictionary indices, as read.
+    pub dict_groups: Option<Vec<[polars_arrow::array::DictionaryArray<u32>; 3]>>,
+    /// The same with the ids of their entries (`dict::Interner::names`).
     pub dict: Option<dict::DictNames>,
 }
 
@@ -371,7 +382,8 @@ pub fn read_file(
         df,
         bad: pre_bad,
         blank,
-        dict: dict_names,
+        dict_groups: dict_names,
+        dict: None,
     })
 }
 
@@ -596,7 +608,12 @@ impl Assembler<'_> {
             bad: pre_bad,
             blank,
             dict,
+            dict_groups,
         } = frame;
+        let dict = dict.or_else(|| {
+            let mut interner = self.index.interner.lock().expect("no thread panicked");
+            dict_groups.map(|groups| interner.names(groups))
+        });
         let n = frame.height();
         let zone = self.opts.zone;
         let err = |e: PolarsError| LoadError::Input(format!("{}: {e}", file.display()));
