@@ -188,7 +188,7 @@ pub fn run(
         if k + 1 == partitions {
             // No more loading: what the load freed goes back to the system,
             // and so will what selecting and writing free.
-            crate::alloc::release_from_now_on();
+            crate::alloc::release_if_near(cfg.memory_limit);
         }
         crate::trace::stage("loaded");
         let (selection, sessions) = if events.stream.is_some() {
