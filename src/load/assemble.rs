@@ -870,6 +870,21 @@ mod tests {
         (kept, bad)
     }
 
+    /// The session id of each kept row, in input order (the tests' keys are
+    /// row numbers).
+    fn kept_in_input_order(events: &Events) -> Vec<i32> {
+        let mut got: Vec<(i64, i32)> = events
+            .keys
+            .iter()
+            .enumerate()
+            .flat_map(|(g, ks)| ks.iter().map(move |&k| (k, g as i32)))
+            .collect();
+        got.sort_unstable();
+        got.iter()
+            .map(|&(_, g)| events.sessions[g as usize].session_id)
+            .collect()
+    }
+
     #[test]
     fn a_long_name_that_differs_after_its_prefix_is_a_conflict() {
         // The second batch's name is the first long string of its array:
@@ -1014,19 +1029,7 @@ mod tests {
             let mut events = Events::default();
             let bad = assemble(&b, &mut index, &mut events).unwrap();
             let (kept, bad_rows) = sequential(&sid, &uid, &names, &skip);
-            // keys are row numbers: put the kept rows back in input order
-            let mut got: Vec<(i64, i32)> = events
-                .keys
-                .iter()
-                .enumerate()
-                .flat_map(|(g, ks)| ks.iter().map(move |&k| (k, g as i32)))
-                .collect();
-            got.sort_unstable();
-            let got: Vec<i32> = got
-                .iter()
-                .map(|&(_, g)| events.sessions[g as usize].session_id)
-                .collect();
-            assert_eq!(got, kept, "seed {seed}");
+            assert_eq!(kept_in_input_order(&events), kept, "seed {seed}");
             let mut got_bad: Vec<usize> = bad.iter().map(|c| c.row).collect();
             got_bad.sort_unstable();
             assert_eq!(got_bad, bad_rows, "seed {seed}");
@@ -1178,18 +1181,7 @@ mod tests {
                     }
                 }
             }
-            let mut got: Vec<(i64, i32)> = events
-                .keys
-                .iter()
-                .enumerate()
-                .flat_map(|(g, ks)| ks.iter().map(move |&k| (k, g as i32)))
-                .collect();
-            got.sort_unstable();
-            let got: Vec<i32> = got
-                .iter()
-                .map(|&(_, g)| events.sessions[g as usize].session_id)
-                .collect();
-            assert_eq!(got, kept, "seed {seed}");
+            assert_eq!(kept_in_input_order(&events), kept, "seed {seed}");
             got_bad.sort_unstable();
             assert_eq!(got_bad, bad_rows, "seed {seed}");
             assert!(bad_rows.len() > 3, "the case must have conflicts");

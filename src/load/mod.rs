@@ -610,9 +610,10 @@ impl Assembler<'_> {
             dict,
             dict_groups,
         } = frame;
+        // Read without the reader thread: the ids are given here.
         let dict = dict.or_else(|| {
-            let mut interner = self.index.interner.lock().expect("no thread panicked");
-            dict_groups.map(|groups| interner.names(groups))
+            let interner = &self.index.interner;
+            dict_groups.map(|groups| interner.lock().expect("no thread panicked").names(groups))
         });
         let n = frame.height();
         let zone = self.opts.zone;
@@ -682,7 +683,7 @@ impl Assembler<'_> {
                 .collect::<Result<Vec<_>, _>>()?,
         };
         let names = match &dict {
-            Some(groups) => assemble::NameCols::Dict(groups),
+            Some(names) => assemble::NameCols::Dict(names),
             None => assemble::NameCols::Text([
                 text[0].str().map_err(err)?,
                 text[1].str().map_err(err)?,
