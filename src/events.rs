@@ -76,6 +76,14 @@ pub struct SessionMeta {
     pub client_name: String,
 }
 
+impl SessionMeta {
+    /// User name, client guid and client name: the names a session's rows
+    /// must repeat (SPEC 1.4).
+    pub fn names(&self) -> [&str; 3] {
+        [&self.user_name, &self.client_guid, &self.client_name]
+    }
+}
+
 #[cfg(test)]
 impl SessionMeta {
     /// A session with placeholder user and client, for unit tests.

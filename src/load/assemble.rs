@@ -119,7 +119,7 @@ impl SessionIndex {
     /// Gives `records` to the sessions registered without them.
     fn catch_up_records(&mut self, metas: &[SessionMeta]) {
         for m in &metas[self.records.len()..] {
-            let names = [&m.user_name, &m.client_guid, &m.client_name].map(|t| t.as_str());
+            let names = m.names();
             self.records.push(Record {
                 want: names.map(wanted_view),
                 uid: m.user_id,
@@ -141,7 +141,7 @@ impl SessionIndex {
         }
         let mut interner = self.interner.lock().expect("no thread panicked");
         for m in &metas[self.ids.len()..] {
-            let names = [&m.user_name, &m.client_guid, &m.client_name].map(|t| interner.id(t));
+            let names = m.names().map(|t| interner.id(t));
             self.ids
                 .push([m.user_id as u32, names[0], names[1], names[2]]);
         }
@@ -242,7 +242,7 @@ fn difference(m: &SessionMeta, uid: i32, names: [&str; 3]) -> Option<(Canon, Str
     if m.user_id != uid {
         return Some((Canon::UserId, uid.to_string(), m.user_id.to_string()));
     }
-    let first = [&m.user_name, &m.client_guid, &m.client_name];
+    let first = m.names();
     (0..3)
         .find(|&i| first[i] != names[i])
         .map(|i| (NAME_COLUMNS[i], names[i].to_string(), first[i].to_string()))

@@ -231,14 +231,8 @@ mod tests {
             for r in 0..g[0].len() {
                 for (c, col) in NAMES.iter().zip(g) {
                     let want = df.column(c.name()).unwrap().str().unwrap().get(row + r);
-                    let got = (!col.is_null(r)).then(|| {
-                        let values = col
-                            .values()
-                            .as_any()
-                            .downcast_ref::<Utf8ViewArray>()
-                            .unwrap();
-                        values.value(col.keys().value(r) as usize)
-                    });
+                    let got = (!col.is_null(r))
+                        .then(|| dict_values(col).value(col.keys().value(r) as usize));
                     assert_eq!(got, want, "row {} {c}", row + r);
                 }
             }

@@ -167,16 +167,11 @@ pub fn load_files(
             let (tx, rx) = std::sync::mpsc::sync_channel(0);
             let map = &opts.map;
             let slices_ref = &slices;
+            // Dictionary entries get their ids here, off the checking thread.
             let interner = state.index.interner.clone();
             scope.spawn(move || {
                 for slice in slices_ref {
-                    let frame = read_file(file, map, *slice, meta).map(|mut f| {
-                        // Ids for the dictionaries, off the checking thread.
-                        f.dict = f.dict_groups.take().map(|groups| {
-                            interner.lock().expect("no thread panicked").names(groups)
-                        });
-                        f
-                    });
+                    let frame = read_file(file, map, *slice, meta, &interner);
                     // A closed channel: loading stopped, read no further.
                     if tx.send(frame).is_err() {
                         break;
@@ -252,20 +247,19 @@ pub struct FileFrame {
     pub df: DataFrame,
     pub bad: Vec<BadCell>,
     pub blank: Vec<usize>,
-    /// The name columns as dictionary indices, as read.
-    pub dict_groups: Option<Vec<[polars_arrow::array::DictionaryArray<u32>; 3]>>,
-    /// The same with the ids of their entries (`dict::Interner::names`).
     pub dict: Option<dict::DictNames>,
 }
 
 /// Reads one file's mapped columns, renamed to their canonical names (kind
 /// only when present). Hive `key=value` folders fill columns the file lacks.
-/// `footer`: the Parquet metadata, when already parsed.
+/// `footer`: the Parquet metadata, when already parsed; `interner` gives
+/// the entries of names read as dictionaries their ids.
 pub fn read_file(
     file: &InputFile,
     map: &ColumnMap,
     slice: Option<(usize, usize)>,
     footer: Option<&FileMetadataRef>,
+    interner: &std::sync::Mutex<dict::Interner>,
 ) -> Result<FileFrame, LoadError> {
     let name = file.display();
     let meta = std::fs::metadata(&file.path)
@@ -327,7 +321,8 @@ pub fn read_file(
             if let (Some(footer), Some(slice)) = (footer, slice) {
                 let f = std::fs::File::open(&file.path)
                     .map_err(|e| LoadError::Input(format!("cannot read {name}: {e}")))?;
-                dict_names = dict::read(&f, footer, &schema, map, slice);
+                dict_names = dict::read(&f, footer, &schema, map, slice)
+                    .map(|groups| interner.lock().expect("no thread panicked").names(groups));
                 if dict_names.is_some() {
                     let names = dict::NAMES.map(|c| map.source(c));
                     wanted.retain(|w| !names.contains(&w.as_str()));
@@ -382,8 +377,7 @@ pub fn read_file(
         df,
         bad: pre_bad,
         blank,
-        dict_groups: dict_names,
-        dict: None,
+        dict: dict_names,
     })
 }
 
@@ -608,13 +602,7 @@ impl Assembler<'_> {
             bad: pre_bad,
             blank,
             dict,
-            dict_groups,
         } = frame;
-        // Read without the reader thread: the ids are given here.
-        let dict = dict.or_else(|| {
-            let interner = &self.index.interner;
-            dict_groups.map(|groups| interner.lock().expect("no thread panicked").names(groups))
-        });
         let n = frame.height();
         let zone = self.opts.zone;
         let err = |e: PolarsError| LoadError::Input(format!("{}: {e}", file.display()));
