@@ -5,7 +5,8 @@ use crate::cli::{InputArgs, WindowArgs};
 use crate::error::usage;
 use crate::kernel::Settings;
 use crate::load::columns::ColumnMap;
-use crate::load::LoadOptions;
+use crate::load::inputs::{self, InputFile};
+use crate::load::{LoadError, LoadOptions};
 use crate::request::{RawRequest, Request, RequestError};
 use crate::time::{parse_idle_after, Micros, Zone};
 use anyhow::Result;
@@ -15,6 +16,8 @@ use std::path::PathBuf;
 #[derive(Debug, Clone)]
 pub struct Config {
     pub load: LoadOptions,
+    /// The files the inputs name, resolved once before any data is read.
+    pub files: Vec<InputFile>,
     pub zone: Zone,
     pub idle_after: Option<Micros>,
     pub rejects: Option<PathBuf>,
@@ -104,6 +107,7 @@ impl Config {
             }
         };
         Ok(Config {
+            files: Vec::new(),
             load: LoadOptions {
                 inputs,
                 format: a.format,
@@ -121,6 +125,14 @@ impl Config {
             memory_limit: parse_memory_limit(&a.memory_limit)
                 .map_err(|e| usage(format!("--memory-limit {:?}: {e}", a.memory_limit)))?,
         })
+    }
+
+    /// Resolves the inputs into files (after the request is checked, so a
+    /// bad request is told first).
+    pub fn resolve_inputs(&mut self) -> Result<()> {
+        self.files =
+            inputs::resolve(&self.load.inputs, self.load.format).map_err(LoadError::Input)?;
+        Ok(())
     }
 
     pub fn settings(&self, r: &Request) -> Settings {

@@ -16,7 +16,7 @@
 use crate::config::Config;
 use crate::events::SessionMeta;
 use crate::kernel::{self, SessionStats};
-use crate::load::inputs::{self, Format, InputFile};
+use crate::load::inputs::{Format, InputFile};
 use crate::load::{load_files, BadRow, LoadError, Loaded, Progress};
 use crate::request::Request;
 use crate::rollup::{day_parts, DayPart};
@@ -62,10 +62,16 @@ fn estimated_rows(files: &[InputFile]) -> u64 {
     files
         .iter()
         .map(|f| match f.format {
-            Format::Parquet => std::fs::File::open(&f.path)
-                .ok()
-                .and_then(|file| ParquetReader::new(file).num_rows().ok())
-                .unwrap_or(0) as u64,
+            // A footer that makes the reader panic was already told as
+            // that file's error by the first pass; here it counts 0.
+            Format::Parquet => std::panic::catch_unwind(|| {
+                std::fs::File::open(&f.path)
+                    .ok()
+                    .and_then(|file| ParquetReader::new(file).num_rows().ok())
+            })
+            .ok()
+            .flatten()
+            .unwrap_or(0) as u64,
             _ => std::fs::metadata(&f.path)
                 .map(|m| m.len() / 40)
                 .unwrap_or(0),
@@ -129,7 +135,7 @@ pub fn run(
     keep: Option<usize>,
     progress: &dyn Progress,
 ) -> Result<Outcome, LoadError> {
-    let files = inputs::resolve(&cfg.load.inputs, cfg.load.format).map_err(LoadError::Input)?;
+    let files = cfg.files.clone();
     // Day parts are kept for every selected session; `keep` only serves pages.
     assert!(
         !(with_days && keep.is_some()),

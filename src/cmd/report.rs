@@ -2,17 +2,17 @@
 //! of the endpoint's answer, the sessions and daily rollups as Parquet and
 //! CSV, and a summary.
 //!
-//! Outputs are built in a staging folder inside the output folder, each file
-//! flushed to disk, and only then renamed into place (the `json` folder is
-//! swapped whole). A run killed while it computes or writes leaves the
-//! previous outputs as they were; the rename phase takes milliseconds.
+//! Outputs go through `output::staging`: built aside, renamed into place,
+//! one run at a time, and nothing but the report's own files touched.
 
 use crate::cli::{InputArgs, WindowArgs};
 use crate::config::Config;
 use crate::events::SessionMeta;
 use crate::kernel::{self, SessionStats};
+use crate::output::guard;
 use crate::output::json::Response;
 use crate::output::rejects::write_rejects;
+use crate::output::staging::{self, Staging};
 use crate::output::tables::{
     client_frame, sessions_frame, user_frame, write_csv, write_parquet, Frames,
 };
@@ -21,10 +21,9 @@ use crate::progress::Progress;
 use crate::request::{Request, RequestError};
 use crate::rollup::{daily_clients, daily_users};
 use crate::time::{format_rfc3339_utc, format_timespan, Micros};
-use anyhow::{Context, Result};
+use anyhow::Result;
 use rayon::prelude::*;
-use std::fs;
-use std::io::{self, BufWriter, Write};
+use std::io;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -58,7 +57,7 @@ fn sample_input() -> String {
 
 pub fn run(args: Args) -> Result<()> {
     let began = Instant::now();
-    let cfg = Config::from_args(&args.input, Some(&sample_input()))?;
+    let mut cfg = Config::from_args(&args.input, Some(&sample_input()))?;
     let request = args.window.request(&cfg.zone, None)?;
     if request.page_index != 0 {
         return Err(RequestError {
@@ -68,6 +67,18 @@ pub fn run(args: Args) -> Result<()> {
         }
         .into());
     }
+    cfg.resolve_inputs()?;
+    let own: &[&str] = if cfg.rejects.is_some() {
+        &OWN_FILES[..OWN_FILES.len() - 1]
+    } else {
+        &OWN_FILES
+    };
+    guard::check(&guard::Plan {
+        specs: &cfg.load.inputs,
+        inputs: &cfg.files,
+        rejects: cfg.rejects.as_deref(),
+        out: Some((&args.out, &|rel: &Path| staging::owns(own, rel))),
+    })?;
     let progress = Progress::new(cfg.quiet);
     progress.stage("loading");
     let mut outcome = pipeline::run(&cfg, &request, true, None, &progress)?;
@@ -162,6 +173,19 @@ pub fn run(args: Args) -> Result<()> {
     Ok(())
 }
 
+/// The files a report writes in its folder besides the pages; the last,
+/// `rejects.ndjson`, only without `--rejects`.
+const OWN_FILES: [&str; 8] = [
+    "sessions.parquet",
+    "sessions.csv",
+    "daily_user.parquet",
+    "daily_user.csv",
+    "daily_client.parquet",
+    "daily_client.csv",
+    "summary.json",
+    "rejects.ndjson",
+];
+
 /// Pages to write: every page of the selection; an empty selection (or a
 /// page size of 0) still has page 0 with the true count.
 fn page_count(selection: &[SessionStats], request: &Request) -> usize {
@@ -182,7 +206,6 @@ fn write_pages(
     cfg: &Config,
     pretty: bool,
 ) -> Result<()> {
-    fs::create_dir_all(staging.dir.join("json"))?;
     (0..pages).into_par_iter().try_for_each(|p| {
         let page = kernel::page(selection, request.session_count, p as u32);
         staging.write(&format!("json/page-{p:05}.json"), |w| {
@@ -233,105 +256,4 @@ fn summary(outcome: &Outcome, request: &Request, cfg: &Config, pages: usize) -> 
             "productivityTime": format_timespan(productive),
         },
     })
-}
-
-/// A hidden folder inside the output folder where a run's files are built.
-struct Staging {
-    out: PathBuf,
-    dir: PathBuf,
-}
-
-const STAGING_PREFIX: &str = ".staging-";
-const OLD_JSON_PREFIX: &str = ".json-old-";
-
-impl Staging {
-    fn create(out: &Path) -> Result<Staging> {
-        fs::create_dir_all(out)
-            .with_context(|| format!("cannot create the output folder {}", out.display()))?;
-        recover(out)?;
-        let dir = out.join(format!("{STAGING_PREFIX}{}", std::process::id()));
-        if dir.exists() {
-            fs::remove_dir_all(&dir)?;
-        }
-        fs::create_dir_all(&dir).with_context(|| format!("cannot write in {}", out.display()))?;
-        Ok(Staging {
-            out: out.to_path_buf(),
-            dir,
-        })
-    }
-
-    /// Writes one staged file and flushes it to disk.
-    fn write(&self, name: &str, f: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> Result<()> {
-        let path = self.dir.join(name);
-        let file =
-            fs::File::create(&path).with_context(|| format!("cannot create {}", path.display()))?;
-        let mut w = BufWriter::with_capacity(1 << 20, file);
-        f(&mut w).with_context(|| format!("cannot write {}", path.display()))?;
-        let file = w.into_inner().map_err(|e| e.into_error())?;
-        file.sync_all()?;
-        Ok(())
-    }
-
-    /// Renames every staged file into place, `json` as a whole folder; returns
-    /// the number of files.
-    fn commit(self) -> Result<usize> {
-        let mut count = 0;
-        let mut names: Vec<_> = fs::read_dir(&self.dir)?.collect::<io::Result<Vec<_>>>()?;
-        names.sort_by_key(|e| e.file_name());
-        for e in names.iter().filter(|e| e.path().is_file()) {
-            fs::rename(e.path(), self.out.join(e.file_name()))?;
-            count += 1;
-        }
-        let json = self.out.join("json");
-        let staged_json = self.dir.join("json");
-        count += fs::read_dir(&staged_json)?.count();
-        let old = self
-            .out
-            .join(format!("{OLD_JSON_PREFIX}{}", std::process::id()));
-        if json.exists() {
-            fs::rename(&json, &old)?;
-        }
-        fs::rename(&staged_json, &json)?;
-        if old.exists() {
-            fs::remove_dir_all(&old)?;
-        }
-        fs::remove_dir_all(&self.dir)?;
-        sync_dir(&self.out);
-        Ok(count)
-    }
-}
-
-impl Drop for Staging {
-    fn drop(&mut self) {
-        // On an error the staged files go; the previous outputs stay.
-        if self.dir.exists() {
-            let _ = fs::remove_dir_all(&self.dir);
-        }
-    }
-}
-
-/// Cleans up after a run that was killed: puts back a `json` folder that was
-/// moved aside but not replaced, and removes stale staging folders.
-fn recover(out: &Path) -> Result<()> {
-    let json = out.join("json");
-    for e in fs::read_dir(out)? {
-        let e = e?;
-        let name = e.file_name().to_string_lossy().into_owned();
-        if name.starts_with(OLD_JSON_PREFIX) {
-            if json.exists() {
-                fs::remove_dir_all(e.path())?;
-            } else {
-                fs::rename(e.path(), &json)?;
-            }
-        } else if name.starts_with(STAGING_PREFIX) {
-            fs::remove_dir_all(e.path())?;
-        }
-    }
-    Ok(())
-}
-
-fn sync_dir(dir: &Path) {
-    if let Ok(d) = fs::File::open(dir) {
-        let _ = d.sync_all();
-    }
 }

@@ -28,13 +28,25 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> Result<()> {
-    let cfg = Config::from_args(&args.input, None)?;
+    let mut cfg = Config::from_args(&args.input, None)?;
     let request = args.window.request(&cfg.zone, args.page_index.as_deref())?;
     if cfg.load.max_bad_rows > 0 && cfg.rejects.is_none() {
         return Err(usage(
             "--max-bad-rows needs --rejects PATH: skipped rows are never dropped without a trace",
         ));
     }
+    cfg.resolve_inputs()?;
+    if cfg.rejects.as_deref() == Some(std::path::Path::new("-")) {
+        return Err(usage(
+            "--rejects -: stdout carries the page; give the rejects a file (or /dev/stderr)",
+        ));
+    }
+    crate::output::guard::check(&crate::output::guard::Plan {
+        specs: &cfg.load.inputs,
+        inputs: &cfg.files,
+        rejects: cfg.rejects.as_deref(),
+        out: None,
+    })?;
     let progress = Progress::new(cfg.quiet);
     progress.stage("loading");
     // The page needs the sessions up to its end, no more.

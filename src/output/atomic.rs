@@ -66,14 +66,66 @@ impl Drop for AtomicFile {
     }
 }
 
-/// Writes a whole file atomically from a closure.
+/// Writes a whole file atomically from a closure. A target that is not a
+/// regular file (a FIFO, a device such as /dev/stdout, `-` for stdout) is
+/// written to in place, never replaced (SPEC 6.2); a symbolic link is
+/// followed, so the file it points to is replaced and the link stays.
 pub fn write_atomic(
     target: &Path,
     f: impl FnOnce(&mut dyn Write) -> io::Result<()>,
 ) -> io::Result<()> {
-    let mut file = AtomicFile::create(target)?;
-    f(&mut file)?;
-    file.commit()
+    match kind_of(target)? {
+        Target::Stdout => {
+            let mut out = io::stdout().lock();
+            f(&mut out)?;
+            out.flush()
+        }
+        Target::Special => {
+            let mut w = BufWriter::new(fs::OpenOptions::new().write(true).open(target)?);
+            f(&mut w)?;
+            w.flush()
+        }
+        Target::Regular(path) => {
+            let mut file = AtomicFile::create(&path)?;
+            f(&mut file)?;
+            file.commit()
+        }
+    }
+}
+
+/// Where `write_atomic` puts its bytes.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Target {
+    /// `-`.
+    Stdout,
+    /// An existing FIFO, device or socket: written in place.
+    Special,
+    /// A regular file, existing or not (a link resolved to what it names).
+    Regular(PathBuf),
+}
+
+/// Tells what a target path is, following symbolic links.
+pub fn kind_of(target: &Path) -> io::Result<Target> {
+    if target.as_os_str() == "-" {
+        return Ok(Target::Stdout);
+    }
+    match fs::metadata(target) {
+        Ok(m) if !m.is_file() && !m.is_dir() => Ok(Target::Special),
+        Ok(m) if m.is_dir() => Err(io::Error::other(format!(
+            "{} is a folder, not a file",
+            target.display()
+        ))),
+        Ok(_) => Ok(Target::Regular(fs::canonicalize(target)?)),
+        // A link to nothing yet: create what it points to.
+        Err(e) if e.kind() == io::ErrorKind::NotFound => match fs::read_link(target) {
+            Ok(to) => Ok(Target::Regular(match target.parent() {
+                Some(dir) => dir.join(to),
+                None => to,
+            })),
+            Err(_) => Ok(Target::Regular(target.to_path_buf())),
+        },
+        Err(e) => Err(e),
+    }
 }
 
 #[cfg(test)]
@@ -94,5 +146,39 @@ mod tests {
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
         write_atomic(&target, |w| w.write_all(b"new")).unwrap();
         assert_eq!(fs::read_to_string(&target).unwrap(), "new");
+    }
+
+    #[test]
+    fn a_link_is_followed_and_stays() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("real.ndjson");
+        let link = dir.path().join("link.ndjson");
+        fs::write(&real, "old").unwrap();
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        write_atomic(&link, |w| w.write_all(b"new")).unwrap();
+        assert!(fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink());
+        assert_eq!(fs::read_to_string(&real).unwrap(), "new");
+    }
+
+    #[test]
+    fn a_fifo_is_written_in_place() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("pipe");
+        let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+        // SAFETY: mkfifo with a valid, NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        let reader = {
+            let fifo = fifo.clone();
+            std::thread::spawn(move || fs::read_to_string(fifo).unwrap())
+        };
+        write_atomic(&fifo, |w| w.write_all(b"through the pipe")).unwrap();
+        assert_eq!(reader.join().unwrap(), "through the pipe");
+        assert!(
+            !fs::metadata(&fifo).unwrap().is_file(),
+            "the FIFO was replaced"
+        );
     }
 }

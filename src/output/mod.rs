@@ -2,6 +2,8 @@
 //! rejects file, all written whole or not at all.
 
 pub mod atomic;
+pub mod guard;
 pub mod json;
 pub mod rejects;
+pub mod staging;
 pub mod tables;

@@ -1,0 +1,378 @@
+//! The report transaction: a run's files are built in a hidden staging
+//! folder inside the output folder, each flushed to disk, and only then
+//! renamed into place, the `json` folder swapped whole. A run owns only what
+//! it writes: its lock, its staging folder, its named files and the
+//! `json/page-*.json` pages. Anything else in the folder, `json/` included,
+//! is left as it was (SPEC 6.2).
+//!
+//! One run at a time: a lock file holding the writer's PID is created
+//! atomically and removed when the run ends, whether it succeeds or fails.
+//! A lock whose process is gone is stale and taken over, with the staging
+//! folder that run left. A run that fails leaves the folder as it found it.
+
+use anyhow::{bail, Context, Result};
+use std::fs;
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+/// The lock file's name in the output folder.
+pub const LOCK: &str = ".sessionstat.lock";
+const STAGING_PREFIX: &str = ".staging-";
+const OLD_JSON_PREFIX: &str = ".json-old-";
+
+/// True for a path (relative to the output folder) that `report` writes:
+/// one of `files`, or a page in `json/`.
+pub fn owns(files: &[&str], rel: &Path) -> bool {
+    let mut parts = rel.components().map(|c| c.as_os_str().to_string_lossy());
+    match (parts.next(), parts.next(), parts.next()) {
+        (Some(name), None, _) => files.contains(&name.as_ref()),
+        (Some(dir), Some(name), None) => dir == "json" && is_page(&name),
+        _ => false,
+    }
+}
+
+/// `page-00000.json` and its like: the pages a report writes.
+fn is_page(name: &str) -> bool {
+    name.strip_prefix("page-")
+        .and_then(|n| n.strip_suffix(".json"))
+        .is_some_and(|n| n.len() >= 5 && n.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// A run's hold on an output folder, and the folder where its files are built.
+pub struct Staging {
+    out: PathBuf,
+    pub dir: PathBuf,
+    lock: PathBuf,
+    /// Folders this run created, outermost first: removed again if it fails.
+    created: Vec<PathBuf>,
+    committed: bool,
+}
+
+impl Staging {
+    /// Takes the folder's lock (creating the folder if needed), cleans up
+    /// after runs that were killed, and makes this run's staging folder.
+    pub fn create(out: &Path) -> Result<Staging> {
+        let created = create_dirs(out)
+            .with_context(|| format!("cannot create the output folder {}", out.display()))?;
+        let mut staging = Staging {
+            out: out.to_path_buf(),
+            dir: out.join(format!("{STAGING_PREFIX}{}", std::process::id())),
+            lock: out.join(LOCK),
+            created,
+            committed: false,
+        };
+        if let Err(e) = acquire(&staging.lock, out) {
+            staging.lock = PathBuf::new(); // not ours: Drop leaves it
+            return Err(e);
+        }
+        recover(out)?;
+        fs::create_dir(&staging.dir)
+            .with_context(|| format!("cannot write in {}", out.display()))?;
+        fs::create_dir(staging.dir.join("json"))?;
+        Ok(staging)
+    }
+
+    /// Writes one staged file and flushes it to disk.
+    pub fn write(
+        &self,
+        name: &str,
+        f: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+    ) -> Result<()> {
+        let path = self.dir.join(name);
+        let file =
+            fs::File::create(&path).with_context(|| format!("cannot create {}", path.display()))?;
+        let mut w = BufWriter::with_capacity(1 << 20, file);
+        f(&mut w).with_context(|| format!("cannot write {}", path.display()))?;
+        let file = w.into_inner().map_err(|e| e.into_error())?;
+        file.sync_all()?;
+        Ok(())
+    }
+
+    /// Renames every staged file into place and swaps in the new `json`
+    /// folder, which first takes links to every file of the old one that
+    /// is not a page; returns the number of files written.
+    pub fn commit(mut self) -> Result<usize> {
+        let json = self.out.join("json");
+        let staged_json = self.dir.join("json");
+        match fs::symlink_metadata(&json) {
+            Ok(m) if !m.is_dir() => bail!(
+                "{} is not a folder; report writes its pages there",
+                json.display()
+            ),
+            Ok(_) => keep_foreign(&json, &staged_json)
+                .with_context(|| format!("cannot keep the other files of {}", json.display()))?,
+            Err(_) => {}
+        }
+        let pages = fs::read_dir(&staged_json)?
+            .filter(|e| {
+                e.as_ref()
+                    .is_ok_and(|e| is_page(&e.file_name().to_string_lossy()))
+            })
+            .count();
+        let mut names: Vec<_> = fs::read_dir(&self.dir)?.collect::<io::Result<Vec<_>>>()?;
+        names.sort_by_key(|e| e.file_name());
+        let mut count = pages;
+        for e in names.iter().filter(|e| e.path().is_file()) {
+            fs::rename(e.path(), self.out.join(e.file_name()))?;
+            count += 1;
+        }
+        let old = self
+            .out
+            .join(format!("{OLD_JSON_PREFIX}{}", std::process::id()));
+        if json.exists() {
+            fs::rename(&json, &old)?;
+        }
+        fs::rename(&staged_json, &json)?;
+        self.committed = true;
+        if old.exists() {
+            // Its other files live on as links in the new folder.
+            fs::remove_dir_all(&old)?;
+        }
+        fs::remove_dir_all(&self.dir)?;
+        sync_dir(&self.out);
+        Ok(count)
+    }
+}
+
+impl Drop for Staging {
+    fn drop(&mut self) {
+        // On an error the staged files go; the previous outputs stay.
+        if self.dir.exists() {
+            let _ = fs::remove_dir_all(&self.dir);
+        }
+        if !self.lock.as_os_str().is_empty() {
+            let _ = fs::remove_file(&self.lock);
+        }
+        if !self.committed {
+            for dir in self.created.iter().rev() {
+                let _ = fs::remove_dir(dir); // only if empty
+            }
+        }
+    }
+}
+
+/// `create_dir_all`, returning the folders it created, outermost first.
+fn create_dirs(dir: &Path) -> io::Result<Vec<PathBuf>> {
+    let mut missing = Vec::new();
+    let mut at = Some(dir);
+    while let Some(d) = at.filter(|d| !d.as_os_str().is_empty() && !d.exists()) {
+        missing.push(d.to_path_buf());
+        at = d.parent();
+    }
+    missing.reverse();
+    fs::create_dir_all(dir)?;
+    Ok(missing)
+}
+
+/// Creates the lock file with this process's PID in one step (a link to a
+/// file already written), so another run never sees it empty. A lock whose
+/// process is gone is removed and taken.
+fn acquire(lock: &Path, out: &Path) -> Result<()> {
+    let me = std::process::id();
+    let tmp = out.join(format!("{LOCK}.{me}"));
+    fs::write(&tmp, format!("{me}\n"))
+        .with_context(|| format!("cannot write in {}", out.display()))?;
+    let result = (|| {
+        for _ in 0..3 {
+            match fs::hard_link(&tmp, lock) {
+                Ok(()) => return Ok(()),
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                    let holder = fs::read_to_string(lock)
+                        .ok()
+                        .and_then(|t| t.trim().parse::<u32>().ok());
+                    match holder {
+                        Some(pid) if pid != me && alive(pid) => bail!(
+                            "another sessionstat run (pid {pid}) is writing the report folder {}; wait until it ends (if none is running, remove {})",
+                            out.display(),
+                            lock.display()
+                        ),
+                        // Stale: its run was killed. Take it over.
+                        _ => match fs::remove_file(lock) {
+                            Err(e) if e.kind() != io::ErrorKind::NotFound => {
+                                return Err(e).with_context(|| {
+                                    format!("cannot remove the stale lock {}", lock.display())
+                                })
+                            }
+                            _ => {}
+                        },
+                    }
+                }
+                Err(e) => return Err(e).with_context(|| format!("cannot lock {}", out.display())),
+            }
+        }
+        bail!("cannot lock {}: other runs keep taking it", out.display())
+    })();
+    let _ = fs::remove_file(&tmp);
+    result
+}
+
+/// Whether a process with this PID exists.
+fn alive(pid: u32) -> bool {
+    let Ok(pid) = libc::pid_t::try_from(pid) else {
+        return false;
+    };
+    // SAFETY: signal 0 only checks that the process exists.
+    let r = unsafe { libc::kill(pid, 0) };
+    r == 0 || io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+}
+
+/// Cleans up after runs that were killed (their PID is gone): puts back a
+/// `json` folder moved aside but not replaced, removes their staging
+/// folders and lock leftovers. A live run's folders are left alone.
+fn recover(out: &Path) -> Result<()> {
+    let json = out.join("json");
+    let me = std::process::id();
+    let dead = |rest: &str| {
+        rest.parse::<u32>()
+            .is_ok_and(|pid| pid == me || !alive(pid))
+    };
+    for e in fs::read_dir(out)? {
+        let e = e?;
+        let name = e.file_name().to_string_lossy().into_owned();
+        if let Some(rest) = name.strip_prefix(OLD_JSON_PREFIX).filter(|r| dead(r)) {
+            let _ = rest;
+            if json.exists() {
+                fs::remove_dir_all(e.path())?;
+            } else {
+                fs::rename(e.path(), &json)?;
+            }
+        } else if name.strip_prefix(STAGING_PREFIX).is_some_and(dead) {
+            fs::remove_dir_all(e.path())?;
+        } else if name
+            .strip_prefix(LOCK)
+            .and_then(|r| r.strip_prefix('.'))
+            .is_some_and(dead)
+        {
+            fs::remove_file(e.path())?;
+        }
+    }
+    Ok(())
+}
+
+/// Links every entry of `from` that is not a page into `to` (folders
+/// recreated, files hard-linked), so the swap keeps them as they are.
+fn keep_foreign(from: &Path, to: &Path) -> io::Result<()> {
+    for e in fs::read_dir(from)? {
+        let e = e?;
+        let name = e.file_name();
+        let kind = e.file_type()?;
+        if kind.is_file() && is_page(&name.to_string_lossy()) {
+            continue;
+        }
+        let target = to.join(&name);
+        if kind.is_dir() {
+            fs::create_dir(&target)?;
+            keep_foreign_all(&e.path(), &target)?;
+        } else {
+            fs::hard_link(e.path(), &target)?;
+        }
+    }
+    Ok(())
+}
+
+/// Links a whole folder's tree.
+fn keep_foreign_all(from: &Path, to: &Path) -> io::Result<()> {
+    for e in fs::read_dir(from)? {
+        let e = e?;
+        let target = to.join(e.file_name());
+        if e.file_type()?.is_dir() {
+            fs::create_dir(&target)?;
+            keep_foreign_all(&e.path(), &target)?;
+        } else {
+            fs::hard_link(e.path(), &target)?;
+        }
+    }
+    Ok(())
+}
+
+fn sync_dir(dir: &Path) {
+    if let Ok(d) = fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pages_and_named_files_are_owned() {
+        let files = ["summary.json", "sessions.csv"];
+        assert!(owns(&files, Path::new("summary.json")));
+        assert!(owns(&files, Path::new("json/page-00012.json")));
+        assert!(!owns(&files, Path::new("json/notes.txt")));
+        assert!(!owns(&files, Path::new("json/page-1.json")));
+        assert!(!owns(&files, Path::new("my.csv")));
+        assert!(!owns(&files, Path::new("a/summary.json")));
+    }
+
+    #[test]
+    fn a_live_lock_is_refused_and_a_dead_one_taken() {
+        let d = tempfile::tempdir().unwrap();
+        let out = d.path().join("out");
+        fs::create_dir(&out).unwrap();
+        // PID 1 is alive for as long as the machine is.
+        fs::write(out.join(LOCK), "1\n").unwrap();
+        let e = Staging::create(&out).err().unwrap().to_string();
+        assert!(
+            e.contains("pid 1") && e.contains(&out.display().to_string()),
+            "{e}"
+        );
+        assert_eq!(fs::read_to_string(out.join(LOCK)).unwrap(), "1\n");
+        // A PID beyond pid_max is no process: the lock is stale.
+        fs::write(out.join(LOCK), "4294967\n").unwrap();
+        fs::create_dir(out.join(".staging-4294967")).unwrap();
+        let s = Staging::create(&out).unwrap();
+        assert_eq!(
+            fs::read_to_string(out.join(LOCK)).unwrap().trim(),
+            std::process::id().to_string()
+        );
+        assert!(!out.join(".staging-4294967").exists());
+        drop(s);
+        assert!(!out.join(LOCK).exists());
+        let left: Vec<_> = fs::read_dir(&out).unwrap().collect();
+        assert!(left.is_empty(), "{left:?}");
+    }
+
+    #[test]
+    fn a_failed_run_removes_the_folders_it_created() {
+        let d = tempfile::tempdir().unwrap();
+        let out = d.path().join("a/b");
+        let s = Staging::create(&out).unwrap();
+        s.write("summary.json", |w| w.write_all(b"{}")).unwrap();
+        drop(s); // no commit: failed
+        assert!(!d.path().join("a").exists());
+    }
+
+    #[test]
+    fn commit_keeps_other_files_in_json() {
+        let d = tempfile::tempdir().unwrap();
+        let out = d.path().join("out");
+        fs::create_dir_all(out.join("json/notes")).unwrap();
+        fs::write(out.join("json/README.txt"), "mine").unwrap();
+        fs::write(out.join("json/notes/a.txt"), "also mine").unwrap();
+        fs::write(out.join("json/page-00000.json"), "old 0").unwrap();
+        fs::write(out.join("json/page-00001.json"), "old 1").unwrap();
+        fs::write(out.join("mine.csv"), "mine too").unwrap();
+        let s = Staging::create(&out).unwrap();
+        s.write("json/page-00000.json", |w| w.write_all(b"new 0"))
+            .unwrap();
+        s.write("summary.json", |w| w.write_all(b"{}")).unwrap();
+        assert_eq!(s.commit().unwrap(), 2);
+        let read = |p: &str| fs::read_to_string(out.join(p)).unwrap();
+        assert_eq!(read("json/page-00000.json"), "new 0");
+        assert!(
+            !out.join("json/page-00001.json").exists(),
+            "a stale page stayed"
+        );
+        assert_eq!(read("json/README.txt"), "mine");
+        assert_eq!(read("json/notes/a.txt"), "also mine");
+        assert_eq!(read("mine.csv"), "mine too");
+        let mut left: Vec<String> = fs::read_dir(&out)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        assert_eq!(left, ["json", "mine.csv", "summary.json"]);
+    }
+}
