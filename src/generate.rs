@@ -272,6 +272,18 @@ fn service_session(rng: &mut Pcg64Mcg, zone: &Zone, day_wall: Micros, s: u32, ou
 }
 
 /// Generates and writes a log; returns what was written.
+/// How many days past its first day a generated session can run (service
+/// accounts: up to six, and a margin).
+pub const SESSION_REACH_DAYS: u32 = 8;
+
+/// The last local day on which generated sessions may start: their events
+/// then stay inside year 9999 in every zone.
+pub const LAST_START_DAY: NaiveDate =
+    match NaiveDate::from_ymd_opt(9999, 12, 31 - SESSION_REACH_DAYS - 1) {
+        Some(d) => d,
+        None => panic!("a date"),
+    };
+
 pub fn generate(opts: &GenOptions) -> anyhow::Result<GenSummary> {
     let mut rng = Pcg64Mcg::seed_from_u64(opts.seed);
     let mut w = world(opts, &mut rng);
@@ -297,6 +309,15 @@ pub fn generate(opts: &GenOptions) -> anyhow::Result<GenSummary> {
         };
         if !more_days {
             break;
+        }
+        if opts
+            .start
+            .checked_add_days(chrono::Days::new(u64::from(day)))
+            .is_none_or(|d| d > LAST_START_DAY)
+        {
+            anyhow::bail!(
+                "the log would run past {LAST_START_DAY}, beyond the years 0001-9999 that `sessions` reads; choose an earlier --start-date or fewer --events"
+            );
         }
         let wall = day_wall(day);
         let weekday = opts

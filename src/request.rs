@@ -236,7 +236,13 @@ fn check_date(field: Field, v: &Raw, zone: &Zone) -> Result<Micros, RequestError
         }
     };
     let parsed = parse_time(text).map_err(|e| err(field, v.shown(), e.0))?;
-    zone.resolve(parsed).map_err(|e| err(field, v.shown(), e.0))
+    let us = zone
+        .resolve(parsed)
+        .map_err(|e| err(field, v.shown(), e.0))?;
+    match crate::time::out_of_range(us, zone) {
+        Some(rule) => Err(err(field, v.shown(), rule.to_string())),
+        None => Ok(us),
+    }
 }
 
 fn check_int(field: Field, v: &Raw, min: i64, max: i64) -> Result<i64, RequestError> {

@@ -244,6 +244,7 @@ impl Zone {
     /// zone skips (spring forward) or repeats (fall back) is an error: the tool
     /// never guesses.
     pub fn local_to_utc(&self, wall_us: Micros) -> Result<Micros, TimeError> {
+        check_wall(wall_us)?;
         match self {
             Zone::Fixed(o) => Ok(wall_us - i64::from(o.local_minus_utc()) * US_PER_SEC),
             Zone::Iana(tz) => {
@@ -277,6 +278,16 @@ impl Zone {
     }
 }
 
+/// A wall time far outside years 0001-9999 (a native value of any size)
+/// is refused before any arithmetic on it can overflow.
+fn check_wall(wall_us: Micros) -> Result<(), TimeError> {
+    if (MIN_INSTANT - US_PER_DAY..=MAX_INSTANT + US_PER_DAY).contains(&wall_us) {
+        Ok(())
+    } else {
+        Err(bad(RANGE_RULE))
+    }
+}
+
 fn checked_naive(us: Micros) -> Result<NaiveDateTime, TimeError> {
     chrono::DateTime::from_timestamp_micros(us)
         .map(|d| d.naive_utc())
@@ -303,6 +314,7 @@ impl LocalResolver {
     }
 
     pub fn resolve(&mut self, p: ParsedTime) -> Result<Micros, TimeError> {
+        check_wall(p.wall_us)?;
         if let Some(off) = p.offset_secs {
             return Ok(p.wall_us - i64::from(off) * US_PER_SEC);
         }
@@ -356,34 +368,53 @@ pub fn format_timespan(us: Micros) -> String {
 }
 
 /// An instant as the endpoint writes it: `yyyy-MM-ddTHH:mm:ss.fff+hh:mm`, in
-/// the zone's offset at that instant, milliseconds truncated.
+/// the zone's offset at that instant, milliseconds truncated. The endpoint's
+/// offsets are whole minutes; a historical offset with seconds (Monrovia's
+/// -00:44:30 until 1972) is rounded to the nearest minute, half away from
+/// zero, and the wall time is written in that printed offset, so the date
+/// still names this very instant (docs/semantics.md).
 pub fn format_endpoint_date(utc_us: Micros, zone: &Zone) -> String {
-    let off = zone.offset_at(utc_us);
-    let local = utc_us + i64::from(off) * US_PER_SEC;
-    // Years 0000-9999 have four digits and no sign; others go through chrono.
-    if !(YEAR_0..YEAR_10000).contains(&local) {
-        let fixed = FixedOffset::east_opt(off).unwrap();
-        return fixed
-            .from_local_datetime(&naive(local))
-            .unwrap()
-            .format("%Y-%m-%dT%H:%M:%S%.3f%:z")
-            .to_string();
-    }
+    let minutes = printed_offset_minutes(zone.offset_at(utc_us));
+    let local = utc_us + minutes * US_PER_MIN;
     let mut buf = Vec::with_capacity(29);
     push_wall_time(&mut buf, local, b'T');
     buf.truncate(buf.len() - 3); // milliseconds, truncated
-                                 // Like chrono's %:z: the offset rounded to whole minutes, +hh:mm.
-    buf.push(if off < 0 { b'-' } else { b'+' });
-    let minutes = (i64::from(off).abs() + 30) / 60;
-    push_digits(&mut buf, minutes / 60, 2);
+    buf.push(if minutes < 0 { b'-' } else { b'+' });
+    push_digits(&mut buf, minutes.abs() / 60, 2);
     buf.push(b':');
-    push_digits(&mut buf, minutes % 60, 2);
+    push_digits(&mut buf, minutes.abs() % 60, 2);
     String::from_utf8(buf).expect("ascii")
 }
 
-/// 0000-01-01T00:00:00 and 10000-01-01T00:00:00, in microseconds since 1970.
-const YEAR_0: Micros = -62_167_219_200 * US_PER_SEC;
-const YEAR_10000: Micros = 253_402_300_800 * US_PER_SEC;
+/// An offset in seconds as the whole minutes a date prints, rounded half
+/// away from zero.
+fn printed_offset_minutes(offset_secs: i32) -> i64 {
+    let secs = i64::from(offset_secs);
+    secs.signum() * ((secs.abs() + 30) / 60)
+}
+
+/// The first and last instants the tool accepts: years 0001-9999 (SPEC 1.2),
+/// 0001-01-01T00:00:00Z and 9999-12-31T23:59:59.999999Z.
+pub const MIN_INSTANT: Micros = -62_135_596_800 * US_PER_SEC;
+pub const MAX_INSTANT: Micros = 253_402_300_800 * US_PER_SEC - 1;
+
+/// The rule an instant breaks when it, or its wall time in `zone` (how the
+/// endpoint's dates print it), falls outside years 0001-9999.
+pub fn out_of_range(utc_us: Micros, zone: &Zone) -> Option<&'static str> {
+    // Offsets are under a day: inside this band both forms are in range.
+    if (MIN_INSTANT + US_PER_DAY..=MAX_INSTANT - US_PER_DAY).contains(&utc_us) {
+        return None;
+    }
+    if !(MIN_INSTANT..=MAX_INSTANT).contains(&utc_us) {
+        return Some(RANGE_RULE);
+    }
+    let local = utc_us + printed_offset_minutes(zone.offset_at(utc_us)) * US_PER_MIN;
+    (!(MIN_INSTANT..=MAX_INSTANT).contains(&local)).then_some(RANGE_RULE_LOCAL)
+}
+
+const RANGE_RULE: &str = "a timestamp must be within years 0001-9999 (0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999Z)";
+const RANGE_RULE_LOCAL: &str =
+    "a timestamp must be within years 0001-9999 in --tz too, where its dates are written";
 
 /// Appends `v` in decimal, zero-padded to at least `width` digits.
 pub fn push_digits(buf: &mut Vec<u8>, v: i64, width: usize) {
@@ -550,6 +581,9 @@ mod tests {
             };
             format!("{sign}{days}{h:02}:{m:02}:{s:02}{frac}")
         }
+        // chrono's %:z rounds an offset with seconds to minutes but keeps
+        // the true wall time, so it names another instant there: for those
+        // zones the check is that the date names this instant (ms truncated).
         fn date(utc_us: Micros, zone: &Zone) -> String {
             let off = zone.offset_at(utc_us);
             FixedOffset::east_opt(off)
@@ -559,12 +593,17 @@ mod tests {
                 .format("%Y-%m-%dT%H:%M:%S%.3f%:z")
                 .to_string()
         }
+        fn names(text: &str) -> Micros {
+            chrono::DateTime::parse_from_rfc3339(text)
+                .unwrap_or_else(|e| panic!("{text}: {e}"))
+                .timestamp_micros()
+        }
         let zones: Vec<Zone> = [
             "UTC",
             "+05:45",
             "-09:30",
-            "Europe/Amsterdam", // +00:19:32 until 1937: rounds to minutes
-            "Africa/Monrovia",  // -00:44:30 until 1972
+            "Europe/Dublin",   // -00:25:21 until 1916
+            "Africa/Monrovia", // -00:44:30 until 1972
             "America/St_Johns",
             "Asia/Kolkata",
         ]
@@ -581,19 +620,72 @@ mod tests {
             1_000,
             US_PER_DAY - 1,
             US_PER_DAY,
-            YEAR_0,
-            YEAR_0 - 1,
-            YEAR_10000 - 1,
-            YEAR_10000,
+            MIN_INSTANT + US_PER_DAY,
+            MAX_INSTANT - US_PER_DAY,
             -2_208_988_800 * US_PER_SEC, // 1900
+            -1_893_456_000 * US_PER_SEC, // 1910: Dublin and Monrovia had offsets with seconds
         ];
-        let random = (0..20_000).map(|_| rng.random_range(-3 * YEAR_10000..3 * YEAR_10000) / 7);
+        let random = (0..20_000)
+            .map(|_| rng.random_range(MIN_INSTANT + US_PER_DAY..MAX_INSTANT - US_PER_DAY));
         for us in edges.into_iter().chain(random) {
             assert_eq!(format_timespan(us), timespan(us), "{us}");
             for z in &zones {
-                assert_eq!(format_endpoint_date(us, z), date(us, z), "{us} in {z}");
+                let got = format_endpoint_date(us, z);
+                assert_eq!(
+                    names(&got),
+                    us - us.rem_euclid(1000),
+                    "{got} for {us} in {z}"
+                );
+                if z.offset_at(us) % 60 == 0 {
+                    assert_eq!(got, date(us, z), "{us} in {z}");
+                }
             }
         }
+    }
+
+    #[test]
+    fn offsets_with_seconds_print_the_same_instant() {
+        let monrovia: Zone = "Africa/Monrovia".parse().unwrap();
+        let t = utc("1970-06-01T12:00:00Z");
+        assert_eq!(monrovia.offset_at(t), -(44 * 60 + 30));
+        // -00:44:30 prints as -00:45, the wall time with it: 11:15 names 12:00Z.
+        assert_eq!(
+            format_endpoint_date(t, &monrovia),
+            "1970-06-01T11:15:00.000-00:45"
+        );
+        // Dublin Mean Time, -00:25:21 until 1916: rounds to -00:25.
+        let dublin: Zone = "Europe/Dublin".parse().unwrap();
+        let t = utc("1910-01-01T00:00:00Z");
+        assert_eq!(dublin.offset_at(t), -(25 * 60 + 21));
+        assert_eq!(
+            format_endpoint_date(t, &dublin),
+            "1909-12-31T23:35:00.000-00:25"
+        );
+    }
+
+    #[test]
+    fn instants_outside_years_1_to_9999_are_refused() {
+        let z = Zone::default();
+        assert_eq!(out_of_range(MIN_INSTANT, &z), None);
+        assert_eq!(out_of_range(MAX_INSTANT, &z), None);
+        assert!(out_of_range(MIN_INSTANT - 1, &z).is_some());
+        assert!(out_of_range(MAX_INSTANT + 1, &z).is_some());
+        assert!(out_of_range(i64::MAX, &z).is_some());
+        assert!(out_of_range(i64::MIN, &z).is_some());
+        assert_eq!(
+            format_rfc3339_utc(MIN_INSTANT),
+            "0001-01-01T00:00:00.000000Z"
+        );
+        assert_eq!(
+            format_rfc3339_utc(MAX_INSTANT),
+            "9999-12-31T23:59:59.999999Z"
+        );
+        // In range in UTC, but written as year 10000 in +02:00.
+        let east: Zone = "+02:00".parse().unwrap();
+        assert!(out_of_range(MAX_INSTANT - US_PER_HOUR, &east).is_some());
+        assert_eq!(out_of_range(MAX_INSTANT - 3 * US_PER_HOUR, &east), None);
+        let west: Zone = "-02:00".parse().unwrap();
+        assert!(out_of_range(MIN_INSTANT + US_PER_HOUR, &west).is_some());
     }
 
     #[test]

@@ -64,6 +64,19 @@ pub fn run(args: Args) -> Result<()> {
                 args.out.display()
             ))
         })?;
+    // Every event must be one that `sessions` accepts: years 0001-9999 in
+    // UTC and in the zone, with room for sessions that run for days.
+    let first_ok = NaiveDate::from_ymd_opt(1, 1, 2).expect("a date");
+    let days = if args.events.is_some() { 1 } else { args.days };
+    let last_day = start.checked_add_days(chrono::Days::new(u64::from(days)));
+    if start < first_ok || last_day.is_none_or(|d| d > crate::generate::LAST_START_DAY) {
+        return Err(usage(format!(
+            "--start-date {:?} with {days} day(s): the log must lie within 0001-01-02 and {} (sessions run up to {} days past their first day), as `sessions` reads years 0001-9999 only",
+            args.start_date,
+            crate::generate::LAST_START_DAY,
+            crate::generate::SESSION_REACH_DAYS,
+        )));
+    }
     if args.users == 0 {
         return Err(usage("--users must be at least 1"));
     }

@@ -178,6 +178,65 @@ pub fn parse_int32(text: &str) -> Result<i32, &'static str> {
 /// timestamp without zone is wall-clock time in `zone`. Native nanoseconds
 /// are truncated to microseconds (towards the past).
 pub fn timestamp_column(s: &Series, zone: Zone) -> PolarsResult<Converted<i64>> {
+    let converted = timestamps(s, zone)?;
+    range_checked(s, zone, converted)
+}
+
+/// Turns every instant outside years 0001-9999 (in UTC or in `zone`) into a
+/// bad cell. Native values that overflowed on the way to microseconds were
+/// saturated, so they land here too, never wrapped into range.
+fn range_checked(
+    s: &Series,
+    zone: Zone,
+    (mut ts, mut bad): Converted<i64>,
+) -> PolarsResult<Converted<i64>> {
+    use crate::time::{out_of_range, MAX_INSTANT, MIN_INSTANT};
+    let (lo, hi) = (MIN_INSTANT + US_PER_DAY, MAX_INSTANT - US_PER_DAY);
+    let min = ts.iter().copied().min().unwrap_or(0);
+    let max = ts.iter().copied().max().unwrap_or(0);
+    if min >= lo && max <= hi {
+        return Ok((ts, bad));
+    }
+    let mut outside = Vec::new();
+    for (row, t) in ts.iter_mut().enumerate() {
+        if let Some(rule) = out_of_range(*t, &zone) {
+            outside.push(cell(row, Canon::Timestamp, shown(s, row)?, rule));
+            *t = 0;
+        }
+    }
+    if !outside.is_empty() {
+        bad.extend(outside);
+        bad.sort_by_key(|b| b.row);
+    }
+    Ok((ts, bad))
+}
+
+/// A timestamp cell as text for an error line: text as written, a native
+/// value as its stored number and unit.
+fn shown(s: &Series, row: usize) -> PolarsResult<String> {
+    Ok(match s.dtype() {
+        DataType::Datetime(unit, tz) => {
+            let raw = s.datetime()?.physical().get(row).unwrap_or(0);
+            let zone = tz.as_ref().map_or(String::new(), |t| format!(", zone {t}"));
+            format!("{raw} ({unit} since 1970-01-01{zone})")
+        }
+        DataType::Date => format!(
+            "{} (days since 1970-01-01)",
+            s.date()?.physical().get(row).unwrap_or(0)
+        ),
+        _ => match s.get(row)? {
+            AnyValue::String(t) => t.to_string(),
+            AnyValue::StringOwned(t) => t.to_string(),
+            other => other.to_string(),
+        },
+    })
+}
+
+fn timestamps(s: &Series, zone: Zone) -> PolarsResult<Converted<i64>> {
+    // Dictionary-encoded (categorical) text, as pandas and pyarrow write it.
+    if s.dtype().is_categorical() || s.dtype().is_enum() {
+        return timestamps(&s.cast(&DataType::String)?, zone);
+    }
     let n = s.len();
     let column = Canon::Timestamp;
     match s.dtype().clone() {
@@ -196,7 +255,7 @@ pub fn timestamp_column(s: &Series, zone: Zone) -> PolarsResult<Converted<i64>> 
                 if unit == TimeUnit::Microseconds && shift == 0 {
                     out.extend_from_slice(arr.values());
                 } else {
-                    out.extend(values.map(|&v| to_micros(unit, v) - shift));
+                    out.extend(values.map(|&v| to_micros(unit, v).saturating_sub(shift)));
                 }
             }
             Ok((out, Vec::new()))
@@ -268,13 +327,14 @@ pub fn timestamp_column(s: &Series, zone: Zone) -> PolarsResult<Converted<i64>> 
 }
 
 /// A native timestamp value in microseconds; nanoseconds are truncated
-/// towards the past.
+/// towards the past. Milliseconds beyond the range saturate, so that the
+/// range check refuses them instead of seeing a wrapped value.
 #[inline]
-fn to_micros(unit: TimeUnit, v: i64) -> i64 {
+pub fn to_micros(unit: TimeUnit, v: i64) -> i64 {
     match unit {
         TimeUnit::Nanoseconds => v.div_euclid(1000),
         TimeUnit::Microseconds => v,
-        TimeUnit::Milliseconds => v * 1000,
+        TimeUnit::Milliseconds => v.saturating_mul(1000),
     }
 }
 
