@@ -23,7 +23,7 @@ pub fn exit_code(e: &anyhow::Error) -> u8 {
 
 /// The one line printed on stderr for an error.
 pub fn error_line(e: &anyhow::Error, json: bool) -> String {
-    let text = format!("{e:#}");
+    let text = one_line(&format!("{e:#}"));
     if json {
         let status = if exit_code(e) == 2 { 400 } else { 500 };
         json_error(status, &text)
@@ -48,4 +48,22 @@ pub fn json_error(status: u16, error: &str) -> String {
         error: &'a str,
     }
     serde_json::to_string(&Body { status, error }).expect("serializable")
+}
+
+/// The text of a caught panic's payload.
+pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_else(|| "unknown cause".into())
+}
+
+/// Text on one line: a dependency's multi-line message joined with "; ".
+pub fn one_line(text: &str) -> String {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join("; ")
 }

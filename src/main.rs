@@ -3,7 +3,7 @@
 
 use clap::Parser;
 use sessionstat::cli::Cli;
-use sessionstat::error::{error_line, exit_code, is_broken_pipe, json_error};
+use sessionstat::error::{error_line, exit_code, is_broken_pipe, json_error, panic_message};
 use std::process::ExitCode;
 
 // Loading allocates and frees large column buffers batch after batch; the
@@ -25,8 +25,28 @@ fn no_huge_pages() {
     }
 }
 
+/// Where the last panic happened: a panic is caught (at a file's boundary
+/// as that file's error, or here as an internal error) and told as one
+/// line, never as Rust's multi-line report and exit status 101.
+static PANIC_AT: std::sync::Mutex<String> = std::sync::Mutex::new(String::new());
+
 fn main() -> ExitCode {
     no_huge_pages();
+    // A Parquet timestamp is an instant whatever zone name it carries;
+    // polars refuses fixed offsets that are not whole hours (`+05:30`) unless
+    // told not to check. Set before any thread starts.
+    std::env::set_var("POLARS_IGNORE_TIMEZONE_PARSE_ERROR", "1");
+    // SESSIONSTAT_PANIC_TRACE=1 keeps Rust's own report, for a bug hunt.
+    let default_hook = std::panic::take_hook();
+    let trace = std::env::var_os("SESSIONSTAT_PANIC_TRACE").is_some();
+    std::panic::set_hook(Box::new(move |info| {
+        if trace {
+            default_hook(info);
+        }
+        if let (Some(at), Ok(mut last)) = (info.location(), PANIC_AT.lock()) {
+            *last = at.to_string();
+        }
+    }));
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
     // Known before parsing, so that even a usage error can be printed as JSON.
     let json_errors = args
@@ -54,7 +74,20 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    match sessionstat::run(cli) {
+    let result = std::panic::catch_unwind(|| sessionstat::run(cli));
+    let result = match result {
+        Ok(r) => r,
+        Err(payload) => {
+            let at = PANIC_AT.lock().map(|s| s.clone()).unwrap_or_default();
+            let text = format!(
+                "internal error ({} at {at}); please report it with the command line",
+                panic_message(payload.as_ref())
+            );
+            eprintln!("{}", error_line(&anyhow::anyhow!(text), json_errors));
+            return ExitCode::from(1);
+        }
+    };
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {

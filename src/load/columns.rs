@@ -120,35 +120,123 @@ impl ColumnMap {
             .collect()
     }
 
-    /// Checks that a file has every required column; the error names the
-    /// missing column and the columns found.
-    pub fn check(&self, file: &str, found: &[String]) -> Result<(), String> {
-        for c in Canon::ALL.into_iter().filter(|c| c.required()) {
+    /// The map for one file: each canonical column's source name as this
+    /// file spells it. Names match ignoring case and surrounding blanks
+    /// (`Kind`, `KIND`, `kind ` all name `kind`); two columns that then
+    /// name one source are an error, and so is a missing required column or
+    /// a mapped one that is not there. `found`: the file's columns.
+    pub fn resolve(&self, file: &str, found: &[String]) -> Result<ColumnMap, String> {
+        let norm = |s: &str| s.trim().to_lowercase();
+        let shown = || match found {
+            [] => "(none)".to_string(),
+            _ => found.join(", "),
+        };
+        let mut out = self.clone();
+        for c in Canon::ALL {
             let src = self.source(c);
-            if !found.iter().any(|f| f == src) {
-                let hint = if src == c.name() {
-                    String::new()
-                } else {
-                    format!(" (mapped from {c})")
-                };
-                return Err(format!(
-                    "{file}: required column {src:?}{hint} not found; columns found: {}{}",
-                    found.join(", "),
-                    if src == c.name() {
-                        "; map other names with --map canonical=source"
+            let matches: Vec<&String> = found.iter().filter(|f| norm(f) == norm(src)).collect();
+            let mapped = src != c.name();
+            match matches.as_slice() {
+                [one] => out.source[c as usize] = one.to_string(),
+                [] if c.required() || mapped => {
+                    let what = if c.required() {
+                        "required column"
                     } else {
+                        "column"
+                    };
+                    let hint = if mapped {
+                        format!(" (mapped from {c} by --map)")
+                    } else {
+                        String::new()
+                    };
+                    let advice = if mapped {
                         ""
-                    }
-                ));
+                    } else {
+                        "; map other names with --map canonical=source"
+                    };
+                    return Err(format!(
+                        "{file}: {what} {src:?}{hint} not found; columns found: {}{advice}",
+                        shown()
+                    ));
+                }
+                [] => {}
+                many => {
+                    let names: Vec<String> = many.iter().map(|n| format!("{n:?}")).collect();
+                    return Err(format!(
+                        "{file}: columns {} all name {c} (names match ignoring case and blanks); rename one, or --map {c}=<the one to use> cannot tell them apart either",
+                        names.join(" and ")
+                    ));
+                }
             }
         }
-        Ok(())
+        Ok(out)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn cols(names: &[&str]) -> Vec<String> {
+        names.iter().map(|s| s.to_string()).collect()
+    }
+
+    const BASE: [&str; 6] = [
+        "session_id",
+        "user_id",
+        "user_name",
+        "client_guid",
+        "client_name",
+        "timestamp",
+    ];
+
+    #[test]
+    fn canonical_names_match_ignoring_case_and_blanks() {
+        for kind in ["Kind", "KIND", "kind ", " kInD"] {
+            let mut found = cols(&BASE);
+            found.push(kind.into());
+            let m = ColumnMap::default().resolve("a.csv", &found).unwrap();
+            assert_eq!(m.source(Canon::Kind), kind);
+        }
+        let found = cols(&[
+            "SESSION_ID",
+            " User_Id",
+            "user_name",
+            "client_guid",
+            "client_name",
+            "TimeStamp",
+        ]);
+        let m = ColumnMap::default().resolve("a.csv", &found).unwrap();
+        assert_eq!(m.source(Canon::SessionId), "SESSION_ID");
+        assert_eq!(m.source(Canon::Timestamp), "TimeStamp");
+        // no kind column at all: every event is activity, as SPEC 1 says
+        assert_eq!(m.source(Canon::Kind), "kind");
+    }
+
+    #[test]
+    fn colliding_names_are_an_error() {
+        let mut found = cols(&BASE);
+        found.extend(cols(&["kind", "Kind"]));
+        let e = ColumnMap::default().resolve("a.csv", &found).unwrap_err();
+        assert!(e.contains("\"kind\" and \"Kind\" all name kind"), "{e}");
+    }
+
+    #[test]
+    fn a_mapped_optional_column_must_exist() {
+        let m = ColumnMap::parse(&["kind=event_type"]).unwrap();
+        let e = m.resolve("a.csv", &cols(&BASE)).unwrap_err();
+        assert!(
+            e.contains("\"event_type\" (mapped from kind by --map) not found")
+                && e.contains("columns found: session_id, user_id"),
+            "{e}"
+        );
+        let mut found = cols(&BASE);
+        found.push("Event_Type".into());
+        assert_eq!(
+            m.resolve("a.csv", &found).unwrap().source(Canon::Kind),
+            "Event_Type"
+        );
+    }
 
     #[test]
     fn maps_parse_and_check() {
@@ -172,7 +260,7 @@ mod tests {
         ]
         .map(String::from)
         .into();
-        let e = m.check("a.csv", &found).unwrap_err();
+        let e = m.resolve("a.csv", &found).unwrap_err();
         assert!(
             e.contains("\"event_time\"") && e.contains("columns found: session_id, uid"),
             "{e}"

@@ -134,6 +134,10 @@ pub fn read(
                 return None;
             }
             let range = meta.byte_range();
+            // A corrupt footer may claim any size: never past the file's end.
+            if range.start > range.end || range.end > file.metadata().ok()?.len() {
+                return None;
+            }
             let mut bytes = vec![0u8; (range.end - range.start) as usize];
             file.read_exact_at(&mut bytes, range.start).ok()?;
             let pages = PageReader::new(

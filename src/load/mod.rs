@@ -6,6 +6,7 @@
 pub mod assemble;
 pub mod columns;
 pub mod convert;
+pub mod csv;
 pub mod dict;
 pub mod inputs;
 
@@ -16,8 +17,6 @@ use convert::BadCell;
 use inputs::{Format, InputFile};
 use polars::prelude::*;
 use std::fmt;
-use std::io::{BufRead, BufReader};
-use std::path::Path;
 
 /// What to load and how to read it.
 #[derive(Debug, Clone)]
@@ -161,7 +160,7 @@ pub fn load_files(
         // A reader thread reads the next batch while the current one is
         // converted and checked, and hands it over when that is done: the
         // decoder fills the cores whenever the checks run on one thread.
-        let (slices, meta) = batches(file)?;
+        let (slices, meta) = guarded(file, None, None, || batches(file))?;
         let meta = meta.as_ref();
         std::thread::scope(|scope| -> Result<(), LoadError> {
             let (tx, rx) = std::sync::mpsc::sync_channel(0);
@@ -171,7 +170,10 @@ pub fn load_files(
             let interner = state.index.interner.clone();
             scope.spawn(move || {
                 for slice in slices_ref {
-                    let frame = read_file(file, map, *slice, meta, &interner);
+                    let frame = guarded(file, *slice, meta, || {
+                        read_file(file, map, *slice, meta, &interner)
+                    })
+                    .map_err(|e| at_rows(e, file, *slice, meta));
                     // A closed channel: loading stopped, read no further.
                     if tx.send(frame).is_err() {
                         break;
@@ -196,6 +198,77 @@ pub fn load_files(
     }
     state.loaded.files = files;
     Ok(state.loaded)
+}
+
+/// Runs one reader step on a file, turning a panic inside a dependency
+/// (a corrupt Parquet page can make the decoder panic) into that file's
+/// error: the run stops with one line naming the file, never a crash.
+fn guarded<T>(
+    file: &InputFile,
+    slice: Option<(usize, usize)>,
+    footer: Option<&FileMetadataRef>,
+    f: impl FnOnce() -> Result<T, LoadError>,
+) -> Result<T, LoadError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_else(|payload| {
+        Err(LoadError::Input(format!(
+            "cannot read {}{} as {}: {} (the file is corrupt or not {})",
+            file.display(),
+            place(slice, footer),
+            file.format,
+            crate::error::one_line(&crate::error::panic_message(payload.as_ref())),
+            file.format,
+        )))
+    })
+}
+
+/// Adds the rows (and Parquet row groups) a batch covers to a file error
+/// that does not name them yet.
+fn at_rows(
+    e: LoadError,
+    file: &InputFile,
+    slice: Option<(usize, usize)>,
+    footer: Option<&FileMetadataRef>,
+) -> LoadError {
+    match e {
+        LoadError::Input(text)
+            if file.format == Format::Parquet && !text.contains(" row group") =>
+        {
+            let name = file.display();
+            let place = place(slice, footer);
+            LoadError::Input(match text.split_once(&name) {
+                Some((before, after)) => format!("{before}{name}{place}{after}"),
+                None => format!("{text}{place}"),
+            })
+        }
+        other => other,
+    }
+}
+
+/// ` (row groups 3-4, rows 786432-1048575)` for a batch of a Parquet file.
+fn place(slice: Option<(usize, usize)>, footer: Option<&FileMetadataRef>) -> String {
+    let (Some((start, len)), Some(footer)) = (slice, footer) else {
+        return String::new();
+    };
+    let end = start + len;
+    let mut at = 0usize;
+    let mut groups = Vec::new();
+    for (i, rg) in footer.row_groups.iter().enumerate() {
+        let next = at + rg.num_rows();
+        if next > start && at < end.max(start + 1) {
+            groups.push(i);
+        }
+        at = next;
+    }
+    match (groups.first(), groups.last()) {
+        (Some(a), Some(b)) if a == b => {
+            format!(" (row group {a}, rows {start}-{})", end.saturating_sub(1))
+        }
+        (Some(a), Some(b)) => format!(
+            " (row groups {a}-{b}, rows {start}-{})",
+            end.saturating_sub(1)
+        ),
+        _ => String::new(),
+    }
 }
 
 /// Rows per batch: whole Parquet row groups are read until a batch holds at
@@ -271,42 +344,38 @@ pub fn read_file(
     }
     let polars_err =
         |e: PolarsError| LoadError::Input(format!("cannot read {name} as {}: {e}", file.format));
+    let input_err = |e: String| LoadError::Input(e);
+    // The file's own spelling of each canonical column, once its columns are known.
+    let resolve = |found: &[String]| {
+        let mut all = found.to_vec();
+        for (k, _) in &file.hive {
+            if !all.contains(k) {
+                all.push(k.clone());
+            }
+        }
+        map.resolve(&name, &all).map_err(input_err)
+    };
     let mut pre_bad = Vec::new();
     let mut blank = Vec::new();
     let mut dict_names = None;
-    let (found, frame) = match file.format {
+    let (found, frame, map) = match file.format {
         Format::Csv => {
-            let found = csv_header(&file.path)
+            let found = csv::header(&file.path)
                 .map_err(|e| LoadError::Input(format!("cannot read the header of {name}: {e}")))?;
-            let wanted: Arc<[PlSmallStr]> = wanted_columns(map, &found)
-                .iter()
-                .map(|s| s.as_str().into())
-                .collect();
-            let read = |truncate: bool| {
-                CsvReadOptions::default()
-                    .with_has_header(true)
-                    .with_infer_schema_length(Some(0))
-                    .with_columns(Some(wanted.clone()))
-                    .map_parse_options(|p| p.with_truncate_ragged_lines(truncate))
-                    .try_into_reader_with_file_path(Some(file.path.clone()))
-                    .and_then(|r| r.finish())
-            };
+            let map = resolve(&found)?;
+            let wanted = wanted_columns(&map, &found);
             let df = if wanted.is_empty() {
                 DataFrame::empty()
             } else {
-                match read(false) {
-                    Ok(df) => df,
-                    Err(e) if e.to_string().contains("more fields") => {
-                        // Name the rows instead of failing the file: each is a bad row.
-                        pre_bad = ragged_rows(&file.path, found.len())
-                            .map_err(|e| LoadError::Input(format!("cannot read {name}: {e}")))?;
-                        read(true).map_err(polars_err)?
-                    }
-                    Err(e) => return Err(polars_err(e)),
-                }
+                let (df, bad) =
+                    csv::read(&file.path, &name, &wanted, found.len()).map_err(input_err)?;
+                pre_bad = bad;
+                df
             };
             blank = blank_rows(&df);
-            (found, df)
+            // A record cut out as unreadable left an empty row: it is a bad row, not a blank one.
+            blank.retain(|r| pre_bad.binary_search_by_key(r, |b| b.row).is_err());
+            (found, df, map)
         }
         Format::Parquet => {
             let f = std::fs::File::open(&file.path)
@@ -317,11 +386,13 @@ pub fn read_file(
             }
             let schema = reader.schema().map_err(polars_err)?;
             let found: Vec<String> = schema.iter_names().map(|n| n.to_string()).collect();
-            let mut wanted = wanted_columns(map, &found);
+            let map = resolve(&found)?;
+            check_parquet_types(&name, &map, &schema).map_err(input_err)?;
+            let mut wanted = wanted_columns(&map, &found);
             if let (Some(footer), Some(slice)) = (footer, slice) {
                 let f = std::fs::File::open(&file.path)
                     .map_err(|e| LoadError::Input(format!("cannot read {name}: {e}")))?;
-                dict_names = dict::read(&f, footer, &schema, map, slice)
+                dict_names = dict::read(&f, footer, &schema, &map, slice)
                     .map(|groups| interner.lock().expect("no thread panicked").names(groups));
                 if dict_names.is_some() {
                     let names = dict::NAMES.map(|c| map.source(c));
@@ -333,24 +404,16 @@ pub fn read_file(
                 .with_slice(slice)
                 .finish()
                 .map_err(polars_err)?;
-            (found, df)
+            (found, df, map)
         }
         Format::Ndjson => {
-            let (found, df, bad) = read_ndjson(file, map)?;
+            let (found, df, bad, map) = read_ndjson(file, map, &resolve)?;
             pre_bad = bad;
-            (found, df)
+            (found, df, map)
         }
     };
-    let mut found_all = found.clone();
-    for (k, _) in &file.hive {
-        if !found_all.contains(k) {
-            found_all.push(k.clone());
-        }
-    }
+    let map = &map;
     let n = frame.height();
-    if n > 0 || file.format != Format::Ndjson {
-        map.check(&name, &found_all).map_err(LoadError::Input)?;
-    }
     let mut cols = Vec::new();
     for c in Canon::ALL {
         if dict_names.is_some() && dict::NAMES.contains(&c) {
@@ -368,8 +431,9 @@ pub fn read_file(
         if let Some(col) = col {
             cols.push(col.with_name(c.name().into()));
         } else if c.required() {
-            // Only an empty NDJSON file gets here: no rows, no columns.
-            cols.push(Column::new(c.name().into(), Vec::<&str>::new()));
+            // Only NDJSON gets here, with no valid line: no columns, and
+            // every row already a bad row.
+            cols.push(Column::full_null(c.name().into(), n, &DataType::String));
         }
     }
     let df = DataFrame::new(n, cols).map_err(|e| LoadError::Input(format!("{name}: {e}")))?;
@@ -402,72 +466,46 @@ fn blank_rows(df: &DataFrame) -> Vec<usize> {
     .unwrap_or_default()
 }
 
-/// CSV records as polars splits them: a record ends at a line break outside
-/// quotes. Returns each record's first physical line (1-based) and its text,
-/// header first.
-pub fn split_records(text: &str) -> Vec<(u64, &str)> {
-    let b = text.as_bytes();
-    let mut out = Vec::new();
-    let (mut line, mut start, mut start_line, mut quoted) = (1u64, 0usize, 1u64, false);
-    for (i, &c) in b.iter().enumerate() {
-        if c == b'"' {
-            quoted = !quoted;
-        } else if c == b'\n' {
-            if !quoted {
-                let end = if i > start && b[i - 1] == b'\r' {
-                    i - 1
-                } else {
-                    i
-                };
-                out.push((start_line, &text[start..end]));
-                start = i + 1;
-                start_line = line + 1;
-            }
-            line += 1;
+/// Refuses, naming the column and its type, a Parquet column that polars
+/// would not turn into one of the types the converters take (some it
+/// cannot even represent, and panics on): ids and names need integers,
+/// floats or text, timestamps native timestamps, dates or text.
+fn check_parquet_types(name: &str, map: &ColumnMap, schema: &ArrowSchema) -> Result<(), String> {
+    use polars_arrow::datatypes::ArrowDataType as A;
+    for c in Canon::ALL {
+        let Some(field) = schema.get(map.source(c)) else {
+            continue;
+        };
+        let text = |t: &A| matches!(t, A::Utf8 | A::LargeUtf8 | A::Utf8View);
+        let ok = match field.dtype() {
+            A::Null => true,
+            A::Int8
+            | A::Int16
+            | A::Int32
+            | A::Int64
+            | A::UInt8
+            | A::UInt16
+            | A::UInt32
+            | A::UInt64 => true,
+            A::Float32 | A::Float64 => c != Canon::Timestamp,
+            A::Timestamp(..) | A::Date32 | A::Date64 => c == Canon::Timestamp,
+            A::Dictionary(_, values, _) => text(values),
+            t => text(t),
+        };
+        if !ok {
+            let wants = match c {
+                Canon::Timestamp => "a timestamp, a date or text",
+                Canon::SessionId | Canon::UserId => "integers or text",
+                _ => "text",
+            };
+            return Err(format!(
+                "{name}: column {} has the Parquet type {:?}, which sessionstat does not read; {c} must be {wants}",
+                map.label(c),
+                field.dtype()
+            ));
         }
     }
-    if start < b.len() {
-        out.push((start_line, &text[start..]));
-    }
-    out
-}
-
-fn read_text(path: &Path) -> std::io::Result<String> {
-    let mut bytes = Vec::new();
-    std::io::Read::read_to_end(&mut inputs::open_decompressed(path)?, &mut bytes)?;
-    Ok(String::from_utf8(bytes)
-        .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()))
-}
-
-fn fields(record: &str) -> Vec<String> {
-    let mut rdr = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .from_reader(record.as_bytes());
-    rdr.records()
-        .next()
-        .and_then(Result::ok)
-        .map(|r| r.iter().map(String::from).collect())
-        .unwrap_or_default()
-}
-
-/// Data rows with more fields than the header.
-fn ragged_rows(path: &Path, width: usize) -> std::io::Result<Vec<BadCell>> {
-    let text = read_text(path)?;
-    Ok(split_records(&text)
-        .iter()
-        .skip(1)
-        .enumerate()
-        .filter_map(|(row, (_, rec))| {
-            let n = fields(rec).len();
-            (n > width).then(|| BadCell {
-                row,
-                column: None,
-                value: abbreviate(rec),
-                rule: format!("the row has {n} fields, the header {width}"),
-            })
-        })
-        .collect())
+    Ok(())
 }
 
 fn wanted_columns(map: &ColumnMap, found: &[String]) -> Vec<String> {
@@ -481,79 +519,122 @@ fn wanted_columns(map: &ColumnMap, found: &[String]) -> Vec<String> {
     wanted
 }
 
-fn csv_header(path: &Path) -> std::io::Result<Vec<String>> {
-    let mut rdr = csv::ReaderBuilder::new()
-        .flexible(true)
-        .from_reader(inputs::open_decompressed(path)?);
-    Ok(rdr
-        .headers()
-        .map_err(std::io::Error::other)?
-        .iter()
-        .map(|h| h.to_string())
-        .collect())
-}
-
-/// NDJSON: one JSON object per line; blank lines are skipped. Values are
-/// taken as text (numbers by their JSON spelling) and checked like CSV cells;
-/// a line that is not a JSON object is a bad row as a whole.
+/// NDJSON: one JSON object per line; blank lines and a leading byte order
+/// mark are skipped. Values are taken as text (numbers by their JSON
+/// spelling) and checked like CSV cells; a line that is not a JSON object
+/// (or not UTF-8) is a bad row as a whole. A JSON array or a pretty-printed
+/// document is not NDJSON: an error naming the line where that shows.
+/// `resolve` gives the map for the keys found.
 fn read_ndjson(
     file: &InputFile,
     map: &ColumnMap,
-) -> Result<(Vec<String>, DataFrame, Vec<BadCell>), LoadError> {
+    resolve: &dyn Fn(&[String]) -> Result<ColumnMap, LoadError>,
+) -> Result<(Vec<String>, DataFrame, Vec<BadCell>, ColumnMap), LoadError> {
     use rayon::prelude::*;
+    type Pairs = Vec<(String, Option<String>)>;
     let name = file.display();
-    let io_err = |e: std::io::Error| LoadError::Input(format!("cannot read {name}: {e}"));
-    let mut text = String::new();
-    std::io::Read::read_to_string(
-        &mut inputs::open_decompressed(&file.path).map_err(io_err)?,
-        &mut text,
-    )
-    .map_err(io_err)?;
-    let lines: Vec<(u64, &str)> = text
-        .lines()
+    let bytes = csv::read_bytes(&file.path)
+        .map_err(|e| LoadError::Input(format!("cannot read {name}: {e}")))?;
+    let lines: Vec<(u64, &[u8])> = bytes
+        .split(|&b| b == b'\n')
         .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty())
-        .map(|(i, l)| (i as u64 + 1, l))
+        .map(|(i, l)| (i as u64 + 1, l.strip_suffix(b"\r").unwrap_or(l)))
+        .filter(|(_, l)| !l.trim_ascii().is_empty())
         .collect();
-    let sources: Vec<&str> = Canon::ALL.iter().map(|c| map.source(*c)).collect();
-    let parsed: Vec<Result<Vec<Option<String>>, String>> = lines
+    if let Some((no, first)) = lines.first() {
+        let t = first.trim_ascii();
+        let not_ndjson = |what: &str| {
+            LoadError::Input(format!(
+                "{name}:{no}: not NDJSON: {what}; NDJSON has one JSON object per line"
+            ))
+        };
+        if t.starts_with(b"[") {
+            return Err(not_ndjson("the file is a JSON array"));
+        }
+        if t.starts_with(b"{")
+            && serde_json::from_slice::<serde_json::Value>(t).is_err_and(|e| e.is_eof())
+        {
+            return Err(not_ndjson(
+                "the JSON object on this line goes on over the next lines (pretty-printed JSON?)",
+            ));
+        }
+    }
+    // Keys that may name a canonical column, matched as `resolve` does.
+    let norm = |s: &str| s.trim().to_lowercase();
+    let wanted: Vec<String> = Canon::ALL.iter().map(|c| norm(map.source(*c))).collect();
+    let parsed: Vec<Result<(Pairs, Vec<String>), String>> = lines
         .par_iter()
-        .map(|(_, line)| {
+        .enumerate()
+        .map(|(i, (_, line))| {
+            let text = std::str::from_utf8(line).map_err(|e| {
+                format!(
+                    "invalid UTF-8: byte 0x{:02X} at byte {} of the line",
+                    line[e.valid_up_to()],
+                    e.valid_up_to() + 1
+                )
+            })?;
             let obj: serde_json::Map<String, serde_json::Value> =
-                serde_json::from_str(line).map_err(|e| format!("not a JSON object: {e}"))?;
-            Ok(sources
-                .iter()
-                .map(|s| match obj.get(*s) {
-                    None | Some(serde_json::Value::Null) => None,
-                    Some(serde_json::Value::String(t)) => Some(t.clone()),
-                    Some(v) => Some(v.to_string()),
+                serde_json::from_str(text).map_err(|e| format!("not a JSON object: {e}"))?;
+            // Every key of the first line, for the message of a missing column.
+            let keys = if i == 0 {
+                obj.keys().cloned().collect()
+            } else {
+                Vec::new()
+            };
+            let pairs = obj
+                .into_iter()
+                .filter(|(k, _)| wanted.contains(&norm(k)))
+                .map(|(k, v)| {
+                    let v = match v {
+                        serde_json::Value::Null => None,
+                        serde_json::Value::String(t) => Some(t),
+                        v => Some(v.to_string()),
+                    };
+                    (k, v)
                 })
-                .collect())
+                .collect();
+            Ok((pairs, keys))
         })
         .collect();
     let mut found: Vec<String> = Vec::new();
-    if let Some((_, first)) = lines.first() {
-        if let Ok(obj) = serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(first) {
-            found = obj.keys().cloned().collect();
+    for (pairs, keys) in parsed.iter().flatten() {
+        for k in keys.iter().chain(pairs.iter().map(|(k, _)| k)) {
+            if !found.contains(k) {
+                found.push(k.clone());
+            }
         }
     }
+    // A file whose every line is bad has no columns to check: its lines are the errors.
+    let map = if found.is_empty() {
+        map.clone()
+    } else {
+        resolve(&found)?
+    };
+    let sources: Vec<&str> = Canon::ALL.iter().map(|c| map.source(*c)).collect();
     let mut values: Vec<Vec<Option<String>>> = vec![Vec::with_capacity(lines.len()); sources.len()];
     let mut bad = Vec::new();
     for (row, p) in parsed.into_iter().enumerate() {
-        let values_of_row = p.unwrap_or_else(|rule| {
-            bad.push(BadCell {
-                row,
-                column: None,
-                value: abbreviate(lines[row].1),
-                rule,
-            });
-            vec![None; sources.len()]
-        });
-        for (i, v) in values_of_row.into_iter().enumerate() {
-            if v.is_some() && !found.iter().any(|f| f == sources[i]) {
-                found.push(sources[i].to_string());
+        match p {
+            Ok((pairs, _)) => {
+                for (i, src) in sources.iter().enumerate() {
+                    let v = pairs
+                        .iter()
+                        .find(|(k, _)| k == src)
+                        .and_then(|(_, v)| v.clone());
+                    values[i].push(v);
+                }
             }
-            values[i].push(v);
+            Err(rule) => {
+                bad.push(BadCell {
+                    row,
+                    column: None,
+                    value: abbreviate(&csv::escaped(lines[row].1)),
+                    rule,
+                });
+                for v in &mut values {
+                    v.push(None);
+                }
+            }
         }
     }
     let mut cols = Vec::new();
@@ -564,7 +645,7 @@ fn read_ndjson(
     }
     let df =
         DataFrame::new(lines.len(), cols).map_err(|e| LoadError::Input(format!("{name}: {e}")))?;
-    Ok((found, df, bad))
+    Ok((found, df, bad, map))
 }
 
 fn abbreviate(s: &str) -> String {
@@ -713,13 +794,29 @@ impl Assembler<'_> {
         let room = max.saturating_sub(self.loaded.rejected.len() as u64) as usize;
         // Locate only the rows that are needed: those kept, and the first one over.
         let needed = &bad[..bad.len().min(room + 1)];
-        let mut located = locate(file, needed, &self.opts.map)?;
+        let mut located = guarded(file, None, None, || locate(file, needed, &self.opts.map))?;
         for row in &mut located {
             row.seq.0 = self.file_no;
         }
         self.loaded.over_limit = located.len() > room;
         self.loaded.rejected.extend(located);
         Ok(())
+    }
+}
+
+/// A native timestamp of a rejected Parquet row as text: RFC 3339 (UTC for
+/// an instant, without zone for a wall time), or past years 0001-9999 its
+/// stored number and unit.
+fn native_time(raw: i64, unit: TimeUnit, instant: bool) -> String {
+    let us = convert::to_micros(unit, raw);
+    if !(crate::time::MIN_INSTANT..=crate::time::MAX_INSTANT).contains(&us) {
+        return format!("{raw} ({unit} since 1970-01-01)");
+    }
+    let text = crate::time::format_rfc3339_utc(us);
+    if instant {
+        text
+    } else {
+        text.trim_end_matches('Z').to_string()
     }
 }
 
@@ -731,13 +828,22 @@ fn locate(file: &InputFile, bad: &[BadCell], map: &ColumnMap) -> Result<Vec<BadR
     let rows: Vec<usize> = bad.iter().map(|b| b.row).collect();
     let places: Vec<(At, Vec<(String, String)>)> = match file.format {
         Format::Csv => {
-            let text = read_text(&file.path).map_err(io_err)?;
-            let records = split_records(&text);
-            let headers = records.first().map(|(_, h)| fields(h)).unwrap_or_default();
+            let bytes = csv::read_bytes(&file.path).map_err(io_err)?;
+            let records = csv::records(&bytes);
+            let text = |r: &csv::Record| &bytes[r.bytes.clone()];
+            let headers = records
+                .first()
+                .map(|h| csv::fields(text(h)))
+                .unwrap_or_default();
             rows.iter()
                 .map(|&r| match records.get(r + 1) {
-                    Some((line, rec)) => {
-                        let record = fields(rec)
+                    // A record that cannot be split into fields goes whole, escaped.
+                    Some(rec) if rec.fault.is_some() => (
+                        At::Line(rec.line),
+                        vec![("record".to_string(), csv::escaped(text(rec)))],
+                    ),
+                    Some(rec) => {
+                        let record = csv::fields(text(rec))
                             .into_iter()
                             .enumerate()
                             .map(|(j, v)| {
@@ -750,26 +856,26 @@ fn locate(file: &InputFile, bad: &[BadCell], map: &ColumnMap) -> Result<Vec<BadR
                                 )
                             })
                             .collect();
-                        (At::Line(*line), record)
+                        (At::Line(rec.line), record)
                     }
                     None => (At::Line(r as u64 + 2), Vec::new()),
                 })
                 .collect()
         }
         Format::Ndjson => {
-            let reader = BufReader::new(inputs::open_decompressed(&file.path).map_err(io_err)?);
+            let bytes = csv::read_bytes(&file.path).map_err(io_err)?;
             let mut out = Vec::with_capacity(rows.len());
             let mut want = rows.iter().peekable();
             let mut data_row = 0usize;
-            for (no, line) in reader.lines().enumerate() {
-                let line = line.map_err(io_err)?;
-                if line.trim().is_empty() {
+            for (no, line) in bytes.split(|&b| b == b'\n').enumerate() {
+                let line = line.strip_suffix(b"\r").unwrap_or(line);
+                if line.trim_ascii().is_empty() {
                     continue;
                 }
                 while want.peek() == Some(&&data_row) {
                     out.push((
                         At::Line(no as u64 + 1),
-                        vec![("line".to_string(), line.clone())],
+                        vec![("line".to_string(), csv::escaped(line))],
                     ));
                     want.next();
                 }
@@ -793,6 +899,14 @@ fn locate(file: &InputFile, bad: &[BadCell], map: &ColumnMap) -> Result<Vec<BadR
                                 let v = c.get(0).map(|v| match v {
                                     AnyValue::String(s) => s.to_string(),
                                     AnyValue::Null => String::new(),
+                                    // Our own text: polars panics printing a date past
+                                    // its calendar, or with a zone it does not know.
+                                    AnyValue::Datetime(raw, unit, tz) => {
+                                        native_time(raw, unit, tz.is_some())
+                                    }
+                                    AnyValue::DatetimeOwned(raw, unit, tz) => {
+                                        native_time(raw, unit, tz.is_some())
+                                    }
                                     other => other.to_string(),
                                 });
                                 (c.name().to_string(), v.unwrap_or_default())
