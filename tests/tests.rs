@@ -6,6 +6,7 @@ mod util;
 mod bad_input;
 mod fuzz;
 mod generate;
+mod hostile;
 mod memory;
 mod props;
 mod report;
