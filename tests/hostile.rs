@@ -350,14 +350,30 @@ fn native_timestamps_beyond_the_range_are_bad_rows_not_wrapped() {
             "{unit}: {err}"
         );
     }
-    // Skipped, the other rows give basic.csv's answer less that row's session part.
+    // Skipped, the other rows give the answer of basic.csv without that row.
     let d = Dir::new();
+    let text = fs::read_to_string(BASIC).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let without: Vec<&str> = lines
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i != 4)
+        .map(|(_, l)| *l)
+        .collect();
+    let csv = d.write("without.csv", without.join("\n") + "\n");
+    let expected = sessionstat(&["sessions", "--input", &csv]).ok();
+    let (out, rejects) = skip_one(&d, &hostile("ts_out_of_range_us.parquet"));
+    assert_eq!(out, expected);
+    assert!(rejects.contains("9223372036854775807"), "{rejects}");
+}
+
+/// Runs `sessions` allowing one bad row; returns stdout and the rejects file.
+fn skip_one(d: &Dir, input: &str) -> (String, String) {
     let rejects = d.path("r.ndjson").display().to_string();
-    let f = hostile("ts_out_of_range_us.parquet");
-    sessionstat(&[
+    let out = sessionstat(&[
         "sessions",
         "--input",
-        &f,
+        input,
         "--max-bad-rows",
         "1",
         "--rejects",
@@ -365,7 +381,7 @@ fn native_timestamps_beyond_the_range_are_bad_rows_not_wrapped() {
         "--quiet",
     ])
     .ok();
-    assert!(d.read("r.ndjson").contains("9223372036854775807"));
+    (out, d.read("r.ndjson"))
 }
 
 #[test]
@@ -759,20 +775,9 @@ fn a_malformed_csv_record_is_a_bad_row_with_its_line() {
             err.contains(&format!("{f}:3")) && err.contains(rule),
             "{name}: {err}"
         );
-        let rejects = d.path("r.ndjson").display().to_string();
-        let out = sessionstat(&[
-            "sessions",
-            "--input",
-            &f,
-            "--max-bad-rows",
-            "1",
-            "--rejects",
-            &rejects,
-            "--quiet",
-        ])
-        .ok();
+        let (out, rejects) = skip_one(&d, &f);
         assert_eq!(out, expected, "{name}");
-        let line: serde_json::Value = serde_json::from_str(d.read("r.ndjson").trim()).unwrap();
+        let line: serde_json::Value = serde_json::from_str(rejects.trim()).unwrap();
         assert_eq!(line["line"], 3, "{name}");
         let raw = line["record"]["record"].as_str().unwrap();
         assert!(raw.starts_with("2,2,"), "{name}: {raw}");
