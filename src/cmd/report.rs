@@ -79,6 +79,7 @@ pub fn run(args: Args) -> Result<()> {
         rejects: cfg.rejects.as_deref(),
         out: Some((&args.out, &|rel: &Path| staging::owns(own, rel))),
     })?;
+    staging::refuse_if_locked(&args.out)?;
     let progress = Progress::new(cfg.quiet);
     progress.stage("loading");
     let mut outcome = pipeline::run(&cfg, &request, true, None, &progress)?;

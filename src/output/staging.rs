@@ -65,7 +65,8 @@ impl Staging {
             staging.lock = PathBuf::new(); // not ours: Drop leaves it
             return Err(e);
         }
-        recover(out)?;
+        recover(out)
+            .with_context(|| format!("cannot clean up after a killed run in {}", out.display()))?;
         fs::create_dir(&staging.dir)
             .with_context(|| format!("cannot write in {}", out.display()))?;
         fs::create_dir(staging.dir.join("json"))?;
@@ -103,32 +104,40 @@ impl Staging {
                 .with_context(|| format!("cannot keep the other files of {}", json.display()))?,
             Err(_) => {}
         }
-        let pages = fs::read_dir(&staged_json)?
+        let pages = fs::read_dir(&staged_json)
+            .with_context(|| format!("cannot read {}", staged_json.display()))?
             .filter(|e| {
                 e.as_ref()
                     .is_ok_and(|e| is_page(&e.file_name().to_string_lossy()))
             })
             .count();
-        let mut names: Vec<_> = fs::read_dir(&self.dir)?.collect::<io::Result<Vec<_>>>()?;
+        let mut names: Vec<_> = fs::read_dir(&self.dir)
+            .and_then(|d| d.collect::<io::Result<Vec<_>>>())
+            .with_context(|| format!("cannot read {}", self.dir.display()))?;
         names.sort_by_key(|e| e.file_name());
         let mut count = pages;
         for e in names.iter().filter(|e| e.path().is_file()) {
-            fs::rename(e.path(), self.out.join(e.file_name()))?;
+            let to = self.out.join(e.file_name());
+            fs::rename(e.path(), &to)
+                .with_context(|| format!("cannot move {} into place", to.display()))?;
             count += 1;
         }
         let old = self
             .out
             .join(format!("{OLD_JSON_PREFIX}{}", std::process::id()));
         if json.exists() {
-            fs::rename(&json, &old)?;
+            fs::rename(&json, &old)
+                .with_context(|| format!("cannot move {} aside", json.display()))?;
         }
-        fs::rename(&staged_json, &json)?;
+        fs::rename(&staged_json, &json)
+            .with_context(|| format!("cannot move the new pages into {}", json.display()))?;
         self.committed = true;
         if old.exists() {
             // Its other files live on as links in the new folder.
-            fs::remove_dir_all(&old)?;
+            fs::remove_dir_all(&old).with_context(|| format!("cannot remove {}", old.display()))?;
         }
-        fs::remove_dir_all(&self.dir)?;
+        fs::remove_dir_all(&self.dir)
+            .with_context(|| format!("cannot remove {}", self.dir.display()))?;
         sync_dir(&self.out);
         Ok(count)
     }
@@ -177,24 +186,15 @@ fn acquire(lock: &Path, out: &Path) -> Result<()> {
             match fs::hard_link(&tmp, lock) {
                 Ok(()) => return Ok(()),
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
-                    let holder = fs::read_to_string(lock)
-                        .ok()
-                        .and_then(|t| t.trim().parse::<u32>().ok());
-                    match holder {
-                        Some(pid) if pid != me && alive(pid) => bail!(
-                            "another sessionstat run (pid {pid}) is writing the report folder {}; wait until it ends (if none is running, remove {})",
-                            out.display(),
-                            lock.display()
-                        ),
-                        // Stale: its run was killed. Take it over.
-                        _ => match fs::remove_file(lock) {
-                            Err(e) if e.kind() != io::ErrorKind::NotFound => {
-                                return Err(e).with_context(|| {
-                                    format!("cannot remove the stale lock {}", lock.display())
-                                })
-                            }
-                            _ => {}
-                        },
+                    refuse_if_locked(out)?;
+                    // Stale: its run was killed. Take it over.
+                    match fs::remove_file(lock) {
+                        Err(e) if e.kind() != io::ErrorKind::NotFound => {
+                            return Err(e).with_context(|| {
+                                format!("cannot remove the stale lock {}", lock.display())
+                            })
+                        }
+                        _ => {}
                     }
                 }
                 Err(e) => return Err(e).with_context(|| format!("cannot lock {}", out.display())),
@@ -204,6 +204,24 @@ fn acquire(lock: &Path, out: &Path) -> Result<()> {
     })();
     let _ = fs::remove_file(&tmp);
     result
+}
+
+/// Fails, naming the folder and the PID, while another live run holds the
+/// folder's lock: `report` asks before it reads anything, so a second run
+/// is told at once, and again when it takes the lock.
+pub fn refuse_if_locked(out: &Path) -> Result<()> {
+    let lock = out.join(LOCK);
+    let holder = fs::read_to_string(&lock)
+        .ok()
+        .and_then(|t| t.trim().parse::<u32>().ok());
+    match holder {
+        Some(pid) if pid != std::process::id() && alive(pid) => bail!(
+            "another sessionstat run (pid {pid}) is writing the report folder {}; wait until it ends (if none is running, remove {})",
+            out.display(),
+            lock.display()
+        ),
+        _ => Ok(()),
+    }
 }
 
 /// Whether a process with this PID exists.
