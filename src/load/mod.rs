@@ -561,7 +561,8 @@ fn read_ndjson(
     }
     // Keys that may name a canonical column, matched as `resolve` does.
     let norm = |s: &str| s.trim().to_lowercase();
-    let wanted: Vec<String> = Canon::ALL.iter().map(|c| norm(map.source(*c))).collect();
+    let exact: Vec<&str> = Canon::ALL.iter().map(|c| map.source(*c)).collect();
+    let wanted: Vec<String> = exact.iter().map(|s| norm(s)).collect();
     let parsed: Vec<Result<(Pairs, Vec<String>), String>> = lines
         .par_iter()
         .enumerate()
@@ -583,7 +584,7 @@ fn read_ndjson(
             };
             let pairs = obj
                 .into_iter()
-                .filter(|(k, _)| wanted.contains(&norm(k)))
+                .filter(|(k, _)| exact.contains(&k.as_str()) || wanted.contains(&norm(k)))
                 .map(|(k, v)| {
                     let v = match v {
                         serde_json::Value::Null => None,
