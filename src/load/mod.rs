@@ -324,7 +324,9 @@ pub struct FileFrame {
 }
 
 /// Reads one file's mapped columns, renamed to their canonical names (kind
-/// only when present). Hive `key=value` folders fill columns the file lacks.
+/// only when present). The columns are matched as the file spells them
+/// (`ColumnMap::resolve`) before any row is read. Hive `key=value` folders
+/// fill columns the file lacks.
 /// `footer`: the Parquet metadata, when already parsed; `interner` gives
 /// the entries of names read as dictionaries their ids.
 pub fn read_file(
@@ -344,7 +346,6 @@ pub fn read_file(
     }
     let polars_err =
         |e: PolarsError| LoadError::Input(format!("cannot read {name} as {}: {e}", file.format));
-    let input_err = |e: String| LoadError::Input(e);
     // The file's own spelling of each canonical column, once its columns are known.
     let resolve = |found: &[String]| {
         let mut all = found.to_vec();
@@ -353,7 +354,7 @@ pub fn read_file(
                 all.push(k.clone());
             }
         }
-        map.resolve(&name, &all).map_err(input_err)
+        map.resolve(&name, &all).map_err(LoadError::Input)
     };
     let mut pre_bad = Vec::new();
     let mut blank = Vec::new();
@@ -368,7 +369,7 @@ pub fn read_file(
                 DataFrame::empty()
             } else {
                 let (df, bad) =
-                    csv::read(&file.path, &name, &wanted, found.len()).map_err(input_err)?;
+                    csv::read(&file.path, &name, &wanted, found.len()).map_err(LoadError::Input)?;
                 pre_bad = bad;
                 df
             };
@@ -387,7 +388,7 @@ pub fn read_file(
             let schema = reader.schema().map_err(polars_err)?;
             let found: Vec<String> = schema.iter_names().map(|n| n.to_string()).collect();
             let map = resolve(&found)?;
-            check_parquet_types(&name, &map, &schema).map_err(input_err)?;
+            check_parquet_types(&name, &map, &schema).map_err(LoadError::Input)?;
             let mut wanted = wanted_columns(&map, &found);
             if let (Some(footer), Some(slice)) = (footer, slice) {
                 let f = std::fs::File::open(&file.path)
