@@ -172,8 +172,7 @@ pub fn load_files(
                 for slice in slices_ref {
                     let frame = guarded(file, *slice, meta, || {
                         read_file(file, map, *slice, meta, &interner)
-                    })
-                    .map_err(|e| at_rows(e, file, *slice, meta));
+                    });
                     // A closed channel: loading stopped, read no further.
                     if tx.send(frame).is_err() {
                         break;
@@ -219,29 +218,6 @@ fn guarded<T>(
             file.format,
         )))
     })
-}
-
-/// Adds the rows (and Parquet row groups) a batch covers to a file error
-/// that does not name them yet.
-fn at_rows(
-    e: LoadError,
-    file: &InputFile,
-    slice: Option<(usize, usize)>,
-    footer: Option<&FileMetadataRef>,
-) -> LoadError {
-    match e {
-        LoadError::Input(text)
-            if file.format == Format::Parquet && !text.contains(" row group") =>
-        {
-            let name = file.display();
-            let place = place(slice, footer);
-            LoadError::Input(match text.split_once(&name) {
-                Some((before, after)) => format!("{before}{name}{place}{after}"),
-                None => format!("{text}{place}"),
-            })
-        }
-        other => other,
-    }
 }
 
 /// ` (row groups 3-4, rows 786432-1048575)` for a batch of a Parquet file.
@@ -344,8 +320,14 @@ pub fn read_file(
             "{name}: the file is empty (0 bytes); a CSV needs at least a header row"
         )));
     }
-    let polars_err =
-        |e: PolarsError| LoadError::Input(format!("cannot read {name} as {}: {e}", file.format));
+    // A reader's error names the batch's row groups (Parquet) too.
+    let polars_err = |e: PolarsError| {
+        LoadError::Input(format!(
+            "cannot read {name}{} as {}: {e}",
+            place(slice, footer),
+            file.format
+        ))
+    };
     // The file's own spelling of each canonical column, once its columns are known.
     let resolve = |found: &[String]| {
         let mut all = found.to_vec();
