@@ -122,20 +122,27 @@ impl Staging {
                 .with_context(|| format!("cannot move {} into place", to.display()))?;
             count += 1;
         }
-        let old = self
-            .out
-            .join(format!("{OLD_JSON_PREFIX}{}", std::process::id()));
-        if json.exists() {
-            fs::rename(&json, &old)
-                .with_context(|| format!("cannot move {} aside", json.display()))?;
+        // Swap the folders in one step where the file system can, so that a
+        // kill at any moment leaves one run's json/ in place; else move the
+        // old one aside first (a killed run's is put back by `recover`).
+        let swapped = json.exists() && exchange(&staged_json, &json).is_ok();
+        if !swapped {
+            let old = self
+                .out
+                .join(format!("{OLD_JSON_PREFIX}{}", std::process::id()));
+            if json.exists() {
+                fs::rename(&json, &old)
+                    .with_context(|| format!("cannot move {} aside", json.display()))?;
+            }
+            fs::rename(&staged_json, &json)
+                .with_context(|| format!("cannot move the new pages into {}", json.display()))?;
+            if old.exists() {
+                // Its other files live on as links in the new folder.
+                fs::remove_dir_all(&old)
+                    .with_context(|| format!("cannot remove {}", old.display()))?;
+            }
         }
-        fs::rename(&staged_json, &json)
-            .with_context(|| format!("cannot move the new pages into {}", json.display()))?;
         self.committed = true;
-        if old.exists() {
-            // Its other files live on as links in the new folder.
-            fs::remove_dir_all(&old).with_context(|| format!("cannot remove {}", old.display()))?;
-        }
         fs::remove_dir_all(&self.dir)
             .with_context(|| format!("cannot remove {}", self.dir.display()))?;
         sync_dir(&self.out);
@@ -221,6 +228,28 @@ pub fn refuse_if_locked(out: &Path) -> Result<()> {
             lock.display()
         ),
         _ => Ok(()),
+    }
+}
+
+/// Exchanges two paths atomically (Linux `renameat2` with RENAME_EXCHANGE).
+fn exchange(a: &Path, b: &Path) -> io::Result<()> {
+    use std::os::unix::ffi::OsStrExt;
+    let c = |p: &Path| std::ffi::CString::new(p.as_os_str().as_bytes()).map_err(io::Error::other);
+    let (a, b) = (c(a)?, c(b)?);
+    // SAFETY: two valid NUL-terminated paths, relative to the working folder.
+    let r = unsafe {
+        libc::renameat2(
+            libc::AT_FDCWD,
+            a.as_ptr(),
+            libc::AT_FDCWD,
+            b.as_ptr(),
+            libc::RENAME_EXCHANGE,
+        )
+    };
+    if r == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
     }
 }
 
@@ -312,6 +341,19 @@ fn sync_dir(dir: &Path) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn folders_are_exchanged_in_one_step() {
+        let d = tempfile::tempdir().unwrap();
+        let (a, b) = (d.path().join("a"), d.path().join("b"));
+        fs::create_dir(&a).unwrap();
+        fs::create_dir(&b).unwrap();
+        fs::write(a.join("x"), "was a").unwrap();
+        fs::write(b.join("x"), "was b").unwrap();
+        exchange(&a, &b).unwrap();
+        assert_eq!(fs::read_to_string(a.join("x")).unwrap(), "was b");
+        assert_eq!(fs::read_to_string(b.join("x")).unwrap(), "was a");
+    }
 
     #[test]
     fn pages_and_named_files_are_owned() {
