@@ -463,6 +463,19 @@ fn an_offset_with_seconds_prints_a_date_naming_the_same_instant() {
 
 // 4. report owns only what it writes, one run at a time.
 
+/// A report of basic.csv into `out`, which must succeed.
+fn report_basic(out: &Path) {
+    sessionstat(&[
+        "report",
+        "--input",
+        BASIC,
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
+    ])
+    .ok();
+}
+
 #[test]
 fn report_leaves_other_files_and_live_staging_alone() {
     let d = Dir::new();
@@ -474,15 +487,7 @@ fn report_leaves_other_files_and_live_staging_alone() {
     // PID 1 lives as long as the machine: its staging folder is not stale.
     fs::create_dir(out.join(".staging-1")).unwrap();
     fs::write(out.join(".staging-1/x"), "live").unwrap();
-    sessionstat(&[
-        "report",
-        "--input",
-        BASIC,
-        "--out",
-        out.to_str().unwrap(),
-        "--quiet",
-    ])
-    .ok();
+    report_basic(&out);
     assert_eq!(
         fs::read_to_string(out.join("json/notes.txt")).unwrap(),
         "mine"
@@ -553,15 +558,7 @@ fn a_second_report_into_a_locked_folder_is_refused() {
     );
     // a lock whose process is gone is taken over
     fs::write(out.join(".sessionstat.lock"), "4194999\n").unwrap();
-    sessionstat(&[
-        "report",
-        "--input",
-        BASIC,
-        "--out",
-        out.to_str().unwrap(),
-        "--quiet",
-    ])
-    .ok();
+    report_basic(&out);
     assert!(!out.join(".sessionstat.lock").exists());
 }
 

@@ -508,6 +508,17 @@ fn wanted_columns(map: &ColumnMap, found: &[String]) -> Vec<String> {
 /// (or not UTF-8) is a bad row as a whole. A JSON array or a pretty-printed
 /// document is not NDJSON: an error naming the line where that shows.
 /// `resolve` gives the map for the keys found.
+/// An NDJSON file's data lines with their 1-based physical line numbers:
+/// blank lines are left out, a trailing `\r` is cut. Reading and locating
+/// both count rows by it.
+fn ndjson_lines(bytes: &[u8]) -> impl Iterator<Item = (u64, &[u8])> {
+    bytes
+        .split(|&b| b == b'\n')
+        .enumerate()
+        .map(|(i, l)| (i as u64 + 1, l.strip_suffix(b"\r").unwrap_or(l)))
+        .filter(|(_, l)| !l.trim_ascii().is_empty())
+}
+
 fn read_ndjson(
     file: &InputFile,
     map: &ColumnMap,
@@ -518,12 +529,7 @@ fn read_ndjson(
     let name = file.display();
     let bytes = csv::read_bytes(&file.path)
         .map_err(|e| LoadError::Input(format!("cannot read {name}: {e}")))?;
-    let lines: Vec<(u64, &[u8])> = bytes
-        .split(|&b| b == b'\n')
-        .enumerate()
-        .map(|(i, l)| (i as u64 + 1, l.strip_suffix(b"\r").unwrap_or(l)))
-        .filter(|(_, l)| !l.trim_ascii().is_empty())
-        .collect();
+    let lines: Vec<(u64, &[u8])> = ndjson_lines(&bytes).collect();
     if let Some((no, first)) = lines.first() {
         let t = first.trim_ascii();
         let not_ndjson = |what: &str| {
@@ -850,20 +856,11 @@ fn locate(file: &InputFile, bad: &[BadCell], map: &ColumnMap) -> Result<Vec<BadR
             let bytes = csv::read_bytes(&file.path).map_err(io_err)?;
             let mut out = Vec::with_capacity(rows.len());
             let mut want = rows.iter().peekable();
-            let mut data_row = 0usize;
-            for (no, line) in bytes.split(|&b| b == b'\n').enumerate() {
-                let line = line.strip_suffix(b"\r").unwrap_or(line);
-                if line.trim_ascii().is_empty() {
-                    continue;
-                }
+            for (data_row, (no, line)) in ndjson_lines(&bytes).enumerate() {
                 while want.peek() == Some(&&data_row) {
-                    out.push((
-                        At::Line(no as u64 + 1),
-                        vec![("line".to_string(), csv::escaped(line))],
-                    ));
+                    out.push((At::Line(no), vec![("line".to_string(), csv::escaped(line))]));
                     want.next();
                 }
-                data_row += 1;
                 if want.peek().is_none() {
                     break;
                 }
