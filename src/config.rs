@@ -115,8 +115,6 @@ impl Config {
                 zone,
                 max_bad_rows: a.max_bad_rows,
                 partition: None,
-                stream: None,
-                stream_days: None,
             },
             zone,
             idle_after,

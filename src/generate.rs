@@ -8,8 +8,8 @@
 //! written, sorted and flushed up to the earliest instant a later session
 //! could start, so memory stays at a few days of events.
 
-use crate::events::Kind;
 use crate::load::inputs::Format;
+use crate::model::Kind;
 use crate::output::atomic::AtomicFile;
 use crate::time::{Micros, Zone, US_PER_DAY, US_PER_HOUR, US_PER_MIN, US_PER_SEC};
 use chrono::{Datelike, NaiveDate, Weekday};

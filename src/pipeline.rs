@@ -14,13 +14,12 @@
 //! stats and day parts are kept, never events.
 
 use crate::config::Config;
-use crate::events::SessionMeta;
-use crate::kernel::{self, SessionStats};
-use crate::load::inputs::{Format, InputFile};
-use crate::load::{load_files, BadRow, LoadError, Loaded, Progress};
+use crate::kernel::{self, RunningSink, SessionStats, Settings, Stored};
+use crate::load::inputs::InputFile;
+use crate::load::{estimated_rows, load_files, BadRow, LoadError, Loaded, Progress};
+use crate::model::SessionMeta;
 use crate::request::Request;
-use crate::rollup::{day_parts, DayPart};
-use polars::prelude::{ParquetReader, SerReader};
+use crate::rollup::{day_parts, DayPart, DayStarts, RunningDays};
 
 /// Memory held per event while a partition is loaded: its 8-byte key plus
 /// the slack of growing vectors.
@@ -54,29 +53,6 @@ impl Outcome {
     pub fn events_used(&self) -> u64 {
         self.stats.iter().map(|s| u64::from(s.events)).sum()
     }
-}
-
-/// Rows in the inputs, for planning: exact for Parquet (from its metadata),
-/// estimated from the size for text formats (40 bytes a row).
-fn estimated_rows(files: &[InputFile]) -> u64 {
-    files
-        .iter()
-        .map(|f| match f.format {
-            // A footer that makes the reader panic was already told as
-            // that file's error by the first pass; here it counts 0.
-            Format::Parquet => std::panic::catch_unwind(|| {
-                std::fs::File::open(&f.path)
-                    .ok()
-                    .and_then(|file| ParquetReader::new(file).num_rows().ok())
-            })
-            .ok()
-            .flatten()
-            .unwrap_or(0) as u64,
-            _ => std::fs::metadata(&f.path)
-                .map(|m| m.len() / 40)
-                .unwrap_or(0),
-        })
-        .sum()
 }
 
 /// How many partitions keep the events of one within `limit` bytes.
@@ -146,45 +122,47 @@ pub fn run(
     // session's answer (and day parts) as it is read, whatever the memory
     // limit, since it holds no events. A log whose sessions arrive out of
     // order is read again, keeping events, in the passes the limit allows.
-    let mut streamed = None;
-    {
-        let mut opts = cfg.load.clone();
-        opts.stream = Some(settings);
-        opts.stream_days = with_days.then_some(cfg.zone);
-        crate::trace::stage("one pass, sessions computed while reading");
-        let loaded = load_files(&opts, files.clone(), progress)?;
-        if loaded.events.unsorted {
-            crate::trace::stage("events out of order: reading again, keeping events");
-        } else {
-            streamed = Some(loaded);
-        }
+    crate::trace::stage("one pass, sessions computed while reading");
+    let mut streamed = Some(if with_days {
+        running_pass::<RunningDays>(cfg, &files, settings, DayStarts::new(cfg.zone), progress)?
+    } else {
+        running_pass::<()>(cfg, &files, settings, (), progress)?
+    });
+    if streamed.as_ref().is_some_and(|p| p.loaded.stopped) {
+        crate::trace::stage("events out of order: reading again, keeping events");
+        streamed = None;
     }
     let partitions = match streamed {
         Some(_) => 1,
-        None => partitions_for(estimated_rows(&files), cfg.memory_limit),
+        None => partitions_for(estimated_rows(&files, &cfg.load.map), cfg.memory_limit),
     };
     let mut out = Outcome {
         partitions,
         ..Outcome::default()
     };
     for k in 0..partitions {
-        let loaded = match streamed.take() {
-            Some(loaded) => loaded,
+        let pass = match streamed.take() {
+            Some(pass) => pass,
             None => {
                 let mut opts = cfg.load.clone();
                 opts.partition = (partitions > 1).then_some((k, partitions));
                 crate::trace::stage(&format!("pass {} of {partitions}", k + 1));
-                load_files(&opts, files.clone(), progress)?
+                let mut stored = Stored::default();
+                let loaded = load_files(&opts, &files, &mut stored, progress)?;
+                Pass {
+                    loaded,
+                    answers: Answers::Stored(stored),
+                }
             }
         };
         let Loaded {
-            events,
+            sessions,
             rows_read,
             blank_rows,
             rejected,
             over_limit,
             ..
-        } = loaded;
+        } = pass.loaded;
         out.rows_read += rows_read;
         out.blank_rows += blank_rows;
         out.rejected.extend(rejected);
@@ -197,28 +175,27 @@ pub fn run(
             crate::alloc::release_if_near(cfg.memory_limit);
         }
         crate::trace::stage("loaded");
-        let (selection, sessions) = if events.stream.is_some() {
-            let selection = if with_days {
-                let selection = kernel::select_running(&events.running_days, &events.sessions);
-                let mut running = events.running_days;
+        let (selection, sessions) = match pass.answers {
+            Answers::Running(sink) => (kernel::select_running(&sink.running, &sessions), sessions),
+            Answers::RunningDays(sink) => {
+                let selection = kernel::select_running(&sink.running, &sessions);
+                let mut running = sink.running;
                 out.parts.extend(
                     selection
                         .iter()
                         .map(|st| running[st.session as usize].days.take()),
                 );
-                selection
-            } else {
-                kernel::select_running(&events.running, &events.sessions)
-            };
-            (selection, events.sessions)
-        } else {
-            let grouped = kernel::group(events);
-            let selection = kernel::select(&grouped, &settings);
-            if with_days {
-                let mut parts = day_parts(&grouped, &selection, &cfg.zone, cfg.idle_after);
-                out.parts.append(&mut parts);
+                (selection, sessions)
             }
-            (selection, grouped.sessions)
+            Answers::Stored(stored) => {
+                let grouped = kernel::group(stored, sessions);
+                let selection = kernel::select(&grouped, &settings);
+                if with_days {
+                    let mut parts = day_parts(&grouped, &selection, &cfg.zone, cfg.idle_after);
+                    out.parts.append(&mut parts);
+                }
+                (selection, grouped.sessions)
+            }
         };
         crate::trace::stage("selection made");
         out.total += selection.len();
@@ -254,6 +231,50 @@ pub fn run(
     }
     out.files = files;
     Ok(out)
+}
+
+/// What one pass's sink holds.
+enum Answers {
+    Running(RunningSink<()>),
+    RunningDays(RunningSink<RunningDays>),
+    Stored(Stored),
+}
+
+/// One pass over the inputs.
+struct Pass {
+    loaded: Loaded,
+    answers: Answers,
+}
+
+/// The first pass: every session's answer (with `D`, its day parts) while reading.
+fn running_pass<D: kernel::DayParts>(
+    cfg: &Config,
+    files: &[InputFile],
+    settings: Settings,
+    starts: D::Starts,
+    progress: &dyn Progress,
+) -> Result<Pass, LoadError>
+where
+    Answers: From<RunningSink<D>>,
+{
+    let mut sink = RunningSink::<D>::new(settings, starts);
+    let loaded = load_files(&cfg.load, files, &mut sink, progress)?;
+    Ok(Pass {
+        loaded,
+        answers: sink.into(),
+    })
+}
+
+impl From<RunningSink<()>> for Answers {
+    fn from(s: RunningSink<()>) -> Self {
+        Answers::Running(s)
+    }
+}
+
+impl From<RunningSink<RunningDays>> for Answers {
+    fn from(s: RunningSink<RunningDays>) -> Self {
+        Answers::RunningDays(s)
+    }
 }
 
 #[cfg(test)]

@@ -3,19 +3,11 @@
 //! client). A session's day parts add up to its totals exactly, since each
 //! span goes whole to one day or is cut in two (or more) exact parts.
 
-use crate::events::{ts_of, Kind, SessionMeta};
-use crate::kernel::{for_each_span, DayParts, Grouped, SessionStats};
+use crate::kernel::span::productive;
+use crate::kernel::{DayParts, Grouped, SessionStats};
+use crate::model::{ts_of, SessionMeta};
 use crate::time::{Micros, Zone, US_PER_DAY, US_PER_HOUR};
 use rayon::prelude::*;
-
-/// UTC instants where local days start, for a range of local days.
-pub struct DayTable {
-    /// Local day number (days since 1970-01-01 in local wall time) of `starts[0]`.
-    pub first_day: i64,
-    /// `starts[i]` is the first UTC instant of local day `first_day + i`; one more
-    /// entry than days, so every day has an end.
-    pub starts: Vec<Micros>,
-}
 
 /// The local day number of an instant.
 pub fn local_day(zone: &Zone, utc: Micros) -> i64 {
@@ -39,23 +31,6 @@ fn day_start(zone: &Zone, day: i64) -> Micros {
         }
     }
     lo
-}
-
-impl DayTable {
-    /// Days from the one holding `from` to the one holding `to`, inclusive.
-    pub fn new(zone: &Zone, from: Micros, to: Micros) -> DayTable {
-        let (d0, d1) = (local_day(zone, from), local_day(zone, to));
-        let starts = (d0..=d1 + 1).map(|d| day_start(zone, d)).collect();
-        DayTable {
-            first_day: d0,
-            starts,
-        }
-    }
-
-    /// Index of the day holding `t` (which must lie inside the table).
-    fn index_of(&self, t: Micros) -> usize {
-        self.starts.partition_point(|&s| s <= t) - 1
-    }
 }
 
 /// One session's share of one local day.
@@ -85,65 +60,15 @@ impl DayPart {
     }
 }
 
-/// Splits one session's clipped events into day parts, in day order.
-pub fn session_days(
-    g: &Grouped,
-    st: &SessionStats,
-    days: &DayTable,
-    idle_after: Option<Micros>,
-) -> Vec<DayPart> {
-    let keys = g.window(st);
-    let first = days.index_of(st.login);
-    let last = days.index_of(st.logout);
-    let mut parts: Vec<DayPart> = (first..=last)
-        .map(|i| DayPart {
-            day: days.first_day + i as i64,
-            ..Default::default()
-        })
-        .collect();
-    let mut cursor = first;
-    for &k in keys {
-        let t = ts_of(k);
-        while days.starts[cursor + 1] <= t {
-            cursor += 1;
-        }
-        let p = &mut parts[cursor - first];
-        p.first_event.get_or_insert(t);
-        p.last_event = Some(t);
-    }
-    let mut cursor = first;
-    for_each_span(keys, idle_after, |t0, len, productive| {
-        let (mut at, end) = (t0, t0 + len);
-        while days.starts[cursor + 1] <= at {
-            cursor += 1;
-        }
-        while at < end {
-            let cut = end.min(days.starts[cursor + 1]);
-            let p = &mut parts[cursor - first];
-            let piece = cut - at;
-            p.duration += piece;
-            if productive {
-                p.productive += piece;
-            } else {
-                p.idle += piece;
-            }
-            at = cut;
-            if at == days.starts[cursor + 1] {
-                cursor += 1;
-            }
-        }
-    });
-    parts
-}
-
 /// Where local days start, computed on demand and remembered.
-pub struct DayStarts<'a> {
-    zone: &'a Zone,
+#[derive(Clone)]
+pub struct DayStarts {
+    zone: Zone,
     known: std::collections::HashMap<i64, Micros>,
 }
 
-impl<'a> DayStarts<'a> {
-    pub fn new(zone: &'a Zone) -> Self {
+impl DayStarts {
+    pub fn new(zone: Zone) -> Self {
         DayStarts {
             zone,
             known: Default::default(),
@@ -151,7 +76,7 @@ impl<'a> DayStarts<'a> {
     }
 
     fn start(&mut self, day: i64) -> Micros {
-        let zone = self.zone;
+        let zone = &self.zone;
         *self
             .known
             .entry(day)
@@ -204,27 +129,26 @@ impl RunningDays {
 }
 
 impl DayParts for RunningDays {
+    type Starts = DayStarts;
+
     /// Adds the next event inside the window; `prev` is the one before it
     /// (inside the window too), whose span to this one is split at local
-    /// midnights. Without `starts` (no zone asked for) there is nothing to do.
+    /// midnights: the one midnight split of the crate.
     #[inline]
     fn add_event(
         &mut self,
         prev: Option<i64>,
         key: i64,
         idle_after: Option<Micros>,
-        starts: Option<&mut DayStarts>,
+        starts: &mut DayStarts,
     ) {
-        let Some(starts) = starts else {
-            return;
-        };
         let t = ts_of(key);
         // The usual case: the span stays in the day of the event before it.
         if let (Some(prev), Some(part)) = (prev, self.current.as_mut()) {
             if t < self.end {
                 let gap = t - ts_of(prev);
                 part.duration += gap;
-                if Kind::from_bits(prev).starts_work() && gap <= idle_after.unwrap_or(Micros::MAX) {
+                if productive(prev, gap, idle_after) {
                     part.productive += gap;
                 } else {
                     part.idle += gap;
@@ -235,13 +159,12 @@ impl DayParts for RunningDays {
         }
         match prev {
             None => {
-                let day = local_day(starts.zone, t);
+                let day = local_day(&starts.zone, t);
                 self.start_day(day, starts);
             }
             Some(prev) => {
                 let mut at = ts_of(prev);
-                let productive = Kind::from_bits(prev).starts_work()
-                    && t - at <= idle_after.unwrap_or(Micros::MAX);
+                let productive = productive(prev, t - at, idle_after);
                 loop {
                     self.advance(at, starts);
                     if at >= t {
@@ -287,16 +210,21 @@ pub fn day_parts(
     zone: &Zone,
     idle_after: Option<Micros>,
 ) -> Vec<Vec<DayPart>> {
-    let (Some(from), Some(to)) = (
-        selection.iter().map(|s| s.login).min(),
-        selection.iter().map(|s| s.logout).max(),
-    ) else {
-        return Vec::new();
-    };
-    let days = DayTable::new(zone, from, to);
     selection
         .par_iter()
-        .map(|st| session_days(g, st, &days, idle_after))
+        .map_init(
+            || DayStarts::new(*zone),
+            |starts, st| {
+                // The running split, fed the session's sorted events in the window.
+                let mut days = RunningDays::default();
+                let mut prev = None;
+                for &k in g.window(st) {
+                    days.add_event(prev, k, idle_after, starts);
+                    prev = Some(k);
+                }
+                days.take()
+            },
+        )
         .collect()
 }
 
@@ -368,9 +296,87 @@ pub fn daily_clients<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::events::{pack, Events, Kind, SessionMeta};
-    use crate::kernel::{group, select, Settings};
+    use crate::kernel::{select, Settings};
+    use crate::model::{pack, Kind, SessionMeta};
     use crate::time::{parse_time, US_PER_MIN};
+
+    /// UTC instants where local days start, for a range of local days.
+    struct DayTable {
+        /// Local day number (days since 1970-01-01 in local wall time) of `starts[0]`.
+        first_day: i64,
+        /// `starts[i]` is the first UTC instant of local day `first_day + i`; one more
+        /// entry than days, so every day has an end.
+        starts: Vec<Micros>,
+    }
+
+    impl DayTable {
+        /// Days from the one holding `from` to the one holding `to`, inclusive.
+        fn new(zone: &Zone, from: Micros, to: Micros) -> DayTable {
+            let (d0, d1) = (local_day(zone, from), local_day(zone, to));
+            let starts = (d0..=d1 + 1).map(|d| day_start(zone, d)).collect();
+            DayTable {
+                first_day: d0,
+                starts,
+            }
+        }
+
+        /// Index of the day holding `t` (which must lie inside the table).
+        fn index_of(&self, t: Micros) -> usize {
+            self.starts.partition_point(|&s| s <= t) - 1
+        }
+    }
+
+    /// An independent split, day table first, then each span cut at the
+    /// table's edges: what the running split must equal.
+    fn session_days(
+        g: &Grouped,
+        st: &SessionStats,
+        days: &DayTable,
+        idle_after: Option<Micros>,
+    ) -> Vec<DayPart> {
+        let keys = g.window(st);
+        let first = days.index_of(st.login);
+        let last = days.index_of(st.logout);
+        let mut parts: Vec<DayPart> = (first..=last)
+            .map(|i| DayPart {
+                day: days.first_day + i as i64,
+                ..Default::default()
+            })
+            .collect();
+        let mut cursor = first;
+        for &k in keys {
+            let t = ts_of(k);
+            while days.starts[cursor + 1] <= t {
+                cursor += 1;
+            }
+            let p = &mut parts[cursor - first];
+            p.first_event.get_or_insert(t);
+            p.last_event = Some(t);
+        }
+        let mut cursor = first;
+        crate::kernel::span::for_each_span(keys, idle_after, |t0, len, productive| {
+            let (mut at, end) = (t0, t0 + len);
+            while days.starts[cursor + 1] <= at {
+                cursor += 1;
+            }
+            while at < end {
+                let cut = end.min(days.starts[cursor + 1]);
+                let p = &mut parts[cursor - first];
+                let piece = cut - at;
+                p.duration += piece;
+                if productive {
+                    p.productive += piece;
+                } else {
+                    p.idle += piece;
+                }
+                at = cut;
+                if at == days.starts[cursor + 1] {
+                    cursor += 1;
+                }
+            }
+        });
+        parts
+    }
 
     fn t(text: &str) -> Micros {
         Zone::default().resolve(parse_time(text).unwrap()).unwrap()
@@ -437,17 +443,25 @@ mod tests {
                     idle_after: rng.random_bool(0.7).then(|| rng.random_range(0..20) * hour),
                 };
                 let mut running = Running::<RunningDays>::default();
-                let mut starts = DayStarts::new(&zone);
+                let mut starts = DayStarts::new(zone);
                 for &k in &keys {
-                    running.add(k, &settings, Some(&mut starts));
+                    running.add(k, &settings, &mut starts);
                 }
-                let g = group(Events::from_rows(
-                    &vec![0; keys.len()],
-                    &keys,
-                    vec![SessionMeta::example(1)],
-                ));
+                let g =
+                    Grouped::from_rows(&vec![0; keys.len()], &keys, vec![SessionMeta::example(1)]);
                 let sel: Vec<SessionStats> = select(&g, &settings);
                 let stored = day_parts(&g, &sel, &zone, settings.idle_after);
+                let reference: Vec<Vec<DayPart>> = sel
+                    .iter()
+                    .map(|st| {
+                        let days = DayTable::new(&zone, st.login, st.logout);
+                        session_days(&g, st, &days, settings.idle_after)
+                    })
+                    .collect();
+                assert_eq!(
+                    stored, reference,
+                    "{zone:?} case {case}: {keys:?} {settings:?}"
+                );
                 let got = if sel.is_empty() {
                     vec![]
                 } else {
@@ -463,16 +477,15 @@ mod tests {
         let berlin: Zone = "Europe/Berlin".parse().unwrap();
         // 23:50 local (22:50Z, winter) to 00:05 next day: 10 + 5 minutes, productive
         // with idle_after 15m; then a 40 minute idle span to 00:45.
-        let ev = Events {
-            keys: vec![vec![
+        let g = Grouped::from_rows(
+            &[0, 0, 0],
+            &[
                 pack(t("2021-01-10T22:50:00Z"), Kind::Activity),
                 pack(t("2021-01-10T23:05:00Z"), Kind::Activity),
                 pack(t("2021-01-10T23:45:00Z"), Kind::Logout),
-            ]],
-            sessions: vec![SessionMeta::example(1)],
-            ..Events::default()
-        };
-        let g = group(ev);
+            ],
+            vec![SessionMeta::example(1)],
+        );
         let sel = select(&g, &Settings::whole(Some(15 * US_PER_MIN)));
         let users = daily_users(
             &g.sessions,
@@ -500,15 +513,14 @@ mod tests {
     fn a_day_with_only_a_span_has_no_events() {
         // 2021-01-01 12:00 to 2021-01-03 12:00 UTC with no limit: three days,
         // the middle one whole and without events.
-        let ev = Events {
-            keys: vec![vec![
+        let g = Grouped::from_rows(
+            &[0, 0],
+            &[
                 pack(t("2021-01-01T12:00:00Z"), Kind::Activity),
                 pack(t("2021-01-03T12:00:00Z"), Kind::Activity),
-            ]],
-            sessions: vec![SessionMeta::example(1)],
-            ..Events::default()
-        };
-        let g = group(ev);
+            ],
+            vec![SessionMeta::example(1)],
+        );
         let sel = select(&g, &Settings::whole(None));
         let clients = daily_clients(
             &g.sessions,

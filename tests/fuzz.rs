@@ -5,8 +5,8 @@
 //! with many cases, from random bytes and from near-valid shapes.
 
 use proptest::prelude::*;
-use sessionstat::events::Kind;
 use sessionstat::load::convert::parse_int32;
+use sessionstat::model::Kind;
 use sessionstat::request::RawRequest;
 use sessionstat::time::{parse_idle_after, parse_time, Zone};
 

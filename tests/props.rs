@@ -2,8 +2,8 @@
 //! a deliberately naive reference implementation of SPEC 2-3 written here.
 
 use proptest::prelude::*;
-use sessionstat::events::{pack, Events, Kind, SessionMeta};
-use sessionstat::kernel::{group, page, select, SessionStats, Settings};
+use sessionstat::kernel::{page, select, Grouped, SessionStats, Settings};
+use sessionstat::model::{pack, Kind, SessionMeta};
 
 /// (session id, timestamp, kind) rows in input order.
 type Row = (i32, i64, Kind);
@@ -30,7 +30,7 @@ fn window() -> impl Strategy<Value = (Option<i64>, Option<i64>)> {
     })
 }
 
-fn events(rows: &[Row]) -> Events {
+fn events(rows: &[Row]) -> Grouped {
     let mut sessions = Vec::new();
     let mut ids: Vec<i32> = Vec::new();
     let mut session = Vec::new();
@@ -49,14 +49,14 @@ fn events(rows: &[Row]) -> Events {
         session.push(idx as u32);
     }
     let key: Vec<i64> = rows.iter().map(|&(_, ts, k)| pack(ts, k)).collect();
-    Events::from_rows(&session, &key, sessions)
+    Grouped::from_rows(&session, &key, sessions)
 }
 
 /// (session id, login, logout, productive, events) per selected session.
 type Answer = Vec<(i32, i64, i64, i64, u32)>;
 
 fn answer(rows: &[Row], s: &Settings) -> Answer {
-    let g = group(events(rows));
+    let g = events(rows);
     select(&g, s)
         .iter()
         .map(|st| {
@@ -122,7 +122,7 @@ proptest! {
 
     #[test]
     fn duration_is_idle_plus_productive(rows in rows(), (start, end) in window(), idle in prop::option::of(0i64..40)) {
-        let g = group(events(&rows));
+        let g = events(&rows);
         for st in select(&g, &Settings { start, end, idle_after: idle }) {
             prop_assert_eq!(st.duration(), st.idle() + st.productive);
             prop_assert!(st.idle() >= 0 && st.productive >= 0);
@@ -141,7 +141,7 @@ proptest! {
 
     #[test]
     fn pages_concatenated_are_the_selection(rows in rows(), count in 0u32..8) {
-        let g = group(events(&rows));
+        let g = events(&rows);
         let sel: Vec<SessionStats> = select(&g, &Settings::whole(Some(15)));
         let mut joined = Vec::new();
         let pages = if count == 0 { 3 } else { sel.len() as u32 / count + 2 };

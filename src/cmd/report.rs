@@ -7,8 +7,8 @@
 
 use crate::cli::{InputArgs, WindowArgs};
 use crate::config::Config;
-use crate::events::SessionMeta;
 use crate::kernel::{self, SessionStats};
+use crate::model::SessionMeta;
 use crate::output::guard;
 use crate::output::json::Response;
 use crate::output::rejects::write_rejects;

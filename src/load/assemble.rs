@@ -21,11 +21,9 @@
 
 use super::columns::Canon;
 use super::convert::BadCell;
-use super::dict::{dict_values, DictNames, Interner, MISSING};
-use crate::events::{Events, SessionMeta};
-use crate::kernel::{DayParts, Running, Settings};
-use crate::rollup::DayStarts;
-use crate::time::Zone;
+use super::parquet::dict::{dict_values, DictNames, Interner, MISSING};
+use super::sink::{EventSink, Flow, Rows, SKIP};
+use crate::model::SessionMeta;
 use polars::prelude::PlHashMap as HashMap;
 use polars::prelude::*;
 use polars_arrow::array::{Array, DictionaryArray, View};
@@ -38,8 +36,6 @@ use std::sync::{Arc, Mutex};
 type Utf8ViewArray = <StringType as PolarsDataType>::Array;
 
 const CHUNK: usize = 1 << 16;
-/// Per row: not an event (bad, blank or another partition's).
-const SKIP: u32 = u32::MAX;
 /// Per row: its session is new to this batch; resolved in step 3.
 const NEW: u32 = u32::MAX - 1;
 
@@ -53,10 +49,10 @@ pub struct Batch<'a> {
     pub skip: &'a [usize],
 }
 
-const NAME_COLUMNS: [Canon; 3] = super::dict::NAMES;
+const NAME_COLUMNS: [Canon; 3] = super::parquet::dict::NAMES;
 
 /// The three name columns of a batch: strings, or per row group indices
-/// into that row group's dictionaries (`super::dict`).
+/// into that row group's dictionaries (`super::parquet::dict`).
 #[derive(Clone, Copy)]
 pub enum NameCols<'a> {
     Text([&'a StringChunked; 3]),
@@ -89,6 +85,8 @@ pub struct SessionIndex {
     /// Each distinct name met in a dictionary or a session, and its id;
     /// shared with the thread that reads the batches.
     pub interner: Arc<Mutex<Interner>>,
+    /// Per session, its attributes, from its first good row.
+    pub metas: Vec<SessionMeta>,
 }
 
 /// A session's user id and the views of its names, in one cache line: the
@@ -647,73 +645,31 @@ fn first_rows(
     }
 }
 
-/// Calls `f(&mut state, &mut items[g], key)` for every good row, in input
-/// order per session; sessions are split into one contiguous range per
-/// thread, each with its own `state` from `make`; returns the states.
-fn by_session<T: Send, S: Send>(
-    items: &mut [T],
-    chunks: &[Chunk<'_>],
-    keys: &[i64],
-    make: impl Fn() -> S + Sync,
-    f: impl Fn(&mut S, &mut T, i64) + Sync,
-) -> Vec<S> {
-    let per_task = items.len().div_ceil(rayon::current_num_threads()).max(1);
-    items
-        .par_chunks_mut(per_task)
-        .enumerate()
-        .map(|(t, mine)| {
-            let lo = (t * per_task) as u32;
-            let hi = lo + mine.len() as u32;
-            let mut state = make();
-            for c in chunks {
-                for (i, &g) in c.local.iter().enumerate() {
-                    if g >= lo && g < hi {
-                        f(&mut state, &mut mine[(g - lo) as usize], keys[c.from + i]);
-                    }
-                }
-            }
-            state
-        })
-        .collect()
-}
-
-/// Adds each good row's key to its session's running answer (and its day
-/// parts in `zone`); returns whether a session met an event out of order.
-fn update<D: DayParts>(
-    running: &mut Vec<Running<D>>,
-    sessions: usize,
-    chunks: &[Chunk<'_>],
-    keys: &[i64],
-    settings: &Settings,
-    zone: Option<&Zone>,
-) -> bool {
-    running.resize(sessions, Running::default());
-    // Each thread notes whether a session it updated met an event out of
-    // order; no pass over all sessions per batch.
-    let states = by_session(
-        running,
-        chunks,
-        keys,
-        || (zone.map(DayStarts::new), false),
-        |(starts, unsorted), r, k| {
-            r.add(k, settings, starts.as_mut());
-            *unsorted |= r.unsorted;
-        },
-    );
-    states.iter().any(|s| s.1)
-}
-
-/// Adds a batch's good rows to `events`; returns the bad cells found here
-/// (missing names and rows whose session already has another user or client).
+/// Checks a batch and pushes its good rows into `sink`; returns the bad
+/// cells found here (missing names and rows whose session already has
+/// another user or client) and whether the sink goes on.
 pub fn assemble(
     b: &Batch<'_>,
     index: &mut SessionIndex,
-    events: &mut Events,
-) -> PolarsResult<Vec<BadCell>> {
+    sink: &mut dyn EventSink,
+) -> PolarsResult<(Vec<BadCell>, Flow)> {
     let n = b.sid.len();
     if n == 0 {
-        return Ok(Vec::new());
+        return Ok((Vec::new(), Flow::Continue));
     }
+    let mut metas = std::mem::take(&mut index.metas);
+    let result = check(b, index, &mut metas, sink);
+    index.metas = metas;
+    result
+}
+
+fn check(
+    b: &Batch<'_>,
+    index: &mut SessionIndex,
+    metas: &mut Vec<SessionMeta>,
+    sink: &mut dyn EventSink,
+) -> PolarsResult<(Vec<BadCell>, Flow)> {
+    let n = b.sid.len();
     let (text, has_nulls) = match b.names {
         NameCols::Text(cols) => {
             // Columns whose chunks line up are used as they are; others are joined.
@@ -725,11 +681,11 @@ pub fn assemble(
                 cols.map(|c| c.rechunk().into_owned())
             };
             let has_nulls = cols.iter().any(|c| c.null_count() > 0);
-            index.catch_up_records(&events.sessions);
+            index.catch_up_records(metas);
             (Some(text), has_nulls)
         }
         NameCols::Dict(names) => {
-            index.catch_up_ids(&events.sessions);
+            index.catch_up_ids(metas);
             let has_nulls = names.groups.iter().flatten().any(|a| a.null_count() > 0);
             (None, has_nulls)
         }
@@ -751,10 +707,7 @@ pub fn assemble(
     }
 
     // Step 1.
-    let sessions = Sessions {
-        index,
-        metas: &events.sessions,
-    };
+    let sessions = Sessions { index, metas };
     let mut chunks: Vec<Chunk> = ranges
         .into_par_iter()
         .map(|(part, from, to)| first_step(b, part, from, to, &sessions, has_nulls))
@@ -774,7 +727,7 @@ pub fn assemble(
                     index.ids.push([b.uid[r] as u32, u, g, n]);
                 }
                 let [user_name, client_guid, client_name] = names.map(str::to_string);
-                events.sessions.push(SessionMeta {
+                metas.push(SessionMeta {
                     session_id: sid,
                     user_id: b.uid[r],
                     user_name,
@@ -787,12 +740,9 @@ pub fn assemble(
 
     // Step 3, against the new sessions' records too.
     if text.is_some() {
-        index.catch_up_records(&events.sessions);
+        index.catch_up_records(metas);
     }
-    let sessions = Sessions {
-        index,
-        metas: &events.sessions,
-    };
+    let sessions = Sessions { index, metas };
     chunks.par_iter_mut().for_each(|c| {
         with_verified(sessions.metas.len(), |cache| {
             for r in std::mem::take(&mut c.waiting) {
@@ -806,33 +756,16 @@ pub fn assemble(
         })
     });
 
-    // Each good row goes to its session, in input order: its key is
-    // stored, or added to the session's running answer.
-    let n = events.sessions.len();
-    if let Some(settings) = events.stream {
-        let unsorted = match &events.stream_days {
-            Some(zone) => update(
-                &mut events.running_days,
-                n,
-                &chunks,
-                b.keys,
-                &settings,
-                Some(zone),
-            ),
-            None => update(&mut events.running, n, &chunks, b.keys, &settings, None),
-        };
-        events.unsorted |= unsorted;
-    } else {
-        events.keys.resize_with(n, Vec::new);
-        by_session(
-            &mut events.keys,
-            &chunks,
-            b.keys,
-            || (),
-            |_, v, k| v.push(k),
-        );
-    }
-    Ok(chunks.into_iter().flat_map(|c| c.bad).collect())
+    // Each good row goes to its session, in input order.
+    let rows = Rows {
+        sessions: metas.len(),
+        parts: chunks
+            .iter()
+            .map(|c| (&c.local[..], &b.keys[c.from..c.from + c.local.len()]))
+            .collect(),
+    };
+    let flow = sink.push(&rows);
+    Ok((chunks.into_iter().flat_map(|c| c.bad).collect(), flow))
 }
 
 #[cfg(test)]
@@ -868,6 +801,32 @@ mod tests {
             }
         }
         (kept, bad)
+    }
+
+    /// A sink that keeps each session's keys, as the stored path does.
+    #[derive(Default)]
+    struct Events {
+        keys: Vec<Vec<i64>>,
+        sessions: Vec<SessionMeta>,
+    }
+
+    impl EventSink for Events {
+        fn push(&mut self, rows: &Rows<'_>) -> Flow {
+            self.keys.resize_with(rows.sessions, Vec::new);
+            rows.by_session(&mut self.keys, || (), |_, v, k| v.push(k));
+            Flow::Continue
+        }
+    }
+
+    /// Checks a batch into `events`, as a load does.
+    fn assemble(
+        b: &Batch<'_>,
+        index: &mut SessionIndex,
+        events: &mut Events,
+    ) -> PolarsResult<Vec<BadCell>> {
+        let (bad, _) = super::assemble(b, index, events)?;
+        events.sessions = index.metas.clone();
+        Ok(bad)
     }
 
     /// The session id of each kept row, in input order (the tests' keys are

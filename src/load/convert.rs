@@ -4,7 +4,7 @@
 //! bad cells is kept.
 
 use super::columns::Canon;
-use crate::events::{pack, Kind};
+use crate::model::{pack, Kind};
 use crate::time::{parse_time, LocalResolver, ParsedTime, Zone, US_PER_DAY, US_PER_SEC};
 use polars::prelude::*;
 use rayon::prelude::*;

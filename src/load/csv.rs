@@ -1,15 +1,20 @@
-//! CSV files: the header, the records as a strict RFC 4180 reader splits
-//! them (for the physical line of a bad row), and the way back when polars
-//! refuses a file: every record it cannot take (invalid UTF-8, a stray or
-//! unterminated quote, more fields than the header) becomes a bad row with
-//! its line, and the rest of the file is read as usual.
+//! CSV files as a source: streamed in chunks of whole records (`text`),
+//! each parsed by polars for the mapped columns only, on all cores. A
+//! record boundary is found by the rules of the strict reader below, so a
+//! quoted line break never splits a record. When polars refuses a chunk,
+//! every record it cannot take (invalid UTF-8, a stray or unterminated
+//! quote, more fields than the header) becomes a bad row with its line, and
+//! the rest of the chunk is read as usual.
 
+use super::columns::ColumnMap;
 use super::convert::BadCell;
-use super::inputs;
+use super::inputs::InputFile;
+use super::source::{self, abbreviate, Batch, Locate, Open, Place, Source};
+use super::text::{Chunk, Chunks};
+use super::{At, LoadError};
 use polars::prelude::*;
-use std::io::Read;
 use std::ops::Range;
-use std::path::Path;
+use std::sync::Arc;
 
 /// One record: its first physical line (1-based), its bytes without the
 /// line break, and what is wrong with it, if anything.
@@ -20,55 +25,60 @@ pub struct Record {
     pub fault: Option<String>,
 }
 
-const BOM: &[u8] = b"\xEF\xBB\xBF";
+/// A quoted field must close within this many bytes of its opening quote;
+/// past that the quote counts as never closed, so that one stray quote
+/// cannot make the rest of a file one record, and a chunk stays bounded.
+pub const MAX_QUOTED: usize = 1 << 20;
 
-/// The file's bytes, decompressed, without a leading byte order mark.
-pub fn read_bytes(path: &Path) -> std::io::Result<Vec<u8>> {
-    let mut bytes = Vec::new();
-    inputs::open_decompressed(path)?.read_to_end(&mut bytes)?;
-    if bytes.starts_with(BOM) {
-        bytes.drain(..BOM.len());
+/// The records of text that starts at a record boundary. A record ends at
+/// a line break outside a quoted field. A quoted field that never closes
+/// (within `MAX_QUOTED` bytes) is a fault of the record on its first
+/// physical line, and reading goes on at the next line; a quote inside an
+/// unquoted field, text after a closing quote, invalid UTF-8, and more
+/// fields than `width` (by default the first record's) are faults of their
+/// record.
+pub struct Records<'a> {
+    b: &'a [u8],
+    pos: usize,
+    line: u64,
+    width: Option<usize>,
+}
+
+impl<'a> Records<'a> {
+    pub fn new(b: &'a [u8], width: Option<usize>) -> Self {
+        Records {
+            b,
+            pos: 0,
+            line: 1,
+            width,
+        }
     }
-    Ok(bytes)
+
+    /// Where the next record starts, and its physical line.
+    pub fn position(&self) -> (usize, u64) {
+        (self.pos, self.line)
+    }
 }
 
-/// The header's column names.
-pub fn header(path: &Path) -> std::io::Result<Vec<String>> {
-    let mut rdr = ::csv::ReaderBuilder::new()
-        .flexible(true)
-        .from_reader(inputs::open_decompressed(path)?);
-    Ok(rdr
-        .byte_headers()
-        .map_err(std::io::Error::other)?
-        .iter()
-        .map(|h| {
-            String::from_utf8_lossy(h)
-                .trim_start_matches('\u{feff}')
-                .to_string()
-        })
-        .collect())
-}
+impl Iterator for Records<'_> {
+    type Item = Record;
 
-/// Splits text into records, header first. A record ends at a line break
-/// outside a quoted field. A quoted field that never closes is reported as
-/// a fault of the record on its first physical line, and reading goes on at
-/// the next line; a quote inside an unquoted field, text after a closing
-/// quote, invalid UTF-8, and more fields than the header are faults of
-/// their record.
-pub fn records(b: &[u8]) -> Vec<Record> {
-    let n = b.len();
-    let mut out = Vec::new();
-    let (mut pos, mut line) = (0usize, 1u64);
-    let mut width = None;
-    while pos < n {
-        let (start, first_line) = (pos, line);
+    fn next(&mut self) -> Option<Record> {
+        let b = self.b;
+        let n = b.len();
+        if self.pos >= n {
+            return None;
+        }
+        let (start, first_line) = (self.pos, self.line);
+        let (mut pos, mut line) = (self.pos, self.line);
         let mut fault: Option<String> = None;
         let mut fields = 1usize;
         let end = loop {
             if b.get(pos) == Some(&b'"') {
+                let open = pos;
                 pos += 1;
                 let mut closed = false;
-                while pos < n {
+                while pos < n && pos - open <= MAX_QUOTED {
                     match b[pos] {
                         b'"' if b.get(pos + 1) == Some(&b'"') => pos += 2,
                         b'"' => {
@@ -84,18 +94,14 @@ pub fn records(b: &[u8]) -> Vec<Record> {
                 }
                 if !closed {
                     // The record is its first line; the next line starts afresh.
-                    let eol = b[start..]
-                        .iter()
-                        .position(|&c| c == b'\n')
-                        .map_or(n, |i| start + i);
-                    out.push(Record {
+                    let eol = memchr::memchr(b'\n', &b[start..]).map_or(n, |i| start + i);
+                    self.pos = (eol + 1).min(n);
+                    self.line = first_line + 1;
+                    return Some(Record {
                         line: first_line,
                         bytes: start..trim_cr(b, start, eol),
                         fault: Some("unterminated quote: a quoted field is never closed".into()),
                     });
-                    pos = (eol + 1).min(n);
-                    line = first_line + 1;
-                    break None;
                 }
                 if !matches!(b.get(pos), None | Some(b',' | b'\n' | b'\r')) {
                     fault.get_or_insert_with(|| {
@@ -121,9 +127,10 @@ pub fn records(b: &[u8]) -> Vec<Record> {
                 pos += 1;
                 line += 1;
             }
-            break Some(end);
+            break end;
         };
-        let Some(end) = end else { continue };
+        self.pos = pos;
+        self.line = line;
         let bytes = start..end;
         if fault.is_none() {
             if let Err(e) = std::str::from_utf8(&b[bytes.clone()]) {
@@ -134,20 +141,70 @@ pub fn records(b: &[u8]) -> Vec<Record> {
                 ));
             }
         }
-        match width {
-            None => width = Some(fields),
+        match self.width {
+            None => self.width = Some(fields),
             Some(w) if fields > w && start != end => {
                 fault.get_or_insert_with(|| format!("the row has {fields} fields, the header {w}"));
             }
             Some(_) => {}
         }
-        out.push(Record {
+        Some(Record {
             line: first_line,
             bytes,
             fault,
-        });
+        })
     }
-    out
+}
+
+/// Every record of text, header first (the header's width rules).
+pub fn records(b: &[u8]) -> Vec<Record> {
+    Records::new(b, None).collect()
+}
+
+/// Where the last whole record of `b` ends (just past its line break) by
+/// the rules of `Records`, jumping from quote to quote; 0 when none is
+/// whole yet. `b` starts at a record boundary.
+pub fn last_boundary(b: &[u8]) -> usize {
+    let n = b.len();
+    // `last`: the start of the record being scanned (just past a line
+    // break outside quotes); `pos`: where scanning goes on, outside quotes.
+    let (mut last, mut pos) = (0usize, 0usize);
+    loop {
+        let Some(q) = memchr::memchr(b'"', &b[pos..]).map(|i| pos + i) else {
+            return memchr::memrchr(b'\n', &b[pos..]).map_or(last, |i| pos + i + 1);
+        };
+        if let Some(i) = memchr::memrchr(b'\n', &b[pos..q]) {
+            last = pos + i + 1;
+        }
+        if q != last && b[q - 1] != b',' {
+            pos = q + 1; // a stray quote: still outside
+            continue;
+        }
+        // A quoted field: find its closing quote.
+        let mut at = q + 1;
+        let close = loop {
+            match memchr::memchr(b'"', &b[at..]).map(|i| at + i) {
+                Some(c) if c - q > MAX_QUOTED => break None,
+                // A quote at the very end may be the first of a doubled one.
+                Some(c) if c + 1 == n => return last,
+                Some(c) if b[c + 1] == b'"' => at = c + 2,
+                Some(c) => break Some(c),
+                None if n - q > MAX_QUOTED => break None,
+                None => return last, // it may close in what comes next
+            }
+        };
+        match close {
+            Some(c) => pos = c + 1,
+            // Never closed: the record is its first line.
+            None => match memchr::memchr(b'\n', &b[last..]) {
+                Some(i) => {
+                    last += i + 1;
+                    pos = last;
+                }
+                None => return 0,
+            },
+        }
+    }
 }
 
 fn trim_cr(b: &[u8], start: usize, end: usize) -> usize {
@@ -188,61 +245,215 @@ pub fn fields(record: &[u8]) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// Reads a CSV file's `wanted` columns as text with polars. When polars
-/// refuses the file, the records it could not take are cut out, each
-/// replaced by an empty row so that rows keep their places, and reported
-/// as bad rows; the rest is read again. Returns the frame and those rows.
-pub fn read(
-    path: &Path,
-    name: &str,
-    wanted: &[String],
-    width: usize,
-) -> Result<(DataFrame, Vec<BadCell>), String> {
-    let wanted: Arc<[PlSmallStr]> = wanted.iter().map(|s| s.as_str().into()).collect();
-    let options = || {
-        CsvReadOptions::default()
-            .with_has_header(true)
-            .with_infer_schema_length(Some(0))
-            .with_columns(Some(wanted.clone()))
-    };
-    let refused = match options()
-        .try_into_reader_with_file_path(Some(path.to_path_buf()))
-        .and_then(|r| r.finish())
-    {
-        Ok(df) => return Ok((df, Vec::new())),
-        Err(e) => e,
-    };
-    let bytes = read_bytes(path).map_err(|e| format!("cannot read {name}: {e}"))?;
-    let records = records(&bytes);
-    if records.iter().all(|r| r.fault.is_none()) {
-        return Err(format!("cannot read {name} as csv: {refused}"));
-    }
-    if let Some(fault) = records.first().and_then(|h| h.fault.as_ref()) {
-        return Err(format!("cannot read the header of {name}: {fault}"));
-    }
-    let empty_row = ",".repeat(width.saturating_sub(1));
-    let mut clean = Vec::with_capacity(bytes.len());
-    let mut bad = Vec::new();
-    for (i, r) in records.iter().enumerate() {
-        match &r.fault {
-            None => clean.extend_from_slice(&bytes[r.bytes.clone()]),
-            Some(rule) => {
-                clean.extend_from_slice(empty_row.as_bytes());
-                bad.push(BadCell {
-                    row: i - 1,
-                    column: None,
-                    value: super::abbreviate(&escaped(&bytes[r.bytes.clone()])),
-                    rule: rule.clone(),
-                });
-            }
+/// A CSV file being read.
+pub struct CsvSource {
+    file: InputFile,
+    chunks: Chunks,
+    /// The first chunk's data, after the header.
+    first: Option<Chunk>,
+    headers: Arc<Vec<String>>,
+    map: ColumnMap,
+    /// The header's names of the columns read, and their places.
+    wanted: Vec<String>,
+    projection: Arc<Vec<usize>>,
+    next_row: usize,
+    size: u64,
+    compressed: bool,
+}
+
+impl CsvSource {
+    pub fn open(o: Open<'_>) -> Result<CsvSource, LoadError> {
+        let name = o.file.display();
+        let io = |e| LoadError::io(&name, e);
+        let mut chunks = Chunks::open(&o.file.path, last_boundary).map_err(io)?;
+        let first = chunks.next_chunk().map_err(io)?;
+        let Some(first) = first else {
+            return Err(LoadError::Input(format!(
+                "cannot read the header of {name}: the file has no header row"
+            )));
+        };
+        let mut recs = Records::new(&first.bytes, None);
+        let header = recs.next().expect("a chunk holds a record");
+        if let Some(fault) = &header.fault {
+            return Err(LoadError::Input(format!(
+                "cannot read the header of {name}: {fault}"
+            )));
         }
-        clean.push(b'\n');
+        let headers = fields(&first.bytes[header.bytes.clone()]);
+        let (at, line) = recs.position();
+        let first = Chunk {
+            bytes: Arc::new(first.bytes[at..].to_vec()),
+            first_line: first.first_line + line - 1,
+        };
+        let map = source::resolve(o.file, o.map, &headers)?;
+        let wanted = source::wanted_columns(&map, &headers);
+        let projection = wanted
+            .iter()
+            .map(|w| headers.iter().position(|h| h == w).expect("a header name"))
+            .collect();
+        let meta = std::fs::metadata(&o.file.path).map_err(io)?;
+        Ok(CsvSource {
+            file: o.file.clone(),
+            chunks,
+            first: Some(first),
+            headers: Arc::new(headers),
+            map,
+            wanted,
+            projection: Arc::new(projection),
+            next_row: 0,
+            size: meta.len(),
+            compressed: super::inputs::is_compressed(&o.file.path),
+        })
     }
-    let df = options()
-        .into_reader_with_file_handle(std::io::Cursor::new(clean))
-        .finish()
-        .map_err(|e| format!("cannot read {name} as csv: {e}"))?;
-    Ok((df, bad))
+
+    /// Reads the chunk's `wanted` columns as text. When polars refuses it,
+    /// the records it cannot take are cut out, each replaced by an empty
+    /// row so that rows keep their places, and reported as bad cells.
+    fn parse(&self, chunk: &Chunk) -> Result<(DataFrame, Vec<BadCell>), LoadError> {
+        let name = self.file.display();
+        let width = self.headers.len();
+        // Columns by position: the header may repeat a name the map does not read.
+        let schema: Schema = (0..width)
+            .map(|i| Field::new(format!("c{i}").into(), DataType::String))
+            .collect();
+        let schema = Arc::new(schema);
+        let read = |bytes: &[u8]| {
+            CsvReadOptions::default()
+                .with_has_header(false)
+                .with_schema(Some(schema.clone()))
+                .with_projection(Some(self.projection.clone()))
+                .into_reader_with_file_handle(std::io::Cursor::new(bytes))
+                .finish()
+        };
+        let named = |mut df: DataFrame| -> DataFrame {
+            for (&i, w) in self.projection.iter().zip(&self.wanted) {
+                let _ = df.rename(&format!("c{i}"), w.as_str().into());
+            }
+            df
+        };
+        if self.wanted.is_empty() {
+            return Ok((DataFrame::empty(), Vec::new()));
+        }
+        let refused = match read(&chunk.bytes) {
+            Ok(df) => return Ok((named(df), Vec::new())),
+            Err(e) => e,
+        };
+        let bytes = &chunk.bytes[..];
+        let records: Vec<Record> = Records::new(bytes, Some(width)).collect();
+        if records.iter().all(|r| r.fault.is_none()) {
+            let last = chunk.first_line + bytes.iter().filter(|&&b| b == b'\n').count() as u64;
+            return Err(LoadError::Input(format!(
+                "cannot read {name} (lines {}-{last}) as csv: {refused}",
+                chunk.first_line
+            )));
+        }
+        let empty_row = ",".repeat(width.saturating_sub(1));
+        let mut clean = Vec::with_capacity(bytes.len());
+        let mut bad = Vec::new();
+        for (i, r) in records.iter().enumerate() {
+            match &r.fault {
+                None => clean.extend_from_slice(&bytes[r.bytes.clone()]),
+                Some(rule) => {
+                    clean.extend_from_slice(empty_row.as_bytes());
+                    bad.push(BadCell {
+                        row: i,
+                        column: None,
+                        value: abbreviate(&escaped(&bytes[r.bytes.clone()])),
+                        rule: rule.clone(),
+                    });
+                }
+            }
+            clean.push(b'\n');
+        }
+        let df = read(&clean)
+            .map_err(|e| LoadError::Input(format!("cannot read {name} as csv: {e}")))?;
+        Ok((named(df), bad))
+    }
+}
+
+impl Source for CsvSource {
+    fn next_batch(&mut self) -> Result<Option<Batch>, LoadError> {
+        let chunk = match self.first.take() {
+            Some(c) => c,
+            None => match self
+                .chunks
+                .next_chunk()
+                .map_err(|e| LoadError::io(&self.file.display(), e))?
+            {
+                Some(c) => c,
+                None => return Ok(None),
+            },
+        };
+        if chunk.bytes.is_empty() {
+            return self.next_batch(); // a file of a header only
+        }
+        let (df, bad) = self.parse(&chunk)?;
+        let n = df.height();
+        let mut blank = source::blank_rows(&df);
+        // A record cut out as unreadable left an empty row: it is a bad row, not a blank one.
+        blank.retain(|r| bad.binary_search_by_key(r, |b| b.row).is_err());
+        let df = source::canonical(&self.file, &self.map, &self.wanted, &df, n, false)?;
+        let batch = Batch {
+            df,
+            bad,
+            blank,
+            dict: None,
+            first_row: self.next_row,
+            place: Box::new(CsvPlace {
+                bytes: chunk.bytes,
+                first_line: chunk.first_line,
+                headers: self.headers.clone(),
+            }),
+        };
+        self.next_row += n;
+        Ok(Some(batch))
+    }
+
+    fn estimated_rows(&self) -> u64 {
+        // About 40 bytes a row as written; compressed text about 6 times smaller.
+        let bytes = if self.compressed {
+            self.size * 6
+        } else {
+            self.size
+        };
+        bytes / 40
+    }
+}
+
+/// A chunk's bytes, kept for naming its bad rows.
+struct CsvPlace {
+    bytes: Arc<Vec<u8>>,
+    first_line: u64,
+    headers: Arc<Vec<String>>,
+}
+
+impl Locate for CsvPlace {
+    fn locate(&self, rows: &[usize]) -> Result<Vec<Place>, LoadError> {
+        let records: Vec<Record> = Records::new(&self.bytes, Some(self.headers.len())).collect();
+        let text = |r: &Record| &self.bytes[r.bytes.clone()];
+        Ok(rows
+            .iter()
+            .map(|&r| match records.get(r) {
+                // A record that cannot be split into fields goes whole, escaped.
+                Some(rec) if rec.fault.is_some() => (
+                    At::Line(self.first_line + rec.line - 1),
+                    vec![("record".to_string(), escaped(text(rec)))],
+                ),
+                Some(rec) => {
+                    let record = fields(text(rec))
+                        .into_iter()
+                        .enumerate()
+                        .map(|(j, v)| {
+                            let name = self.headers.get(j).cloned();
+                            (name.unwrap_or_else(|| format!("field{}", j + 1)), v)
+                        })
+                        .collect();
+                    (At::Line(self.first_line + rec.line - 1), record)
+                }
+                None => (At::Line(self.first_line + r as u64), Vec::new()),
+            })
+            .collect())
+    }
 }
 
 #[cfg(test)]
@@ -303,5 +514,49 @@ mod tests {
         assert!(got[5].2.as_ref().unwrap().contains("unterminated quote"));
         assert_eq!(got[5].1, "5,\"open");
         assert_eq!(got[6].1, "6,after");
+    }
+
+    /// Records of `b` as (line, text, fault), lines counted from `first_line`.
+    fn listed(
+        b: &[u8],
+        width: Option<usize>,
+        first_line: u64,
+    ) -> Vec<(u64, Vec<u8>, Option<String>)> {
+        Records::new(b, width)
+            .map(|r| (first_line + r.line - 1, b[r.bytes].to_vec(), r.fault))
+            .collect()
+    }
+
+    #[test]
+    fn a_chunk_ends_where_a_record_ends() {
+        use rand::{RngExt, SeedableRng};
+        let mut rng = rand_pcg::Pcg64Mcg::seed_from_u64(3);
+        let alphabet = [b'a', b'a', b'a', b',', b',', b'"', b'\n', b'\n', b'\r'];
+        for case in 0..20_000 {
+            let n = rng.random_range(0..40);
+            let text: Vec<u8> = (0..n)
+                .map(|_| alphabet[rng.random_range(0..alphabet.len())])
+                .collect();
+            let whole = listed(&text, None, 1);
+            // Cut the text as a reader does: at the last boundary of a prefix.
+            let prefix = rng.random_range(0..=text.len());
+            let cut = last_boundary(&text[..prefix]);
+            assert!(cut <= prefix);
+            // The width the whole text's reader has at the cut.
+            let mut r = Records::new(&text, None);
+            while r.position().0 < cut {
+                r.next();
+            }
+            let width = r.width;
+            let mut got = listed(&text[..cut], None, 1);
+            let lines = text[..cut].iter().filter(|&&b| b == b'\n').count() as u64;
+            got.extend(listed(&text[cut..], width, 1 + lines));
+            assert_eq!(
+                got,
+                whole,
+                "case {case}: {:?} cut at {cut} of {prefix}",
+                String::from_utf8_lossy(&text)
+            );
+        }
     }
 }

@@ -182,7 +182,7 @@ fn hive_parts(root: &Path, file: &Path) -> Vec<(String, String)> {
 }
 
 /// Opens a file for reading, decompressing gzip or zstd by its magic bytes.
-pub fn open_decompressed(path: &Path) -> std::io::Result<Box<dyn Read>> {
+pub fn open_decompressed(path: &Path) -> std::io::Result<Box<dyn Read + Send>> {
     let mut file = fs::File::open(path)?;
     let mut magic = [0u8; 4];
     let n = read_up_to(&mut file, &mut magic)?;
@@ -192,6 +192,14 @@ pub fn open_decompressed(path: &Path) -> std::io::Result<Box<dyn Read>> {
         [0x28, 0xb5, 0x2f, 0xfd] => Box::new(zstd::stream::read::Decoder::new(file)?),
         _ => Box::new(BufReader::with_capacity(1 << 20, file)),
     })
+}
+
+/// Whether a file is gzip or zstd compressed, by its first bytes.
+pub fn is_compressed(path: &Path) -> bool {
+    let mut magic = [0u8; 4];
+    fs::File::open(path)
+        .and_then(|mut f| read_up_to(&mut f, &mut magic))
+        .is_ok_and(|n| matches!(&magic[..n], [0x1f, 0x8b, ..] | [0x28, 0xb5, 0x2f, 0xfd]))
 }
 
 fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {

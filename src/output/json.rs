@@ -1,8 +1,8 @@
 //! The endpoint's response body (SPEC 4): exactly its keys, in its order, with
 //! .NET timespans and dates in the zone's offset.
 
-use crate::events::SessionMeta;
 use crate::kernel::SessionStats;
+use crate::model::SessionMeta;
 use crate::time::{format_endpoint_date, format_timespan, Zone};
 use serde::Serialize;
 use std::io::{self, Write};
@@ -80,13 +80,13 @@ impl<'a> Response<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::events::{pack, Events, Kind, SessionMeta};
-    use crate::kernel::{group, select, Settings};
+    use crate::kernel::{select, Grouped, Settings};
+    use crate::model::{pack, Kind, SessionMeta};
     use crate::time::US_PER_SEC;
 
     #[test]
     fn key_order_and_formats_match_the_endpoint() {
-        let ev = Events::from_rows(
+        let g = Grouped::from_rows(
             &[0, 0],
             &[
                 pack(948_603_367 * US_PER_SEC, Kind::Login),
@@ -100,7 +100,6 @@ mod tests {
                 client_name: "clientname1".into(),
             }],
         );
-        let g = group(ev);
         let sel = select(&g, &Settings::whole(Some(US_PER_SEC)));
         let mut out = Vec::new();
         Response::new(&g.sessions, &sel, 4, &Zone::default())

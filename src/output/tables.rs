@@ -2,8 +2,8 @@
 //! tools read without hints, and their two encodings: Parquet, and CSV with
 //! RFC 3339 UTC timestamps, ISO dates and spreadsheet formulas neutralised.
 
-use crate::events::SessionMeta;
 use crate::kernel::SessionStats;
+use crate::model::SessionMeta;
 use crate::rollup::{ClientKey, DailyRow, UserKey};
 use crate::time::{push_digits, push_wall_time, US_PER_DAY};
 use polars::prelude::*;
@@ -21,7 +21,7 @@ fn timestamps(name: &str, v: Vec<Option<i64>>) -> PolarsResult<Column> {
 pub fn sessions_frame(metas: &[SessionMeta], sel: &[SessionStats]) -> PolarsResult<DataFrame> {
     let meta = |st: &SessionStats| &metas[st.session as usize];
     let ints = |f: &dyn Fn(&SessionStats) -> i64| sel.iter().map(f).collect::<Vec<i64>>();
-    let strs = |f: fn(&crate::events::SessionMeta) -> &str| {
+    let strs = |f: fn(&crate::model::SessionMeta) -> &str| {
         sel.iter().map(|s| f(meta(s))).collect::<Vec<&str>>()
     };
     let bools = |f: &dyn Fn(&SessionStats) -> bool| sel.iter().map(f).collect::<Vec<bool>>();

@@ -9,7 +9,7 @@
 //! not text, or is nested makes `read` answer `None`, and the batch's names
 //! are read as strings the usual way.
 
-use super::columns::{Canon, ColumnMap};
+use crate::load::columns::{Canon, ColumnMap};
 use polars::prelude::{ArrowSchema, FileMetadataRef};
 use polars_arrow::array::{Array, DictionaryArray, Utf8ViewArray};
 use polars_arrow::datatypes::{ArrowDataType, Field, IntegerType, Metadata, DTYPE_CATEGORICAL_NEW};

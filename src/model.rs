@@ -1,10 +1,9 @@
-//! Canonical events, the loader's output and the kernel's input: per session
-//! its fixed user and client and its events as packed keys (timestamp and
-//! kind). Strings live once per session, never per event.
+//! What every stage shares: an event's kind, its packed key (timestamp and
+//! kind in one `i64`), and a session's fixed attributes. Strings live once
+//! per session, never per event. A leaf: it imports nothing of the crate but
+//! `time`.
 
-use crate::kernel::{Running, Settings};
-use crate::rollup::RunningDays;
-use crate::time::{Micros, Zone};
+use crate::time::Micros;
 
 /// What an event says about the user. The numeric order is the tie order of
 /// SPEC 2.2: at one instant, `login` < `activity` < `idle` < `logout`.
@@ -94,43 +93,6 @@ impl SessionMeta {
             user_name: "u".into(),
             client_guid: "g".into(),
             client_name: "c".into(),
-        }
-    }
-}
-
-/// All good events of a run, grouped by session as they are read: session
-/// `s` has `sessions[s]` and either its events' `pack(ts, kind)` keys in
-/// input order in `keys[s]` (8 bytes per event, no reordering pass), or,
-/// when streaming, its running answer in `running[s]`.
-#[derive(Debug, Default, Clone)]
-pub struct Events {
-    pub keys: Vec<Vec<i64>>,
-    /// One entry per distinct session id, in order of first appearance.
-    pub sessions: Vec<SessionMeta>,
-    /// When set, each session's answer for this window is computed as its
-    /// events arrive (`running[s]`), and `keys` stays empty.
-    pub stream: Option<Settings>,
-    /// With `stream`: also each session's day parts in this zone.
-    pub stream_days: Option<Zone>,
-    pub running: Vec<Running>,
-    /// `running` with day parts, used instead of it with `stream_days`.
-    pub running_days: Vec<Running<RunningDays>>,
-    /// Streaming met a session whose events arrive out of order: the
-    /// answers are incomplete, and loading stopped.
-    pub unsorted: bool,
-}
-
-impl Events {
-    /// From events in input order: per event its session index and key.
-    pub fn from_rows(session: &[u32], key: &[i64], sessions: Vec<SessionMeta>) -> Events {
-        let mut keys = vec![Vec::new(); sessions.len()];
-        for (&s, &k) in session.iter().zip(key) {
-            keys[s as usize].push(k);
-        }
-        Events {
-            keys,
-            sessions,
-            ..Events::default()
         }
     }
 }

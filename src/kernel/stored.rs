@@ -1,0 +1,104 @@
+//! Kept events for logs whose sessions arrive out of order: each session's
+//! packed keys in input order (an `EventSink`), then sorted per session in
+//! parallel (a no-op check on time-ordered sessions), clipped and added up.
+
+use super::span::productive_time;
+use super::{SessionStats, Settings};
+use crate::load::sink::{EventSink, Flow, Rows};
+use crate::model::{ts_of, Kind, SessionMeta};
+use rayon::prelude::*;
+
+/// Each session's keys in input order, as loaded.
+#[derive(Debug, Default)]
+pub struct Stored {
+    pub keys: Vec<Vec<i64>>,
+}
+
+impl EventSink for Stored {
+    fn push(&mut self, rows: &Rows<'_>) -> Flow {
+        self.keys.resize_with(rows.sessions, Vec::new);
+        rows.by_session(&mut self.keys, || (), |_, v, k| v.push(k));
+        Flow::Continue
+    }
+}
+
+/// Events grouped by session, each session's keys sorted by (timestamp,
+/// kind); events equal in both are indistinguishable, so input order among
+/// them needs no keeping.
+#[derive(Debug, Default)]
+pub struct Grouped {
+    pub keys: Vec<Vec<i64>>,
+    pub sessions: Vec<SessionMeta>,
+}
+
+impl Grouped {
+    pub fn session_keys(&self, s: usize) -> &[i64] {
+        &self.keys[s]
+    }
+
+    /// The events of a selected session inside the window.
+    pub fn window(&self, st: &SessionStats) -> &[i64] {
+        &self.keys[st.session as usize][st.lo..st.hi]
+    }
+}
+
+impl Grouped {
+    /// From events in input order: per event its session index and key.
+    pub fn from_rows(session: &[u32], key: &[i64], sessions: Vec<SessionMeta>) -> Grouped {
+        let mut keys = vec![Vec::new(); sessions.len()];
+        for (&s, &k) in session.iter().zip(key) {
+            keys[s as usize].push(k);
+        }
+        group(Stored { keys }, sessions)
+    }
+}
+
+/// Sorts each session's events, in parallel; a no-op check on time-ordered logs.
+pub fn group(stored: Stored, sessions: Vec<SessionMeta>) -> Grouped {
+    let mut keys = stored.keys;
+    keys.resize_with(sessions.len(), Vec::new);
+    keys.par_iter_mut().for_each(|k| {
+        if !k.is_sorted() {
+            k.sort_unstable();
+        }
+    });
+    Grouped { keys, sessions }
+}
+
+/// Clips one session to the window; `None` when no event is inside it.
+pub fn session_stats(g: &Grouped, s: usize, settings: &Settings) -> Option<SessionStats> {
+    let keys = g.session_keys(s);
+    let lo = settings
+        .start
+        .map_or(0, |t| keys.partition_point(|&k| ts_of(k) < t));
+    let hi = settings
+        .end
+        .map_or(keys.len(), |t| keys.partition_point(|&k| ts_of(k) <= t));
+    if lo >= hi {
+        return None;
+    }
+    let inside = &keys[lo..hi];
+    Some(SessionStats {
+        session: s as u32,
+        login: ts_of(inside[0]),
+        logout: ts_of(inside[inside.len() - 1]),
+        productive: productive_time(inside, settings.idle_after),
+        events: inside.len() as u32,
+        open: !keys.iter().any(|&k| Kind::from_bits(k) == Kind::Logout),
+        clipped_start: lo > 0,
+        clipped_end: hi < keys.len(),
+        lo,
+        hi,
+    })
+}
+
+/// Every session with at least one event in the window, ordered by clipped
+/// login, then session id (SPEC 3.2-3.3).
+pub fn select(g: &Grouped, settings: &Settings) -> Vec<SessionStats> {
+    let mut out: Vec<SessionStats> = (0..g.sessions.len())
+        .into_par_iter()
+        .filter_map(|s| session_stats(g, s, settings))
+        .collect();
+    out.par_sort_unstable_by_key(|st| (st.login, g.sessions[st.session as usize].session_id));
+    out
+}

@@ -1,0 +1,486 @@
+//! NDJSON files as a source: one JSON object per line, streamed in chunks
+//! of whole lines (`text`), each parsed in parallel. Only the mapped keys
+//! are kept: every other value is skipped unparsed. Values are taken as
+//! text (numbers by their JSON spelling) and checked like CSV cells; a line
+//! that is not a JSON object (or not UTF-8) is a bad row as a whole. Blank
+//! lines are skipped. A JSON array or a pretty-printed document is not
+//! NDJSON: an error naming the line where that shows.
+
+use super::columns::{Canon, ColumnMap};
+use super::convert::BadCell;
+use super::csv::escaped;
+use super::inputs::InputFile;
+use super::source::{self, abbreviate, Batch, Locate, Open, Place, Source};
+use super::text::{after_last_line, Chunks};
+use super::{At, LoadError};
+use polars::prelude::*;
+use rayon::prelude::*;
+use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
+use std::borrow::Cow;
+use std::fmt;
+use std::sync::Arc;
+
+/// An NDJSON file's data lines with their 1-based physical line numbers
+/// (counted from `first_line`): blank lines are left out, a trailing `\r`
+/// is cut. Reading and locating both count rows by it.
+fn data_lines(bytes: &[u8], first_line: u64) -> impl Iterator<Item = (u64, &[u8])> {
+    bytes
+        .split(|&b| b == b'\n')
+        .enumerate()
+        .map(move |(i, l)| (first_line + i as u64, l.strip_suffix(b"\r").unwrap_or(l)))
+        .filter(|(_, l)| !l.trim_ascii().is_empty())
+}
+
+/// An NDJSON file being read.
+pub struct NdjsonSource {
+    file: InputFile,
+    chunks: Chunks,
+    /// The map as given; `resolved` once the first chunk's keys are known.
+    given: ColumnMap,
+    resolved: Option<ColumnMap>,
+    /// The distinct keys the map reads, in canonical order.
+    sources: Vec<String>,
+    /// Whether the file has each of `sources` (else a hive folder may).
+    seen: Vec<bool>,
+    next_row: usize,
+    size: u64,
+    compressed: bool,
+}
+
+impl NdjsonSource {
+    pub fn open(o: Open<'_>) -> Result<NdjsonSource, LoadError> {
+        let name = o.file.display();
+        let chunks =
+            Chunks::open(&o.file.path, after_last_line).map_err(|e| LoadError::io(&name, e))?;
+        let meta = std::fs::metadata(&o.file.path).map_err(|e| LoadError::io(&name, e))?;
+        let mut sources: Vec<String> = Vec::new();
+        for c in Canon::ALL {
+            let s = o.map.source(c).to_string();
+            if !sources.contains(&s) {
+                sources.push(s);
+            }
+        }
+        Ok(NdjsonSource {
+            file: o.file.clone(),
+            chunks,
+            given: o.map.clone(),
+            resolved: None,
+            seen: vec![false; sources.len()],
+            sources,
+            next_row: 0,
+            size: meta.len(),
+            compressed: super::inputs::is_compressed(&o.file.path),
+        })
+    }
+
+    /// The first chunk: is it NDJSON at all, and do its keys fit the map?
+    fn check_first(&self, lines: &[(u64, &[u8])]) -> Result<(), LoadError> {
+        let name = self.file.display();
+        if let Some((no, first)) = lines.first() {
+            let t = first.trim_ascii();
+            let not_ndjson = |what: &str| {
+                LoadError::Input(format!(
+                    "{name}:{no}: not NDJSON: {what}; NDJSON has one JSON object per line"
+                ))
+            };
+            if t.starts_with(b"[") {
+                return Err(not_ndjson("the file is a JSON array"));
+            }
+            if t.starts_with(b"{")
+                && serde_json::from_slice::<serde_json::Value>(t).is_err_and(|e| e.is_eof())
+            {
+                return Err(not_ndjson(
+                    "the JSON object on this line goes on over the next lines (pretty-printed JSON?)",
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// One line's values of the mapped keys (by index into `sources`).
+type Values<'a> = Vec<Option<Cow<'a, str>>>;
+
+/// Where each key goes: the index of the source it names, matched as
+/// `ColumnMap::resolve` matches names (surrounding blanks and case aside).
+struct Keys<'s> {
+    sources: &'s [String],
+    /// Every key of the line, for the first line (the columns found).
+    all: Option<Vec<String>>,
+}
+
+impl Keys<'_> {
+    fn index(&self, key: &str) -> Option<usize> {
+        if let Some(i) = self.sources.iter().position(|s| s == key) {
+            return Some(i);
+        }
+        self.sources.iter().position(|s| same_name(s, key))
+    }
+}
+
+/// Whether two column names are the same to `ColumnMap::resolve`.
+fn same_name(a: &str, b: &str) -> bool {
+    let (a, b) = (a.trim(), b.trim());
+    if a.is_ascii() && b.is_ascii() {
+        a.eq_ignore_ascii_case(b)
+    } else {
+        a.to_lowercase() == b.to_lowercase()
+    }
+}
+
+/// A key, borrowed from the line where it has no escapes.
+struct Key<'a>(Cow<'a, str>);
+
+impl<'de> de::Deserialize<'de> for Key<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Key<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a key")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Owned(v.to_string())))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
+/// A value as text: a string as it is, a number, `true` or `false` by its
+/// JSON spelling, an array or object as compact JSON; `null` is missing.
+struct Text<'a>(Option<Cow<'a, str>>);
+
+impl<'de> de::Deserialize<'de> for Text<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Text<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a JSON value")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Text<'de>, E> {
+                Ok(Text(Some(Cow::Borrowed(v))))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Text<'de>, E> {
+                Ok(Text(Some(Cow::Owned(v.to_string()))))
+            }
+            fn visit_string<E>(self, v: String) -> Result<Text<'de>, E> {
+                Ok(Text(Some(Cow::Owned(v))))
+            }
+            fn visit_unit<E>(self) -> Result<Text<'de>, E> {
+                Ok(Text(None))
+            }
+            fn visit_none<E>(self) -> Result<Text<'de>, E> {
+                Ok(Text(None))
+            }
+            fn visit_bool<E>(self, v: bool) -> Result<Text<'de>, E> {
+                Ok(Text(Some(Cow::Borrowed(if v { "true" } else { "false" }))))
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<Text<'de>, E> {
+                Ok(Text(Some(Cow::Owned(v.to_string()))))
+            }
+            fn visit_u64<E>(self, v: u64) -> Result<Text<'de>, E> {
+                Ok(Text(Some(Cow::Owned(v.to_string()))))
+            }
+            fn visit_f64<E>(self, v: f64) -> Result<Text<'de>, E> {
+                let n = serde_json::Number::from_f64(v).map(|n| n.to_string());
+                Ok(Text(Some(Cow::Owned(n.unwrap_or_else(|| v.to_string())))))
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(self, seq: A) -> Result<Text<'de>, A::Error> {
+                let v = serde_json::Value::deserialize(de::value::SeqAccessDeserializer::new(seq))?;
+                Ok(Text(Some(Cow::Owned(v.to_string()))))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Text<'de>, A::Error> {
+                let v = serde_json::Value::deserialize(de::value::MapAccessDeserializer::new(map))?;
+                Ok(Text(Some(Cow::Owned(v.to_string()))))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+use serde::Deserialize as _;
+
+/// Reads one object, keeping the values of the mapped keys.
+struct Line<'k, 's>(&'k mut Keys<'s>);
+
+impl<'de> DeserializeSeed<'de> for Line<'_, '_> {
+    type Value = Values<'de>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Values<'de>, D::Error> {
+        struct V<'k, 's>(&'k mut Keys<'s>);
+        impl<'de> Visitor<'de> for V<'_, '_> {
+            type Value = Values<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Values<'de>, A::Error> {
+                let mut out: Values<'de> = vec![None; self.0.sources.len()];
+                while let Some(Key(k)) = map.next_key::<Key<'de>>()? {
+                    if let Some(all) = &mut self.0.all {
+                        all.push(k.to_string());
+                    }
+                    match self.0.index(&k) {
+                        Some(i) => out[i] = map.next_value::<Text<'de>>()?.0,
+                        None => {
+                            map.next_value::<IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(out)
+            }
+        }
+        d.deserialize_map(V(self.0))
+    }
+}
+
+/// Parses one line: its values, or the rule it breaks.
+fn parse_line<'a>(line: &'a [u8], keys: &mut Keys<'_>) -> Result<Values<'a>, String> {
+    let text = std::str::from_utf8(line).map_err(|e| {
+        format!(
+            "invalid UTF-8: byte 0x{:02X} at byte {} of the line",
+            line[e.valid_up_to()],
+            e.valid_up_to() + 1
+        )
+    })?;
+    let mut de = serde_json::Deserializer::from_str(text);
+    let values = Line(keys)
+        .deserialize(&mut de)
+        .and_then(|v| de.end().map(|_| v))
+        .map_err(|e| format!("not a JSON object: {e}"))?;
+    Ok(values)
+}
+
+impl Source for NdjsonSource {
+    fn next_batch(&mut self) -> Result<Option<Batch>, LoadError> {
+        let name = self.file.display();
+        let Some(chunk) = self
+            .chunks
+            .next_chunk()
+            .map_err(|e| LoadError::io(&name, e))?
+        else {
+            return Ok(None);
+        };
+        let lines: Vec<(u64, &[u8])> = data_lines(&chunk.bytes, chunk.first_line).collect();
+        if lines.is_empty() {
+            return self.next_batch();
+        }
+        let first = self.resolved.is_none();
+        if first {
+            self.check_first(&lines)?;
+        }
+        let n = lines.len();
+        let sources = &self.sources;
+        let pieces = (n / 4096).clamp(1, 4 * rayon::current_num_threads());
+        let per = n.div_ceil(pieces);
+        type Piece = (
+            Vec<StringChunked>,
+            Vec<BadCell>,
+            Vec<bool>,
+            Option<Vec<String>>,
+        );
+        let parts: Vec<Piece> = lines
+            .par_chunks(per)
+            .enumerate()
+            .map(|(p, piece)| {
+                let mut builders: Vec<StringChunkedBuilder> = sources
+                    .iter()
+                    .map(|s| StringChunkedBuilder::new(s.as_str().into(), piece.len()))
+                    .collect();
+                let mut seen = vec![false; sources.len()];
+                let mut bad = Vec::new();
+                let mut found: Option<Vec<String>> = None;
+                for (i, (_, line)) in piece.iter().enumerate() {
+                    let row = p * per + i;
+                    // The keys of the file's first good line, all of them, for the column check.
+                    let want_all = first && found.is_none();
+                    let mut keys = Keys {
+                        sources,
+                        all: want_all.then(Vec::new),
+                    };
+                    match parse_line(line, &mut keys) {
+                        Ok(values) => {
+                            if want_all {
+                                found = keys.all;
+                            }
+                            for (j, v) in values.into_iter().enumerate() {
+                                seen[j] |= v.is_some();
+                                builders[j].append_option(v);
+                            }
+                        }
+                        Err(rule) => {
+                            bad.push(BadCell {
+                                row,
+                                column: None,
+                                value: abbreviate(&escaped(line)),
+                                rule,
+                            });
+                            for b in &mut builders {
+                                b.append_null();
+                            }
+                        }
+                    }
+                }
+                let cols = builders.into_iter().map(|b| b.finish()).collect();
+                (cols, bad, seen, found)
+            })
+            .collect();
+        let mut cols: Option<Vec<StringChunked>> = None;
+        let mut bad = Vec::new();
+        let mut found: Option<Vec<String>> = None;
+        for (c, b, seen, f) in parts {
+            for (j, s) in seen.into_iter().enumerate() {
+                self.seen[j] |= s;
+            }
+            if found.is_none() {
+                found = f;
+            }
+            bad.extend(b);
+            cols = Some(match cols {
+                None => c,
+                Some(mut acc) => {
+                    for (a, x) in acc.iter_mut().zip(&c) {
+                        a.append(x)
+                            .map_err(|e| LoadError::Input(format!("{name}: {e}")))?;
+                    }
+                    acc
+                }
+            });
+        }
+        if first {
+            // A file whose every line so far is bad has no columns to check:
+            // its lines are the errors.
+            let keys: Vec<String> = {
+                let mut k = found.unwrap_or_default();
+                for (s, &seen) in self.sources.iter().zip(&self.seen) {
+                    if seen && !k.iter().any(|x| same_name(x, s)) {
+                        k.push(s.clone());
+                    }
+                }
+                k
+            };
+            self.resolved = Some(if keys.is_empty() && !bad.is_empty() {
+                self.given.clone()
+            } else {
+                source::resolve(&self.file, &self.given, &keys)?
+            });
+        }
+        // The columns of the file: those whose key it has; the map names
+        // them as the sources do (matched above by the same rule).
+        let present: Vec<String> = self
+            .sources
+            .iter()
+            .zip(&self.seen)
+            .filter(|(_, &s)| s)
+            .map(|(s, _)| s.clone())
+            .collect();
+        let frame_cols: Vec<Column> = cols
+            .unwrap_or_default()
+            .into_iter()
+            .zip(&self.seen)
+            .filter(|(_, &s)| s)
+            .map(|(c, _)| c.into_series().into())
+            .collect();
+        let frame =
+            DataFrame::new(n, frame_cols).map_err(|e| LoadError::Input(format!("{name}: {e}")))?;
+        let df = source::canonical(&self.file, &self.given, &present, &frame, n, false)?;
+        let batch = Batch {
+            df,
+            bad,
+            blank: Vec::new(),
+            dict: None,
+            first_row: self.next_row,
+            place: Box::new(NdjsonPlace {
+                bytes: chunk.bytes,
+                first_line: chunk.first_line,
+            }),
+        };
+        self.next_row += n;
+        Ok(Some(batch))
+    }
+
+    fn estimated_rows(&self) -> u64 {
+        let bytes = if self.compressed {
+            self.size * 6
+        } else {
+            self.size
+        };
+        bytes / 60
+    }
+}
+
+/// A chunk's bytes, kept for naming its bad rows.
+struct NdjsonPlace {
+    bytes: Arc<Vec<u8>>,
+    first_line: u64,
+}
+
+impl Locate for NdjsonPlace {
+    fn locate(&self, rows: &[usize]) -> Result<Vec<Place>, LoadError> {
+        let mut out = Vec::with_capacity(rows.len());
+        let mut want = rows.iter().peekable();
+        for (data_row, (no, line)) in data_lines(&self.bytes, self.first_line).enumerate() {
+            while want.peek() == Some(&&data_row) {
+                out.push((At::Line(no), vec![("line".to_string(), escaped(line))]));
+                want.next();
+            }
+            if want.peek().is_none() {
+                break;
+            }
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(line: &str, sources: &[&str]) -> Result<Vec<Option<String>>, String> {
+        let sources: Vec<String> = sources.iter().map(|s| s.to_string()).collect();
+        let mut keys = Keys {
+            sources: &sources,
+            all: None,
+        };
+        parse_line(line.as_bytes(), &mut keys)
+            .map(|v| v.into_iter().map(|x| x.map(Cow::into_owned)).collect())
+    }
+
+    #[test]
+    fn values_are_text_as_json_spells_them() {
+        let got = parse(
+            r#"{"a": 7, "B ": "x\"y", "c": null, "d": 1.5e3, "e": true, "f": [1, {"g": 2}], "skip": {"deep": [1,2]}}"#,
+            &["a", "b", "c", "d", "e", "f"],
+        )
+        .unwrap();
+        let want = [
+            Some("7"),
+            Some("x\"y"),
+            None,
+            Some("1500.0"),
+            Some("true"),
+            Some(r#"[1,{"g":2}]"#),
+        ];
+        assert_eq!(got, want.map(|w| w.map(String::from)));
+    }
+
+    #[test]
+    fn lines_that_are_not_objects_are_faults() {
+        for line in ["[1,2]", "7", "{\"a\":1} x", "{\"a\":", "\"s\""] {
+            let e = parse(line, &["a"]).unwrap_err();
+            assert!(e.starts_with("not a JSON object"), "{line}: {e}");
+        }
+        let e = parse_line(
+            b"{\"a\":\"\xff\"}",
+            &mut Keys {
+                sources: &["a".into()],
+                all: None,
+            },
+        )
+        .unwrap_err();
+        assert!(e.contains("invalid UTF-8: byte 0xFF at byte 7"), "{e}");
+    }
+}

@@ -1,0 +1,168 @@
+//! One source per input format, behind one small trait. A source reads one
+//! file in batches of bounded size, each holding the mapped columns under
+//! their canonical names; the driver (`super::load_files`) converts, checks
+//! and pushes each batch on. Adding a format means adding one file that
+//! implements `Source` and one arm in `open`.
+
+use super::columns::{Canon, ColumnMap};
+use super::convert::BadCell;
+use super::inputs::{Format, InputFile};
+use super::parquet::dict::{DictNames, Interner};
+use super::{At, LoadError};
+use polars::prelude::*;
+use std::sync::{Arc, Mutex};
+
+/// One batch of a file.
+pub struct Batch {
+    /// The canonical columns (kind only when the file has it). The name
+    /// columns are here, or, read as dictionary indices, in `dict`.
+    pub df: DataFrame,
+    /// Rows already known to be bad (a record that cannot be split into
+    /// fields, a line that is not JSON), by row of the batch.
+    pub bad: Vec<BadCell>,
+    /// Rows with no value at all (blank lines): skipped, counted.
+    pub blank: Vec<usize>,
+    pub dict: Option<DictNames>,
+    /// The file's 0-based data row that the batch starts at.
+    pub first_row: usize,
+    /// Finds where the batch's rows are in the file, for bad rows.
+    pub place: Box<dyn Locate>,
+}
+
+/// Where a row is in its file, and the whole record as it is there
+/// (column name and text per field).
+pub type Place = (At, Vec<(String, String)>);
+
+/// The error path of a batch: the physical place and whole record of some
+/// of its rows (by row of the batch).
+pub trait Locate: Send {
+    fn locate(&self, rows: &[usize]) -> Result<Vec<Place>, LoadError>;
+}
+
+/// A file being read.
+pub trait Source: Send {
+    /// The next batch; `None` after the last.
+    fn next_batch(&mut self) -> Result<Option<Batch>, LoadError>;
+    /// Rows in the file, for planning passes: exact where the format says
+    /// (Parquet), estimated otherwise.
+    fn estimated_rows(&self) -> u64;
+}
+
+/// What every source is opened with.
+pub struct Open<'a> {
+    pub file: &'a InputFile,
+    pub map: &'a ColumnMap,
+    /// Gives the entries of names read as dictionaries their ids.
+    pub interner: Arc<Mutex<Interner>>,
+}
+
+/// Opens a file as its format says. Its columns are matched to the map
+/// (`ColumnMap::resolve`) before any row is read.
+pub fn open(o: Open<'_>) -> Result<Box<dyn Source>, LoadError> {
+    let name = o.file.display();
+    let meta = std::fs::metadata(&o.file.path).map_err(|e| LoadError::io(&name, e))?;
+    if meta.len() == 0 {
+        return Err(LoadError::Input(format!(
+            "{name}: the file is empty (0 bytes); a CSV needs at least a header row"
+        )));
+    }
+    Ok(match o.file.format {
+        Format::Csv => Box::new(super::csv::CsvSource::open(o)?),
+        Format::Ndjson => Box::new(super::ndjson::NdjsonSource::open(o)?),
+        Format::Parquet => Box::new(super::parquet::ParquetSource::open(o)?),
+    })
+}
+
+/// The map for a file's columns as it spells them (`found`), with the hive
+/// `key=value` folders above it as columns too.
+pub fn resolve(
+    file: &InputFile,
+    map: &ColumnMap,
+    found: &[String],
+) -> Result<ColumnMap, LoadError> {
+    let mut all = found.to_vec();
+    for (k, _) in &file.hive {
+        if !all.contains(k) {
+            all.push(k.clone());
+        }
+    }
+    map.resolve(&file.display(), &all)
+        .map_err(LoadError::Columns)
+}
+
+/// The file's columns that the map reads, each once, in canonical order.
+pub fn wanted_columns(map: &ColumnMap, found: &[String]) -> Vec<String> {
+    let mut wanted: Vec<String> = Vec::new();
+    for c in Canon::ALL {
+        let src = map.source(c).to_string();
+        if found.contains(&src) && !wanted.contains(&src) {
+            wanted.push(src);
+        }
+    }
+    wanted
+}
+
+/// A batch's columns under their canonical names: from `frame` (as the
+/// file spells them, `found`), or from the hive folders; a required column
+/// that is neither (only a batch whose every line is bad) is all null.
+/// With `dict`, the name columns are read otherwise and left out.
+pub fn canonical(
+    file: &InputFile,
+    map: &ColumnMap,
+    found: &[String],
+    frame: &DataFrame,
+    n: usize,
+    dict: bool,
+) -> Result<DataFrame, LoadError> {
+    let mut cols = Vec::new();
+    for c in Canon::ALL {
+        if dict && super::parquet::dict::NAMES.contains(&c) {
+            continue;
+        }
+        let src = map.source(c);
+        let col = if found.iter().any(|f| f == src) {
+            frame.column(src).ok().cloned()
+        } else {
+            file.hive
+                .iter()
+                .find(|(k, _)| k == src)
+                .map(|(_, v)| Column::new(src.into(), vec![v.as_str(); n]))
+        };
+        if let Some(col) = col {
+            cols.push(col.with_name(c.name().into()));
+        } else if c.required() {
+            cols.push(Column::full_null(c.name().into(), n, &DataType::String));
+        }
+    }
+    DataFrame::new(n, cols).map_err(|e| LoadError::Input(format!("{}: {e}", file.display())))
+}
+
+/// Rows in which every column read is empty: blank lines (or lines of bare
+/// separators) carry no data and are skipped.
+pub fn blank_rows(df: &DataFrame) -> Vec<usize> {
+    let mut mask: Option<BooleanChunked> = None;
+    for c in df.columns() {
+        let nulls = c.as_materialized_series().is_null();
+        mask = Some(match mask {
+            None => nulls,
+            Some(m) => &m & &nulls,
+        });
+    }
+    mask.map(|m| {
+        m.iter()
+            .enumerate()
+            .filter(|(_, v)| *v == Some(true))
+            .map(|(i, _)| i)
+            .collect()
+    })
+    .unwrap_or_default()
+}
+
+/// Text shortened to 80 characters for a message.
+pub fn abbreviate(s: &str) -> String {
+    if s.chars().count() > 80 {
+        format!("{}...", s.chars().take(80).collect::<String>())
+    } else {
+        s.to_string()
+    }
+}
