@@ -12,3 +12,4 @@ mod props;
 mod report;
 mod sessions;
 mod stream;
+mod text;

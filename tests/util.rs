@@ -105,8 +105,16 @@ impl Run {
 }
 
 pub fn sessionstat(args: &[&str]) -> Run {
+    sessionstat_env(args, &[])
+}
+
+/// `sessionstat` with environment variables set.
+pub fn sessionstat_env(args: &[&str], env: &[(&str, &str)]) -> Run {
     let mut cmd = assert_cmd::Command::cargo_bin("sessionstat").expect("binary");
     cmd.args(args);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
     let out = cmd.output().expect("runs");
     Run {
         cmd: format!("sessionstat {}", args.join(" ")),
