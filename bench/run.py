@@ -1,21 +1,26 @@
 #!/usr/bin/env python3
-"""Benchmark sessionstat against DuckDB SQL and Python Polars on the same files.
+"""Benchmark sessionstat against DuckDB SQL, chDB and Python Polars on the same files.
 
 In one run on one machine: generates time-ordered Parquet logs with
 `sessionstat generate` (and, with --generator duckdb, with DuckDB, so that a
-file sessionstat did not write is measured too), then times, alternating and repeated, DuckDB SQL for
-the session table (bench/duckdb_sessions.py), the same in Python Polars
-(bench/polars_sessions.py), `sessionstat sessions` (one page) and
-`sessionstat report`, each as its own process with the same thread count.
-Reports the median wall time, CPU time (user + system) and peak RSS, and the
-ratios against DuckDB. It also checks that the tools agree: the session count
-and a checksum of (session id, productive time) from DuckDB, Polars and
-sessionstat's sessions table.
+file sessionstat did not write is measured too), and copies of each as CSV,
+CSV.gz (gzip -c of that CSV) and NDJSON written by DuckDB (names, quoting and
+timestamp text as DuckDB writes them). Then, per file, it times, alternating
+and repeated, DuckDB SQL for the session table (bench/duckdb_sessions.py:
+read_parquet, read_csv or read_json), on Parquet also ClickHouse SQL through
+chDB (bench/chdb_sessions.py) and Python Polars (bench/polars_sessions.py),
+on CSV.gz also `gzip -dc > /dev/null` (decompression alone: the floor), and
+`sessionstat sessions` (one page) and `sessionstat report`, each as its own
+process with the same thread count. Reports the median wall time, CPU time
+(user + system) and peak RSS, and the ratios against DuckDB on the same file.
+It checks that the tools agree (the session count and a checksum of
+(session id, productive time)) and that sessionstat's page is the same from
+every copy of a log.
 
 Usage: python3 bench/run.py [--sizes 10M,100M] [--pairs 3] [--threads 2]
-       [--generator sessionstat,duckdb] [--workdir /tmp/sessionstat-bench]
-       [--bin target/release/sessionstat]
-Needs: pip install duckdb polars; cargo build --release.
+       [--formats parquet,csv,csv.gz,ndjson] [--generator sessionstat,duckdb]
+       [--workdir /tmp/sessionstat-bench] [--bin target/release/sessionstat]
+Needs: pip install duckdb polars chdb; cargo build --release.
 """
 
 import argparse
@@ -36,6 +41,25 @@ def parse_size(text):
     text = text.strip().upper()
     scale = {"K": 10**3, "M": 10**6, "G": 10**9}.get(text[-1], 1)
     return int(float(text.rstrip("KMG")) * scale)
+
+
+def copy_log(log, fmt, path):
+    """Writes the Parquet log `log` as `fmt` to `path`, as DuckDB writes it."""
+    import duckdb
+
+    if fmt == "csv.gz":
+        csv = path[: -len(".gz")]
+        if not os.path.exists(csv):
+            copy_log(log, "csv", csv)
+        with open(path + ".part", "wb") as out:
+            subprocess.run(["gzip", "-c", csv], stdout=out, check=True)
+    else:
+        options = "HEADER" if fmt == "csv" else "FORMAT json"
+        con = duckdb.connect()
+        con.execute("SET threads = 2")
+        con.execute("SET TimeZone = 'UTC'")
+        con.execute(f"COPY (SELECT * FROM read_parquet('{log}')) TO '{path}.part' ({options})")
+    os.rename(path + ".part", path)
 
 
 def run(cmd, env, out_path):
@@ -73,6 +97,51 @@ def machine():
     return f"{cpu}, {os.cpu_count()} cores, {mem:.0f} GiB, {platform.system()} {platform.release()}"
 
 
+def measure(args, env, path, fmt, label, pages):
+    """Times every tool on one file; returns the result rows."""
+    out = os.path.join(args.workdir, "out")
+    report = os.path.join(args.workdir, "report")
+    tools = {"duckdb": [sys.executable, os.path.join(HERE, "duckdb_sessions.py"), path, str(args.threads)]}
+    if fmt == "parquet":
+        try:
+            import chdb  # noqa: F401
+
+            tools["chdb"] = [sys.executable, os.path.join(HERE, "chdb_sessions.py"), path, str(args.threads)]
+        except ImportError:
+            print("chdb not installed: pip install chdb", file=sys.stderr)
+        if not args.skip_polars:
+            tools["polars"] = [sys.executable, os.path.join(HERE, "polars_sessions.py"), path]
+    if fmt == "csv.gz":
+        tools["gzip -dc"] = ["gzip", "-dc", path]
+    tools["sessionstat sessions"] = [args.bin, "sessions", "--input", path, "--quiet"]
+    tools["sessionstat report"] = [args.bin, "report", "--input", path, "--out", report, "--quiet"]
+    samples = {name: [] for name in tools}
+    answers = {}
+    for pair in range(args.pairs):
+        for name, cmd in tools.items():
+            stdout = "/dev/null" if name == "gzip -dc" else out + "-" + name.replace(" ", "-")
+            samples[name].append(run(cmd, env, stdout))
+            if stdout != "/dev/null":
+                with open(stdout) as f:
+                    answers[name] = f.read(200).strip()
+            print(f"  {label} pair {pair + 1} {name}: {samples[name][-1][0]:.2f} s", file=sys.stderr)
+    # the tools must agree before their times mean anything
+    ours = checksum_of_report(report)
+    page = json.loads(open(out + "-sessionstat-sessions").read())
+    peers = {answers[n] for n in ("duckdb", "chdb", "polars") if n in answers}
+    if peers != {ours} or page["totalCount"] != int(ours.split()[0]):
+        sys.exit(f"results differ on {path}: peers {peers!r}, sessionstat {ours!r}, page totalCount {page['totalCount']}")
+    base_wall = statistics.median(s[0] for s in samples["duckdb"])
+    base_rss = statistics.median(s[2] for s in samples["duckdb"])
+    rows = []
+    for name, s in samples.items():
+        wall = statistics.median(x[0] for x in s)
+        cpu = statistics.median(x[1] for x in s)
+        rss = max(x[2] for x in s)
+        rows.append((label, name, wall, cpu, rss, wall / base_wall, rss / base_rss))
+    return rows
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sizes", default="10M,100M")
@@ -82,6 +151,7 @@ def main():
     ap.add_argument("--workdir", default=os.path.join(tempfile.gettempdir(), "sessionstat-bench"))
     ap.add_argument("--bin", default=os.path.join(ROOT, "target", "release", "sessionstat"))
     ap.add_argument("--skip-polars", action="store_true")
+    ap.add_argument("--formats", default="parquet,csv,csv.gz,ndjson")
     ap.add_argument(
         "--generator",
         default="sessionstat",
@@ -109,38 +179,17 @@ def main():
                 users = args.users or max(50, n // 5000)
                 cmd = [args.bin, "generate", "--out", log, "--events", str(n), "--users", str(users), "--seed", "11"]
             subprocess.run(cmd, check=True)
-        size_text = f"{size_text} ({generator})"
-        out = os.path.join(args.workdir, "out")
-        tools = {
-            "duckdb": [sys.executable, os.path.join(HERE, "duckdb_sessions.py"), log, str(args.threads)],
-            "polars": [sys.executable, os.path.join(HERE, "polars_sessions.py"), log],
-            "sessionstat sessions": [args.bin, "sessions", "--input", log, "--quiet"],
-            "sessionstat report": [args.bin, "report", "--input", log, "--out", os.path.join(args.workdir, "report"), "--quiet"],
-        }
-        if args.skip_polars:
-            del tools["polars"]
-        samples = {name: [] for name in tools}
-        answers = {}
-        for pair in range(args.pairs):
-            for name, cmd in tools.items():
-                stdout = out + "-" + name.replace(" ", "-")
-                samples[name].append(run(cmd, env, stdout))
-                with open(stdout) as f:
-                    answers[name] = f.read(200).strip()
-                print(f"  {size_text} pair {pair + 1} {name}: {samples[name][-1][0]:.2f} s", file=sys.stderr)
-        # the tools must agree before their times mean anything
-        ours = checksum_of_report(os.path.join(args.workdir, "report"))
-        page = json.loads(open(out + "-sessionstat-sessions").read())
-        agreed = {answers["duckdb"], ours} | ({answers["polars"]} if "polars" in answers else set())
-        if len(agreed) != 1 or page["totalCount"] != int(ours.split()[0]):
-            sys.exit(f"results differ: duckdb {answers['duckdb']!r}, polars {answers.get('polars')!r}, sessionstat {ours!r}, page totalCount {page['totalCount']}")
-        base_wall = statistics.median(s[0] for s in samples["duckdb"])
-        base_rss = statistics.median(s[2] for s in samples["duckdb"])
-        for name, s in samples.items():
-            wall = statistics.median(x[0] for x in s)
-            cpu = statistics.median(x[1] for x in s)
-            rss = max(x[2] for x in s)
-            results.append((size_text, name, wall, cpu, rss, wall / base_wall, rss / base_rss))
+        pages = {}
+        for fmt in args.formats.split(","):
+            path = log if fmt == "parquet" else log[: -len(".parquet")] + "." + fmt
+            if not os.path.exists(path):
+                print(f"writing {path}", file=sys.stderr)
+                copy_log(log, fmt, path)
+            label = f"{size_text} ({generator}) {fmt}"
+            results.extend(measure(args, env, path, fmt, label, pages))
+            pages[fmt] = open(os.path.join(args.workdir, "out-sessionstat-sessions")).read()
+        if len(set(pages.values())) != 1:
+            sys.exit(f"sessionstat's page differs between copies: {sorted(pages)}")
 
     print(f"\nmachine: {machine()}; threads: {args.threads}; median of {args.pairs} alternating runs; answers agree\n")
     print("| events | tool | wall s | CPU s | peak RSS MiB | wall / DuckDB | RSS / DuckDB |")
