@@ -1,6 +1,7 @@
 //! The command line: subcommands and the flags they share. Flags stay raw
 //! text here; `config` checks them before any data is read.
 
+use crate::generate::TimeStyle;
 use crate::load::inputs::Format;
 use clap::{Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
@@ -17,11 +18,11 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Print one page of the endpoint's answer (JSON) on stdout.
-    Sessions(crate::cmd::sessions::Args),
+    Sessions(SessionsArgs),
     /// Write every page, the Parquet/CSV rollups and a summary into a folder.
-    Report(crate::cmd::report::Args),
+    Report(ReportArgs),
     /// Write a deterministic synthetic activity log.
-    Generate(crate::cmd::generate::Args),
+    Generate(GenerateArgs),
 }
 
 /// How errors are printed on stderr.
@@ -99,4 +100,81 @@ pub struct WindowArgs {
     /// A file holding the endpoint's JSON request body ({"start","end","sessionCount","pageIndex"}).
     #[arg(long, value_name = "FILE")]
     pub request: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct SessionsArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+
+    #[command(flatten)]
+    pub window: WindowArgs,
+
+    /// Page to print, from 0.
+    #[arg(long, value_name = "N", allow_hyphen_values = true)]
+    pub page_index: Option<String>,
+
+    /// Indent the JSON.
+    #[arg(long)]
+    pub pretty: bool,
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct ReportArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+
+    #[command(flatten)]
+    pub window: WindowArgs,
+
+    /// Output folder (created if missing).
+    #[arg(short, long, value_name = "DIR", default_value = "reports")]
+    pub out: PathBuf,
+
+    /// Indent the JSON pages.
+    #[arg(long)]
+    pub pretty: bool,
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct GenerateArgs {
+    /// Output file; the format follows its extension unless --format is given (.csv.gz/.csv.zst compress).
+    #[arg(short, long, value_name = "PATH")]
+    pub out: PathBuf,
+
+    /// Output format.
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
+
+    /// Random seed: the same seed and flags give the same file.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+
+    /// Number of users (about one in 25 is a service account with multi-day sessions).
+    #[arg(long, default_value_t = 50)]
+    pub users: u32,
+
+    /// Number of days, from --start-date.
+    #[arg(long, default_value_t = 5, conflicts_with = "events")]
+    pub days: u32,
+
+    /// Write exactly this many events (as many days as it takes) instead of --days.
+    #[arg(long, value_name = "N")]
+    pub events: Option<u64>,
+
+    /// First day (local) of the log.
+    #[arg(long, value_name = "YYYY-MM-DD", default_value = "2021-03-25")]
+    pub start_date: String,
+
+    /// Zone of the office hours (and of offsets / wall times in the text).
+    #[arg(long, value_name = "ZONE", default_value = "UTC")]
+    pub tz: String,
+
+    /// How timestamps are written: offset (local with offset), utc (Z), naive (local wall time).
+    #[arg(long, value_enum, default_value_t = TimeStyle::Offset)]
+    pub time_style: TimeStyle,
+
+    /// No closing line on stderr.
+    #[arg(short, long)]
+    pub quiet: bool,
 }

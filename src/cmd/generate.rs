@@ -1,57 +1,14 @@
 //! `sessionstat generate`: a deterministic synthetic activity log.
 
+use crate::cli::GenerateArgs;
 use crate::error::usage;
-use crate::generate::{generate, GenOptions, TimeStyle};
+use crate::generate::{generate, GenOptions};
 use crate::load::inputs::Format;
 use anyhow::{Context, Result};
 use chrono::NaiveDate;
-use std::path::PathBuf;
 use std::time::Instant;
 
-#[derive(Debug, Clone, clap::Args)]
-pub struct Args {
-    /// Output file; the format follows its extension unless --format is given (.csv.gz/.csv.zst compress).
-    #[arg(short, long, value_name = "PATH")]
-    pub out: PathBuf,
-
-    /// Output format.
-    #[arg(long, value_enum)]
-    pub format: Option<Format>,
-
-    /// Random seed: the same seed and flags give the same file.
-    #[arg(long, default_value_t = 1)]
-    pub seed: u64,
-
-    /// Number of users (about one in 25 is a service account with multi-day sessions).
-    #[arg(long, default_value_t = 50)]
-    pub users: u32,
-
-    /// Number of days, from --start-date.
-    #[arg(long, default_value_t = 5, conflicts_with = "events")]
-    pub days: u32,
-
-    /// Write exactly this many events (as many days as it takes) instead of --days.
-    #[arg(long, value_name = "N")]
-    pub events: Option<u64>,
-
-    /// First day (local) of the log.
-    #[arg(long, value_name = "YYYY-MM-DD", default_value = "2021-03-25")]
-    pub start_date: String,
-
-    /// Zone of the office hours (and of offsets / wall times in the text).
-    #[arg(long, value_name = "ZONE", default_value = "UTC")]
-    pub tz: String,
-
-    /// How timestamps are written: offset (local with offset), utc (Z), naive (local wall time).
-    #[arg(long, value_enum, default_value_t = TimeStyle::Offset)]
-    pub time_style: TimeStyle,
-
-    /// No closing line on stderr.
-    #[arg(short, long)]
-    pub quiet: bool,
-}
-
-pub fn run(args: Args) -> Result<()> {
+pub fn run(args: GenerateArgs) -> Result<()> {
     let zone = args.tz.parse().map_err(|e| usage(format!("--tz: {e}")))?;
     let start = NaiveDate::parse_from_str(&args.start_date, "%Y-%m-%d")
         .map_err(|e| usage(format!("--start-date {:?}: {e}", args.start_date)))?;

@@ -1,4 +1,4 @@
-//! One module per subcommand, each with its clap `Args` and a `run`.
+//! One module per subcommand, each a `run` over its flags (`crate::cli`).
 
 pub mod generate;
 pub mod report;

@@ -5,7 +5,7 @@
 //! Outputs go through `output::staging`: built aside, renamed into place,
 //! one run at a time, and nothing but the report's own files touched.
 
-use crate::cli::{InputArgs, WindowArgs};
+use crate::cli::ReportArgs;
 use crate::config::Config;
 use crate::kernel::{self, SessionStats};
 use crate::model::SessionMeta;
@@ -24,25 +24,8 @@ use crate::time::{format_rfc3339_utc, format_timespan, Micros};
 use anyhow::Result;
 use rayon::prelude::*;
 use std::io;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Instant;
-
-#[derive(Debug, Clone, clap::Args)]
-pub struct Args {
-    #[command(flatten)]
-    pub input: InputArgs,
-
-    #[command(flatten)]
-    pub window: WindowArgs,
-
-    /// Output folder (created if missing).
-    #[arg(short, long, value_name = "DIR", default_value = "reports")]
-    pub out: PathBuf,
-
-    /// Indent the JSON pages.
-    #[arg(long)]
-    pub pretty: bool,
-}
 
 /// The sample log shipped in `data/`: from the working folder, else from the
 /// source tree this binary was built from.
@@ -55,7 +38,7 @@ fn sample_input() -> String {
     }
 }
 
-pub fn run(args: Args) -> Result<()> {
+pub fn run(args: ReportArgs) -> Result<()> {
     let began = Instant::now();
     let mut cfg = Config::from_args(&args.input, Some(&sample_input()))?;
     let request = args.window.request(&cfg.zone, None)?;

@@ -1,6 +1,6 @@
 //! `sessionstat sessions`: one page of the endpoint's answer on stdout.
 
-use crate::cli::{InputArgs, WindowArgs};
+use crate::cli::SessionsArgs;
 use crate::config::Config;
 use crate::error::usage;
 use crate::kernel;
@@ -10,24 +10,7 @@ use crate::progress::Progress;
 use anyhow::Result;
 use std::io::{IsTerminal, Write};
 
-#[derive(Debug, Clone, clap::Args)]
-pub struct Args {
-    #[command(flatten)]
-    pub input: InputArgs,
-
-    #[command(flatten)]
-    pub window: WindowArgs,
-
-    /// Page to print, from 0.
-    #[arg(long, value_name = "N", allow_hyphen_values = true)]
-    pub page_index: Option<String>,
-
-    /// Indent the JSON.
-    #[arg(long)]
-    pub pretty: bool,
-}
-
-pub fn run(args: Args) -> Result<()> {
+pub fn run(args: SessionsArgs) -> Result<()> {
     let mut cfg = Config::from_args(&args.input, None)?;
     let request = args.window.request(&cfg.zone, args.page_index.as_deref())?;
     if cfg.load.max_bad_rows > 0 && cfg.rejects.is_none() {

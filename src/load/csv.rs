@@ -9,7 +9,7 @@
 use super::columns::ColumnMap;
 use super::convert::BadCell;
 use super::inputs::InputFile;
-use super::source::{self, abbreviate, Batch, Locate, Open, Place, Source};
+use super::source::{self, abbreviate, escaped, Batch, Locate, Open, Place, Source};
 use super::text::{Chunk, Chunks};
 use super::{At, LoadError};
 use polars::prelude::*;
@@ -213,19 +213,6 @@ fn trim_cr(b: &[u8], start: usize, end: usize) -> usize {
     } else {
         end
     }
-}
-
-/// Bytes as text for a message or the rejects file: valid UTF-8 as it is,
-/// every other byte as `\xNN`.
-pub fn escaped(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len());
-    for chunk in bytes.utf8_chunks() {
-        out.push_str(chunk.valid());
-        for b in chunk.invalid() {
-            out.push_str(&format!("\\x{b:02X}"));
-        }
-    }
-    out
 }
 
 /// The fields of one well-formed record.

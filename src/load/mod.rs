@@ -159,6 +159,23 @@ pub trait Progress {
 
 impl Progress for () {}
 
+/// Opens a file as its format says. Its columns are matched to the map
+/// (`ColumnMap::resolve`) before any row is read.
+pub fn open(o: Open<'_>) -> Result<Box<dyn source::Source>, LoadError> {
+    let name = o.file.display();
+    let meta = std::fs::metadata(&o.file.path).map_err(|e| LoadError::io(&name, e))?;
+    if meta.len() == 0 {
+        return Err(LoadError::Input(format!(
+            "{name}: the file is empty (0 bytes); a CSV needs at least a header row"
+        )));
+    }
+    Ok(match o.file.format {
+        Format::Csv => Box::new(csv::CsvSource::open(o)?),
+        Format::Ndjson => Box::new(ndjson::NdjsonSource::open(o)?),
+        Format::Parquet => Box::new(parquet::ParquetSource::open(o)?),
+    })
+}
+
 /// Loads resolved files into `sink`. Bad rows do not fail here: they are
 /// collected, and loading stops at the first one over `max_bad_rows` (see
 /// `Loaded`), or when the sink asks.
@@ -182,7 +199,7 @@ pub fn load_files(
         state.file_no = file_no;
         let interner = state.index.interner.clone();
         let mut source = guarded(file, || {
-            source::open(Open {
+            open(Open {
                 file,
                 map: &opts.map,
                 interner,
@@ -229,7 +246,7 @@ pub fn estimated_rows(files: &[InputFile], map: &ColumnMap) -> u64 {
         .iter()
         .map(|file| {
             guarded(file, || {
-                source::open(Open {
+                open(Open {
                     file,
                     map,
                     interner: Default::default(),

@@ -8,9 +8,8 @@
 
 use super::columns::{Canon, ColumnMap};
 use super::convert::BadCell;
-use super::csv::escaped;
 use super::inputs::InputFile;
-use super::source::{self, abbreviate, Batch, Locate, Open, Place, Source};
+use super::source::{self, abbreviate, escaped, Batch, Locate, Open, Place, Source};
 use super::text::{after_last_line, Chunks};
 use super::{At, LoadError};
 use polars::prelude::*;

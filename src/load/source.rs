@@ -1,12 +1,13 @@
-//! One source per input format, behind one small trait. A source reads one
-//! file in batches of bounded size, each holding the mapped columns under
-//! their canonical names; the driver (`super::load_files`) converts, checks
-//! and pushes each batch on. Adding a format means adding one file that
-//! implements `Source` and one arm in `open`.
+//! What a source per input format implements, and the helpers they share.
+//! A source reads one file in batches of bounded size, each holding the
+//! mapped columns under their canonical names; the driver
+//! (`super::load_files`) converts, checks and pushes each batch on. Adding a
+//! format means adding one file that implements `Source` and one arm in
+//! `super::open`.
 
 use super::columns::{Canon, ColumnMap};
 use super::convert::BadCell;
-use super::inputs::{Format, InputFile};
+use super::inputs::InputFile;
 use super::parquet::dict::{DictNames, Interner};
 use super::{At, LoadError};
 use polars::prelude::*;
@@ -54,23 +55,6 @@ pub struct Open<'a> {
     pub map: &'a ColumnMap,
     /// Gives the entries of names read as dictionaries their ids.
     pub interner: Arc<Mutex<Interner>>,
-}
-
-/// Opens a file as its format says. Its columns are matched to the map
-/// (`ColumnMap::resolve`) before any row is read.
-pub fn open(o: Open<'_>) -> Result<Box<dyn Source>, LoadError> {
-    let name = o.file.display();
-    let meta = std::fs::metadata(&o.file.path).map_err(|e| LoadError::io(&name, e))?;
-    if meta.len() == 0 {
-        return Err(LoadError::Input(format!(
-            "{name}: the file is empty (0 bytes); a CSV needs at least a header row"
-        )));
-    }
-    Ok(match o.file.format {
-        Format::Csv => Box::new(super::csv::CsvSource::open(o)?),
-        Format::Ndjson => Box::new(super::ndjson::NdjsonSource::open(o)?),
-        Format::Parquet => Box::new(super::parquet::ParquetSource::open(o)?),
-    })
 }
 
 /// The map for a file's columns as it spells them (`found`), with the hive
@@ -165,4 +149,17 @@ pub fn abbreviate(s: &str) -> String {
     } else {
         s.to_string()
     }
+}
+
+/// Bytes as text for a message or the rejects file: valid UTF-8 as it is,
+/// every other byte as `\xNN`.
+pub fn escaped(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len());
+    for chunk in bytes.utf8_chunks() {
+        out.push_str(chunk.valid());
+        for b in chunk.invalid() {
+            out.push_str(&format!("\\x{b:02X}"));
+        }
+    }
+    out
 }
