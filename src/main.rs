@@ -32,6 +32,7 @@ static PANIC_AT: std::sync::Mutex<String> = std::sync::Mutex::new(String::new())
 
 fn main() -> ExitCode {
     no_huge_pages();
+    sessionstat::alloc::keep_freed_pages();
     // A Parquet timestamp is an instant whatever zone name it carries;
     // polars refuses fixed offsets that are not whole hours (`+05:30`) unless
     // told not to check. Set before any thread starts.

@@ -304,13 +304,32 @@ impl CsvSource {
             .map(|i| Field::new(format!("c{i}").into(), DataType::String))
             .collect();
         let schema = Arc::new(schema);
-        let read = |bytes: &[u8]| {
+        let projection = self.projection.clone();
+        let read_one = |bytes: &[u8]| {
             CsvReadOptions::default()
                 .with_has_header(false)
                 .with_schema(Some(schema.clone()))
-                .with_projection(Some(self.projection.clone()))
+                .with_projection(Some(projection.clone()))
+                .with_n_threads(Some(1))
                 .into_reader_with_file_handle(std::io::Cursor::new(bytes))
                 .finish()
+        };
+        // Two halves, split where a record ends, each parsed on one thread:
+        // a parse of one buffer on several threads has a serial first step
+        // (counting lines), and this leaves none.
+        let read = |bytes: &[u8]| -> PolarsResult<DataFrame> {
+            let mid = if bytes.len() >= 1 << 20 {
+                last_boundary(&bytes[..bytes.len() / 2])
+            } else {
+                0
+            };
+            if mid == 0 {
+                return read_one(bytes);
+            }
+            let (a, b) = rayon::join(|| read_one(&bytes[..mid]), || read_one(&bytes[mid..]));
+            let mut a = a?;
+            a.vstack_mut_owned(b?)?;
+            Ok(a)
         };
         let named = |mut df: DataFrame| -> DataFrame {
             for (&i, w) in self.projection.iter().zip(&self.wanted) {
@@ -321,13 +340,26 @@ impl CsvSource {
         if self.wanted.is_empty() {
             return Ok((DataFrame::empty(), Vec::new()));
         }
-        let refused = match read(&chunk.bytes) {
-            Ok(df) => return Ok((named(df), Vec::new())),
-            Err(e) => e,
-        };
         let bytes = &chunk.bytes[..];
-        let records: Vec<Record> = Records::new(bytes, Some(width)).collect();
-        if records.iter().all(|r| r.fault.is_none()) {
+        // polars takes some quotes the strict reader refuses (`al"ice`): a
+        // chunk with quotes is checked by the strict reader first, so that
+        // such a record is bad wherever the chunk edges fall.
+        let quoted = memchr::memchr(b'"', bytes).is_some();
+        let records: Option<Vec<Record>> =
+            quoted.then(|| Records::new(bytes, Some(width)).collect());
+        let faulty = records
+            .as_ref()
+            .is_some_and(|r| r.iter().any(|r| r.fault.is_some()));
+        let refused = if faulty {
+            None
+        } else {
+            match read(bytes) {
+                Ok(df) => return Ok((named(df), Vec::new())),
+                Err(e) => Some(e),
+            }
+        };
+        let records = records.unwrap_or_else(|| Records::new(bytes, Some(width)).collect());
+        if let (Some(refused), true) = (&refused, records.iter().all(|r| r.fault.is_none())) {
             let last = chunk.first_line + bytes.iter().filter(|&&b| b == b'\n').count() as u64;
             return Err(LoadError::Input(format!(
                 "cannot read {name} (lines {}-{last}) as csv: {refused}",

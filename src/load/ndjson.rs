@@ -30,6 +30,23 @@ fn data_lines(bytes: &[u8], first_line: u64) -> impl Iterator<Item = (u64, &[u8]
         .filter(|(_, l)| !l.trim_ascii().is_empty())
 }
 
+/// About `k` ranges of `bytes`, each of whole lines.
+fn line_pieces(bytes: &[u8], k: usize) -> Vec<std::ops::Range<usize>> {
+    let step = bytes.len().div_ceil(k.max(1)).max(1 << 16);
+    let mut out = Vec::new();
+    let mut start = 0;
+    while start < bytes.len() {
+        let want = (start + step).min(bytes.len());
+        let end = match memchr::memchr(b'\n', &bytes[want..]) {
+            Some(i) if want < bytes.len() => want + i + 1,
+            _ => bytes.len(),
+        };
+        out.push(start..end);
+        start = end;
+    }
+    out
+}
+
 /// An NDJSON file being read.
 pub struct NdjsonSource {
     file: InputFile,
@@ -98,7 +115,8 @@ impl NdjsonSource {
 }
 
 /// One line's values of the mapped keys (by index into `sources`).
-type Values<'a> = Vec<Option<Cow<'a, str>>>;
+/// (At most one per canonical column; unused places stay `None`.)
+type Values<'a> = [Option<Cow<'a, str>>; Canon::ALL.len()];
 
 /// Where each key goes: the index of the source it names, matched as
 /// `ColumnMap::resolve` matches names (surrounding blanks and case aside).
@@ -217,7 +235,7 @@ impl<'de> DeserializeSeed<'de> for Line<'_, '_> {
                 f.write_str("a JSON object")
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Values<'de>, A::Error> {
-                let mut out: Values<'de> = vec![None; self.0.sources.len()];
+                let mut out: Values<'de> = Default::default();
                 while let Some(Key(k)) = map.next_key::<Key<'de>>()? {
                     if let Some(all) = &mut self.0.all {
                         all.push(k.to_string());
@@ -263,39 +281,50 @@ impl Source for NdjsonSource {
         else {
             return Ok(None);
         };
-        let lines: Vec<(u64, &[u8])> = data_lines(&chunk.bytes, chunk.first_line).collect();
-        if lines.is_empty() {
-            return self.next_batch();
-        }
+        let bytes = &chunk.bytes[..];
         let first = self.resolved.is_none();
         if first {
-            self.check_first(&lines)?;
+            let first_line: Vec<(u64, &[u8])> =
+                data_lines(bytes, chunk.first_line).take(1).collect();
+            self.check_first(&first_line)?;
         }
-        let n = lines.len();
+        // Pieces of whole lines, parsed in parallel.
+        let pieces = line_pieces(bytes, 4 * rayon::current_num_threads());
         let sources = &self.sources;
-        let pieces = (n / 4096).clamp(1, 4 * rayon::current_num_threads());
-        let per = n.div_ceil(pieces);
         type Piece = (
             Vec<StringChunked>,
             Vec<BadCell>,
             Vec<bool>,
             Option<Vec<String>>,
+            usize,
         );
-        let parts: Vec<Piece> = lines
-            .par_chunks(per)
+        let parts: Vec<Piece> = pieces
+            .par_iter()
             .enumerate()
-            .map(|(p, piece)| {
+            .map(|(p, range)| {
+                let piece = &bytes[range.clone()];
+                let guess = piece.len() / 100 + 1;
                 let mut builders: Vec<StringChunkedBuilder> = sources
                     .iter()
-                    .map(|s| StringChunkedBuilder::new(s.as_str().into(), piece.len()))
+                    .map(|s| StringChunkedBuilder::new(s.as_str().into(), guess))
                     .collect();
                 let mut seen = vec![false; sources.len()];
                 let mut bad = Vec::new();
                 let mut found: Option<Vec<String>> = None;
-                for (i, (_, line)) in piece.iter().enumerate() {
-                    let row = p * per + i;
+                let mut row = 0usize;
+                let mut rest = piece;
+                while !rest.is_empty() {
+                    let (line, next) = match memchr::memchr(b'\n', rest) {
+                        Some(i) => (&rest[..i], &rest[i + 1..]),
+                        None => (rest, &rest[rest.len()..]),
+                    };
+                    rest = next;
+                    let line = line.strip_suffix(b"\r").unwrap_or(line);
+                    if line.trim_ascii().is_empty() {
+                        continue;
+                    }
                     // The keys of the file's first good line, all of them, for the column check.
-                    let want_all = first && found.is_none();
+                    let want_all = first && p == 0 && found.is_none();
                     let mut keys = Keys {
                         sources,
                         all: want_all.then(Vec::new),
@@ -305,7 +334,7 @@ impl Source for NdjsonSource {
                             if want_all {
                                 found = keys.all;
                             }
-                            for (j, v) in values.into_iter().enumerate() {
+                            for (j, v) in values.into_iter().take(sources.len()).enumerate() {
                                 seen[j] |= v.is_some();
                                 builders[j].append_option(v);
                             }
@@ -322,22 +351,32 @@ impl Source for NdjsonSource {
                             }
                         }
                     }
+                    row += 1;
                 }
                 let cols = builders.into_iter().map(|b| b.finish()).collect();
-                (cols, bad, seen, found)
+                (cols, bad, seen, found, row)
             })
             .collect();
+        let n: usize = parts.iter().map(|p| p.4).sum();
+        if n == 0 {
+            return self.next_batch();
+        }
         let mut cols: Option<Vec<StringChunked>> = None;
         let mut bad = Vec::new();
         let mut found: Option<Vec<String>> = None;
-        for (c, b, seen, f) in parts {
+        let mut base = 0;
+        for (c, b, seen, f, rows) in parts {
             for (j, s) in seen.into_iter().enumerate() {
                 self.seen[j] |= s;
             }
             if found.is_none() {
                 found = f;
             }
-            bad.extend(b);
+            bad.extend(b.into_iter().map(|mut b| {
+                b.row += base;
+                b
+            }));
+            base += rows;
             cols = Some(match cols {
                 None => c,
                 Some(mut acc) => {
@@ -444,8 +483,12 @@ mod tests {
             sources: &sources,
             all: None,
         };
-        parse_line(line.as_bytes(), &mut keys)
-            .map(|v| v.into_iter().map(|x| x.map(Cow::into_owned)).collect())
+        parse_line(line.as_bytes(), &mut keys).map(|v| {
+            v.into_iter()
+                .take(sources.len())
+                .map(|x| x.map(Cow::into_owned))
+                .collect()
+        })
     }
 
     #[test]

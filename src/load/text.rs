@@ -122,24 +122,13 @@ impl Chunks {
 }
 
 /// Reads until `buf` holds at least `want` bytes or the input ends; returns
-/// whether it ended.
+/// whether it ended. Reads into the spare capacity: nothing is zeroed first.
 fn fill(r: &mut dyn Read, buf: &mut Vec<u8>, want: usize) -> std::io::Result<bool> {
     while buf.len() < want {
-        let at = buf.len();
-        let room = (want - at).max(1 << 16);
-        buf.resize(at + room, 0);
-        let n = loop {
-            match r.read(&mut buf[at..]) {
-                Ok(n) => break n,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(e) => {
-                    buf.truncate(at);
-                    return Err(e);
-                }
-            }
-        };
-        buf.truncate(at + n);
-        if n == 0 {
+        let need = (want - buf.len()) as u64;
+        buf.reserve(need as usize);
+        let got = Read::take(&mut *r, need).read_to_end(buf)?;
+        if got == 0 {
             return Ok(true);
         }
     }
