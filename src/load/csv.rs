@@ -244,8 +244,8 @@ pub struct CsvSource {
     wanted: Vec<String>,
     projection: Arc<Vec<usize>>,
     next_row: usize,
-    size: u64,
-    compressed: bool,
+    /// The file's size once decompressed, about (`text::text_size`).
+    text_bytes: u64,
 }
 
 impl CsvSource {
@@ -278,7 +278,6 @@ impl CsvSource {
             .iter()
             .map(|w| headers.iter().position(|h| h == w).expect("a header name"))
             .collect();
-        let meta = std::fs::metadata(&o.file.path).map_err(io)?;
         Ok(CsvSource {
             file: o.file.clone(),
             chunks,
@@ -288,8 +287,7 @@ impl CsvSource {
             wanted,
             projection: Arc::new(projection),
             next_row: 0,
-            size: meta.len(),
-            compressed: super::inputs::is_compressed(&o.file.path),
+            text_bytes: super::text::text_size(&o.file.path),
         })
     }
 
@@ -429,13 +427,8 @@ impl Source for CsvSource {
     }
 
     fn estimated_rows(&self) -> u64 {
-        // About 40 bytes a row as written; compressed text about 6 times smaller.
-        let bytes = if self.compressed {
-            self.size * 6
-        } else {
-            self.size
-        };
-        bytes / 40
+        // About 40 bytes a row as written.
+        self.text_bytes / 40
     }
 }
 

@@ -59,8 +59,8 @@ pub struct NdjsonSource {
     /// Whether the file has each of `sources` (else a hive folder may).
     seen: Vec<bool>,
     next_row: usize,
-    size: u64,
-    compressed: bool,
+    /// The file's size once decompressed, about (`text::text_size`).
+    text_bytes: u64,
 }
 
 impl NdjsonSource {
@@ -68,7 +68,6 @@ impl NdjsonSource {
         let name = o.file.display();
         let chunks =
             Chunks::open(&o.file.path, after_last_line).map_err(|e| LoadError::io(&name, e))?;
-        let meta = std::fs::metadata(&o.file.path).map_err(|e| LoadError::io(&name, e))?;
         let mut sources: Vec<String> = Vec::new();
         for c in Canon::ALL {
             let s = o.map.source(c).to_string();
@@ -84,8 +83,7 @@ impl NdjsonSource {
             seen: vec![false; sources.len()],
             sources,
             next_row: 0,
-            size: meta.len(),
-            compressed: super::inputs::is_compressed(&o.file.path),
+            text_bytes: super::text::text_size(&o.file.path),
         })
     }
 
@@ -441,12 +439,8 @@ impl Source for NdjsonSource {
     }
 
     fn estimated_rows(&self) -> u64 {
-        let bytes = if self.compressed {
-            self.size * 6
-        } else {
-            self.size
-        };
-        bytes / 60
+        // About 60 bytes a row as written.
+        self.text_bytes / 60
     }
 }
 

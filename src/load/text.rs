@@ -135,6 +135,17 @@ fn fill(r: &mut dyn Read, buf: &mut Vec<u8>, want: usize) -> std::io::Result<boo
     Ok(false)
 }
 
+/// About how many bytes a text file holds once decompressed, for planning
+/// passes: its size, or six times that when it is gzip or zstd.
+pub fn text_size(path: &Path) -> u64 {
+    let size = std::fs::metadata(path).map_or(0, |m| m.len());
+    if inputs::is_compressed(path) {
+        size * 6
+    } else {
+        size
+    }
+}
+
 /// A boundary for line-per-record formats (NDJSON): after the last line break.
 pub fn after_last_line(buf: &[u8]) -> usize {
     memchr::memrchr(b'\n', buf).map_or(0, |i| i + 1)
