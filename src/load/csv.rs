@@ -9,10 +9,11 @@
 use super::columns::ColumnMap;
 use super::convert::BadCell;
 use super::inputs::InputFile;
-use super::source::{self, abbreviate, escaped, Batch, Locate, Open, Place, Source};
+use super::source::{self, abbreviate, escaped, Batch, Locate, Open, Place, Source, TextColumn};
 use super::text::{Chunk, Chunks};
 use super::{At, LoadError};
 use polars::prelude::*;
+use polars_buffer::Buffer;
 use std::ops::Range;
 use std::sync::Arc;
 
@@ -232,6 +233,99 @@ pub fn fields(record: &[u8]) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// The fields `projection` of CSV text with `width` fields a record, read
+/// by polars on one thread, as columns `c{field}` of text.
+fn polars_read(
+    bytes: &[u8],
+    width: usize,
+    projection: &Arc<Vec<usize>>,
+) -> PolarsResult<DataFrame> {
+    // Columns by position: the header may repeat a name the map does not read.
+    let schema: Schema = (0..width)
+        .map(|i| Field::new(format!("c{i}").into(), DataType::String))
+        .collect();
+    CsvReadOptions::default()
+        .with_has_header(false)
+        .with_schema(Some(Arc::new(schema)))
+        .with_projection(Some(projection.clone()))
+        .with_n_threads(Some(1))
+        .into_reader_with_file_handle(std::io::Cursor::new(bytes))
+        .finish()
+}
+
+/// The wanted fields of a chunk without quotes, as text columns that
+/// point into the chunk's own buffer (no copy): `Some` only where the
+/// result is what polars' reader gives (every line of `width` fields or
+/// empty, valid UTF-8, `\r` only before `\n`), else `None` and the chunk
+/// goes to polars. `projection[j]` is the field that column `j` holds; an
+/// empty field is null, an empty line a row of nulls.
+fn split_plain(
+    buf: &Buffer<u8>,
+    range: Range<usize>,
+    width: usize,
+    projection: &[usize],
+) -> Option<Vec<TextColumn>> {
+    let base = range.start;
+    let b: &[u8] = &buf[range];
+    if width < 2 || std::str::from_utf8(b).is_err() || u32::try_from(buf.len()).is_err() {
+        return None;
+    }
+    // Which column each field goes to, if any.
+    let mut slot = vec![usize::MAX; width];
+    for (j, &f) in projection.iter().enumerate() {
+        slot[f] = j;
+    }
+    let guess = b.len() / 64 + 1;
+    let mut cols: Vec<TextColumn> = projection
+        .iter()
+        .map(|_| TextColumn::with_capacity(guess))
+        .collect();
+    let mut push = |field: usize, s: usize, e: usize| {
+        if let Some(c) = cols.get_mut(slot[field]) {
+            if s == e {
+                c.push_null();
+            } else {
+                c.push_in(buf, base + s..base + e);
+            }
+        }
+    };
+    let crs = memchr::memchr_iter(b'\r', b).count();
+    let (mut stripped, mut field, mut start) = (0usize, 0usize, 0usize);
+    let ends = memchr::memchr2_iter(b',', b'\n', b).chain(
+        // The last line may have no line break.
+        (!b.is_empty() && b[b.len() - 1] != b'\n').then_some(b.len()),
+    );
+    for at in ends {
+        if at < b.len() && b[at] == b',' {
+            if field + 1 >= width {
+                return None;
+            }
+            push(field, start, at);
+            field += 1;
+            start = at + 1;
+            continue;
+        }
+        let mut end = at;
+        if end > start && b[end - 1] == b'\r' {
+            end -= 1;
+            stripped += 1;
+        }
+        if field == 0 && end == start {
+            // An empty line: a row of nulls.
+            for f in 0..width {
+                push(f, start, start);
+            }
+        } else if field + 1 == width {
+            push(field, start, end);
+        } else {
+            return None;
+        }
+        field = 0;
+        start = at + 1;
+    }
+    (stripped == crs).then_some(cols)
+}
+
 /// A CSV file being read.
 pub struct CsvSource {
     file: InputFile,
@@ -294,24 +388,15 @@ impl CsvSource {
     /// Reads the chunk's `wanted` columns as text. When polars refuses it,
     /// the records it cannot take are cut out, each replaced by an empty
     /// row so that rows keep their places, and reported as bad cells.
-    fn parse(&self, chunk: &Chunk) -> Result<(DataFrame, Vec<BadCell>), LoadError> {
+    fn parse(
+        &self,
+        buf: &Buffer<u8>,
+        first_line: u64,
+    ) -> Result<(DataFrame, Vec<BadCell>), LoadError> {
         let name = self.file.display();
         let width = self.headers.len();
-        // Columns by position: the header may repeat a name the map does not read.
-        let schema: Schema = (0..width)
-            .map(|i| Field::new(format!("c{i}").into(), DataType::String))
-            .collect();
-        let schema = Arc::new(schema);
-        let projection = self.projection.clone();
-        let read_one = |bytes: &[u8]| {
-            CsvReadOptions::default()
-                .with_has_header(false)
-                .with_schema(Some(schema.clone()))
-                .with_projection(Some(projection.clone()))
-                .with_n_threads(Some(1))
-                .into_reader_with_file_handle(std::io::Cursor::new(bytes))
-                .finish()
-        };
+        let projection = &self.projection;
+        let read_one = |bytes: &[u8]| polars_read(bytes, width, projection);
         // Two halves, split where a record ends, each parsed on one thread:
         // a parse of one buffer on several threads has a serial first step
         // (counting lines), and this leaves none.
@@ -338,11 +423,16 @@ impl CsvSource {
         if self.wanted.is_empty() {
             return Ok((DataFrame::empty(), Vec::new()));
         }
-        let bytes = &chunk.bytes[..];
+        let bytes: &[u8] = buf;
+        let quoted = memchr::memchr(b'"', bytes).is_some();
+        if !quoted {
+            if let Some(df) = self.split_halves(buf) {
+                return Ok((df, Vec::new()));
+            }
+        }
         // polars takes some quotes the strict reader refuses (`al"ice`): a
         // chunk with quotes is checked by the strict reader first, so that
         // such a record is bad wherever the chunk edges fall.
-        let quoted = memchr::memchr(b'"', bytes).is_some();
         let records: Option<Vec<Record>> =
             quoted.then(|| Records::new(bytes, Some(width)).collect());
         let faulty = records
@@ -358,10 +448,10 @@ impl CsvSource {
         };
         let records = records.unwrap_or_else(|| Records::new(bytes, Some(width)).collect());
         if let (Some(refused), true) = (&refused, records.iter().all(|r| r.fault.is_none())) {
-            let last = chunk.first_line + bytes.iter().filter(|&&b| b == b'\n').count() as u64;
+            let last = first_line + bytes.iter().filter(|&&b| b == b'\n').count() as u64;
             return Err(LoadError::Input(format!(
                 "cannot read {name} (lines {}-{last}) as csv: {refused}",
-                chunk.first_line
+                first_line
             )));
         }
         let empty_row = ",".repeat(width.saturating_sub(1));
@@ -388,6 +478,34 @@ impl CsvSource {
     }
 }
 
+impl CsvSource {
+    /// `split_plain` of a chunk in two halves split at a line break, one
+    /// on each core; `None` where either half is not plain.
+    fn split_halves(&self, buf: &Buffer<u8>) -> Option<DataFrame> {
+        let b: &[u8] = buf;
+        let width = self.headers.len();
+        let mid = if b.len() >= 1 << 20 {
+            memchr::memchr(b'\n', &b[b.len() / 2..]).map_or(b.len(), |i| b.len() / 2 + i + 1)
+        } else {
+            b.len()
+        };
+        let projection = &self.projection[..];
+        let (x, y) = rayon::join(
+            || split_plain(buf, 0..mid, width, projection),
+            || split_plain(buf, mid..b.len(), width, projection),
+        );
+        let (x, y) = (x?, y?);
+        let n = x.first().map_or(0, |a| a.len()) + y.first().map_or(0, |a| a.len());
+        let mut cols = Vec::with_capacity(x.len());
+        for ((x, y), name) in x.into_iter().zip(y).zip(&self.wanted) {
+            let mut c = x.finish(name, buf);
+            c.append(&y.finish(name, buf)).ok()?;
+            cols.push(c.into_series().into());
+        }
+        DataFrame::new(n, cols).ok()
+    }
+}
+
 impl Source for CsvSource {
     fn next_batch(&mut self) -> Result<Option<Batch>, LoadError> {
         let chunk = match self.first.take() {
@@ -404,7 +522,8 @@ impl Source for CsvSource {
         if chunk.bytes.is_empty() {
             return self.next_batch(); // a file of a header only
         }
-        let (df, bad) = self.parse(&chunk)?;
+        let buf = Buffer::from_vec(Arc::try_unwrap(chunk.bytes).unwrap_or_else(|b| (*b).clone()));
+        let (df, bad) = self.parse(&buf, chunk.first_line)?;
         let n = df.height();
         let mut blank = source::blank_rows(&df);
         // A record cut out as unreadable left an empty row: it is a bad row, not a blank one.
@@ -417,7 +536,7 @@ impl Source for CsvSource {
             dict: None,
             first_row: self.next_row,
             place: Box::new(CsvPlace {
-                bytes: chunk.bytes,
+                bytes: buf,
                 first_line: chunk.first_line,
                 headers: self.headers.clone(),
             }),
@@ -434,7 +553,7 @@ impl Source for CsvSource {
 
 /// A chunk's bytes, kept for naming its bad rows.
 struct CsvPlace {
-    bytes: Arc<Vec<u8>>,
+    bytes: Buffer<u8>,
     first_line: u64,
     headers: Arc<Vec<String>>,
 }
@@ -570,5 +689,73 @@ mod tests {
                 String::from_utf8_lossy(&text)
             );
         }
+    }
+    #[test]
+    fn plain_chunks_split_as_polars_reads_them() {
+        use rand::{RngExt, SeedableRng};
+        let mut rng = rand_pcg::Pcg64Mcg::seed_from_u64(5);
+        let values = ["", "", "a", "bcdefghijklmnopq", "é", "x\ry"];
+        let (mut plain, mut cases) = (0, 0);
+        while plain < 3_000 {
+            cases += 1;
+            let width = rng.random_range(2..5);
+            // Lines of about `width` fields, some empty, some ragged.
+            let mut text = String::new();
+            for _ in 0..rng.random_range(1..6) {
+                let fields = match rng.random_range(0..20) {
+                    0 => 0,
+                    1 => width - 1,
+                    2 => width + 1,
+                    _ => width,
+                };
+                let line: Vec<&str> = (0..fields)
+                    .map(|_| values[rng.random_range(0..values.len())])
+                    .collect();
+                text.push_str(&line.join(","));
+                text.push_str(["\n", "\n", "\r\n", "\r"][rng.random_range(0..4)]);
+            }
+            if rng.random_range(0..4) == 0 {
+                text.pop(); // no line break at the end
+            }
+            if text.is_empty() {
+                continue;
+            }
+            let projection: Vec<usize> =
+                (0..width).filter(|_| rng.random_range(0..3) > 0).collect();
+            if projection.is_empty() {
+                continue;
+            }
+            let buf = Buffer::from_vec(text.clone().into_bytes());
+            let Some(cols) = split_plain(&buf, 0..buf.len(), width, &projection) else {
+                continue;
+            };
+            plain += 1;
+            let want = polars_read(text.as_bytes(), width, &Arc::new(projection.clone()))
+                .unwrap_or_else(|e| panic!("{text:?}: polars refuses what is plain: {e}"));
+            let got: Vec<Vec<Option<String>>> = cols
+                .into_iter()
+                .map(|c| {
+                    let c = c.finish("c", &buf);
+                    c.iter().map(|v| v.map(String::from)).collect()
+                })
+                .collect();
+            let want: Vec<Vec<Option<String>>> = projection
+                .iter()
+                .map(|f| {
+                    let c = want
+                        .column(&format!("c{f}"))
+                        .unwrap()
+                        .str()
+                        .unwrap()
+                        .clone();
+                    c.iter().map(|v| v.map(String::from)).collect()
+                })
+                .collect();
+            assert_eq!(got, want, "{text:?}, width {width}, fields {projection:?}");
+        }
+        assert!(
+            cases < 20 * plain,
+            "too few plain cases: {plain} of {cases}"
+        );
     }
 }

@@ -9,10 +9,11 @@
 use super::columns::{Canon, ColumnMap};
 use super::convert::BadCell;
 use super::inputs::InputFile;
-use super::source::{self, abbreviate, escaped, Batch, Locate, Open, Place, Source};
+use super::source::{self, abbreviate, escaped, Batch, Locate, Open, Place, Source, TextColumn};
 use super::text::{after_last_line, Chunks};
 use super::{At, LoadError};
 use polars::prelude::*;
+use polars_buffer::Buffer;
 use rayon::prelude::*;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
 use std::borrow::Cow;
@@ -252,6 +253,97 @@ impl<'de> DeserializeSeed<'de> for Line<'_, '_> {
     }
 }
 
+/// Reads a line the quick way when it is the plain shape writers emit: an
+/// object without blanks whose keys and strings have no escapes or control
+/// characters and whose other values are `true`, `false`, `null` or
+/// integers of up to 18 digits. `None` for anything else, which then goes
+/// to `parse_line`; where this gives `Some`, it is what `parse_line` gives.
+fn quick_line<'a>(line: &'a str, keys: &Keys<'_>, last: &mut KeyOrder) -> Option<Values<'a>> {
+    let b = line.as_bytes();
+    if b.len() < 2 || b[0] != b'{' || b[b.len() - 1] != b'}' {
+        return None;
+    }
+    let mut out: Values<'a> = Default::default();
+    if b.len() == 2 {
+        return Some(out);
+    }
+    // A string's end: its closing quote, when it has no escape or control character.
+    let string_end = |open: usize| -> Option<usize> {
+        let close = open + 1 + memchr::memchr2(b'"', b'\\', &b[open + 1..])?;
+        let plain = b[close] == b'"' && b[open + 1..close].iter().all(|&c| c >= 0x20);
+        plain.then_some(close)
+    };
+    let mut pos = 1;
+    for k in 0.. {
+        if b[pos] != b'"' {
+            return None;
+        }
+        let close = string_end(pos)?;
+        let key = &line[pos + 1..close];
+        if b.get(close + 1) != Some(&b':') {
+            return None;
+        }
+        let v = close + 2;
+        let (value, next) = match *b.get(v)? {
+            b'"' => {
+                let e = string_end(v)?;
+                (Some(Cow::Borrowed(&line[v + 1..e])), e + 1)
+            }
+            b't' if b[v..].starts_with(b"true") => (Some(Cow::Borrowed("true")), v + 4),
+            b'f' if b[v..].starts_with(b"false") => (Some(Cow::Borrowed("false")), v + 5),
+            b'n' if b[v..].starts_with(b"null") => (None, v + 4),
+            b'-' | b'0'..=b'9' => {
+                let digits = v + usize::from(b[v] == b'-');
+                let end = digits
+                    + b[digits..]
+                        .iter()
+                        .take_while(|c| c.is_ascii_digit())
+                        .count();
+                let n = end - digits;
+                // One spelling per integer: no leading zero, no `-0`.
+                let canonical = (n == 1 && (b[digits] != b'0' || digits == v))
+                    || (n > 1 && n <= 18 && b[digits] != b'0');
+                if !canonical {
+                    return None;
+                }
+                (Some(Cow::Borrowed(&line[v..end])), end)
+            }
+            _ => return None,
+        };
+        if let Some(i) = last.index(k, key, keys) {
+            out[i] = value;
+        }
+        match b.get(next) {
+            Some(b',') => pos = next + 1,
+            Some(b'}') if next + 1 == b.len() => return Some(out),
+            _ => return None,
+        }
+        if pos >= b.len() {
+            return None;
+        }
+    }
+    None
+}
+
+/// The keys of the line before, by place, with where each goes: lines of
+/// a file mostly have the same keys in the same order.
+#[derive(Default)]
+struct KeyOrder(Vec<(String, Option<usize>)>);
+
+impl KeyOrder {
+    fn index(&mut self, k: usize, key: &str, keys: &Keys<'_>) -> Option<usize> {
+        match self.0.get(k) {
+            Some((s, i)) if s == key => *i,
+            _ => {
+                let i = keys.index(key);
+                self.0.truncate(k);
+                self.0.push((key.to_string(), i));
+                i
+            }
+        }
+    }
+}
+
 /// Parses one line: its values, or the rule it breaks.
 fn parse_line<'a>(line: &'a [u8], keys: &mut Keys<'_>) -> Result<Values<'a>, String> {
     let text = std::str::from_utf8(line).map_err(|e| {
@@ -279,7 +371,8 @@ impl Source for NdjsonSource {
         else {
             return Ok(None);
         };
-        let bytes = &chunk.bytes[..];
+        let buf = Buffer::from_vec(Arc::try_unwrap(chunk.bytes).unwrap_or_else(|b| (*b).clone()));
+        let bytes: &[u8] = &buf;
         let first = self.resolved.is_none();
         if first {
             let first_line: Vec<(u64, &[u8])> =
@@ -302,14 +395,15 @@ impl Source for NdjsonSource {
             .map(|(p, range)| {
                 let piece = &bytes[range.clone()];
                 let guess = piece.len() / 100 + 1;
-                let mut builders: Vec<StringChunkedBuilder> = sources
+                let mut builders: Vec<TextColumn> = sources
                     .iter()
-                    .map(|s| StringChunkedBuilder::new(s.as_str().into(), guess))
+                    .map(|_| TextColumn::with_capacity(guess))
                     .collect();
                 let mut seen = vec![false; sources.len()];
                 let mut bad = Vec::new();
                 let mut found: Option<Vec<String>> = None;
                 let mut row = 0usize;
+                let mut order = KeyOrder::default();
                 let mut rest = piece;
                 while !rest.is_empty() {
                     let (line, next) = match memchr::memchr(b'\n', rest) {
@@ -327,14 +421,18 @@ impl Source for NdjsonSource {
                         sources,
                         all: want_all.then(Vec::new),
                     };
-                    match parse_line(line, &mut keys) {
+                    let quick = match (want_all, std::str::from_utf8(line)) {
+                        (false, Ok(text)) => quick_line(text, &keys, &mut order),
+                        _ => None,
+                    };
+                    match quick.map_or_else(|| parse_line(line, &mut keys), Ok) {
                         Ok(values) => {
                             if want_all {
                                 found = keys.all;
                             }
                             for (j, v) in values.into_iter().take(sources.len()).enumerate() {
                                 seen[j] |= v.is_some();
-                                builders[j].append_option(v);
+                                builders[j].push_str(bytes, v.as_deref());
                             }
                         }
                         Err(rule) => {
@@ -345,13 +443,17 @@ impl Source for NdjsonSource {
                                 rule,
                             });
                             for b in &mut builders {
-                                b.append_null();
+                                b.push_null();
                             }
                         }
                     }
                     row += 1;
                 }
-                let cols = builders.into_iter().map(|b| b.finish()).collect();
+                let cols = builders
+                    .into_iter()
+                    .zip(sources)
+                    .map(|(b, name)| b.finish(name, &buf))
+                    .collect();
                 (cols, bad, seen, found, row)
             })
             .collect();
@@ -430,7 +532,7 @@ impl Source for NdjsonSource {
             dict: None,
             first_row: self.next_row,
             place: Box::new(NdjsonPlace {
-                bytes: chunk.bytes,
+                bytes: buf,
                 first_line: chunk.first_line,
             }),
         };
@@ -446,7 +548,7 @@ impl Source for NdjsonSource {
 
 /// A chunk's bytes, kept for naming its bad rows.
 struct NdjsonPlace {
-    bytes: Arc<Vec<u8>>,
+    bytes: Buffer<u8>,
     first_line: u64,
 }
 
@@ -518,5 +620,72 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.contains("invalid UTF-8: byte 0xFF at byte 7"), "{e}");
+    }
+    #[test]
+    fn quick_lines_read_as_serde_reads_them() {
+        use rand::{RngExt, SeedableRng};
+        let mut rng = rand_pcg::Pcg64Mcg::seed_from_u64(9);
+        let tokens = [
+            "\"a\"",
+            "\"b\"",
+            "\"B \"",
+            "\"c\"",
+            "\"é\"",
+            "\"x\\\"y\"",
+            "\"t\tab\"",
+            "\"\"",
+            "1",
+            "0",
+            "-0",
+            "-7",
+            "07",
+            "123456789012345678",
+            "1234567890123456789",
+            "1.5",
+            "1e3",
+            "-",
+            "true",
+            "false",
+            "null",
+            "nul",
+            "[1]",
+            "{}",
+            " ",
+        ];
+        let sources: Vec<String> = ["a", "b", "c"].map(String::from).to_vec();
+        let (mut quick, mut cases) = (0, 0);
+        let mut order = KeyOrder::default();
+        while quick < 5_000 {
+            cases += 1;
+            let mut line = String::from("{");
+            for i in 0..rng.random_range(0..4) {
+                if i > 0 {
+                    line.push_str([",", ",", ",", ", ", ";"][rng.random_range(0..5)]);
+                }
+                line.push_str(tokens[rng.random_range(0..8)]);
+                line.push_str([":", ":", ":", " :"][rng.random_range(0..4)]);
+                line.push_str(tokens[rng.random_range(0..tokens.len())]);
+            }
+            line.push_str(["}", "}", "}", "} ", ",}", ""][rng.random_range(0..6)]);
+            let keys = Keys {
+                sources: &sources,
+                all: None,
+            };
+            let Some(got) = quick_line(&line, &keys, &mut order) else {
+                continue;
+            };
+            quick += 1;
+            let mut keys = Keys {
+                sources: &sources,
+                all: None,
+            };
+            let want = parse_line(line.as_bytes(), &mut keys)
+                .unwrap_or_else(|e| panic!("{line}: serde refuses a quick line: {e}"));
+            assert_eq!(got, want, "{line}");
+        }
+        assert!(
+            cases < 20 * quick,
+            "too few quick lines: {quick} of {cases}"
+        );
     }
 }

@@ -11,6 +11,10 @@ use super::inputs::InputFile;
 use super::parquet::dict::{DictNames, Interner};
 use super::{At, LoadError};
 use polars::prelude::*;
+use polars_arrow::array::{Utf8ViewArray, View};
+use polars_arrow::bitmap::{Bitmap, MutableBitmap};
+use polars_arrow::datatypes::ArrowDataType;
+use polars_buffer::Buffer;
 use std::sync::{Arc, Mutex};
 
 /// One batch of a file.
@@ -119,6 +123,95 @@ pub fn canonical(
         }
     }
     DataFrame::new(n, cols).map_err(|e| LoadError::Input(format!("{}: {e}", file.display())))
+}
+
+/// A text column whose values point into a chunk's own bytes (no copy),
+/// with the few values that are not in the chunk (unescaped JSON strings,
+/// numbers respelled) kept in a buffer of its own.
+pub struct TextColumn {
+    views: Vec<View>,
+    nulls: Option<MutableBitmap>,
+    own: Vec<u8>,
+}
+
+impl TextColumn {
+    pub fn with_capacity(n: usize) -> TextColumn {
+        TextColumn {
+            views: Vec::with_capacity(n),
+            nulls: None,
+            own: Vec::new(),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.views.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.views.is_empty()
+    }
+
+    pub fn push_null(&mut self) {
+        let n = self.views.len();
+        self.nulls
+            .get_or_insert_with(|| {
+                let mut m = MutableBitmap::with_capacity(n.max(1024));
+                m.extend_constant(n, true);
+                m
+            })
+            .push(false);
+        self.views.push(View::default());
+    }
+
+    /// The value at `at` of the chunk (`chunk` is those bytes); valid UTF-8.
+    pub fn push_in(&mut self, chunk: &[u8], at: std::ops::Range<usize>) {
+        if let Some(m) = &mut self.nulls {
+            m.push(true);
+        }
+        let offset = u32::try_from(at.start).expect("a chunk is under 4 GiB");
+        self.views.push(View::new_from_bytes(&chunk[at], 0, offset));
+    }
+
+    /// A value from elsewhere: copied into the column's own buffer.
+    pub fn push_own(&mut self, value: &str) {
+        if let Some(m) = &mut self.nulls {
+            m.push(true);
+        }
+        let offset = u32::try_from(self.own.len()).expect("a chunk is under 4 GiB");
+        self.views
+            .push(View::new_from_bytes(value.as_bytes(), 1, offset));
+        self.own.extend_from_slice(value.as_bytes());
+    }
+
+    /// `value` as it is where it lies in `chunk`, else copied.
+    pub fn push_str(&mut self, chunk: &[u8], value: Option<&str>) {
+        let Some(v) = value else {
+            return self.push_null();
+        };
+        let start = (v.as_ptr() as usize).wrapping_sub(chunk.as_ptr() as usize);
+        if start <= chunk.len() && v.len() <= chunk.len() - start {
+            self.push_in(chunk, start..start + v.len());
+        } else {
+            self.push_own(v);
+        }
+    }
+
+    /// The column, over `chunk` (the buffer every `push_in` offset is into).
+    pub fn finish(self, name: &str, chunk: &Buffer<u8>) -> StringChunked {
+        let buffers = Buffer::from_vec(vec![chunk.clone(), Buffer::from_vec(self.own)]);
+        // SAFETY: every view is of valid UTF-8 within the buffer it names:
+        // in-chunk values at their offsets of `chunk`, others in `own`.
+        let array = unsafe {
+            Utf8ViewArray::new_unchecked_unknown_md(
+                ArrowDataType::Utf8View,
+                Buffer::from_vec(self.views),
+                buffers,
+                self.nulls.map(Bitmap::from),
+                None,
+            )
+        };
+        StringChunked::with_chunk(name.into(), array)
+    }
 }
 
 /// Rows in which every column read is empty: blank lines (or lines of bare
