@@ -476,9 +476,7 @@ impl CsvSource {
             .map_err(|e| LoadError::Input(format!("cannot read {name} as csv: {e}")))?;
         Ok((named(df), bad))
     }
-}
 
-impl CsvSource {
     /// `split_plain` of a chunk in two halves split at a line break, one
     /// on each core; `None` where either half is not plain.
     fn split_halves(&self, buf: &Buffer<u8>) -> Option<DataFrame> {
