@@ -263,15 +263,19 @@ fn quick_line<'a>(line: &'a str, keys: &Keys<'_>, last: &mut KeyOrder) -> Option
     if b.len() < 2 || b[0] != b'{' || b[b.len() - 1] != b'}' {
         return None;
     }
+    // No control character anywhere (in a string serde refuses it; outside,
+    // it is a blank): checked once for the line, without a branch per byte.
+    if b.iter().fold(false, |any, &c| any | (c < 0x20)) {
+        return None;
+    }
     let mut out: Values<'a> = Default::default();
     if b.len() == 2 {
         return Some(out);
     }
-    // A string's end: its closing quote, when it has no escape or control character.
+    // A string's end: its closing quote, when it has no escape.
     let string_end = |open: usize| -> Option<usize> {
         let close = open + 1 + memchr::memchr2(b'"', b'\\', &b[open + 1..])?;
-        let plain = b[close] == b'"' && b[open + 1..close].iter().all(|&c| c >= 0x20);
-        plain.then_some(close)
+        (b[close] == b'"').then_some(close)
     };
     let mut pos = 1;
     for k in 0.. {
