@@ -253,12 +253,26 @@ impl<'de> DeserializeSeed<'de> for Line<'_, '_> {
     }
 }
 
+/// `quick_line_into`, returning the values (for tests).
+#[cfg(test)]
+fn quick_line<'a>(line: &'a str, keys: &Keys<'_>, last: &mut KeyOrder) -> Option<Values<'a>> {
+    let mut out: Values<'a> = Default::default();
+    quick_line_into(line, keys, last, &mut out).map(|()| out)
+}
+
 /// Reads a line the quick way when it is the plain shape writers emit: an
 /// object without blanks whose keys and strings have no escapes or control
 /// characters and whose other values are `true`, `false`, `null` or
-/// integers of up to 18 digits. `None` for anything else, which then goes
-/// to `parse_line`; where this gives `Some`, it is what `parse_line` gives.
-fn quick_line<'a>(line: &'a str, keys: &Keys<'_>, last: &mut KeyOrder) -> Option<Values<'a>> {
+/// integers of up to 18 digits: `Some`, and `out` (all `None` on entry)
+/// holds its values, which are what `parse_line` gives. `None` for anything
+/// else, which then goes to `parse_line`. (Filling the caller's array saves
+/// copying it per line.)
+fn quick_line_into<'a>(
+    line: &'a str,
+    keys: &Keys<'_>,
+    last: &mut KeyOrder,
+    out: &mut Values<'a>,
+) -> Option<()> {
     let b = line.as_bytes();
     if b.len() < 2 || b[0] != b'{' || b[b.len() - 1] != b'}' {
         return None;
@@ -268,9 +282,8 @@ fn quick_line<'a>(line: &'a str, keys: &Keys<'_>, last: &mut KeyOrder) -> Option
     if b.iter().fold(false, |any, &c| any | (c < 0x20)) {
         return None;
     }
-    let mut out: Values<'a> = Default::default();
     if b.len() == 2 {
-        return Some(out);
+        return Some(());
     }
     // A string's end: its closing quote, when it has no escape.
     let string_end = |open: usize| -> Option<usize> {
@@ -319,7 +332,7 @@ fn quick_line<'a>(line: &'a str, keys: &Keys<'_>, last: &mut KeyOrder) -> Option
         }
         match b.get(next) {
             Some(b',') => pos = next + 1,
-            Some(b'}') if next + 1 == b.len() => return Some(out),
+            Some(b'}') if next + 1 == b.len() => return Some(()),
             _ => return None,
         }
         if pos >= b.len() {
@@ -425,16 +438,21 @@ impl Source for NdjsonSource {
                         sources,
                         all: want_all.then(Vec::new),
                     };
-                    let quick = match (want_all, std::str::from_utf8(line)) {
-                        (false, Ok(text)) => quick_line(text, &keys, &mut order),
-                        _ => None,
+                    let mut quick: Values = Default::default();
+                    let parsed = match (want_all, std::str::from_utf8(line)) {
+                        (false, Ok(text))
+                            if quick_line_into(text, &keys, &mut order, &mut quick).is_some() =>
+                        {
+                            Ok(())
+                        }
+                        _ => parse_line(line, &mut keys).map(|v| quick = v),
                     };
-                    match quick.map_or_else(|| parse_line(line, &mut keys), Ok) {
-                        Ok(values) => {
+                    match parsed {
+                        Ok(()) => {
                             if want_all {
                                 found = keys.all;
                             }
-                            for (j, v) in values.into_iter().take(sources.len()).enumerate() {
+                            for (j, v) in quick.iter().take(sources.len()).enumerate() {
                                 seen[j] |= v.is_some();
                                 builders[j].push_str(bytes, v.as_deref());
                             }
