@@ -363,7 +363,7 @@ impl CsvSource {
         let headers = fields(&first.bytes[header.bytes.clone()]);
         let (at, line) = recs.position();
         let first = Chunk {
-            bytes: Arc::new(first.bytes[at..].to_vec()),
+            bytes: first.bytes.sliced(at..),
             first_line: first.first_line + line - 1,
         };
         let map = source::resolve(o.file, o.map, &headers)?;
@@ -520,7 +520,7 @@ impl Source for CsvSource {
         if chunk.bytes.is_empty() {
             return self.next_batch(); // a file of a header only
         }
-        let buf = Buffer::from_vec(Arc::try_unwrap(chunk.bytes).unwrap_or_else(|b| (*b).clone()));
+        let buf = chunk.bytes;
         let (df, bad) = self.parse(&buf, chunk.first_line)?;
         let n = df.height();
         let mut blank = source::blank_rows(&df);

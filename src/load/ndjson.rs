@@ -18,7 +18,6 @@ use rayon::prelude::*;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
 use std::borrow::Cow;
 use std::fmt;
-use std::sync::Arc;
 
 /// An NDJSON file's data lines with their 1-based physical line numbers
 /// (counted from `first_line`): blank lines are left out, a trailing `\r`
@@ -388,7 +387,7 @@ impl Source for NdjsonSource {
         else {
             return Ok(None);
         };
-        let buf = Buffer::from_vec(Arc::try_unwrap(chunk.bytes).unwrap_or_else(|b| (*b).clone()));
+        let buf = chunk.bytes;
         let bytes: &[u8] = &buf;
         let first = self.resolved.is_none();
         if first {

@@ -9,10 +9,10 @@
 //! file. A chunk knows its first physical line, for naming bad rows.
 
 use super::inputs;
+use polars_buffer::Buffer;
 use std::io::Read;
 use std::path::Path;
 use std::sync::mpsc::{sync_channel, Receiver};
-use std::sync::Arc;
 
 /// The size a chunk is cut at (a chunk ends at the last record boundary
 /// before it; a record longer than that makes a longer chunk).
@@ -36,7 +36,7 @@ pub type Boundary = fn(buf: &[u8]) -> usize;
 
 /// A run of whole records.
 pub struct Chunk {
-    pub bytes: Arc<Vec<u8>>,
+    pub bytes: Buffer<u8>,
     /// The physical line (1-based) the chunk starts on.
     pub first_line: u64,
 }
@@ -97,7 +97,7 @@ impl Chunks {
                     bytes.truncate(cut);
                     let lines = memchr::memchr_iter(b'\n', &bytes).count() as u64;
                     let chunk = Chunk {
-                        bytes: Arc::new(bytes),
+                        bytes: Buffer::from_vec(bytes),
                         first_line,
                     };
                     first_line += lines;
