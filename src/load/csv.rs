@@ -1,6 +1,7 @@
 //! CSV files as a source: streamed in chunks of whole records (`text`),
-//! each parsed by polars for the mapped columns only, on all cores. A
-//! record boundary is found by the rules of the strict reader below, so a
+//! the mapped columns only, on all cores. A chunk without quotes is split
+//! here, its values left in place (`split_plain`); any other chunk is
+//! parsed by polars. A record boundary is found by the rules of the strict reader below, so a
 //! quoted line break never splits a record. When polars refuses a chunk,
 //! every record it cannot take (invalid UTF-8, a stray or unterminated
 //! quote, more fields than the header) becomes a bad row with its line, and

@@ -1,6 +1,7 @@
 //! NDJSON files as a source: one JSON object per line, streamed in chunks
-//! of whole lines (`text`), each parsed in parallel. Only the mapped keys
-//! are kept: every other value is skipped unparsed. Values are taken as
+//! of whole lines (`text`), each parsed in parallel: a line of the plain
+//! shape by a quick reader (`quick_line_into`), any other by serde, with
+//! the same result. Only the mapped keys are kept: every other value is skipped unparsed. Values are taken as
 //! text (numbers by their JSON spelling) and checked like CSV cells; a line
 //! that is not a JSON object (or not UTF-8) is a bad row as a whole. Blank
 //! lines are skipped. A JSON array or a pretty-printed document is not

@@ -126,8 +126,8 @@ pub fn canonical(
 }
 
 /// A text column whose values point into a chunk's own bytes (no copy),
-/// with the few values that are not in the chunk (unescaped JSON strings,
-/// numbers respelled) kept in a buffer of its own.
+/// with the few values that are not there as they are (JSON strings with
+/// escapes, numbers the parser spells anew) kept in a buffer of its own.
 pub struct TextColumn {
     views: Vec<View>,
     nulls: Option<MutableBitmap>,
