@@ -273,13 +273,33 @@ fn quick_line_into<'a>(
     last: &mut KeyOrder,
     out: &mut Values<'a>,
 ) -> Option<()> {
-    let b = line.as_bytes();
-    if b.len() < 2 || b[0] != b'{' || b[b.len() - 1] != b'}' {
-        return None;
-    }
     // No control character anywhere (in a string serde refuses it; outside,
     // it is a blank): checked once for the line, without a branch per byte.
-    if b.iter().fold(false, |any, &c| any | (c < 0x20)) {
+    if line.bytes().fold(false, |any, c| any | (c < 0x20)) {
+        return None;
+    }
+    quick_fields_into(line, keys, last, out)
+}
+
+/// Whether `line` is ASCII with no byte below 0x20: then it is UTF-8 and
+/// has no control character that JSON forbids, as `quick_fields_into`
+/// needs. One pass without a branch per byte.
+fn plain_ascii(line: &[u8]) -> bool {
+    let (lo, hi) = line
+        .iter()
+        .fold((u8::MAX, 0u8), |(lo, hi), &c| (lo.min(c), hi.max(c)));
+    lo >= 0x20 && hi < 0x80
+}
+
+/// `quick_line_into` for a line known to have no control character.
+fn quick_fields_into<'a>(
+    line: &'a str,
+    keys: &Keys<'_>,
+    last: &mut KeyOrder,
+    out: &mut Values<'a>,
+) -> Option<()> {
+    let b = line.as_bytes();
+    if b.len() < 2 || b[0] != b'{' || b[b.len() - 1] != b'}' {
         return None;
     }
     if b.len() == 2 {
@@ -295,8 +315,15 @@ fn quick_line_into<'a>(
         if b[pos] != b'"' {
             return None;
         }
-        let close = string_end(pos)?;
-        let key = &line[pos + 1..close];
+        // Mostly the key the line before had here: its bytes and a quote
+        // (it has no quote or escape itself) end the key without a search.
+        let (close, at) = match last.expected(k, &b[pos + 1..]) {
+            Some((len, at)) => (pos + 1 + len, at),
+            None => {
+                let close = string_end(pos)?;
+                (close, last.learn(k, &line[pos + 1..close], keys))
+            }
+        };
         if b.get(close + 1) != Some(&b':') {
             return None;
         }
@@ -327,7 +354,7 @@ fn quick_line_into<'a>(
             }
             _ => return None,
         };
-        if let Some(i) = last.index(k, key, keys) {
+        if let Some(i) = at {
             out[i] = value;
         }
         match b.get(next) {
@@ -343,21 +370,45 @@ fn quick_line_into<'a>(
 }
 
 /// The keys of the line before, by place, with where each goes: lines of
-/// a file mostly have the same keys in the same order.
+/// a file mostly have the same keys in the same order. A key kept here has
+/// no quote or backslash (it was read by the quick reader).
 #[derive(Default)]
-struct KeyOrder(Vec<(String, Option<usize>)>);
+struct KeyOrder(Vec<(Box<[u8]>, Option<usize>)>);
 
 impl KeyOrder {
-    fn index(&mut self, k: usize, key: &str, keys: &Keys<'_>) -> Option<usize> {
-        match self.0.get(k) {
-            Some((s, i)) if s == key => *i,
-            _ => {
-                let i = keys.index(key);
-                self.0.truncate(k);
-                self.0.push((key.to_string(), i));
-                i
-            }
-        }
+    /// When `rest` (just after a key's opening quote) starts with the key
+    /// kept at place `k` and its closing quote: that key's length and
+    /// where it goes.
+    #[inline]
+    fn expected(&self, k: usize, rest: &[u8]) -> Option<(usize, Option<usize>)> {
+        let (key, at) = self.0.get(k)?;
+        let n = key.len();
+        (rest.get(n) == Some(&b'"') && same_bytes(key, &rest[..n])).then_some((n, *at))
+    }
+
+    /// Keeps `key` at place `k` (dropping the places after it): where it goes.
+    fn learn(&mut self, k: usize, key: &str, keys: &Keys<'_>) -> Option<usize> {
+        let i = keys.index(key);
+        self.0.truncate(k);
+        self.0.push((key.as_bytes().into(), i));
+        i
+    }
+}
+
+/// `a == b` for slices of one length, inline for short ones (keys are):
+/// two overlapping loads instead of a call.
+#[inline(always)]
+fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    debug_assert_eq!(a.len(), b.len());
+    let n = a.len();
+    let u32_at = |s: &[u8], i: usize| u32::from_ne_bytes(s[i..i + 4].try_into().unwrap());
+    let u64_at = |s: &[u8], i: usize| u64::from_ne_bytes(s[i..i + 8].try_into().unwrap());
+    match n {
+        0 => true,
+        1..=3 => a.iter().zip(b).all(|(x, y)| x == y),
+        4..=8 => u32_at(a, 0) == u32_at(b, 0) && u32_at(a, n - 4) == u32_at(b, n - 4),
+        9..=16 => u64_at(a, 0) == u64_at(b, 0) && u64_at(a, n - 8) == u64_at(b, n - 8),
+        _ => a == b,
     }
 }
 
@@ -439,13 +490,20 @@ impl Source for NdjsonSource {
                         all: want_all.then(Vec::new),
                     };
                     let mut quick: Values = Default::default();
-                    let parsed = match (want_all, std::str::from_utf8(line)) {
-                        (false, Ok(text))
-                            if quick_line_into(text, &keys, &mut order, &mut quick).is_some() =>
-                        {
-                            Ok(())
-                        }
-                        _ => parse_line(line, &mut keys).map(|v| quick = v),
+                    let read_quick = !want_all
+                        && if plain_ascii(line) {
+                            // SAFETY: ASCII is UTF-8.
+                            let text = unsafe { std::str::from_utf8_unchecked(line) };
+                            quick_fields_into(text, &keys, &mut order, &mut quick).is_some()
+                        } else {
+                            std::str::from_utf8(line).is_ok_and(|text| {
+                                quick_line_into(text, &keys, &mut order, &mut quick).is_some()
+                            })
+                        };
+                    let parsed = if read_quick {
+                        Ok(())
+                    } else {
+                        parse_line(line, &mut keys).map(|v| quick = v)
                     };
                     match parsed {
                         Ok(()) => {
@@ -644,6 +702,27 @@ mod tests {
         assert!(e.contains("invalid UTF-8: byte 0xFF at byte 7"), "{e}");
     }
     #[test]
+    fn same_bytes_is_slice_equality() {
+        for n in 0..40usize {
+            let a: Vec<u8> = (0..n as u8).map(|i| b'a' + i % 26).collect();
+            assert!(same_bytes(&a, &a.clone()));
+            for i in 0..n {
+                let mut b = a.clone();
+                b[i] ^= 0x20;
+                assert!(!same_bytes(&a, &b), "length {n}, byte {i}");
+            }
+        }
+    }
+
+    #[test]
+    fn plain_ascii_has_no_byte_below_space_or_above_0x7f() {
+        for c in 0..=255u8 {
+            let line = [b'{', c, b'}'];
+            assert_eq!(plain_ascii(&line), (0x20..0x80).contains(&c), "{c:#x}");
+        }
+    }
+
+    #[test]
     fn quick_lines_read_as_serde_reads_them() {
         use rand::{RngExt, SeedableRng};
         let mut rng = rand_pcg::Pcg64Mcg::seed_from_u64(9);
@@ -697,6 +776,12 @@ mod tests {
                 continue;
             };
             quick += 1;
+            if plain_ascii(line.as_bytes()) {
+                let mut again = Default::default();
+                let mut order = KeyOrder::default();
+                assert!(quick_fields_into(&line, &keys, &mut order, &mut again).is_some());
+                assert_eq!(got, again, "{line}");
+            }
             let mut keys = Keys {
                 sources: &sources,
                 all: None,
