@@ -77,7 +77,7 @@ impl Cursor<'_> {
 /// (microsecond precision, see docs/semantics.md). Leading and trailing
 /// blanks are ignored.
 pub fn parse_time(text: &str) -> Result<ParsedTime, TimeError> {
-    let s = text.trim();
+    let s = trim_blanks(text);
     if s.is_empty() {
         return Err(bad("empty timestamp"));
     }
@@ -97,7 +97,7 @@ pub fn parse_time(text: &str) -> Result<ParsedTime, TimeError> {
         return Err(bad(FORMS));
     }
     let day = c.digits(2, "day")?;
-    let date = NaiveDate::from_ymd_opt(year as i32, month, day).ok_or_else(|| {
+    let days = days_since_epoch(year, month, day).ok_or_else(|| {
         bad(format!(
             "{year:04}-{month:02}-{day:02} is not a calendar date"
         ))
@@ -156,10 +156,6 @@ pub fn parse_time(text: &str) -> Result<ParsedTime, TimeError> {
     if c.i != c.b.len() {
         return Err(bad(format!("unexpected text after the timestamp; {FORMS}")));
     }
-    let days = i64::from(
-        date.signed_duration_since(NaiveDate::from_ymd_opt(1970, 1, 1).unwrap())
-            .num_days(),
-    );
     let wall_us = days * US_PER_DAY
         + i64::from(h) * US_PER_HOUR
         + i64::from(m) * US_PER_MIN
@@ -169,6 +165,39 @@ pub fn parse_time(text: &str) -> Result<ParsedTime, TimeError> {
         wall_us,
         offset_secs,
     })
+}
+
+/// `text` without leading and trailing blanks (Unicode white space, as
+/// `str::trim`), at once when it neither starts nor ends with one: every
+/// white-space character is a byte up to 0x20 or starts with one above 0x7F.
+pub fn trim_blanks(text: &str) -> &str {
+    let plain = |b: u8| b > b' ' && b < 0x80;
+    match text.as_bytes() {
+        [first, .., last] if plain(*first) && plain(*last) => text,
+        [one] if plain(*one) => text,
+        _ => text.trim(),
+    }
+}
+
+/// Days from 1970-01-01 to a date of the proleptic Gregorian calendar, or
+/// `None` when it is not a date. Timestamps of a log mostly share the date
+/// of the one before, so each thread keeps its last date.
+fn days_since_epoch(year: u32, month: u32, day: u32) -> Option<i64> {
+    thread_local! {
+        static LAST: std::cell::Cell<(u32, i64)> = const { std::cell::Cell::new((u32::MAX, 0)) };
+    }
+    // Years have 4 digits here and months and days 2, so this key is one
+    // per text, and never u32::MAX.
+    let key = (year * 100 + month) * 100 + day;
+    let (last, days) = LAST.get();
+    if key == last {
+        return Some(days);
+    }
+    let date = NaiveDate::from_ymd_opt(i32::try_from(year).ok()?, month, day)?;
+    // 719,163 days from 0001-01-01 (day 1 of the common era) to 1970-01-01.
+    let days = i64::from(date.num_days_from_ce()) - 719_163;
+    LAST.set((key, days));
+    Some(days)
 }
 
 /// The zone of `--tz`: how offset-less wall-clock times are read, how dates are
@@ -514,6 +543,38 @@ pub fn parse_idle_after(text: &str) -> Result<Option<Micros>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        #[test]
+        fn trim_blanks_is_trim(s in proptest::prelude::any::<String>(), t in "[ a\u{a0}\u{85}\u{2028}\u{3000}\t\n]{0,6}") {
+            proptest::prop_assert_eq!(trim_blanks(&s), s.trim());
+            proptest::prop_assert_eq!(trim_blanks(&t), t.trim());
+        }
+    }
+
+    #[test]
+    fn days_since_epoch_counts_days_with_its_cache() {
+        let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).unwrap();
+        let mut x: u64 = 5;
+        for _ in 0..20_000 {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let (y, m, d) = ((x >> 20) % 10_000, (x >> 40) % 14, (x >> 50) % 33);
+            let want = NaiveDate::from_ymd_opt(y as i32, m as u32, d as u32)
+                .map(|date| date.signed_duration_since(epoch).num_days());
+            // Twice: once computed, once (when a date) from the cache.
+            for _ in 0..2 {
+                assert_eq!(
+                    days_since_epoch(y as u32, m as u32, d as u32),
+                    want,
+                    "{y}-{m}-{d}"
+                );
+            }
+        }
+        assert_eq!(days_since_epoch(0, 0, 0), None);
+        assert_eq!(days_since_epoch(1970, 1, 1), Some(0));
+    }
 
     fn utc(text: &str) -> Micros {
         Zone::default().resolve(parse_time(text).unwrap()).unwrap()

@@ -163,16 +163,33 @@ where
 
 /// Decimal text: optional sign, digits, surrounding blanks ignored.
 pub fn parse_int32(text: &str) -> Result<i32, &'static str> {
-    let t = text.trim();
-    if t.is_empty() {
+    let t = crate::time::trim_blanks(text).as_bytes();
+    let Some(&first) = t.first() else {
         return Err(MISSING);
+    };
+    let (negative, digits) = match first {
+        b'-' => (true, &t[1..]),
+        b'+' => (false, &t[1..]),
+        _ => (false, t),
+    };
+    if digits.is_empty() {
+        return Err(NOT_INTEGER);
     }
-    let digits = t.strip_prefix(['+', '-']).unwrap_or(t);
-    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return Err("not an integer; must be an integer from -2147483648 to 2147483647 (int32)");
+    // One pass: every byte a digit, the value held below 2^40 (past any
+    // int32) so that it cannot overflow, however many digits.
+    let mut value: i64 = 0;
+    for &d in digits {
+        let digit = d.wrapping_sub(b'0');
+        if digit > 9 {
+            return Err(NOT_INTEGER);
+        }
+        value = (value * 10 + i64::from(digit)).min(1 << 40);
     }
-    t.parse::<i32>().map_err(|_| INT32_RULE)
+    i32::try_from(if negative { -value } else { value }).map_err(|_| INT32_RULE)
 }
+
+const NOT_INTEGER: &str =
+    "not an integer; must be an integer from -2147483648 to 2147483647 (int32)";
 
 /// The timestamp column: text (SPEC 1.2), or native timestamps and dates. A
 /// timestamp without zone is wall-clock time in `zone`. Native nanoseconds
@@ -412,6 +429,24 @@ pub fn keys(ts: &[i64], kinds: &[Kind]) -> Vec<i64> {
 mod tests {
     use super::*;
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(20_000))]
+        /// The one-pass reader against the rule read the plain way.
+        #[test]
+        fn int32_text_reads_as_its_rule_says(s in "[ +\\-0-9a\u{a0}\u{3000}\t]{0,24}") {
+            let t = s.trim();
+            let digits = t.strip_prefix(['+', '-']).unwrap_or(t);
+            let want = if t.is_empty() {
+                Err(MISSING)
+            } else if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+                Err(NOT_INTEGER)
+            } else {
+                t.parse::<i32>().map_err(|_| INT32_RULE)
+            };
+            proptest::prop_assert_eq!(parse_int32(&s), want);
+        }
+    }
+
     #[test]
     fn int_text_rules() {
         assert_eq!(parse_int32(" 42 "), Ok(42));
@@ -420,6 +455,11 @@ mod tests {
         assert!(parse_int32("4.0").is_err());
         assert!(parse_int32("abc").is_err());
         assert!(parse_int32("-").is_err());
+        assert_eq!(parse_int32("-00000000000000000000012"), Ok(-12));
+        assert_eq!(parse_int32("99999999999999999999999"), Err(INT32_RULE));
+        assert_eq!(parse_int32("99999999999999999999x"), Err(NOT_INTEGER));
+        assert_eq!(parse_int32("+7\u{a0}"), Ok(7));
+        assert_eq!(parse_int32("\u{3000}"), Err(MISSING));
     }
 
     #[test]

@@ -169,7 +169,23 @@ impl TextColumn {
             m.push(true);
         }
         let offset = u32::try_from(at.start).expect("a chunk is under 4 GiB");
-        self.views.push(View::new_from_bytes(&chunk[at], 0, offset));
+        let len = at.len();
+        // The view from one 16-byte load where the chunk has them (as
+        // `View::new_from_bytes` makes it: length, then the bytes zero-padded
+        // when inline, else the first four, buffer 0 and the offset).
+        let view = match chunk.get(at.start..at.start + 16) {
+            Some(raw) if cfg!(target_endian = "little") => {
+                let raw = u128::from_le_bytes(raw.try_into().expect("16 bytes"));
+                View::from(if len <= View::MAX_INLINE_SIZE as usize {
+                    let data = raw & ((1u128 << (8 * len)) - 1);
+                    len as u128 | data << 32
+                } else {
+                    len as u128 | u128::from(raw as u32) << 32 | u128::from(offset) << 96
+                })
+            }
+            _ => View::new_from_bytes(&chunk[at], 0, offset),
+        };
+        self.views.push(view);
     }
 
     /// A value from elsewhere: copied into the column's own buffer.
@@ -255,4 +271,30 @@ pub fn escaped(bytes: &[u8]) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn views_into_the_chunk_are_polars_views() {
+        let chunk: Vec<u8> = (0..200u32).map(|i| (i * 37 % 251) as u8 + 1).collect();
+        let mut col = TextColumn::with_capacity(0);
+        let mut want = Vec::new();
+        for start in 0..chunk.len() {
+            for len in 0..=(chunk.len() - start).min(40) {
+                col.push_in(&chunk, start..start + len);
+                want.push(View::new_from_bytes(
+                    &chunk[start..start + len],
+                    0,
+                    start as u32,
+                ));
+            }
+        }
+        assert_eq!(col.views.len(), want.len());
+        for (got, want) in col.views.iter().zip(&want) {
+            assert_eq!(got.as_u128(), want.as_u128(), "{want:?}");
+        }
+    }
 }
