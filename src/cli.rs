@@ -127,6 +127,11 @@ pub struct ReportArgs {
     #[command(flatten)]
     pub window: WindowArgs,
 
+    /// The window of one local day in --tz, instead of --start/--end (the nightly
+    /// job): YYYY-MM-DD, today or yesterday.
+    #[arg(long, value_name = "DATE", conflicts_with_all = ["start", "end"])]
+    pub day: Option<String>,
+
     /// Output folder (created if missing).
     #[arg(short, long, value_name = "DIR", default_value = "reports")]
     pub out: PathBuf,

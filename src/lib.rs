@@ -15,6 +15,7 @@ pub mod kernel;
 pub mod load;
 pub mod model;
 pub mod output;
+pub mod periods;
 pub mod pipeline;
 pub mod progress;
 pub mod request;

@@ -6,32 +6,9 @@
 use crate::kernel::span::productive;
 use crate::kernel::{DayParts, Grouped, SessionStats};
 use crate::model::{ts_of, SessionMeta};
-use crate::time::{Micros, Zone, US_PER_DAY, US_PER_HOUR};
+pub use crate::time::{day_start, local_day};
+use crate::time::{Micros, Zone};
 use rayon::prelude::*;
-
-/// The local day number of an instant.
-pub fn local_day(zone: &Zone, utc: Micros) -> i64 {
-    zone.to_wall(utc).div_euclid(US_PER_DAY)
-}
-
-/// The first UTC instant whose local day is at least `day`: the local midnight,
-/// or the first instant after a transition that skips midnight.
-fn day_start(zone: &Zone, day: i64) -> Micros {
-    // Offsets are within +-26 h: search that range for the first instant of the day.
-    let (mut lo, mut hi) = (
-        day * US_PER_DAY - 27 * US_PER_HOUR,
-        day * US_PER_DAY + 27 * US_PER_HOUR,
-    );
-    while lo < hi {
-        let mid = lo + (hi - lo) / 2;
-        if local_day(zone, mid) >= day {
-            hi = mid;
-        } else {
-            lo = mid + 1;
-        }
-    }
-    lo
-}
 
 /// One session's share of one local day.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -298,7 +275,7 @@ mod tests {
     use super::*;
     use crate::kernel::{select, Settings};
     use crate::model::{pack, Kind, SessionMeta};
-    use crate::time::{parse_time, US_PER_MIN};
+    use crate::time::{parse_time, US_PER_DAY, US_PER_HOUR, US_PER_MIN};
 
     /// UTC instants where local days start, for a range of local days.
     struct DayTable {

@@ -167,6 +167,38 @@ pub fn parse_time(text: &str) -> Result<ParsedTime, TimeError> {
     })
 }
 
+/// The current instant, from the system clock.
+pub fn now() -> Micros {
+    let since = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("the clock is after 1970");
+    i64::try_from(since.as_micros()).expect("the clock is before year 294,000")
+}
+
+/// The local day number (days from 1970-01-01, local) of an instant.
+pub fn local_day(zone: &Zone, utc: Micros) -> i64 {
+    zone.to_wall(utc).div_euclid(US_PER_DAY)
+}
+
+/// The first UTC instant whose local day is at least `day`: the local midnight,
+/// or the first instant after a transition that skips midnight.
+pub fn day_start(zone: &Zone, day: i64) -> Micros {
+    // Offsets are within +-26 h: search that range for the first instant of the day.
+    let (mut lo, mut hi) = (
+        day * US_PER_DAY - 27 * US_PER_HOUR,
+        day * US_PER_DAY + 27 * US_PER_HOUR,
+    );
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        if local_day(zone, mid) >= day {
+            hi = mid;
+        } else {
+            lo = mid + 1;
+        }
+    }
+    lo
+}
+
 /// `text` without leading and trailing blanks (Unicode white space, as
 /// `str::trim`), at once when it neither starts nor ends with one: every
 /// white-space character is a byte up to 0x20 or starts with one above 0x7F.

@@ -328,3 +328,174 @@ fn report_takes_the_request_body_but_not_a_page_index() {
     let err = sessionstat(&["report", "--input", BASIC, "--out", &out, "--request", &req]).fails(2);
     assert!(err.contains("pageIndex"), "{err}");
 }
+
+/// Every file of a report folder, by path, with its bytes.
+fn folder_files(dir: &std::path::Path) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                todo.push(p);
+            } else {
+                let rel = p.strip_prefix(dir).unwrap().display().to_string();
+                out.push((rel, std::fs::read(&p).unwrap()));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn report_day_is_that_local_days_window() {
+    let d = Dir::new();
+    // Five days around each zone's spring change, sessions over midnight
+    // included (the generator's service accounts).
+    for (zone, start_date, day, start, end) in [
+        (
+            "Europe/Berlin",
+            "2024-03-29",
+            "2024-03-31",
+            "2024-03-30T23:00:00.000000Z",
+            "2024-03-31T21:59:59.999999Z",
+        ),
+        (
+            "America/New_York",
+            "2024-03-08",
+            "2024-03-10",
+            "2024-03-10T05:00:00.000000Z",
+            "2024-03-11T03:59:59.999999Z",
+        ),
+        (
+            "America/New_York",
+            "2024-11-01",
+            "2024-11-03",
+            "2024-11-03T04:00:00.000000Z",
+            "2024-11-04T04:59:59.999999Z",
+        ),
+    ] {
+        let log = d.path(&format!("{day}.csv")).display().to_string();
+        sessionstat(&[
+            "generate",
+            "--out",
+            &log,
+            "--days",
+            "5",
+            "--users",
+            "200",
+            "--start-date",
+            start_date,
+            "--tz",
+            zone,
+            "-q",
+        ])
+        .ok();
+        let by_day = d.path(&format!("day-{day}"));
+        let by_window = d.path(&format!("window-{day}"));
+        let common = ["--tz", zone, "--session-count", "7"];
+        let mut args = common.to_vec();
+        args.extend(["--day", day]);
+        report(&log, &by_day.display().to_string(), &args);
+        let mut args = common.to_vec();
+        args.extend(["--start", start, "--end", end]);
+        report(&log, &by_window.display().to_string(), &args);
+        let summary: serde_json::Value =
+            serde_json::from_str(&d.read(&format!("day-{day}/summary.json"))).unwrap();
+        assert_eq!(summary["request"]["start"], start, "{zone} {day}");
+        assert_eq!(summary["request"]["end"], end, "{zone} {day}");
+        assert!(
+            summary["counts"]["sessions"].as_u64().unwrap() > 7,
+            "{zone} {day}: a day with several pages"
+        );
+        let (a, b) = (folder_files(&by_day), folder_files(&by_window));
+        assert_eq!(a.len(), b.len());
+        for ((name, x), (other, y)) in a.iter().zip(&b) {
+            assert_eq!(name, other);
+            assert!(
+                x == y,
+                "{zone} {day}: {name} differs from the --start/--end report's"
+            );
+        }
+    }
+}
+
+#[test]
+fn report_day_takes_today_and_yesterday_in_the_zone_and_refuses_the_rest() {
+    let d = Dir::new();
+    let out = d.path("r").display().to_string();
+    let zone: chrono_tz::Tz = "Pacific/Kiritimati".parse().unwrap();
+    let local_today = || chrono::Utc::now().with_timezone(&zone).date_naive();
+    for (word, back) in [("today", 0), ("yesterday", 1)] {
+        let before = local_today();
+        report(BASIC, &out, &["--tz", "Pacific/Kiritimati", "--day", word]);
+        let after = local_today();
+        let summary: serde_json::Value = serde_json::from_str(&d.read("r/summary.json")).unwrap();
+        let start = summary["request"]["start"].as_str().unwrap().to_string();
+        // Kiritimati is 14 hours ahead: its days start at 10:00 UTC the day before.
+        let want = |date: chrono::NaiveDate| {
+            let date = date - chrono::Days::new(back + 1);
+            format!("{}T10:00:00.000000Z", date.format("%Y-%m-%d"))
+        };
+        assert!(
+            start == want(before) || start == want(after),
+            "{word}: {start}"
+        );
+    }
+    let err = sessionstat(&[
+        "report",
+        "--input",
+        BASIC,
+        "--out",
+        &out,
+        "--day",
+        "2024-02-30",
+    ])
+    .fails(2);
+    assert!(
+        err.contains("--day") && err.contains("2024-02-30 is not a calendar date"),
+        "{err}"
+    );
+    let err = sessionstat(&[
+        "report",
+        "--input",
+        BASIC,
+        "--out",
+        &out,
+        "--day",
+        "31.03.2024",
+    ])
+    .fails(2);
+    assert!(err.contains("YYYY-MM-DD"), "{err}");
+    let err = sessionstat(&[
+        "report",
+        "--input",
+        BASIC,
+        "--out",
+        &out,
+        "--day",
+        "today",
+        "--end",
+        "2024-01-01",
+    ])
+    .fails(2);
+    assert!(err.contains("--day"), "{err}");
+    let req = d.write("req.json", r#"{"start":"2021-04-02"}"#);
+    let err = sessionstat(&[
+        "report",
+        "--input",
+        BASIC,
+        "--out",
+        &out,
+        "--day",
+        "today",
+        "--request",
+        &req,
+    ])
+    .fails(2);
+    assert!(
+        err.contains("--day") && err.contains("request body"),
+        "{err}"
+    );
+}

@@ -16,11 +16,12 @@ use crate::output::staging::{self, Staging};
 use crate::output::tables::{
     client_frame, sessions_frame, user_frame, write_csv, write_parquet, Frames,
 };
+use crate::periods::{self, Every, Period};
 use crate::pipeline::{self, Outcome};
 use crate::progress::Progress;
 use crate::request::{Request, RequestError};
 use crate::rollup::{daily_clients, daily_users};
-use crate::time::{format_rfc3339_utc, format_timespan, Micros};
+use crate::time::{format_rfc3339_utc, format_timespan, Micros, Zone};
 use anyhow::Result;
 use rayon::prelude::*;
 use std::io;
@@ -41,7 +42,11 @@ fn sample_input() -> String {
 pub fn run(args: ReportArgs) -> Result<()> {
     let began = Instant::now();
     let mut cfg = Config::from_args(&args.input, Some(&sample_input()))?;
-    let request = args.window.request(&cfg.zone, None)?;
+    let mut request = args.window.request(&cfg.zone, None)?;
+    if let Some(day) = &args.day {
+        let (start, end) = day_window(day, &request, &cfg.zone)?;
+        (request.start, request.end) = (Some(start), Some(end));
+    }
     if request.page_index != 0 {
         return Err(RequestError {
             field: "pageIndex".into(),
@@ -155,6 +160,25 @@ pub fn run(args: ReportArgs) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// The window of `--day` (SPEC 7.2): that local day's, as a backfill's
+/// day period has it. The window then comes from `--day` alone.
+fn day_window(day: &str, request: &Request, zone: &Zone) -> Result<(Micros, Micros)> {
+    let refuse = |rule: String| RequestError {
+        field: "--day".into(),
+        value: day.to_string(),
+        rule,
+    };
+    if request.start.is_some() || request.end.is_some() {
+        return Err(refuse(
+            "sets the window; the request body must not also have start or end".into(),
+        )
+        .into());
+    }
+    let date = periods::parse_date(day, zone, crate::time::now()).map_err(refuse)?;
+    let p = Period::containing(Every::Day, date, zone);
+    Ok((p.start, p.end))
 }
 
 /// The files a report writes in its folder besides the pages; the last,
