@@ -13,7 +13,7 @@ pub mod running;
 pub mod span;
 pub mod stored;
 
-pub use running::{select_running, DayParts, Running, RunningSink};
+pub use running::{select_running, DayParts, PeriodsSink, Running, RunningSink};
 pub use stored::{group, select, session_stats, Grouped, Stored};
 
 use crate::time::Micros;
@@ -156,6 +156,65 @@ mod tests {
             running.add(k, &ALL, &mut ());
         }
         assert!(running.unsorted);
+    }
+
+    #[test]
+    fn periods_sink_gives_each_window_the_answer_of_a_run_over_it() {
+        use crate::load::sink::{EventSink, Rows};
+        use rand::{RngExt, SeedableRng};
+        let mut rng = rand_pcg::Pcg64Mcg::seed_from_u64(8);
+        for case in 0..500 {
+            // Consecutive windows tiling [w0, w0 + k * len), events around them.
+            let (w0, len, k) = (
+                rng.random_range(0..20),
+                rng.random_range(1..15),
+                rng.random_range(1..6),
+            );
+            let idle_after = rng.random_bool(0.8).then(|| rng.random_range(0..15));
+            let windows: Vec<Settings> = (0..k)
+                .map(|i| Settings {
+                    start: Some(w0 + i * len),
+                    end: Some(w0 + (i + 1) * len - 1),
+                    idle_after,
+                })
+                .collect();
+            let sessions = rng.random_range(1..6u32);
+            let mut rows: Vec<(Micros, u32, i64)> = Vec::new();
+            for s in 0..sessions {
+                for _ in 0..rng.random_range(0..12) {
+                    let t = rng.random_range(0..w0 + k * len + 20);
+                    rows.push((t, s, pack(t, Kind::from_bits(rng.random_range(0..4)))));
+                }
+            }
+            // In time order per session, sessions interleaved at random.
+            rows.sort_unstable_by_key(|r| (r.2, r.1));
+            let local: Vec<u32> = rows.iter().map(|r| r.1).collect();
+            let keys: Vec<i64> = rows.iter().map(|r| r.2).collect();
+            let mut sink = PeriodsSink::<()>::new(windows.clone(), ());
+            // In two batches, the second knowing more sessions.
+            let cut = rows.len() / 2;
+            let known = local[..cut].iter().max().map_or(0, |&m| m as usize + 1);
+            for (range, n) in [(0..cut, known), (cut..rows.len(), sessions as usize)] {
+                let batch = Rows {
+                    sessions: n,
+                    parts: vec![(&local[range.clone()], &keys[range])],
+                };
+                sink.push(&batch);
+            }
+            assert!(!sink.unsorted);
+            let got = sink.finish();
+            let g = Grouped::from_rows(&local, &keys, (0..sessions as i32).map(meta).collect());
+            for (w, settings) in windows.iter().enumerate() {
+                let want: Vec<SessionStats> = (0..g.sessions.len())
+                    .filter_map(|s| session_stats(&g, s, settings))
+                    .collect();
+                let have: Vec<SessionStats> = got[w]
+                    .iter()
+                    .filter_map(|(s, r)| r.stats(*s as usize))
+                    .collect();
+                assert_eq!(have, want, "case {case}, window {w}: {rows:?} {windows:?}");
+            }
+        }
     }
 
     #[test]

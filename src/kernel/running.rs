@@ -180,3 +180,122 @@ impl<D: DayParts> EventSink for RunningSink<D> {
         }
     }
 }
+
+/// Many windows at once (a backfill's periods, SPEC 7.5): each session's
+/// answer in each period it has events in, from one read. `windows` are
+/// consecutive and ascending (each starts just after the one before ends).
+///
+/// A session keeps one `Running` for the period its latest event is in.
+/// Its events arrive in time order, so when one lands in a later period,
+/// the current answer is done: it is marked as having events after its
+/// window and set aside, and a fresh one starts for the new period, with
+/// every earlier event counted as before that window. Each answer is then
+/// exactly the one a single run over its window computes, but for the
+/// `open` flag (whether the session has a logout anywhere), which is only
+/// known at the end and is set then (`finish`).
+pub struct PeriodsSink<D: DayParts = ()> {
+    windows: Vec<Settings>,
+    pub starts: D::Starts,
+    current: Vec<Slot<D>>,
+    /// Answers set aside: (session, period, answer).
+    done: Vec<(u32, u32, Running<D>)>,
+    pub unsorted: bool,
+}
+
+/// A session's current period and its answer there.
+#[derive(Clone)]
+struct Slot<D> {
+    session: u32,
+    period: u32,
+    running: Running<D>,
+}
+
+impl<D: DayParts> PeriodsSink<D> {
+    pub fn new(windows: Vec<Settings>, starts: D::Starts) -> Self {
+        assert!(!windows.is_empty(), "at least one window");
+        PeriodsSink {
+            windows,
+            starts,
+            current: Vec::new(),
+            done: Vec::new(),
+            unsorted: false,
+        }
+    }
+
+    /// Per window, its sessions' answers by session index, with events
+    /// inside the window only; `open` from the whole session.
+    pub fn finish(self) -> Vec<Vec<(u32, Running<D>)>> {
+        let mut out: Vec<Vec<(u32, Running<D>)>> = vec![Vec::new(); self.windows.len()];
+        for (s, p, mut r) in self.done {
+            r.logout = self.current[s as usize].running.logout;
+            out[p as usize].push((s, r));
+        }
+        for slot in self.current {
+            out[slot.period as usize].push((slot.session, slot.running));
+        }
+        for answers in &mut out {
+            answers.retain(|(_, r)| r.inside > 0);
+            answers.sort_unstable_by_key(|(s, _)| *s);
+        }
+        out
+    }
+}
+
+/// The index of the window that holds `t`: the first one for times before
+/// all, the last one for times after all.
+fn window_of(windows: &[Settings], t: Micros) -> u32 {
+    let after = windows.partition_point(|w| w.start.is_some_and(|s| s <= t));
+    after.saturating_sub(1) as u32
+}
+
+impl<D: DayParts> EventSink for PeriodsSink<D> {
+    fn push(&mut self, rows: &Rows<'_>) -> Flow {
+        let known = self.current.len();
+        self.current.extend((known..rows.sessions).map(|s| Slot {
+            session: s as u32,
+            period: 0,
+            running: Running::default(),
+        }));
+        let windows = &self.windows;
+        let starts = &self.starts;
+        let states = rows.by_session(
+            &mut self.current,
+            || (starts.clone(), false, Vec::new()),
+            |(starts, unsorted, done), slot, k| {
+                let r = &mut slot.running;
+                let t = ts_of(k);
+                let past = windows[slot.period as usize].end.is_some_and(|e| t > e);
+                // (An event out of order never moves on: it makes the
+                // answer unsorted, and this pass is given up.)
+                if past && k >= r.last {
+                    let q = window_of(windows, t);
+                    if q > slot.period {
+                        let next = Running {
+                            last: r.last,
+                            before: r.before + r.inside,
+                            logout: r.logout,
+                            ..Running::default()
+                        };
+                        let mut finished = std::mem::replace(r, next);
+                        finished.after = true;
+                        if finished.inside > 0 {
+                            done.push((slot.session, slot.period, finished));
+                        }
+                        slot.period = q;
+                    }
+                }
+                r.add(k, &windows[slot.period as usize], starts);
+                *unsorted |= r.unsorted;
+            },
+        );
+        for (_, unsorted, done) in states {
+            self.unsorted |= unsorted;
+            self.done.extend(done);
+        }
+        if self.unsorted {
+            Flow::Stop
+        } else {
+            Flow::Continue
+        }
+    }
+}
