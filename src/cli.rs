@@ -21,6 +21,8 @@ pub enum Command {
     Sessions(SessionsArgs),
     /// Write every page, the Parquet/CSV rollups and a summary into a folder.
     Report(ReportArgs),
+    /// Write one report folder per day, week or month (a hive dataset), reading the inputs once.
+    Backfill(BackfillArgs),
     /// Write a deterministic synthetic activity log.
     Generate(GenerateArgs),
 }
@@ -135,6 +137,40 @@ pub struct ReportArgs {
     /// Output folder (created if missing).
     #[arg(short, long, value_name = "DIR", default_value = "reports")]
     pub out: PathBuf,
+
+    /// Indent the JSON pages.
+    #[arg(long)]
+    pub pretty: bool,
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct BackfillArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+
+    /// A date in the first period: YYYY-MM-DD, today or yesterday (in --tz).
+    #[arg(long, value_name = "DATE")]
+    pub from: String,
+
+    /// A date in the last period, in the same forms.
+    #[arg(long, value_name = "DATE")]
+    pub to: String,
+
+    /// Period length: local days, ISO weeks (from Monday) or months.
+    #[arg(long, value_enum)]
+    pub every: crate::periods::Every,
+
+    /// Sessions per page, 0 to 1000 (default 1000).
+    #[arg(long, value_name = "N", allow_hyphen_values = true)]
+    pub session_count: Option<String>,
+
+    /// The dataset folder: one DIR/day=YYYY-MM-DD/ (week=, month=) folder per period.
+    #[arg(short, long, value_name = "DIR")]
+    pub out: PathBuf,
+
+    /// Recompute every period, even those the manifest records as up to date.
+    #[arg(long)]
+    pub force: bool,
 
     /// Indent the JSON pages.
     #[arg(long)]

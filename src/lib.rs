@@ -30,6 +30,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Sessions(args) => cmd::sessions::run(args),
         Command::Report(args) => cmd::report::run(args),
+        Command::Backfill(args) => cmd::backfill::run(args),
         Command::Generate(args) => cmd::generate::run(args),
     }
 }

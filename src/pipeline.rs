@@ -14,12 +14,13 @@
 //! stats and day parts are kept, never events.
 
 use crate::config::Config;
-use crate::kernel::{self, RunningSink, SessionStats, Settings, Stored};
+use crate::kernel::{self, PeriodsSink, RunningSink, SessionStats, Settings, Stored};
 use crate::load::inputs::InputFile;
 use crate::load::{estimated_rows, load_files, BadRow, LoadError, Loaded, Progress};
 use crate::model::SessionMeta;
 use crate::request::Request;
 use crate::rollup::{day_parts, DayPart, DayStarts, RunningDays};
+use crate::time::Micros;
 
 /// Memory held per event while a partition is loaded: its 8-byte key plus
 /// the slack of growing vectors.
@@ -231,6 +232,94 @@ pub fn run(
     }
     out.files = files;
     Ok(out)
+}
+
+/// A backfill's run (SPEC 7.5): the inputs read once (or once per memory
+/// partition) for every window of `windows` (consecutive, ascending), one
+/// `Outcome` per window, each what `run` gives for that window alone with
+/// day parts. Rejected rows are returned once, beside them, and not kept
+/// in the outcomes; the whole input's counts are in each.
+pub fn run_periods(
+    cfg: &Config,
+    windows: &[(Micros, Micros)],
+    progress: &dyn Progress,
+) -> Result<(Vec<Outcome>, Vec<BadRow>), LoadError> {
+    let files = cfg.files.clone();
+    let settings: Vec<Settings> = windows
+        .iter()
+        .map(|&(start, end)| Settings {
+            start: Some(start),
+            end: Some(end),
+            idle_after: cfg.idle_after,
+        })
+        .collect();
+    let mut outs: Vec<Outcome> = windows.iter().map(|_| Outcome::default()).collect();
+    let mut rejected = Vec::new();
+    let (mut rows_read, mut blank_rows) = (0, 0);
+    crate::trace::stage("one pass, every period's sessions computed while reading");
+    let mut sink = PeriodsSink::<RunningDays>::new(settings.clone(), DayStarts::new(cfg.zone));
+    let loaded = load_files(&cfg.load, &files, &mut sink, progress)?;
+    let partitions = if !loaded.stopped {
+        (rows_read, blank_rows) = (loaded.rows_read, loaded.blank_rows);
+        rejected = loaded.rejected;
+        if !loaded.over_limit {
+            for (out, answers) in outs.iter_mut().zip(sink.finish()) {
+                for (s, mut r) in answers {
+                    let Some(mut st) = r.stats(s as usize) else {
+                        continue;
+                    };
+                    st.session = out.metas.len() as u32;
+                    out.metas.push(loaded.sessions[s as usize].clone());
+                    out.stats.push(st);
+                    out.parts.push(r.days.take());
+                }
+            }
+        }
+        1
+    } else {
+        crate::trace::stage("events out of order: reading again, keeping events");
+        drop(sink);
+        let partitions = partitions_for(estimated_rows(&files, &cfg.load.map), cfg.memory_limit);
+        for k in 0..partitions {
+            let mut opts = cfg.load.clone();
+            opts.partition = (partitions > 1).then_some((k, partitions));
+            crate::trace::stage(&format!("pass {} of {partitions}", k + 1));
+            let mut stored = Stored::default();
+            let loaded = load_files(&opts, &files, &mut stored, progress)?;
+            rows_read += loaded.rows_read;
+            blank_rows += loaded.blank_rows;
+            rejected.extend(loaded.rejected);
+            if loaded.over_limit {
+                continue; // this pass fails the run; later passes may hold earlier bad rows
+            }
+            let grouped = kernel::group(stored, loaded.sessions);
+            for (out, settings) in outs.iter_mut().zip(&settings) {
+                let selection = kernel::select(&grouped, settings);
+                out.parts
+                    .extend(day_parts(&grouped, &selection, &cfg.zone, cfg.idle_after));
+                for mut st in selection {
+                    let meta = grouped.sessions[st.session as usize].clone();
+                    st.session = out.metas.len() as u32;
+                    out.metas.push(meta);
+                    out.stats.push(st);
+                }
+            }
+        }
+        partitions
+    };
+    rejected.sort_by_key(|r| r.seq);
+    if let Some(e) = Loaded::limit_error(&rejected, cfg.load.max_bad_rows) {
+        return Err(e);
+    }
+    for out in &mut outs {
+        order(out, usize::MAX);
+        out.total = out.stats.len();
+        out.rows_read = rows_read;
+        out.blank_rows = blank_rows;
+        out.partitions = partitions;
+        out.files = files.clone();
+    }
+    Ok((outs, rejected))
 }
 
 /// What one pass's sink holds.

@@ -330,7 +330,7 @@ fn report_takes_the_request_body_but_not_a_page_index() {
 }
 
 /// Every file of a report folder, by path, with its bytes.
-fn folder_files(dir: &std::path::Path) -> Vec<(String, Vec<u8>)> {
+pub fn folder_files(dir: &std::path::Path) -> Vec<(String, Vec<u8>)> {
     let mut out = Vec::new();
     let mut todo = vec![dir.to_path_buf()];
     while let Some(d) = todo.pop() {

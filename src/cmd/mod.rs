@@ -1,5 +1,6 @@
 //! One module per subcommand, each a `run` over its flags (`crate::cli`).
 
+pub mod backfill;
 pub mod generate;
 pub mod report;
 pub mod sessions;

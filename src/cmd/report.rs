@@ -72,23 +72,77 @@ pub fn run(args: ReportArgs) -> Result<()> {
     progress.stage("loading");
     let mut outcome = pipeline::run(&cfg, &request, true, None, &progress)?;
     crate::trace::stage("selected");
-    let staging = Staging::create(&args.out)?;
-    // Rejected rows go with the run's outputs unless --rejects says elsewhere.
-    let rejects_path = match &cfg.rejects {
+    let rejects = match &cfg.rejects {
         Some(path) => {
             super::write_rejects_file(path, &outcome.rejected)?;
-            path.clone()
+            Rejects::Elsewhere(path.clone())
         }
-        None => {
-            staging.write("rejects.ndjson", |w| write_rejects(w, &outcome.rejected))?;
-            args.out.join("rejects.ndjson")
-        }
+        None => Rejects::InFolder,
     };
-    super::tell_rejects(&outcome.rejected, &rejects_path);
+    let rejected = std::mem::take(&mut outcome.rejected);
+    progress.stage("writing");
+    let written = write_folder(
+        &args.out,
+        &mut outcome,
+        &rejected,
+        rejects,
+        &request,
+        &cfg,
+        args.pretty,
+    )?;
+    let selection = &outcome.stats;
+    let pages = page_count(selection, &request);
+    progress.finish();
+    if !cfg.quiet {
+        eprintln!(
+            "sessionstat: {} events read ({} rejected, {} used), {} sessions, {pages} page{}, {written} files in {} ({:.1?})",
+            outcome.rows_read,
+            rejected.len(),
+            outcome.events_used(),
+            selection.len(),
+            if pages == 1 { "" } else { "s" },
+            args.out.display(),
+            began.elapsed()
+        );
+    }
+    Ok(())
+}
+
+/// Where a report's rejected rows go.
+pub enum Rejects {
+    /// `rejects.ndjson` in the report's folder.
+    InFolder,
+    /// A file of its own (`--rejects`), written already, named on stderr.
+    Elsewhere(std::path::PathBuf),
+    /// Written by the caller, once for many folders (a backfill's), and
+    /// not named here.
+    None,
+}
+
+/// Writes a report's files into `out` through a staging folder (SPEC 6.2):
+/// every page, the tables, the summary and (`Rejects::InFolder`) the
+/// rejected rows; returns how many files it wrote. Takes the day parts.
+pub fn write_folder(
+    out: &Path,
+    outcome: &mut Outcome,
+    rejected: &[crate::load::BadRow],
+    rejects: Rejects,
+    request: &Request,
+    cfg: &Config,
+    pretty: bool,
+) -> Result<usize> {
+    let staging = Staging::create(out)?;
+    match rejects {
+        Rejects::InFolder => {
+            staging.write("rejects.ndjson", |w| write_rejects(w, rejected))?;
+            super::tell_rejects(rejected, &out.join("rejects.ndjson"));
+        }
+        Rejects::Elsewhere(path) => super::tell_rejects(rejected, &path),
+        Rejects::None => {}
+    }
     let parts = std::mem::take(&mut outcome.parts);
     let (metas, selection) = (&outcome.metas, &outcome.stats);
-    progress.stage("writing");
-    let pages = page_count(selection, &request);
+    let pages = page_count(selection, request);
     // The pages on one side, the tables on the other. A table is added up
     // and turned into a frame just before its Parquet and CSV files are
     // written side by side, and dropped after, so that memory holds one
@@ -109,16 +163,8 @@ pub fn run(args: ReportArgs) -> Result<()> {
     };
     let (paged, tabled) = rayon::join(
         || {
-            write_pages(
-                &staging,
-                metas,
-                selection,
-                pages,
-                &request,
-                &cfg,
-                args.pretty,
-            )
-            .inspect(|_| crate::trace::stage("pages written"))
+            write_pages(&staging, metas, selection, pages, request, cfg, pretty)
+                .inspect(|_| crate::trace::stage("pages written"))
         },
         move || -> Result<()> {
             let users = daily_users(metas, selection, &parts);
@@ -138,7 +184,7 @@ pub fn run(args: ReportArgs) -> Result<()> {
     paged?;
     tabled?;
     crate::trace::stage("files written");
-    let summary = summary(&outcome, &request, &cfg, pages);
+    let summary = summary(outcome, rejected.len(), request, cfg, pages);
     staging.write("summary.json", |w| {
         serde_json::to_writer_pretty(&mut *w, &summary)?;
         w.write_all(b"\n")
@@ -146,20 +192,7 @@ pub fn run(args: ReportArgs) -> Result<()> {
     crate::trace::stage("summary");
     let written = staging.commit()?;
     crate::trace::stage("committed");
-    progress.finish();
-    if !cfg.quiet {
-        eprintln!(
-            "sessionstat: {} events read ({} rejected, {} used), {} sessions, {pages} page{}, {written} files in {} ({:.1?})",
-            outcome.rows_read,
-            outcome.rejected.len(),
-            outcome.events_used(),
-            selection.len(),
-            if pages == 1 { "" } else { "s" },
-            args.out.display(),
-            began.elapsed()
-        );
-    }
-    Ok(())
+    Ok(written)
 }
 
 /// The window of `--day` (SPEC 7.2): that local day's, as a backfill's
@@ -183,7 +216,7 @@ fn day_window(day: &str, request: &Request, zone: &Zone) -> Result<(Micros, Micr
 
 /// The files a report writes in its folder besides the pages; the last,
 /// `rejects.ndjson`, only without `--rejects`.
-const OWN_FILES: [&str; 8] = [
+pub(crate) const OWN_FILES: [&str; 8] = [
     "sessions.parquet",
     "sessions.csv",
     "daily_user.parquet",
@@ -196,7 +229,7 @@ const OWN_FILES: [&str; 8] = [
 
 /// Pages to write: every page of the selection; an empty selection (or a
 /// page size of 0) still has page 0 with the true count.
-fn page_count(selection: &[SessionStats], request: &Request) -> usize {
+pub(crate) fn page_count(selection: &[SessionStats], request: &Request) -> usize {
     let size = request.session_count as usize;
     if size == 0 {
         1
@@ -222,7 +255,13 @@ fn write_pages(
     })
 }
 
-fn summary(outcome: &Outcome, request: &Request, cfg: &Config, pages: usize) -> serde_json::Value {
+fn summary(
+    outcome: &Outcome,
+    rejected: usize,
+    request: &Request,
+    cfg: &Config,
+    pages: usize,
+) -> serde_json::Value {
     let selection = &outcome.stats;
     let files: Vec<String> = outcome.files.iter().map(|f| f.display()).collect();
     let total = |f: fn(&SessionStats) -> Micros| selection.iter().map(f).sum::<Micros>();
@@ -249,7 +288,7 @@ fn summary(outcome: &Outcome, request: &Request, cfg: &Config, pages: usize) -> 
         },
         "counts": {
             "eventsRead": outcome.rows_read,
-            "eventsRejected": outcome.rejected.len(),
+            "eventsRejected": rejected,
             "blankRowsSkipped": outcome.blank_rows,
             "eventsUsed": outcome.events_used(),
             "sessions": selection.len(),

@@ -232,7 +232,7 @@ pub fn refuse_if_locked(out: &Path) -> Result<()> {
 }
 
 /// Exchanges two paths atomically (Linux `renameat2` with RENAME_EXCHANGE).
-fn exchange(a: &Path, b: &Path) -> io::Result<()> {
+pub(crate) fn exchange(a: &Path, b: &Path) -> io::Result<()> {
     use std::os::unix::ffi::OsStrExt;
     let c = |p: &Path| std::ffi::CString::new(p.as_os_str().as_bytes()).map_err(io::Error::other);
     let (a, b) = (c(a)?, c(b)?);

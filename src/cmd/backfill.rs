@@ -1,0 +1,247 @@
+//! `sessionstat backfill`: every day, week or month from `--from` to `--to`
+//! as one report folder each, `DIR/day=YYYY-MM-DD/` and so on (SPEC 7), from
+//! one read of the inputs.
+//!
+//! Each period's folder holds exactly the files `report` writes for that
+//! period's window (but `rejects.ndjson`: the rows skipped go once to
+//! `DIR/_rejects.ndjson`). A folder is built aside (`DIR/.period-PID-…`)
+//! and swapped in whole, then `DIR/_backfill.json` records it; a rerun
+//! with the same inputs and options skips the periods recorded, without
+//! reading anything when all are. The run holds `DIR`'s lock throughout.
+
+use super::report::{page_count, write_folder, Rejects, OWN_FILES};
+use crate::cli::BackfillArgs;
+use crate::config::Config;
+use crate::load::inputs::InputFile;
+use crate::output::atomic::write_atomic;
+use crate::output::guard;
+use crate::output::staging::{self, Staging};
+use crate::periods::{self, Period};
+use crate::pipeline;
+use crate::progress::Progress;
+use crate::request::{RawRequest, Request, RequestError};
+use crate::time::format_rfc3339_utc;
+use anyhow::{Context, Result};
+use serde_json::{json, Value};
+use std::fs;
+use std::path::Path;
+use std::time::Instant;
+
+/// The manifest's name in the dataset folder.
+pub const MANIFEST: &str = "_backfill.json";
+/// Where the skipped rows go, once for all periods.
+pub const REJECTS: &str = "_rejects.ndjson";
+const BUILDING_PREFIX: &str = ".period-";
+
+pub fn run(args: BackfillArgs) -> Result<()> {
+    let began = Instant::now();
+    let mut cfg = Config::from_args(&args.input, None)?;
+    let now = crate::time::now();
+    let date = |field: &str, text: &str| {
+        periods::parse_date(text, &cfg.zone, now).map_err(|rule| RequestError {
+            field: field.into(),
+            value: text.to_string(),
+            rule,
+        })
+    };
+    let (from, to) = (date("--from", &args.from)?, date("--to", &args.to)?);
+    if from > to {
+        return Err(RequestError {
+            field: "--from".into(),
+            value: args.from.clone(),
+            rule: format!("must not be after --to = {}", args.to),
+        }
+        .into());
+    }
+    let template =
+        RawRequest::from_flags(None, None, args.session_count.as_deref(), None).check(&cfg.zone)?;
+    let all = periods::periods(args.every, from, to, &cfg.zone);
+    cfg.resolve_inputs()?;
+    let owns = |rel: &Path| backfill_owns(rel);
+    guard::check(&guard::Plan {
+        specs: &cfg.load.inputs,
+        inputs: &cfg.files,
+        rejects: cfg.rejects.as_deref(),
+        out: Some((&args.out, &owns)),
+    })?;
+    staging::refuse_if_locked(&args.out)?;
+    // Held to the end: the dataset's lock (its staging folder stays empty).
+    let hold = Staging::create(&args.out)?;
+    remove_leftovers(&args.out)?;
+    let fingerprint = fingerprint(&cfg, &args, &template)?;
+    let manifest_path = args.out.join(MANIFEST);
+    let mut manifest = read_manifest(&manifest_path);
+    let todo: Vec<&Period> = all
+        .iter()
+        .filter(|p| {
+            args.force
+                || !args.out.join(p.folder()).is_dir()
+                || manifest["periods"][p.folder()]["fingerprint"] != fingerprint
+        })
+        .collect();
+    let skipped = all.len() - todo.len();
+    let mut sessions = 0;
+    let mut files = 0;
+    if !todo.is_empty() {
+        let progress = Progress::new(cfg.quiet);
+        progress.stage("loading");
+        let windows: Vec<_> = todo.iter().map(|p| (p.start, p.end)).collect();
+        let (outcomes, rejected) = pipeline::run_periods(&cfg, &windows, &progress)?;
+        let rejects_path = cfg
+            .rejects
+            .clone()
+            .unwrap_or_else(|| args.out.join(REJECTS));
+        super::write_rejects_file(&rejects_path, &rejected)?;
+        super::tell_rejects(&rejected, &rejects_path);
+        for (period, mut outcome) in todo.iter().zip(outcomes) {
+            progress.stage("writing");
+            let request = Request {
+                start: Some(period.start),
+                end: Some(period.end),
+                ..template
+            };
+            sessions += outcome.stats.len();
+            let pages = page_count(&outcome.stats, &request);
+            let used = outcome.events_used();
+            let count = outcome.stats.len();
+            let folder = period.folder();
+            let building = args
+                .out
+                .join(format!("{BUILDING_PREFIX}{}-{folder}", std::process::id()));
+            files += write_folder(
+                &building,
+                &mut outcome,
+                &rejected,
+                Rejects::None,
+                &request,
+                &cfg,
+                args.pretty,
+            )?;
+            put_in_place(&building, &args.out.join(&folder))?;
+            manifest["periods"][&folder] = json!({
+                "fingerprint": fingerprint,
+                "window": {
+                    "start": format_rfc3339_utc(period.start),
+                    "end": format_rfc3339_utc(period.end),
+                },
+                "counts": { "sessions": count, "eventsUsed": used, "pages": pages },
+            });
+            write_atomic(&manifest_path, |w| {
+                serde_json::to_writer_pretty(&mut *w, &manifest)?;
+                w.write_all(b"\n")
+            })
+            .with_context(|| format!("cannot write {}", manifest_path.display()))?;
+        }
+        progress.finish();
+    }
+    drop(hold);
+    if !cfg.quiet {
+        eprintln!(
+            "sessionstat: {skipped} periods up to date, {} computed; {sessions} sessions, {files} files in {} ({:.1?})",
+            todo.len(),
+            args.out.display(),
+            began.elapsed()
+        );
+    }
+    Ok(())
+}
+
+/// What a backfill writes in its folder: its manifest and rejects, and the
+/// report files of `key=DATE/` period folders.
+fn backfill_owns(rel: &Path) -> bool {
+    let mut parts = rel.components();
+    let Some(first) = parts.next() else {
+        return false;
+    };
+    let first = first.as_os_str().to_string_lossy();
+    let rest = parts.as_path();
+    if rest.as_os_str().is_empty() {
+        return first == MANIFEST || first == REJECTS;
+    }
+    let report_files = &OWN_FILES[..OWN_FILES.len() - 1];
+    is_period_folder(&first) && staging::owns(report_files, rest)
+}
+
+/// `day=2024-03-31`, `week=…`, `month=…`.
+fn is_period_folder(name: &str) -> bool {
+    ["day=", "week=", "month="]
+        .iter()
+        .any(|k| name.strip_prefix(k).is_some_and(|d| d.len() == 10))
+}
+
+/// What results depend on besides the window: every input file (path,
+/// size, modification time), the options, the tool's version.
+fn fingerprint(cfg: &Config, args: &BackfillArgs, template: &Request) -> Result<Value> {
+    let inputs: Vec<Value> = cfg
+        .files
+        .iter()
+        .map(|f: &InputFile| -> Result<Value> {
+            let m = fs::metadata(&f.path)
+                .with_context(|| format!("cannot read {}", f.path.display()))?;
+            let modified = m
+                .modified()
+                .ok()
+                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                .map_or(0, |d| d.as_nanos());
+            Ok(json!({ "path": f.display(), "size": m.len(), "modifiedNs": modified.to_string() }))
+        })
+        .collect::<Result<_>>()?;
+    Ok(json!({
+        "version": env!("CARGO_PKG_VERSION"),
+        "inputs": inputs,
+        "options": {
+            "every": args.every.key(),
+            "tz": cfg.zone.to_string(),
+            "idleAfterUs": cfg.idle_after,
+            "columnMap": cfg.load.map.describe(),
+            "format": format!("{:?}", args.input.format),
+            "maxBadRows": cfg.load.max_bad_rows,
+            "memoryLimitBytes": cfg.memory_limit,
+            "sessionCount": template.session_count,
+            "pretty": args.pretty,
+        },
+    }))
+}
+
+/// The manifest as recorded, or an empty one (none yet, or unreadable:
+/// then every period is computed again).
+fn read_manifest(path: &Path) -> Value {
+    let read = fs::read_to_string(path)
+        .ok()
+        .and_then(|t| serde_json::from_str::<Value>(&t).ok())
+        .filter(|v| v["periods"].is_object());
+    read.unwrap_or_else(|| json!({ "tool": { "name": "sessionstat" }, "periods": {} }))
+}
+
+/// Period folders a killed run was building: never in place, so removed.
+fn remove_leftovers(dir: &Path) -> Result<()> {
+    for e in fs::read_dir(dir).with_context(|| format!("cannot read {}", dir.display()))? {
+        let e = e?;
+        if e.file_name().to_string_lossy().starts_with(BUILDING_PREFIX) {
+            fs::remove_dir_all(e.path())
+                .with_context(|| format!("cannot remove {}", e.path().display()))?;
+        }
+    }
+    Ok(())
+}
+
+/// Puts a built period folder in place of the old one in one step (an
+/// exchange where the file system has it), then removes the old one.
+fn put_in_place(built: &Path, target: &Path) -> Result<()> {
+    if target.exists() {
+        if staging::exchange(built, target).is_ok() {
+            fs::remove_dir_all(built)
+                .with_context(|| format!("cannot remove the old {}", target.display()))?;
+            return Ok(());
+        }
+        let old = built.with_extension("old");
+        fs::rename(target, &old)
+            .with_context(|| format!("cannot move {} aside", target.display()))?;
+        fs::rename(built, target)
+            .with_context(|| format!("cannot move {} into place", target.display()))?;
+        fs::remove_dir_all(&old).with_context(|| format!("cannot remove {}", old.display()))?;
+        return Ok(());
+    }
+    fs::rename(built, target)
+        .with_context(|| format!("cannot move {} into place", target.display()))
+}
