@@ -161,7 +161,7 @@ mod tests {
         assert_eq!(
             window(&d),
             (
-                "2024-03-30T23:00:00Z".to_string(),
+                "2024-03-30T23:00:00.000000Z".to_string(),
                 "2024-03-31T21:59:59.999999Z".to_string()
             )
         );
@@ -172,7 +172,7 @@ mod tests {
         // New York's spring change, 2024-03-10.
         let ny = zone("America/New_York");
         let d = Period::containing(Every::Day, date("2024-03-10"), &ny);
-        assert_eq!(window(&d).0, "2024-03-10T05:00:00Z");
+        assert_eq!(window(&d).0, "2024-03-10T05:00:00.000000Z");
         assert_eq!(d.end - d.start + 1, 23 * US_PER_HOUR);
         assert_eq!(d.folder(), "day=2024-03-10");
     }
@@ -182,7 +182,7 @@ mod tests {
         // Havana moved clocks from 00:00 to 01:00 on 2021-03-14.
         let havana = zone("America/Havana");
         let d = Period::containing(Every::Day, date("2021-03-14"), &havana);
-        assert_eq!(window(&d).0, "2021-03-14T05:00:00Z");
+        assert_eq!(window(&d).0, "2021-03-14T05:00:00.000000Z");
         let before = Period::containing(Every::Day, date("2021-03-13"), &havana);
         assert_eq!(before.end + 1, d.start);
     }
