@@ -185,3 +185,162 @@ fn an_out_of_order_log_a_rerun_force_and_a_changed_input() {
     );
     assert!(folder_files(&d.path("ds")) != before);
 }
+
+#[test]
+fn duckdb_reads_the_dataset_with_dates_from_the_folder_names() {
+    let d = Dir::new();
+    let input = log(&d, "America/New_York");
+    let out = d.path("ds").display().to_string();
+    // Through 2024-05-09: the last sessions (service accounts) end on 2024-05-06.
+    sessionstat(&[
+        "backfill",
+        "--input",
+        &input,
+        "--out",
+        &out,
+        "--every",
+        "day",
+        "--from",
+        "2024-04-28",
+        "--to",
+        "2024-05-09",
+        "--tz",
+        "America/New_York",
+        "-q",
+    ])
+    .ok();
+    let m = manifest(&d, "ds");
+    let empty: Vec<&String> = m["periods"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(_, r)| r["counts"]["sessions"] == 0)
+        .map(|(k, _)| k)
+        .collect();
+    assert_eq!(
+        empty,
+        ["day=2024-05-07", "day=2024-05-08", "day=2024-05-09"]
+    );
+    let page: serde_json::Value =
+        serde_json::from_str(&d.read("ds/day=2024-05-09/json/page-00000.json")).unwrap();
+    assert_eq!(page["totalCount"], 0);
+    assert_eq!(page["sessions"].as_array().unwrap().len(), 0);
+    let Some(python) = crate::report::python_with_duckdb() else {
+        return;
+    };
+    let query = format!(
+        "import duckdb; print(duckdb.sql(\"SELECT typeof(day), strftime(day, '%Y-%m-%d'), count(*) FROM read_parquet('{out}/*/sessions.parquet', hive_partitioning = true) GROUP BY ALL ORDER BY 2\").fetchall())"
+    );
+    let run = std::process::Command::new(python)
+        .args(["-c", &query])
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let printed = String::from_utf8_lossy(&run.stdout).to_string();
+    // One row per day with sessions, the count the manifest recorded.
+    let mut want = Vec::new();
+    for (folder, record) in m["periods"].as_object().unwrap() {
+        let n = record["counts"]["sessions"].as_u64().unwrap();
+        if n > 0 {
+            want.push(format!("('DATE', '{}', {n})", &folder["day=".len()..]));
+        }
+    }
+    assert_eq!(printed.trim(), format!("[{}]", want.join(", ")));
+}
+
+/// The files of a dataset a reader sees: hidden names (`.…`) left out.
+fn visible(dir: &std::path::Path) -> Vec<(String, Vec<u8>)> {
+    let mut files = folder_files(dir);
+    files.retain(|(name, _)| !name.split('/').any(|part| part.starts_with('.')));
+    files
+}
+
+#[cfg(unix)]
+#[test]
+fn a_killed_backfill_resumes_to_the_clean_result() {
+    use std::time::Instant;
+    let d = Dir::new();
+    let input = d.path("big.parquet").display().to_string();
+    sessionstat(&[
+        "generate",
+        "--out",
+        &input,
+        "--users",
+        "800",
+        "--days",
+        "20",
+        "--tz",
+        "Europe/Berlin",
+        "--quiet",
+    ])
+    .ok();
+    let bin = assert_cmd::cargo::cargo_bin("sessionstat");
+    let args = |out: &std::path::Path| -> Vec<String> {
+        [
+            "backfill",
+            "--input",
+            &input,
+            "--every",
+            "day",
+            "--from",
+            "2021-03-25",
+            "--to",
+            "2021-04-14",
+            "--tz",
+            "Europe/Berlin",
+            "--session-count",
+            "50",
+            "--quiet",
+            "--out",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .chain([out.display().to_string()])
+        .collect()
+    };
+    let clean = d.path("clean");
+    let began = Instant::now();
+    assert!(std::process::Command::new(&bin)
+        .args(args(&clean))
+        .status()
+        .unwrap()
+        .success());
+    let took = began.elapsed();
+    let want = visible(&clean);
+    for (i, frac) in [0.1, 0.3, 0.5, 0.7, 0.85, 0.95].iter().enumerate() {
+        let target = d.path(&format!("killed-{i}"));
+        let mut child = std::process::Command::new(&bin)
+            .args(args(&target))
+            .spawn()
+            .unwrap();
+        std::thread::sleep(took.mul_f64(*frac));
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+        // Whatever is visible now is whole: each period folder either absent
+        // or the clean run's, file for file.
+        let now = visible(&target);
+        for (name, bytes) in &now {
+            if name.starts_with("day=") {
+                let same = want.iter().any(|(n, b)| n == name && b == bytes);
+                assert!(same, "kill {i}: {name} is not the clean run's");
+            }
+        }
+        let run = std::process::Command::new(&bin)
+            .args(args(&target))
+            .output()
+            .unwrap();
+        assert!(
+            run.status.success(),
+            "{}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+        assert!(
+            visible(&target) == want,
+            "kill {i}: the resumed dataset differs from the clean one"
+        );
+    }
+}

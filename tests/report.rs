@@ -245,7 +245,7 @@ fn a_failed_run_leaves_the_previous_outputs() {
 
 /// Python with the duckdb package: CI installs it (.ci/run); a developer
 /// without it is told how to get it, and CI fails rather than skip.
-fn python_with_duckdb() -> Option<&'static str> {
+pub fn python_with_duckdb() -> Option<&'static str> {
     let ok = std::process::Command::new("python3")
         .args(["-c", "import duckdb"])
         .output()
