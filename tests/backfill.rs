@@ -344,3 +344,45 @@ fn a_killed_backfill_resumes_to_the_clean_result() {
         );
     }
 }
+
+#[test]
+fn a_rerun_computes_only_the_missing_periods_and_gets_them_right() {
+    let d = Dir::new();
+    let input = log(&d, "Europe/Berlin");
+    let out = d.path("ds").display().to_string();
+    let args = [
+        "backfill",
+        "--input",
+        &input,
+        "--out",
+        &out,
+        "--every",
+        "day",
+        "--from",
+        "2024-03-27",
+        "--to",
+        "2024-04-02",
+        "--tz",
+        "Europe/Berlin",
+        "--session-count",
+        "9",
+    ];
+    sessionstat(&args).ok();
+    let clean = folder_files(&d.path("ds"));
+    // Two periods gone, with days between them and before them that are
+    // not recomputed: their events are still before and after the windows.
+    for gone in ["day=2024-03-29", "day=2024-04-01"] {
+        std::fs::remove_dir_all(d.path(&format!("ds/{gone}"))).unwrap();
+    }
+    let run = sessionstat(&args);
+    run.ok();
+    assert!(
+        run.stderr().contains("5 periods up to date, 2 computed"),
+        "{}",
+        run.stderr()
+    );
+    assert!(
+        folder_files(&d.path("ds")) == clean,
+        "the recomputed periods differ"
+    );
+}

@@ -171,13 +171,22 @@ mod tests {
                 rng.random_range(1..6),
             );
             let idle_after = rng.random_bool(0.8).then(|| rng.random_range(0..15));
-            let windows: Vec<Settings> = (0..k)
+            // Some of them, as a rerun asks for the periods not done.
+            let mut windows: Vec<Settings> = (0..k)
                 .map(|i| Settings {
                     start: Some(w0 + i * len),
                     end: Some(w0 + (i + 1) * len - 1),
                     idle_after,
                 })
                 .collect();
+            if k > 1 && rng.random_bool(0.5) {
+                let keep = rng.random_range(0..k) as usize;
+                let mut i = 0;
+                windows.retain(|_| {
+                    i += 1;
+                    i - 1 == keep || rng.random_bool(0.5)
+                });
+            }
             let sessions = rng.random_range(1..6u32);
             let mut rows: Vec<(Micros, u32, i64)> = Vec::new();
             for s in 0..sessions {

@@ -183,7 +183,8 @@ impl<D: DayParts> EventSink for RunningSink<D> {
 
 /// Many windows at once (a backfill's periods, SPEC 7.5): each session's
 /// answer in each period it has events in, from one read. `windows` are
-/// consecutive and ascending (each starts just after the one before ends).
+/// ascending and do not overlap; there may be time between them (a rerun
+/// computes only the periods not done).
 ///
 /// A session keeps one `Running` for the period its latest event is in.
 /// Its events arrive in time order, so when one lands in a later period,
@@ -207,6 +208,8 @@ pub struct PeriodsSink<D: DayParts = ()> {
 struct Slot<D> {
     session: u32,
     period: u32,
+    /// The session's events so far, in any window or none.
+    seen: u32,
     running: Running<D>,
 }
 
@@ -254,6 +257,7 @@ impl<D: DayParts> EventSink for PeriodsSink<D> {
         self.current.extend((known..rows.sessions).map(|s| Slot {
             session: s as u32,
             period: 0,
+            seen: 0,
             running: Running::default(),
         }));
         let windows = &self.windows;
@@ -270,9 +274,11 @@ impl<D: DayParts> EventSink for PeriodsSink<D> {
                 if past && k >= r.last {
                     let q = window_of(windows, t);
                     if q > slot.period {
+                        // Every event so far is before the next window,
+                        // those between the windows too.
                         let next = Running {
                             last: r.last,
-                            before: r.before + r.inside,
+                            before: slot.seen,
                             logout: r.logout,
                             ..Running::default()
                         };
@@ -285,6 +291,7 @@ impl<D: DayParts> EventSink for PeriodsSink<D> {
                     }
                 }
                 r.add(k, &windows[slot.period as usize], starts);
+                slot.seen += 1;
                 *unsorted |= r.unsorted;
             },
         );
