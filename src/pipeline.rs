@@ -259,6 +259,7 @@ pub fn run_periods(
     crate::trace::stage("one pass, every period's sessions computed while reading");
     let mut sink = PeriodsSink::<RunningDays>::new(settings.clone(), DayStarts::new(cfg.zone));
     let loaded = load_files(&cfg.load, &files, &mut sink, progress)?;
+    crate::trace::stage("loaded");
     let partitions = if !loaded.stopped {
         (rows_read, blank_rows) = (loaded.rows_read, loaded.blank_rows);
         rejected = loaded.rejected;
@@ -307,6 +308,7 @@ pub fn run_periods(
         }
         partitions
     };
+    crate::trace::stage("periods selected");
     rejected.sort_by_key(|r| r.seq);
     if let Some(e) = Loaded::limit_error(&rejected, cfg.load.max_bad_rows) {
         return Err(e);
@@ -319,6 +321,7 @@ pub fn run_periods(
         out.partitions = partitions;
         out.files = files.clone();
     }
+    crate::trace::stage("periods ordered");
     Ok((outs, rejected))
 }
 

@@ -22,6 +22,7 @@ use crate::progress::Progress;
 use crate::request::{RawRequest, Request, RequestError};
 use crate::time::format_rfc3339_utc;
 use anyhow::{Context, Result};
+use rayon::prelude::*;
 use serde_json::{json, Value};
 use std::fs;
 use std::path::Path;
@@ -32,6 +33,9 @@ pub const MANIFEST: &str = "_backfill.json";
 /// Where the skipped rows go, once for all periods.
 pub const REJECTS: &str = "_rejects.ndjson";
 const BUILDING_PREFIX: &str = ".period-";
+/// Periods written at once: more than the cores, since much of writing a
+/// folder is waiting for each file to reach the disk before its rename.
+const WRITERS: usize = 6;
 
 pub fn run(args: BackfillArgs) -> Result<()> {
     let began = Instant::now();
@@ -80,8 +84,7 @@ pub fn run(args: BackfillArgs) -> Result<()> {
         })
         .collect();
     let skipped = all.len() - todo.len();
-    let mut sessions = 0;
-    let mut files = 0;
+    let (mut sessions, mut files) = (0, 0);
     if !todo.is_empty() {
         let progress = Progress::new(cfg.quiet);
         progress.stage("loading");
@@ -93,45 +96,62 @@ pub fn run(args: BackfillArgs) -> Result<()> {
             .unwrap_or_else(|| args.out.join(REJECTS));
         super::write_rejects_file(&rejects_path, &rejected)?;
         super::tell_rejects(&rejected, &rejects_path);
-        for (period, mut outcome) in todo.iter().zip(outcomes) {
-            progress.stage("writing");
-            let request = Request {
-                start: Some(period.start),
-                end: Some(period.end),
-                ..template
-            };
-            sessions += outcome.stats.len();
-            let pages = page_count(&outcome.stats, &request);
-            let used = outcome.events_used();
-            let count = outcome.stats.len();
-            let folder = period.folder();
-            let building = args
-                .out
-                .join(format!("{BUILDING_PREFIX}{}-{folder}", std::process::id()));
-            files += write_folder(
-                &building,
-                &mut outcome,
-                &rejected,
-                Rejects::None,
-                &request,
-                &cfg,
-                args.pretty,
-            )?;
-            put_in_place(&building, &args.out.join(&folder))?;
-            manifest["periods"][&folder] = json!({
-                "fingerprint": fingerprint,
-                "window": {
-                    "start": format_rfc3339_utc(period.start),
-                    "end": format_rfc3339_utc(period.end),
-                },
-                "counts": { "sessions": count, "eventsUsed": used, "pages": pages },
-            });
-            write_atomic(&manifest_path, |w| {
-                serde_json::to_writer_pretty(&mut *w, &manifest)?;
-                w.write_all(b"\n")
-            })
-            .with_context(|| format!("cannot write {}", manifest_path.display()))?;
-        }
+        progress.stage("writing");
+        // Periods are written a few at a time: each file is flushed to disk
+        // before it is renamed, and those waits overlap. The manifest is
+        // rewritten once each period is in place, one writer at a time.
+        let manifest_lock = std::sync::Mutex::new(&mut manifest);
+        let writers = rayon::ThreadPoolBuilder::new()
+            .num_threads(WRITERS)
+            .build()
+            .context("cannot start the writing threads")?;
+        let written: Vec<(usize, usize)> = writers.install(|| {
+            todo.par_iter()
+                .zip(outcomes)
+                .map(|(period, mut outcome)| -> Result<(usize, usize)> {
+                    let request = Request {
+                        start: Some(period.start),
+                        end: Some(period.end),
+                        ..template
+                    };
+                    let count = outcome.stats.len();
+                    let pages = page_count(&outcome.stats, &request);
+                    let used = outcome.events_used();
+                    let folder = period.folder();
+                    let building = args
+                        .out
+                        .join(format!("{BUILDING_PREFIX}{}-{folder}", std::process::id()));
+                    let files = write_folder(
+                        &building,
+                        &mut outcome,
+                        &rejected,
+                        Rejects::None,
+                        &request,
+                        &cfg,
+                        args.pretty,
+                    )?;
+                    drop(outcome);
+                    put_in_place(&building, &args.out.join(&folder))?;
+                    let mut manifest = manifest_lock.lock().expect("no writer panicked");
+                    manifest["periods"][&folder] = json!({
+                        "fingerprint": fingerprint,
+                        "window": {
+                            "start": format_rfc3339_utc(period.start),
+                            "end": format_rfc3339_utc(period.end),
+                        },
+                        "counts": { "sessions": count, "eventsUsed": used, "pages": pages },
+                    });
+                    write_atomic(&manifest_path, |w| {
+                        serde_json::to_writer_pretty(&mut *w, &**manifest)?;
+                        w.write_all(b"\n")
+                    })
+                    .with_context(|| format!("cannot write {}", manifest_path.display()))?;
+                    Ok((count, files))
+                })
+                .collect::<Result<_>>()
+        })?;
+        sessions = written.iter().map(|w| w.0).sum();
+        files = written.iter().map(|w| w.1).sum();
         progress.finish();
     }
     drop(hold);
