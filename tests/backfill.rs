@@ -386,3 +386,54 @@ fn a_rerun_computes_only_the_missing_periods_and_gets_them_right() {
         "the recomputed periods differ"
     );
 }
+
+#[test]
+fn skipped_bad_rows_go_once_to_the_datasets_rejects() {
+    let d = Dir::new();
+    let ordered = log(&d, "Europe/Berlin");
+    let text = std::fs::read_to_string(&ordered).unwrap();
+    let mut lines: Vec<String> = text.lines().map(String::from).collect();
+    // Line 101 gets an impossible timestamp.
+    let cells: Vec<&str> = lines[100].split(',').collect();
+    let mut bad = cells.clone();
+    bad[5] = "2024-02-30T10:00:00Z";
+    lines[100] = bad.join(",");
+    let input = d.write("bad.csv", lines.join("\n") + "\n");
+    let out = d.path("ds").display().to_string();
+    let extra = ["--tz", "Europe/Berlin", "--max-bad-rows", "1"];
+    let mut args = vec![
+        "backfill",
+        "--input",
+        &input,
+        "--out",
+        &out,
+        "--every",
+        "week",
+        "--from",
+        "2024-03-20",
+        "--to",
+        "2024-04-05",
+        "-q",
+    ];
+    args.extend(extra);
+    sessionstat(&args).ok();
+    let rejects = d.read("ds/_rejects.ndjson");
+    assert_eq!(rejects.lines().count(), 1, "{rejects}");
+    assert!(rejects.contains("bad.csv:101"), "{rejects}");
+    assert_eq!(each_period_is_its_report(&d, &input, "ds", &extra), 3);
+    for (name, _) in folder_files(&d.path("ds")) {
+        assert!(
+            !name.ends_with("/rejects.ndjson"),
+            "{name}: rejects belong to the dataset"
+        );
+    }
+    // One more bad row than allowed fails the run, and writes nothing new.
+    let before = folder_files(&d.path("ds"));
+    let mut strict = args.clone();
+    let last = strict.len() - 1;
+    strict[last] = "0";
+    strict.push("--force");
+    let err = sessionstat(&strict).fails(1);
+    assert!(err.contains("bad.csv:101"), "{err}");
+    assert!(folder_files(&d.path("ds")) == before);
+}
