@@ -32,6 +32,29 @@ impl Progress {
         }
     }
 
+    /// From now on counts `total` steps (for example the periods written)
+    /// as a bar, with `msg`.
+    pub fn steps(&self, msg: &'static str, total: u64) {
+        if let Some(b) = &self.bar {
+            b.set_style(
+                ProgressStyle::with_template(
+                    "{spinner} [{elapsed_precise}] {msg} {wide_bar} {pos}/{len}",
+                )
+                .expect("valid template"),
+            );
+            b.set_message(msg);
+            b.set_position(0);
+            b.set_length(total);
+        }
+    }
+
+    /// One of the `steps` done.
+    pub fn step(&self) {
+        if let Some(b) = &self.bar {
+            b.inc(1);
+        }
+    }
+
     pub fn finish(&self) {
         if let Some(b) = &self.bar {
             b.finish_and_clear();

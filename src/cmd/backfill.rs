@@ -96,8 +96,8 @@ pub fn run(args: BackfillArgs) -> Result<()> {
             .unwrap_or_else(|| args.out.join(REJECTS));
         super::write_rejects_file(&rejects_path, &rejected)?;
         super::tell_rejects(&rejected, &rejects_path);
-        progress.stage("writing");
-        // Periods are written a few at a time: each file is flushed to disk
+        progress.steps("writing periods", todo.len() as u64);
+        // Periods are written six at a time: each file is flushed to disk
         // before it is renamed, and those waits overlap. The manifest is
         // rewritten once each period is in place, one writer at a time.
         let manifest_lock = std::sync::Mutex::new(&mut manifest);
@@ -146,6 +146,7 @@ pub fn run(args: BackfillArgs) -> Result<()> {
                         w.write_all(b"\n")
                     })
                     .with_context(|| format!("cannot write {}", manifest_path.display()))?;
+                    progress.step();
                     Ok((count, files))
                 })
                 .collect::<Result<_>>()
