@@ -29,6 +29,13 @@ fn log(d: &Dir, zone: &str) -> String {
     path
 }
 
+/// Runs a backfill that must succeed and say `said` on stderr.
+fn run_saying(args: &[&str], said: &str) {
+    let run = sessionstat(args);
+    run.ok();
+    assert!(run.stderr().contains(said), "{}", run.stderr());
+}
+
 fn manifest(d: &Dir, out: &str) -> serde_json::Value {
     serde_json::from_str(&d.read(&format!("{out}/_backfill.json"))).unwrap()
 }
@@ -145,13 +152,7 @@ fn an_out_of_order_log_a_rerun_force_and_a_changed_input() {
         "Europe/Berlin",
     ];
     sessionstat(&args).ok();
-    let run = sessionstat(&args);
-    run.ok();
-    assert!(
-        run.stderr().contains("7 periods up to date, 0 computed"),
-        "{}",
-        run.stderr()
-    );
+    run_saying(&args, "7 periods up to date, 0 computed");
     assert_eq!(
         each_period_is_its_report(&d, &shuffled, "ds", &["--tz", "Europe/Berlin"]),
         7
@@ -159,26 +160,14 @@ fn an_out_of_order_log_a_rerun_force_and_a_changed_input() {
     let before = folder_files(&d.path("ds"));
     let mut forced = args.to_vec();
     forced.push("--force");
-    let run = sessionstat(&forced);
-    run.ok();
-    assert!(
-        run.stderr().contains("0 periods up to date, 7 computed"),
-        "{}",
-        run.stderr()
-    );
+    run_saying(&forced, "0 periods up to date, 7 computed");
     assert_eq!(folder_files(&d.path("ds")).len(), before.len());
     // A changed input: every period is computed again, and differs.
     d.write(
         "shuffled.csv",
         format!("{header}\n{}\n", lines[..lines.len() / 2].join("\n")),
     );
-    let run = sessionstat(&args);
-    run.ok();
-    assert!(
-        run.stderr().contains("0 periods up to date, 7 computed"),
-        "{}",
-        run.stderr()
-    );
+    run_saying(&args, "0 periods up to date, 7 computed");
     assert_eq!(
         each_period_is_its_report(&d, &shuffled, "ds", &["--tz", "Europe/Berlin"]),
         7
@@ -374,13 +363,7 @@ fn a_rerun_computes_only_the_missing_periods_and_gets_them_right() {
     for gone in ["day=2024-03-29", "day=2024-04-01"] {
         std::fs::remove_dir_all(d.path(&format!("ds/{gone}"))).unwrap();
     }
-    let run = sessionstat(&args);
-    run.ok();
-    assert!(
-        run.stderr().contains("5 periods up to date, 2 computed"),
-        "{}",
-        run.stderr()
-    );
+    run_saying(&args, "5 periods up to date, 2 computed");
     assert!(
         folder_files(&d.path("ds")) == clean,
         "the recomputed periods differ"

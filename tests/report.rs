@@ -443,59 +443,20 @@ fn report_day_takes_today_and_yesterday_in_the_zone_and_refuses_the_rest() {
             "{word}: {start}"
         );
     }
-    let err = sessionstat(&[
-        "report",
-        "--input",
-        BASIC,
-        "--out",
-        &out,
-        "--day",
-        "2024-02-30",
-    ])
-    .fails(2);
-    assert!(
-        err.contains("--day") && err.contains("2024-02-30 is not a calendar date"),
-        "{err}"
-    );
-    let err = sessionstat(&[
-        "report",
-        "--input",
-        BASIC,
-        "--out",
-        &out,
-        "--day",
-        "31.03.2024",
-    ])
-    .fails(2);
+    // Each refused as a bad request (exit 2), the error naming --day.
+    let refused = |extra: &[&str]| {
+        let mut args = vec!["report", "--input", BASIC, "--out", &out, "--day"];
+        args.extend_from_slice(extra);
+        let err = sessionstat(&args).fails(2);
+        assert!(err.contains("--day"), "{err}");
+        err
+    };
+    let err = refused(&["2024-02-30"]);
+    assert!(err.contains("2024-02-30 is not a calendar date"), "{err}");
+    let err = refused(&["31.03.2024"]);
     assert!(err.contains("YYYY-MM-DD"), "{err}");
-    let err = sessionstat(&[
-        "report",
-        "--input",
-        BASIC,
-        "--out",
-        &out,
-        "--day",
-        "today",
-        "--end",
-        "2024-01-01",
-    ])
-    .fails(2);
-    assert!(err.contains("--day"), "{err}");
+    refused(&["today", "--end", "2024-01-01"]);
     let req = d.write("req.json", r#"{"start":"2021-04-02"}"#);
-    let err = sessionstat(&[
-        "report",
-        "--input",
-        BASIC,
-        "--out",
-        &out,
-        "--day",
-        "today",
-        "--request",
-        &req,
-    ])
-    .fails(2);
-    assert!(
-        err.contains("--day") && err.contains("request body"),
-        "{err}"
-    );
+    let err = refused(&["today", "--request", &req]);
+    assert!(err.contains("request body"), "{err}");
 }
