@@ -294,8 +294,8 @@ pub fn run_periods(
                 continue; // this pass fails the run; later passes may hold earlier bad rows
             }
             let grouped = kernel::group(stored, loaded.sessions);
-            for (out, settings) in outs.iter_mut().zip(&settings) {
-                let selection = kernel::select(&grouped, settings);
+            let selections = kernel::select_each(&grouped, &settings);
+            for (out, selection) in outs.iter_mut().zip(selections) {
                 out.parts
                     .extend(day_parts(&grouped, &selection, &cfg.zone, cfg.idle_after));
                 for mut st in selection {

@@ -14,7 +14,7 @@ pub mod span;
 pub mod stored;
 
 pub use running::{select_running, DayParts, PeriodsSink, Running, RunningSink};
-pub use stored::{group, select, session_stats, Grouped, Stored};
+pub use stored::{group, select, select_each, session_stats, Grouped, Stored};
 
 use crate::time::Micros;
 
@@ -222,6 +222,15 @@ mod tests {
                     .filter_map(|(s, r)| r.stats(*s as usize))
                     .collect();
                 assert_eq!(have, want, "case {case}, window {w}: {rows:?} {windows:?}");
+            }
+            // The stored path over many windows: `select` of each.
+            let each = select_each(&g, &windows);
+            for (w, settings) in windows.iter().enumerate() {
+                assert_eq!(
+                    each[w],
+                    select(&g, settings),
+                    "case {case}, window {w}: select_each"
+                );
             }
         }
     }

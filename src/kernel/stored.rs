@@ -102,3 +102,37 @@ pub fn select(g: &Grouped, settings: &Settings) -> Vec<SessionStats> {
     out.par_sort_unstable_by_key(|st| (st.login, g.sessions[st.session as usize].session_id));
     out
 }
+
+/// `select` for each of many windows (ascending, not overlapping), each
+/// session clipped only to the windows its events reach: a year of days
+/// over a million sessions is not 365 passes over every session.
+pub fn select_each(g: &Grouped, windows: &[Settings]) -> Vec<Vec<SessionStats>> {
+    let touched: Vec<Vec<(u32, SessionStats)>> = (0..g.sessions.len())
+        .into_par_iter()
+        .fold(Vec::new, |mut found: Vec<(u32, SessionStats)>, s| {
+            let keys = g.session_keys(s);
+            if let (Some(&first), Some(&last)) = (keys.first(), keys.last()) {
+                // The windows from the last one starting at or before the
+                // first event (it may still hold it), up to the last event.
+                let from = windows
+                    .partition_point(|w| w.start.is_some_and(|t| t <= ts_of(first)))
+                    .saturating_sub(1);
+                let to = windows.partition_point(|w| w.start.is_none_or(|t| t <= ts_of(last)));
+                for (w, settings) in windows.iter().enumerate().take(to).skip(from) {
+                    if let Some(st) = session_stats(g, s, settings) {
+                        found.push((w as u32, st));
+                    }
+                }
+            }
+            found
+        })
+        .collect();
+    let mut out: Vec<Vec<SessionStats>> = vec![Vec::new(); windows.len()];
+    for (w, st) in touched.into_iter().flatten() {
+        out[w as usize].push(st);
+    }
+    out.par_iter_mut().for_each(|sel| {
+        sel.sort_unstable_by_key(|st| (st.login, g.sessions[st.session as usize].session_id));
+    });
+    out
+}
