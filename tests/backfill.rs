@@ -7,8 +7,13 @@ use crate::util::{sessionstat, Dir};
 /// A log of 45 days from 2024-03-20 in `zone`: a clock change, month ends,
 /// sessions over midnight (the generator's service accounts).
 fn log(d: &Dir, zone: &str) -> String {
+    log_from(d, zone, "2024-03-20")
+}
+
+/// `log`, from another first day.
+fn log_from(d: &Dir, zone: &str, first: &str) -> String {
     let path = d
-        .path(&format!("log-{}.csv", zone.replace('/', "-")))
+        .path(&format!("log-{}-{first}.csv", zone.replace('/', "-")))
         .display()
         .to_string();
     sessionstat(&[
@@ -20,7 +25,7 @@ fn log(d: &Dir, zone: &str) -> String {
         "--users",
         "60",
         "--start-date",
-        "2024-03-20",
+        first,
         "--tz",
         zone,
         "-q",
@@ -419,4 +424,39 @@ fn skipped_bad_rows_go_once_to_the_datasets_rejects() {
     let err = sessionstat(&strict).fails(1);
     assert!(err.contains("bad.csv:101"), "{err}");
     assert!(folder_files(&d.path("ds")) == before);
+}
+
+#[test]
+fn autumn_clock_changes_in_weeks_and_months() {
+    let d = Dir::new();
+    // Berlin turns clocks back on 2024-10-27, New York on 2024-11-03.
+    for zone in ["Europe/Berlin", "America/New_York"] {
+        let input = log_from(&d, zone, "2024-10-14");
+        for (every, n) in [("week", 5), ("month", 2)] {
+            let out = format!("{}-{every}", zone.replace('/', "-"));
+            let out_path = d.path(&out).display().to_string();
+            let opts = ["--tz", zone, "--session-count", "11"];
+            let mut args = vec![
+                "backfill",
+                "--input",
+                &input,
+                "--out",
+                &out_path,
+                "--every",
+                every,
+                "--from",
+                "2024-10-16",
+                "--to",
+                "2024-11-13",
+                "-q",
+            ];
+            args.extend_from_slice(&opts);
+            sessionstat(&args).ok();
+            assert_eq!(
+                each_period_is_its_report(&d, &input, &out, &opts),
+                n,
+                "{zone} {every}"
+            );
+        }
+    }
 }
