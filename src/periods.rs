@@ -8,7 +8,7 @@
 //! both inclusive, so consecutive windows neither overlap nor leave a gap,
 //! whatever the zone's clock changes.
 
-use crate::time::{day_start, local_day, Micros, Zone};
+use crate::time::{date_of_day, day_number, day_start, local_day, Micros, Zone};
 use chrono::{Datelike, Days, Months, NaiveDate, Weekday};
 use std::fmt;
 
@@ -101,19 +101,10 @@ fn following(every: Every, first: NaiveDate) -> NaiveDate {
     next.expect("dates of years 1-9999 have a next period")
 }
 
-/// Days from 1970-01-01 to `date` (the local day numbers of `time`).
-fn day_number(date: NaiveDate) -> i64 {
-    // 719,163 days from 0001-01-01 (day 1 of the common era) to 1970-01-01.
-    i64::from(date.num_days_from_ce()) - 719_163
-}
-
 /// A date of the command line: `YYYY-MM-DD`, `today` or `yesterday` (local
 /// dates in `zone` at `now`); the error is the rule it breaks.
 pub fn parse_date(text: &str, zone: &Zone, now: Micros) -> Result<NaiveDate, String> {
-    let today = || {
-        NaiveDate::from_num_days_from_ce_opt((local_day(zone, now) + 719_163) as i32)
-            .expect("now is a date")
-    };
+    let today = || date_of_day(local_day(zone, now)).expect("now is a date");
     match text.trim() {
         t if t.eq_ignore_ascii_case("today") => Ok(today()),
         t if t.eq_ignore_ascii_case("yesterday") => Ok(today().pred_opt().expect("a day before")),

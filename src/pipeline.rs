@@ -145,11 +145,7 @@ pub fn run(
         let pass = match streamed.take() {
             Some(pass) => pass,
             None => {
-                let mut opts = cfg.load.clone();
-                opts.partition = (partitions > 1).then_some((k, partitions));
-                crate::trace::stage(&format!("pass {} of {partitions}", k + 1));
-                let mut stored = Stored::default();
-                let loaded = load_files(&opts, &files, &mut stored, progress)?;
+                let (loaded, stored) = stored_pass(cfg, &files, k, partitions, progress)?;
                 Pass {
                     loaded,
                     answers: Answers::Stored(stored),
@@ -282,11 +278,7 @@ pub fn run_periods(
         drop(sink);
         let partitions = partitions_for(estimated_rows(&files, &cfg.load.map), cfg.memory_limit);
         for k in 0..partitions {
-            let mut opts = cfg.load.clone();
-            opts.partition = (partitions > 1).then_some((k, partitions));
-            crate::trace::stage(&format!("pass {} of {partitions}", k + 1));
-            let mut stored = Stored::default();
-            let loaded = load_files(&opts, &files, &mut stored, progress)?;
+            let (loaded, stored) = stored_pass(cfg, &files, k, partitions, progress)?;
             rows_read += loaded.rows_read;
             blank_rows += loaded.blank_rows;
             rejected.extend(loaded.rejected);
@@ -323,6 +315,23 @@ pub fn run_periods(
     }
     crate::trace::stage("periods ordered");
     Ok((outs, rejected))
+}
+
+/// Pass `k` of `partitions` keeping events: those of the sessions of
+/// partition `k` (all of them when there is one partition).
+fn stored_pass(
+    cfg: &Config,
+    files: &[InputFile],
+    k: u32,
+    partitions: u32,
+    progress: &dyn Progress,
+) -> Result<(Loaded, Stored), LoadError> {
+    let mut opts = cfg.load.clone();
+    opts.partition = (partitions > 1).then_some((k, partitions));
+    crate::trace::stage(&format!("pass {} of {partitions}", k + 1));
+    let mut stored = Stored::default();
+    let loaded = load_files(&opts, files, &mut stored, progress)?;
+    Ok((loaded, stored))
 }
 
 /// What one pass's sink holds.

@@ -211,6 +211,19 @@ pub fn trim_blanks(text: &str) -> &str {
     }
 }
 
+/// 719,163 days from 0001-01-01 (day 1 of the common era) to 1970-01-01.
+const EPOCH_FROM_CE: i64 = 719_163;
+
+/// The day number of a date: days from 1970-01-01 (as `local_day` counts).
+pub fn day_number(date: NaiveDate) -> i64 {
+    i64::from(date.num_days_from_ce()) - EPOCH_FROM_CE
+}
+
+/// The date of a day number, within chrono's range.
+pub fn date_of_day(day: i64) -> Option<NaiveDate> {
+    NaiveDate::from_num_days_from_ce_opt(i32::try_from(day + EPOCH_FROM_CE).ok()?)
+}
+
 /// Days from 1970-01-01 to a date of the proleptic Gregorian calendar, or
 /// `None` when it is not a date. Timestamps of a log mostly share the date
 /// of the one before, so each thread keeps its last date.
@@ -226,8 +239,7 @@ fn days_since_epoch(year: u32, month: u32, day: u32) -> Option<i64> {
         return Some(days);
     }
     let date = NaiveDate::from_ymd_opt(i32::try_from(year).ok()?, month, day)?;
-    // 719,163 days from 0001-01-01 (day 1 of the common era) to 1970-01-01.
-    let days = i64::from(date.num_days_from_ce()) - 719_163;
+    let days = day_number(date);
     LAST.set((key, days));
     Some(days)
 }
@@ -499,8 +511,7 @@ pub fn push_digits(buf: &mut Vec<u8>, v: i64, width: usize) {
 pub fn push_wall_time(buf: &mut Vec<u8>, wall_us: Micros, sep: u8) {
     let days = wall_us.div_euclid(US_PER_DAY);
     let rem = wall_us.rem_euclid(US_PER_DAY);
-    let date = NaiveDate::from_num_days_from_ce_opt((days + 719_163) as i32)
-        .expect("date within chrono's range");
+    let date = date_of_day(days).expect("date within chrono's range");
     push_digits(buf, i64::from(date.year()), 4);
     buf.push(b'-');
     push_digits(buf, i64::from(date.month()), 2);

@@ -9,7 +9,7 @@
 //! with the same inputs and options skips the periods recorded, without
 //! reading anything when all are. The run holds `DIR`'s lock throughout.
 
-use super::report::{page_count, write_folder, Rejects, OWN_FILES};
+use super::report::{write_folder, Rejects, OWN_FILES};
 use crate::cli::BackfillArgs;
 use crate::config::Config;
 use crate::load::inputs::InputFile;
@@ -115,13 +115,12 @@ pub fn run(args: BackfillArgs) -> Result<()> {
                         ..template
                     };
                     let count = outcome.stats.len();
-                    let pages = page_count(&outcome.stats, &request);
                     let used = outcome.events_used();
                     let folder = period.folder();
                     let building = args
                         .out
                         .join(format!("{BUILDING_PREFIX}{}-{folder}", std::process::id()));
-                    let files = write_folder(
+                    let (files, pages) = write_folder(
                         &building,
                         &mut outcome,
                         &rejected,

@@ -81,7 +81,7 @@ pub fn run(args: ReportArgs) -> Result<()> {
     };
     let rejected = std::mem::take(&mut outcome.rejected);
     progress.stage("writing");
-    let written = write_folder(
+    let (written, pages) = write_folder(
         &args.out,
         &mut outcome,
         &rejected,
@@ -91,7 +91,6 @@ pub fn run(args: ReportArgs) -> Result<()> {
         args.pretty,
     )?;
     let selection = &outcome.stats;
-    let pages = page_count(selection, &request);
     progress.finish();
     if !cfg.quiet {
         eprintln!(
@@ -121,7 +120,8 @@ pub enum Rejects {
 
 /// Writes a report's files into `out` through a staging folder (SPEC 6.2):
 /// every page, the tables, the summary and (`Rejects::InFolder`) the
-/// rejected rows; returns how many files it wrote. Takes the day parts.
+/// rejected rows; returns how many files and pages it wrote. Takes the
+/// day parts.
 pub fn write_folder(
     out: &Path,
     outcome: &mut Outcome,
@@ -130,7 +130,7 @@ pub fn write_folder(
     request: &Request,
     cfg: &Config,
     pretty: bool,
-) -> Result<usize> {
+) -> Result<(usize, usize)> {
     let staging = Staging::create(out)?;
     match rejects {
         Rejects::InFolder => {
@@ -192,7 +192,7 @@ pub fn write_folder(
     crate::trace::stage("summary");
     let written = staging.commit()?;
     crate::trace::stage("committed");
-    Ok(written)
+    Ok((written, pages))
 }
 
 /// The window of `--day` (SPEC 7.2): that local day's, as a backfill's
@@ -229,7 +229,7 @@ pub(crate) const OWN_FILES: [&str; 8] = [
 
 /// Pages to write: every page of the selection; an empty selection (or a
 /// page size of 0) still has page 0 with the true count.
-pub(crate) fn page_count(selection: &[SessionStats], request: &Request) -> usize {
+fn page_count(selection: &[SessionStats], request: &Request) -> usize {
     let size = request.session_count as usize;
     if size == 0 {
         1
