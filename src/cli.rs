@@ -53,6 +53,22 @@ pub struct InputArgs {
     #[arg(long, value_name = "CANON=SOURCE,...")]
     pub map: Vec<String>,
 
+    /// Id columns that hold text keys (a GUID, a SID, host:pid), not numbers: session, user
+    /// or session,user. Each key gets an int32 id; the tables also carry the key.
+    #[arg(long, value_name = "session,user")]
+    pub id_keys: Vec<String>,
+
+    /// An id registry (Parquet: kind, key, id) that keeps every key's id across runs; created
+    /// if missing, updated only when the run succeeds. Without it, ids follow the keys' sorted
+    /// order and report writes ids.csv.
+    #[arg(long, value_name = "FILE")]
+    pub ids: Option<PathBuf>,
+
+    /// Build sessions for a log without session_id: per user and client, a new session at
+    /// every login, after every logout and after a gap longer than GAP (e.g. 30m).
+    #[arg(long, value_name = "GAP")]
+    pub sessionize: Option<String>,
+
     /// Zone of timestamps without offset, and of the output dates: IANA name or fixed offset.
     #[arg(long, value_name = "ZONE", default_value = "UTC")]
     pub tz: String,

@@ -3,14 +3,17 @@
 
 use crate::cli::{InputArgs, WindowArgs};
 use crate::error::usage;
+use crate::ids::IdKeys;
 use crate::kernel::Settings;
-use crate::load::columns::ColumnMap;
+use crate::load::columns::{Canon, ColumnMap};
 use crate::load::inputs::{self, InputFile};
+use crate::load::registry::Registry;
 use crate::load::{LoadError, LoadOptions};
 use crate::request::{RawRequest, Request, RequestError};
 use crate::time::{parse_idle_after, Micros, Zone};
 use anyhow::Result;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 /// Checked input and kernel options shared by `sessions` and `report`.
 #[derive(Debug, Clone)]
@@ -24,6 +27,12 @@ pub struct Config {
     pub quiet: bool,
     /// Memory for events; more events are processed in partitions. `None`: no limit.
     pub memory_limit: Option<u64>,
+    /// `--ids`: the id registry.
+    pub ids: Option<PathBuf>,
+    /// `--sessionize GAP`: sessions built per user and client.
+    pub sessionize: Option<Micros>,
+    /// The registry of `--ids`, read and locked by `resolve_inputs`.
+    pub registry: Option<Arc<Registry>>,
 }
 
 /// Half of this machine's memory: the default `--memory-limit`.
@@ -96,7 +105,27 @@ impl Config {
         let zone: Zone = a.tz.parse().map_err(|e| usage(format!("--tz: {e}")))?;
         let idle_after = parse_idle_after(&a.idle_after)
             .map_err(|e| usage(format!("--idle-after {:?}: {e}", a.idle_after)))?;
-        let map = ColumnMap::parse(&a.map).map_err(usage)?;
+        let mut map = ColumnMap::parse(&a.map).map_err(usage)?;
+        let mut id_keys = IdKeys::parse(&a.id_keys).map_err(usage)?;
+        let sessionize = match &a.sessionize {
+            None => None,
+            Some(text) => match parse_idle_after(text) {
+                Ok(Some(gap)) => Some(gap),
+                Ok(None) => Some(Micros::MAX),
+                Err(e) => return Err(usage(format!("--sessionize {text:?}: {e}"))),
+            },
+        };
+        if sessionize.is_some() {
+            if map.source(Canon::SessionId) != Canon::SessionId.name() {
+                return Err(usage(format!(
+                    "--sessionize builds the sessions, so session_id is not read: drop --map session_id={}",
+                    map.source(Canon::SessionId)
+                )));
+            }
+            map.sessionize = true;
+            id_keys.session = true;
+        }
+
         let inputs = match (a.input.is_empty(), default_input) {
             (false, _) => a.input.clone(),
             (true, Some(d)) => vec![d.to_string()],
@@ -115,6 +144,7 @@ impl Config {
                 zone,
                 max_bad_rows: a.max_bad_rows,
                 partition: None,
+                id_keys,
             },
             zone,
             idle_after,
@@ -122,6 +152,9 @@ impl Config {
             quiet: a.quiet,
             memory_limit: parse_memory_limit(&a.memory_limit)
                 .map_err(|e| usage(format!("--memory-limit {:?}: {e}", a.memory_limit)))?,
+            ids: a.ids.clone(),
+            sessionize,
+            registry: None,
         })
     }
 
@@ -130,6 +163,23 @@ impl Config {
     pub fn resolve_inputs(&mut self) -> Result<()> {
         self.files =
             inputs::resolve(&self.load.inputs, self.load.format).map_err(LoadError::Input)?;
+        if self.files.iter().any(|f| f.format == inputs::Format::Evtx) {
+            // Windows logs name sessions and users by logon id and SID (SPEC 9.3).
+            self.load.id_keys = IdKeys {
+                session: true,
+                user: true,
+            };
+        }
+        if self.ids.is_some() && !self.load.id_keys.any() {
+            return Err(usage(
+                "--ids keeps the ids of text keys: give --id-keys session,user (or --sessionize, or EVTX input) too",
+            ));
+        }
+        if let Some(path) = &self.ids {
+            self.registry = Some(Arc::new(
+                crate::load::registry::open(path).map_err(LoadError::Input)?,
+            ));
+        }
         Ok(())
     }
 

@@ -11,6 +11,7 @@ pub mod cmd;
 pub mod config;
 pub mod error;
 pub mod generate;
+pub mod ids;
 pub mod kernel;
 pub mod load;
 pub mod model;

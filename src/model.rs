@@ -73,6 +73,10 @@ pub struct SessionMeta {
     pub user_name: String,
     pub client_guid: String,
     pub client_name: String,
+    /// The text keys behind the ids when the log uses keys (SPEC 9.1);
+    /// set on the sessions a run returns, once ids are final.
+    pub session_key: Option<Box<str>>,
+    pub user_key: Option<Box<str>>,
 }
 
 impl SessionMeta {
@@ -93,6 +97,7 @@ impl SessionMeta {
             user_name: "u".into(),
             client_guid: "g".into(),
             client_name: "c".into(),
+            ..SessionMeta::default()
         }
     }
 }

@@ -14,6 +14,7 @@
 //! stats and day parts are kept, never events.
 
 use crate::config::Config;
+use crate::ids::{self, IdKind, Table};
 use crate::kernel::{self, PeriodsSink, RunningSink, SessionStats, Settings, Stored};
 use crate::load::inputs::InputFile;
 use crate::load::{estimated_rows, load_files, BadRow, LoadError, Loaded, Progress};
@@ -21,6 +22,7 @@ use crate::model::SessionMeta;
 use crate::request::Request;
 use crate::rollup::{day_parts, DayPart, DayStarts, RunningDays};
 use crate::time::Micros;
+use polars::prelude::PlHashMap;
 
 /// Memory held per event while a partition is loaded: its 8-byte key plus
 /// the slack of growing vectors.
@@ -47,6 +49,85 @@ pub struct Outcome {
     /// Bad rows skipped under `--max-bad-rows`, in input order.
     pub rejected: Vec<BadRow>,
     pub partitions: u32,
+    /// When ids are keys: every key's final id (SPEC 9.1).
+    pub ids: Option<FinalIds>,
+}
+
+/// The ids of a run's keys: per kind used, the whole table after the run
+/// (with a registry, its old entries too), and whether it differs from the
+/// registry as read.
+#[derive(Debug, Clone, Default)]
+pub struct FinalIds {
+    pub tables: Vec<(IdKind, Table)>,
+    pub changed: bool,
+}
+
+/// A good session of a pass, for assigning final ids: the place of its
+/// first good row in input order, and its keys.
+type Good = (u64, Option<Box<str>>, Option<Box<str>>);
+
+/// The good sessions of a load, as `Good`s.
+fn goods(sessions: &[SessionMeta], firsts: &[u64]) -> Vec<Good> {
+    sessions
+        .iter()
+        .zip(firsts)
+        .map(|(m, &seq)| (seq, m.session_key.clone(), m.user_key.clone()))
+        .collect()
+}
+
+/// Gives every key its final id (SPEC 9.1): over the good sessions of all
+/// passes, in input order of their first good rows; then `metas` carry them.
+fn final_ids<'a>(
+    cfg: &Config,
+    mut goods: Vec<Good>,
+    metas: impl Iterator<Item = &'a mut SessionMeta>,
+) -> Result<FinalIds, LoadError> {
+    goods.sort_by_key(|g| g.0);
+    let registry = cfg.registry.as_deref();
+    let shown = cfg
+        .ids
+        .as_ref()
+        .map_or_else(String::new, |p| p.display().to_string());
+    let keys = cfg.load.id_keys;
+    let mut out = FinalIds::default();
+    let mut maps: [Option<PlHashMap<Box<str>, i32>>; 2] = [None, None];
+    for kind in IdKind::ALL {
+        let used = match kind {
+            IdKind::Session => keys.session,
+            IdKind::User => keys.user,
+        };
+        if !used {
+            continue;
+        }
+        let mut seen: PlHashMap<&str, ()> = PlHashMap::default();
+        let mut list: Vec<&str> = Vec::new();
+        for g in &goods {
+            let k = match kind {
+                IdKind::Session => g.1.as_deref(),
+                IdKind::User => g.2.as_deref(),
+            };
+            if let Some(k) = k {
+                if seen.insert(k, ()).is_none() {
+                    list.push(k);
+                }
+            }
+        }
+        let known = registry.map(|r| r.table(kind));
+        let (ids, table) =
+            ids::assign(kind, &list, known, &shown).map_err(|e| LoadError::Input(e.to_string()))?;
+        out.changed |= known.is_some_and(|k| *k != table);
+        maps[kind as usize] = Some(list.iter().map(|k| Box::from(*k)).zip(ids).collect());
+        out.tables.push((kind, table));
+    }
+    for m in metas {
+        if let (Some(map), Some(k)) = (&maps[0], &m.session_key) {
+            m.session_id = map[k];
+        }
+        if let (Some(map), Some(k)) = (&maps[1], &m.user_key) {
+            m.user_id = map[k];
+        }
+    }
+    Ok(out)
 }
 
 impl Outcome {
@@ -119,16 +200,26 @@ pub fn run(
         "day parts are for whole selections"
     );
     let settings = cfg.settings(request);
+    // With keys, ids (and so the order among sessions that start together)
+    // are final only once every pass is done: no pass may cut the selection.
+    let keyed = cfg.load.id_keys.any();
+    let pass_keep = if keyed { None } else { keep };
+    let mut good: Vec<Good> = Vec::new();
     // A time-ordered log needs no stored events: one pass computes each
     // session's answer (and day parts) as it is read, whatever the memory
     // limit, since it holds no events. A log whose sessions arrive out of
     // order is read again, keeping events, in the passes the limit allows.
     crate::trace::stage("one pass, sessions computed while reading");
-    let mut streamed = Some(if with_days {
-        running_pass::<RunningDays>(cfg, &files, settings, DayStarts::new(cfg.zone), progress)?
+    let mut streamed = if cfg.sessionize.is_some() {
+        // Sessions are cut from each user and client's sorted events.
+        None
     } else {
-        running_pass::<()>(cfg, &files, settings, (), progress)?
-    });
+        Some(if with_days {
+            running_pass::<RunningDays>(cfg, &files, settings, DayStarts::new(cfg.zone), progress)?
+        } else {
+            running_pass::<()>(cfg, &files, settings, (), progress)?
+        })
+    };
     if streamed.as_ref().is_some_and(|p| p.loaded.stopped) {
         crate::trace::stage("events out of order: reading again, keeping events");
         streamed = None;
@@ -154,6 +245,7 @@ pub fn run(
         };
         let Loaded {
             sessions,
+            mut firsts,
             rows_read,
             blank_rows,
             rejected,
@@ -185,7 +277,8 @@ pub fn run(
                 (selection, sessions)
             }
             Answers::Stored(stored) => {
-                let grouped = kernel::group(stored, sessions);
+                let (grouped, cut) = grouped(cfg, stored, sessions, firsts);
+                firsts = cut;
                 let selection = kernel::select(&grouped, &settings);
                 if with_days {
                     let mut parts = day_parts(&grouped, &selection, &cfg.zone, cfg.idle_after);
@@ -195,6 +288,9 @@ pub fn run(
             }
         };
         crate::trace::stage("selection made");
+        if keyed {
+            good.extend(goods(&sessions, &firsts));
+        }
         out.total += selection.len();
         if keep.is_none() && out.metas.is_empty() && selection.len() * 2 >= sessions.len() {
             // Most sessions are selected: keep their attributes where they
@@ -205,7 +301,7 @@ pub fn run(
             // The selection is in the endpoint's order: past the first `keep`
             // of this pass, none can be among the first `keep` of all passes.
             let mut sessions = sessions;
-            for mut st in selection.into_iter().take(keep.unwrap_or(usize::MAX)) {
+            for mut st in selection.into_iter().take(pass_keep.unwrap_or(usize::MAX)) {
                 let meta = std::mem::take(&mut sessions[st.session as usize]);
                 st.session = out.metas.len() as u32;
                 out.metas.push(meta);
@@ -214,7 +310,7 @@ pub fn run(
         }
         // A later pass can only move a session back in the order, so past
         // the first `keep` nothing comes back into view.
-        if let Some(keep) = keep.filter(|&k| out.stats.len() > k) {
+        if let Some(keep) = pass_keep.filter(|&k| out.stats.len() > k) {
             order(&mut out, keep);
         }
     }
@@ -223,7 +319,10 @@ pub fn run(
     if let Some(e) = Loaded::limit_error(&out.rejected, cfg.load.max_bad_rows) {
         return Err(e);
     }
-    if partitions > 1 || keep.is_some() {
+    if keyed {
+        out.ids = Some(final_ids(cfg, good, out.metas.iter_mut())?);
+    }
+    if partitions > 1 || keep.is_some() || keyed {
         order(&mut out, keep.unwrap_or(usize::MAX));
     }
     out.files = files;
@@ -252,11 +351,24 @@ pub fn run_periods(
     let mut outs: Vec<Outcome> = windows.iter().map(|_| Outcome::default()).collect();
     let mut rejected = Vec::new();
     let (mut rows_read, mut blank_rows) = (0, 0);
+    let keyed = cfg.load.id_keys.any();
+    let mut good: Vec<Good> = Vec::new();
     crate::trace::stage("one pass, every period's sessions computed while reading");
     let mut sink = PeriodsSink::<RunningDays>::new(settings.clone(), DayStarts::new(cfg.zone));
-    let loaded = load_files(&cfg.load, &files, &mut sink, progress)?;
+    let loaded = if cfg.sessionize.is_some() {
+        // Sessions are cut from each user and client's sorted events.
+        Loaded {
+            stopped: true,
+            ..Loaded::default()
+        }
+    } else {
+        load_files(&cfg.load, &files, &mut sink, progress)?
+    };
     crate::trace::stage("loaded");
     let partitions = if !loaded.stopped {
+        if keyed {
+            good = goods(&loaded.sessions, &loaded.firsts);
+        }
         (rows_read, blank_rows) = (loaded.rows_read, loaded.blank_rows);
         rejected = loaded.rejected;
         if !loaded.over_limit {
@@ -285,7 +397,10 @@ pub fn run_periods(
             if loaded.over_limit {
                 continue; // this pass fails the run; later passes may hold earlier bad rows
             }
-            let grouped = kernel::group(stored, loaded.sessions);
+            let (grouped, firsts) = grouped(cfg, stored, loaded.sessions, loaded.firsts);
+            if keyed {
+                good.extend(goods(&grouped.sessions, &firsts));
+            }
             let selections = kernel::select_each(&grouped, &settings);
             for (out, selection) in outs.iter_mut().zip(selections) {
                 out.parts
@@ -305,7 +420,16 @@ pub fn run_periods(
     if let Some(e) = Loaded::limit_error(&rejected, cfg.load.max_bad_rows) {
         return Err(e);
     }
+    let ids = match keyed {
+        true => Some(final_ids(
+            cfg,
+            good,
+            outs.iter_mut().flat_map(|o| o.metas.iter_mut()),
+        )?),
+        false => None,
+    };
     for out in &mut outs {
+        out.ids = ids.clone();
         order(out, usize::MAX);
         out.total = out.stats.len();
         out.rows_read = rows_read;
@@ -315,6 +439,24 @@ pub fn run_periods(
     }
     crate::trace::stage("periods ordered");
     Ok((outs, rejected))
+}
+
+/// A stored pass's events grouped by session: as loaded, or, with
+/// `--sessionize`, each (user, client) group cut into sessions (SPEC 9.2);
+/// `firsts` then gives each cut session's first row in input order.
+fn grouped(
+    cfg: &Config,
+    stored: Stored,
+    sessions: Vec<SessionMeta>,
+    firsts: Vec<u64>,
+) -> (kernel::Grouped, Vec<u64>) {
+    match cfg.sessionize {
+        None => (kernel::group(stored, sessions), firsts),
+        Some(gap) => {
+            let cut = kernel::sessionize::cut(stored, &sessions, gap);
+            (kernel::group(cut.stored, cut.sessions), cut.firsts)
+        }
+    }
 }
 
 /// Pass `k` of `partitions` keeping events: those of the sessions of
@@ -329,7 +471,10 @@ fn stored_pass(
     let mut opts = cfg.load.clone();
     opts.partition = (partitions > 1).then_some((k, partitions));
     crate::trace::stage(&format!("pass {} of {partitions}", k + 1));
-    let mut stored = Stored::default();
+    let mut stored = Stored {
+        seqs: cfg.sessionize.map(|_| Vec::new()),
+        ..Stored::default()
+    };
     let loaded = load_files(&opts, files, &mut stored, progress)?;
     Ok((loaded, stored))
 }

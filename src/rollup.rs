@@ -176,8 +176,9 @@ pub struct DailyRow<K> {
     pub part: DayPart,
 }
 
-/// User key: (user_id, user_name); client key: (client_guid, client_name).
-pub type UserKey<'a> = (i32, &'a str);
+/// User key: (user_id, user_name, the user's text key if ids are keys);
+/// client key: (client_guid, client_name).
+pub type UserKey<'a> = (i32, &'a str, Option<&'a str>);
 pub type ClientKey<'a> = (&'a str, &'a str);
 
 /// Each selected session's day parts, in selection order.
@@ -255,7 +256,7 @@ pub fn daily_users<'a>(
     parts: &[Vec<DayPart>],
 ) -> Vec<DailyRow<UserKey<'a>>> {
     table(metas, selection, parts, |m| {
-        (m.user_id, m.user_name.as_str())
+        (m.user_id, m.user_name.as_str(), m.user_key.as_deref())
     })
 }
 

@@ -43,6 +43,7 @@ fn events(rows: &[Row]) -> Grouped {
                 user_name: String::new(),
                 client_guid: String::new(),
                 client_name: String::new(),
+                ..SessionMeta::default()
             });
             ids.len() - 1
         });

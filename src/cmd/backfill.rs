@@ -90,6 +90,7 @@ pub fn run(args: BackfillArgs) -> Result<()> {
         progress.stage("loading");
         let windows: Vec<_> = todo.iter().map(|p| (p.start, p.end)).collect();
         let (outcomes, rejected) = pipeline::run_periods(&cfg, &windows, &progress)?;
+        let outcomes_ids = outcomes.first().and_then(|o| o.ids.clone());
         let rejects_path = cfg
             .rejects
             .clone()
@@ -140,6 +141,8 @@ pub fn run(args: BackfillArgs) -> Result<()> {
                         },
                         "counts": { "sessions": count, "eventsUsed": used, "pages": pages },
                     });
+                    // Keys in sorted order, whatever order the periods finish in.
+                    manifest.sort_all_objects();
                     write_atomic(&manifest_path, |w| {
                         serde_json::to_writer_pretty(&mut *w, &**manifest)?;
                         w.write_all(b"\n")
@@ -152,6 +155,28 @@ pub fn run(args: BackfillArgs) -> Result<()> {
         })?;
         sessions = written.iter().map(|w| w.0).sum();
         files = written.iter().map(|w| w.1).sum();
+        let ids = outcomes_ids.as_ref();
+        if cfg.registry.is_some() && ids.is_some_and(|i| i.changed) {
+            // The registry takes the new keys; the periods that match the
+            // one read match the one written, whose old keys keep their ids.
+            super::save_registry(&cfg, ids)?;
+            let now = self::fingerprint(&cfg, &args, &template)?;
+            for (_, p) in manifest["periods"]
+                .as_object_mut()
+                .into_iter()
+                .flat_map(|m| m.iter_mut())
+            {
+                if p["fingerprint"] == fingerprint {
+                    p["fingerprint"] = now.clone();
+                }
+            }
+            manifest.sort_all_objects();
+            write_atomic(&manifest_path, |w| {
+                serde_json::to_writer_pretty(&mut *w, &manifest)?;
+                w.write_all(b"\n")
+            })
+            .with_context(|| format!("cannot write {}", manifest_path.display()))?;
+        }
         progress.finish();
     }
     drop(hold);
@@ -206,10 +231,20 @@ fn fingerprint(cfg: &Config, args: &BackfillArgs, template: &Request) -> Result<
             Ok(json!({ "path": f.display(), "size": m.len(), "modifiedNs": modified.to_string() }))
         })
         .collect::<Result<_>>()?;
+    let registry = match &cfg.registry {
+        None => Value::Null,
+        Some(r) => {
+            let (size, modified) = crate::load::registry::stamp(&r.path).unwrap_or((0, 0));
+            json!({ "path": r.path.display().to_string(), "size": size, "modifiedNs": modified.to_string() })
+        }
+    };
     Ok(json!({
         "version": env!("CARGO_PKG_VERSION"),
         "inputs": inputs,
+        "idRegistry": registry,
         "options": {
+            "idKeys": cfg.load.id_keys,
+            "sessionizeGapUs": cfg.sessionize,
             "every": args.every.key(),
             "tz": cfg.zone.to_string(),
             "idleAfterUs": cfg.idle_after,

@@ -5,8 +5,11 @@ pub mod generate;
 pub mod report;
 pub mod sessions;
 
+use crate::config::Config;
+use crate::ids::IdKind;
 use crate::load::BadRow;
 use crate::output::{atomic::write_atomic, rejects::write_rejects};
+use crate::pipeline::FinalIds;
 use anyhow::{Context, Result};
 use std::path::Path;
 
@@ -26,4 +29,20 @@ pub(crate) fn tell_rejects(rejected: &[BadRow], path: &Path) {
             path.display()
         );
     }
+}
+
+/// Once a run's outputs are in place: the id registry (`--ids`) takes the
+/// run's new keys, replaced whole; unchanged, it is not touched.
+pub(crate) fn save_registry(cfg: &Config, ids: Option<&FinalIds>) -> Result<()> {
+    let (Some(registry), Some(ids)) = (&cfg.registry, ids) else {
+        return Ok(());
+    };
+    if !ids.changed {
+        return Ok(());
+    }
+    let kept: Vec<_> = IdKind::ALL
+        .iter()
+        .map(|&k| (k, registry.table(k).clone()))
+        .collect();
+    crate::output::ids::write_registry(&registry.path, &ids.tables, &kept)
 }

@@ -14,7 +14,7 @@ use crate::output::json::Response;
 use crate::output::rejects::write_rejects;
 use crate::output::staging::{self, Staging};
 use crate::output::tables::{
-    client_frame, sessions_frame, user_frame, write_csv, write_parquet, Frames,
+    client_frame, ids_frame, sessions_frame, user_frame, write_csv, write_parquet, Frames,
 };
 use crate::periods::{self, Every, Period};
 use crate::pipeline::{self, Outcome};
@@ -90,6 +90,7 @@ pub fn run(args: ReportArgs) -> Result<()> {
         &cfg,
         args.pretty,
     )?;
+    super::save_registry(&cfg, outcome.ids.as_ref())?;
     let selection = &outcome.stats;
     progress.finish();
     if !cfg.quiet {
@@ -140,6 +141,14 @@ pub fn write_folder(
         Rejects::Elsewhere(path) => super::tell_rejects(rejected, &path),
         Rejects::None => {}
     }
+    if let (Some(ids), None) = (&outcome.ids, &cfg.registry) {
+        // Without a registry, the folder says which key each id is.
+        let rows = crate::output::ids::rows(&ids.tables);
+        staging.write("ids.csv", |w| {
+            write_csv(rows.len(), &|r| ids_frame(&rows[r]), w)
+        })?;
+    }
+    let keys = cfg.load.id_keys;
     let parts = std::mem::take(&mut outcome.parts);
     let (metas, selection) = (&outcome.metas, &outcome.stats);
     let pages = page_count(selection, request);
@@ -168,7 +177,7 @@ pub fn write_folder(
         },
         move || -> Result<()> {
             let users = daily_users(metas, selection, &parts);
-            write_table("daily_user", users.len(), &|r| user_frame(&users[r]))?;
+            write_table("daily_user", users.len(), &|r| user_frame(&users[r], keys))?;
             drop(users);
             let clients = daily_clients(metas, selection, &parts);
             drop(parts);
@@ -177,14 +186,16 @@ pub fn write_folder(
             })?;
             drop(clients);
             write_table("sessions", selection.len(), &|r| {
-                sessions_frame(metas, &selection[r])
+                sessions_frame(metas, &selection[r], keys)
             })
         },
     );
     paged?;
     tabled?;
     crate::trace::stage("files written");
-    let summary = summary(outcome, rejected.len(), request, cfg, pages);
+    let mut summary = summary(outcome, rejected.len(), request, cfg, pages);
+    // Keys in sorted order (serde_json may keep them in insertion order).
+    summary.sort_all_objects();
     staging.write("summary.json", |w| {
         serde_json::to_writer_pretty(&mut *w, &summary)?;
         w.write_all(b"\n")
@@ -216,13 +227,14 @@ fn day_window(day: &str, request: &Request, zone: &Zone) -> Result<(Micros, Micr
 
 /// The files a report writes in its folder besides the pages; the last,
 /// `rejects.ndjson`, only without `--rejects`.
-pub(crate) const OWN_FILES: [&str; 8] = [
+pub(crate) const OWN_FILES: [&str; 9] = [
     "sessions.parquet",
     "sessions.csv",
     "daily_user.parquet",
     "daily_user.csv",
     "daily_client.parquet",
     "daily_client.csv",
+    "ids.csv",
     "summary.json",
     "rejects.ndjson",
 ];
@@ -284,6 +296,9 @@ fn summary(
             "columnMap": cfg.load.map.describe().into_iter().map(|(k, v)| (k, serde_json::Value::String(v))).collect::<serde_json::Map<_, _>>(),
             "maxBadRows": cfg.load.max_bad_rows,
             "memoryLimitBytes": cfg.memory_limit,
+            "idKeys": cfg.load.id_keys,
+            "idRegistry": cfg.ids.as_ref().map(|p| p.display().to_string()),
+            "sessionizeGapUs": cfg.sessionize,
             "partitions": outcome.partitions,
         },
         "counts": {

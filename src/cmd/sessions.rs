@@ -52,5 +52,5 @@ pub fn run(args: SessionsArgs) -> Result<()> {
     }
     out.write_all(&body)?;
     out.flush()?;
-    Ok(())
+    super::save_registry(&cfg, outcome.ids.as_ref())
 }

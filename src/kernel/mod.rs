@@ -10,6 +10,7 @@
 //! Both add up spans by the one rule in span.rs.
 
 pub mod running;
+pub mod sessionize;
 pub mod span;
 pub mod stored;
 
@@ -206,7 +207,8 @@ mod tests {
             for (range, n) in [(0..cut, known), (cut..rows.len(), sessions as usize)] {
                 let batch = Rows {
                     sessions: n,
-                    parts: vec![(&local[range.clone()], &keys[range])],
+                    parts: vec![(&local[range.clone()], &keys[range.clone()])],
+                    seqs: vec![range.start as u64],
                 };
                 sink.push(&batch);
             }

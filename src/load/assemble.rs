@@ -23,6 +23,7 @@ use super::columns::Canon;
 use super::convert::BadCell;
 use super::parquet::dict::{dict_values, DictNames, Interner, MISSING};
 use super::sink::{EventSink, Flow, Rows, SKIP};
+use crate::ids::KeyDict;
 use crate::model::SessionMeta;
 use polars::prelude::PlHashMap as HashMap;
 use polars::prelude::*;
@@ -47,6 +48,11 @@ pub struct Batch<'a> {
     pub names: NameCols<'a>,
     /// Rows already known to be bad or blank, sorted: not events.
     pub skip: &'a [usize],
+    /// The input-order place (`super::seq`) of the batch's first row.
+    pub seq: u64,
+    /// When ids are keys: the dictionary behind each provisional id.
+    pub session_keys: Option<&'a KeyDict>,
+    pub user_keys: Option<&'a KeyDict>,
 }
 
 const NAME_COLUMNS: [Canon; 3] = super::parquet::dict::NAMES;
@@ -87,6 +93,8 @@ pub struct SessionIndex {
     pub interner: Arc<Mutex<Interner>>,
     /// Per session, its attributes, from its first good row.
     pub metas: Vec<SessionMeta>,
+    /// Per session, the input-order place of its first good row.
+    pub firsts: Vec<u64>,
 }
 
 /// A session's user id and the views of its names, in one cache line: the
@@ -235,10 +243,20 @@ fn dense_fits(span: usize, sessions: usize) -> bool {
     span <= (16 * sessions).max(1 << 20)
 }
 
-/// The first column in which a row differs from a session's values.
-fn difference(m: &SessionMeta, uid: i32, names: [&str; 3]) -> Option<(Canon, String, String)> {
+/// The first column in which a row differs from a session's values; a
+/// user id that is a key shows as its key.
+fn difference(
+    m: &SessionMeta,
+    uid: i32,
+    names: [&str; 3],
+    user_keys: Option<&KeyDict>,
+) -> Option<(Canon, String, String)> {
     if m.user_id != uid {
-        return Some((Canon::UserId, uid.to_string(), m.user_id.to_string()));
+        let shown = |id: i32| match user_keys {
+            Some(d) => d.key(id).unwrap_or_default(),
+            None => id.to_string(),
+        };
+        return Some((Canon::UserId, shown(uid), shown(m.user_id)));
     }
     let first = m.names();
     (0..3)
@@ -490,16 +508,19 @@ impl<'a> Chunk<'a> {
             return SKIP;
         }
         let m = &sessions.metas[g as usize];
-        match difference(m, b.uid[r], self.names(r)) {
+        match difference(m, b.uid[r], self.names(r), b.user_keys) {
             None => g,
             Some((column, value, first)) => {
+                let session = match &m.session_key {
+                    Some(k) => format!("{k:?}"),
+                    None => m.session_id.to_string(),
+                };
                 self.bad.push(BadCell {
                     row: r,
                     column: Some(column),
                     value,
                     rule: format!(
-                        "session {} already has {column} {first:?} from an earlier row; a session has one user and one client",
-                        m.session_id
+                        "session {session} already has {column} {first:?} from an earlier row; a session has one user and one client"
                     ),
                 });
                 SKIP
@@ -727,13 +748,19 @@ fn check(
                     index.ids.push([b.uid[r] as u32, u, g, n]);
                 }
                 let [user_name, client_guid, client_name] = names.map(str::to_string);
+                let key = |d: Option<&KeyDict>, id: i32| {
+                    d.and_then(|d| d.key(id)).map(String::into_boxed_str)
+                };
                 metas.push(SessionMeta {
                     session_id: sid,
                     user_id: b.uid[r],
                     user_name,
                     client_guid,
                     client_name,
+                    session_key: key(b.session_keys, sid),
+                    user_key: key(b.user_keys, b.uid[r]),
                 });
+                index.firsts.push(b.seq + r as u64);
             }
         }
     }
@@ -763,6 +790,7 @@ fn check(
             .iter()
             .map(|c| (&c.local[..], &b.keys[c.from..c.from + c.local.len()]))
             .collect(),
+        seqs: chunks.iter().map(|c| b.seq + c.from as u64).collect(),
     };
     let flow = sink.push(&rows);
     Ok((chunks.into_iter().flat_map(|c| c.bad).collect(), flow))
@@ -862,6 +890,9 @@ mod tests {
                 keys: &[batch as i64],
                 names: NameCols::Text([&names[0], &names[1], &names[2]]),
                 skip: &[],
+                seq: 0,
+                session_keys: None,
+                user_keys: None,
             };
             let bad = assemble(&b, &mut index, &mut events).unwrap();
             assert_eq!(bad.len(), batch, "batch {batch}: {bad:?}");
@@ -983,6 +1014,9 @@ mod tests {
                 keys: &keys,
                 names: NameCols::Text([&cols[0], &cols[1], &cols[2]]),
                 skip: &skip,
+                seq: 0,
+                session_keys: None,
+                user_keys: None,
             };
             let mut index = SessionIndex::default();
             let mut events = Events::default();
@@ -1125,6 +1159,9 @@ mod tests {
                     keys: &keys[lo..hi],
                     names,
                     skip: &local_skip,
+                    seq: 0,
+                    session_keys: None,
+                    user_keys: None,
                 };
                 let bad = assemble(&b, &mut index, &mut events).unwrap();
                 got_bad.extend(bad.iter().map(|c| c.row + lo));

@@ -53,15 +53,21 @@ impl fmt::Display for Canon {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ColumnMap {
     source: [String; 7],
+    /// `--sessionize`: sessions are built, `session_id` is not read.
+    pub sessionize: bool,
 }
 
 impl Default for ColumnMap {
     fn default() -> Self {
         ColumnMap {
             source: Canon::ALL.map(|c| c.name().to_string()),
+            sessionize: false,
         }
     }
 }
+
+/// The source name no file has: what `session_id` reads when sessions are built.
+const NOT_READ: &str = "\0(not read)";
 
 impl ColumnMap {
     /// Parses `--map` values: each `canonical=source[,canonical=source...]`.
@@ -134,6 +140,15 @@ impl ColumnMap {
         let mut out = self.clone();
         for c in Canon::ALL {
             let src = self.source(c);
+            if self.sessionize && c == Canon::SessionId {
+                if src != c.name() && src != NOT_READ {
+                    return Err(format!(
+                        "--sessionize builds the sessions, so session_id is not read: drop --map session_id={src}"
+                    ));
+                }
+                out.source[c as usize] = NOT_READ.to_string();
+                continue;
+            }
             let matches: Vec<&String> = found.iter().filter(|f| norm(f) == norm(src)).collect();
             let mapped = src != c.name();
             match matches.as_slice() {

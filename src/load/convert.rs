@@ -4,8 +4,10 @@
 //! bad cells is kept.
 
 use super::columns::Canon;
+use crate::ids::KeyDict;
 use crate::model::{pack, Kind};
 use crate::time::{parse_time, LocalResolver, ParsedTime, Zone, US_PER_DAY, US_PER_SEC};
+use polars::prelude::PlHashMap as HashMap;
 use polars::prelude::*;
 use rayon::prelude::*;
 
@@ -137,6 +139,98 @@ pub fn int32_column(s: &Series, column: Canon) -> PolarsResult<Converted<i32>> {
             |v: &str| parse_int32(v).map_err(|rule| (v.to_string(), rule.to_string()))
         })
     })
+}
+
+/// A key column (SPEC 9.1): each value as text, with its provisional id
+/// from `dict` (keys new to it get the next ids in row order). A null,
+/// empty or blank value is missing.
+pub fn key_column(s: &Series, column: Canon, dict: &KeyDict) -> PolarsResult<Converted<i32>> {
+    let s = as_text(s)?;
+    let ca = s.str()?;
+    let n = ca.len();
+    // Per chunk, in parallel: its distinct keys in order of first
+    // appearance, and per row the place of its key among them.
+    type Part = (Vec<String>, Vec<u32>, Vec<BadCell>);
+    let parts: Vec<Part> = (0..n.div_ceil(CHUNK))
+        .into_par_iter()
+        .map(|c| {
+            let off = c * CHUNK;
+            let part = ca.slice(off as i64, CHUNK.min(n - off));
+            let mut seen: HashMap<&str, u32> = HashMap::default();
+            let mut distinct = Vec::new();
+            let mut local = Vec::with_capacity(part.len());
+            let mut bad = Vec::new();
+            for (i, v) in part.iter().enumerate() {
+                match v {
+                    Some(k) if !k.trim().is_empty() => {
+                        let next = seen.len() as u32;
+                        let at = *seen.entry(k).or_insert_with(|| {
+                            distinct.push(k.to_string());
+                            next
+                        });
+                        local.push(at);
+                    }
+                    v => {
+                        bad.push(cell(off + i, column, v.unwrap_or(""), MISSING));
+                        local.push(u32::MAX);
+                    }
+                }
+            }
+            (distinct, local, bad)
+        })
+        .collect();
+    let mut values = Vec::with_capacity(n);
+    let mut bad = Vec::new();
+    for (distinct, local, b) in parts {
+        let ids = dict.intern_all(&distinct);
+        values.extend(
+            local
+                .iter()
+                .map(|&l| ids.get(l as usize).copied().unwrap_or(0)),
+        );
+        bad.extend(b);
+    }
+    Ok((values, bad))
+}
+
+/// For a log without sessions (SPEC 9.2): per row a provisional id of its
+/// (user, client guid) pair, the group that sessions are then cut from.
+/// Rows whose user or guid is bad or missing get some id: they are not
+/// events, and assembling finds the missing guid.
+pub fn pair_column(uid: &[i32], guid: &Series, dict: &KeyDict) -> PolarsResult<Vec<i32>> {
+    let s = as_text(guid)?;
+    let ca = s.str()?;
+    let n = ca.len();
+    let parts: Vec<(Vec<Vec<u8>>, Vec<u32>)> = (0..n.div_ceil(CHUNK))
+        .into_par_iter()
+        .map(|c| {
+            let off = c * CHUNK;
+            let part = ca.slice(off as i64, CHUNK.min(n - off));
+            let mut seen: HashMap<(i32, Option<&str>), u32> = HashMap::default();
+            let mut distinct = Vec::new();
+            let mut local = Vec::with_capacity(part.len());
+            for (i, g) in part.iter().enumerate() {
+                let u = uid[off + i];
+                let next = seen.len() as u32;
+                local.push(*seen.entry((u, g)).or_insert_with(|| {
+                    let mut k = u.to_le_bytes().to_vec();
+                    match g {
+                        Some(g) => k.extend_from_slice(g.as_bytes()),
+                        None => k.push(0xFF), // no UTF-8 text has this byte
+                    }
+                    distinct.push(k);
+                    next
+                }));
+            }
+            (distinct, local)
+        })
+        .collect();
+    let mut values = Vec::with_capacity(n);
+    for (distinct, local) in parts {
+        let ids = dict.intern_all(&distinct);
+        values.extend(local.iter().map(|&l| ids[l as usize]));
+    }
+    Ok(values)
 }
 
 /// The values as int32 when there is no null and every value fits, in one

@@ -13,6 +13,8 @@ pub enum Format {
     Csv,
     Parquet,
     Ndjson,
+    /// Windows XML Event Log (SPEC 9.3).
+    Evtx,
 }
 
 impl fmt::Display for Format {
@@ -21,6 +23,7 @@ impl fmt::Display for Format {
             Format::Csv => "csv",
             Format::Parquet => "parquet",
             Format::Ndjson => "ndjson",
+            Format::Evtx => "evtx",
         })
     }
 }
@@ -46,6 +49,7 @@ impl Format {
             "csv" | "txt" => Some(Format::Csv),
             "parquet" | "pq" => Some(Format::Parquet),
             "ndjson" | "jsonl" | "json" => Some(Format::Ndjson),
+            "evtx" => Some(Format::Evtx),
             _ => None,
         }
     }

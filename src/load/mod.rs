@@ -11,13 +11,16 @@ pub mod assemble;
 pub mod columns;
 pub mod convert;
 pub mod csv;
+pub mod evtx;
 pub mod inputs;
 pub mod ndjson;
 pub mod parquet;
+pub mod registry;
 pub mod sink;
 pub mod source;
 pub mod text;
 
+use crate::ids::{IdKeys, KeyDict};
 use crate::model::SessionMeta;
 use crate::time::Zone;
 use columns::{Canon, ColumnMap};
@@ -41,6 +44,8 @@ pub struct LoadOptions {
     /// session id); row-level counts and bad rows without a session go to
     /// partition 0. `None`: every session.
     pub partition: Option<(u32, u32)>,
+    /// Which id columns hold text keys (SPEC 9.1).
+    pub id_keys: IdKeys,
 }
 
 /// The partition of a session id among `n`.
@@ -54,6 +59,10 @@ pub fn partition_of(session_id: i32, n: u32) -> u32 {
 pub enum At {
     Line(u64),
     Row(u64),
+    /// An EVTX record by its number (`EventRecordID`).
+    Record(u64),
+    /// A damaged EVTX chunk by its 0-based number.
+    Chunk(u64),
 }
 
 /// A bad row: where it is, the first cell that breaks a rule, and the whole
@@ -75,6 +84,8 @@ impl BadRow {
         match self.at {
             At::Line(l) => format!("{}:{l}", self.file),
             At::Row(r) => format!("{} row {r}", self.file),
+            At::Record(r) => format!("{} record {r}", self.file),
+            At::Chunk(c) => format!("{} chunk {c}", self.file),
         }
     }
 }
@@ -126,6 +137,9 @@ impl LoadError {
 pub struct Loaded {
     /// One entry per distinct session id, in order of first appearance.
     pub sessions: Vec<SessionMeta>,
+    /// Per session, the place of its first good row in input order
+    /// (`seq`): how passes over partitions tell which came first.
+    pub firsts: Vec<u64>,
     /// The sink asked to stop: its answers are incomplete.
     pub stopped: bool,
     pub rows_read: u64,
@@ -173,6 +187,7 @@ pub fn open(o: Open<'_>) -> Result<Box<dyn source::Source>, LoadError> {
         Format::Csv => Box::new(csv::CsvSource::open(o)?),
         Format::Ndjson => Box::new(ndjson::NdjsonSource::open(o)?),
         Format::Parquet => Box::new(parquet::ParquetSource::open(o)?),
+        Format::Evtx => Box::new(evtx::EvtxSource::open(o)?),
     })
 }
 
@@ -190,8 +205,10 @@ pub fn load_files(
         file_no: 0,
         index: assemble::SessionIndex::default(),
         loaded: Loaded::default(),
+        dicts: Default::default(),
     };
     let stopped = |s: &Assembler| s.loaded.over_limit || s.loaded.stopped;
+    let evtx_state = std::sync::Arc::new(std::sync::Mutex::new(evtx::EvtxState::default()));
     for (file_no, file) in files.iter().enumerate() {
         if stopped(&state) {
             break;
@@ -203,6 +220,7 @@ pub fn load_files(
                 file,
                 map: &opts.map,
                 interner,
+                evtx: evtx_state.clone(),
             })
         })?;
         // A reader thread reads the next batch while the current one is
@@ -235,6 +253,7 @@ pub fn load_files(
         })?;
     }
     state.loaded.sessions = std::mem::take(&mut state.index.metas);
+    state.loaded.firsts = std::mem::take(&mut state.index.firsts);
     Ok(state.loaded)
 }
 
@@ -250,6 +269,7 @@ pub fn estimated_rows(files: &[InputFile], map: &ColumnMap) -> u64 {
                     file,
                     map,
                     interner: Default::default(),
+                    evtx: Default::default(),
                 })
             })
             .map_or(0, |s| s.estimated_rows())
@@ -279,6 +299,14 @@ struct Assembler<'a> {
     /// session id -> index into `loaded.events.sessions`.
     index: assemble::SessionIndex,
     loaded: Loaded,
+    /// Provisional ids of session keys (or, sessionizing, of (user,
+    /// client) pairs) and of user keys.
+    dicts: [KeyDict; 2],
+}
+
+/// A row's place in input order: its file's number and its data row.
+pub fn seq(file_no: usize, row: usize) -> u64 {
+    ((file_no as u64) << 40) | row as u64
 }
 
 impl Assembler<'_> {
@@ -311,13 +339,41 @@ impl Assembler<'_> {
                 .map(|c| c.as_materialized_series().clone())
                 .map_err(err)
         };
+        let keys = self.opts.id_keys;
+        let sessionize = self.opts.map.sessionize;
+        let [session_dict, user_dict] = &self.dicts;
+        let id_column = |c: Canon, key: bool, dict: &KeyDict| {
+            let s = series(c)?;
+            if key {
+                convert::key_column(&s, c, dict).map_err(err)
+            } else {
+                convert::int32_column(&s, c).map_err(err)
+            }
+        };
         let (r1, r2) = rayon::join(
-            || convert::int32_column(&series(Canon::SessionId)?, Canon::SessionId).map_err(err),
-            || convert::int32_column(&series(Canon::UserId)?, Canon::UserId).map_err(err),
+            || {
+                if sessionize {
+                    Ok((Vec::new(), Vec::new()))
+                } else {
+                    id_column(Canon::SessionId, keys.session, session_dict)
+                }
+            },
+            || id_column(Canon::UserId, keys.user, user_dict),
         );
-        let (sid, mut bad) = r1?;
+        let (mut sid, mut bad) = r1?;
         let (uid, b2) = r2?;
         bad.extend(b2);
+        if sessionize {
+            let guid = series(Canon::ClientGuid).ok();
+            sid = match (&guid, &dict) {
+                (Some(guid), _) => convert::pair_column(&uid, guid, session_dict).map_err(err)?,
+                // Names read as dictionaries: pair the user with its row's guid text.
+                (None, Some(names)) => {
+                    convert::pair_column(&uid, &names.guid_series(), session_dict).map_err(err)?
+                }
+                (None, None) => return Err(err(polars_err!(ColumnNotFound: "client_guid"))),
+            };
+        }
         let (ts, b) = convert::timestamp_column(&series(Canon::Timestamp)?, zone).map_err(err)?;
         bad.extend(b);
         let kind_series = series(Canon::Kind).ok();
@@ -359,7 +415,7 @@ impl Assembler<'_> {
             .collect();
         skip.sort_unstable();
         skip.dedup();
-        let keys = convert::keys(&ts, &kinds);
+        let event_keys = convert::keys(&ts, &kinds);
         drop((ts, kinds));
         crate::trace::stage("converted");
         let text = match dict {
@@ -380,9 +436,12 @@ impl Assembler<'_> {
         let batch = assemble::Batch {
             sid: &sid,
             uid: &uid,
-            keys: &keys,
+            keys: &event_keys,
             names,
             skip: &skip,
+            seq: seq(self.file_no, offset),
+            session_keys: (keys.session && !sessionize).then_some(session_dict),
+            user_keys: keys.user.then_some(user_dict),
         };
         let (found, flow) = assemble::assemble(&batch, &mut self.index, sink).map_err(err)?;
         bad.extend(found);

@@ -57,6 +57,9 @@ pub struct NdjsonSource {
     resolved: Option<ColumnMap>,
     /// The distinct keys the map reads, in canonical order.
     sources: Vec<String>,
+    /// Per source, the top-level key it names, and the nested paths.
+    top: Vec<String>,
+    nested: Vec<(usize, Vec<String>)>,
     /// Whether the file has each of `sources` (else a hive folder may).
     seen: Vec<bool>,
     next_row: usize,
@@ -76,11 +79,14 @@ impl NdjsonSource {
                 sources.push(s);
             }
         }
+        let (top, nested) = lookups(&sources);
         Ok(NdjsonSource {
             file: o.file.clone(),
             chunks,
             given: o.map.clone(),
             resolved: None,
+            top,
+            nested,
             seen: vec![false; sources.len()],
             sources,
             next_row: 0,
@@ -120,9 +126,13 @@ type Values<'a> = [Option<Cow<'a, str>>; Canon::ALL.len()];
 /// Where each key goes: the index of the source it names, matched as
 /// `ColumnMap::resolve` matches names (surrounding blanks and case aside).
 struct Keys<'s> {
+    /// Per source, the top-level key it names (a nested path names none).
     sources: &'s [String],
     /// Every key of the line, for the first line (the columns found).
     all: Option<Vec<String>>,
+    /// The sources that are paths into nested objects (SPEC 9.4): their
+    /// index and the keys along the path.
+    nested: &'s [(usize, Vec<String>)],
 }
 
 impl Keys<'_> {
@@ -132,6 +142,79 @@ impl Keys<'_> {
         }
         self.sources.iter().position(|s| same_name(s, key))
     }
+
+    /// Whether a nested path starts at this top-level key.
+    fn starts_path(&self, key: &str) -> bool {
+        self.nested.iter().any(|(_, p)| same_name(&p[0], key))
+    }
+
+    /// The values of the nested paths that start at `key`, from its value.
+    fn fill_nested<'de>(&mut self, key: &str, value: &serde_json::Value, out: &mut Values<'de>) {
+        let nested = self.nested;
+        for (i, path) in nested.iter().filter(|(_, p)| same_name(&p[0], key)) {
+            let mut at = Some(value);
+            for step in &path[1..] {
+                at = at.and_then(|v| v.as_object()).and_then(|o| {
+                    o.get(step.as_str())
+                        .or_else(|| o.iter().find(|(k, _)| same_name(k, step)).map(|(_, v)| v))
+                });
+            }
+            let text = match at {
+                None | Some(serde_json::Value::Null) => None,
+                Some(serde_json::Value::String(s)) => Some(s.clone()),
+                Some(v) => Some(v.to_string()),
+            };
+            if text.is_some() {
+                if let Some(all) = &mut self.all {
+                    all.push(join_path(path));
+                }
+            }
+            out[*i] = text.map(Cow::Owned);
+        }
+    }
+}
+
+/// A `--map` source as the keys along a path: split at each `.` that is
+/// not written `\.` (SPEC 9.4).
+pub fn split_path(source: &str) -> Vec<String> {
+    let mut parts = vec![String::new()];
+    let mut chars = source.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' if chars.peek() == Some(&'.') => {
+                chars.next();
+                parts.last_mut().expect("one part").push('.');
+            }
+            '.' => parts.push(String::new()),
+            c => parts.last_mut().expect("one part").push(c),
+        }
+    }
+    parts
+}
+
+/// The path as `--map` writes it.
+fn join_path(parts: &[String]) -> String {
+    parts
+        .iter()
+        .map(|p| p.replace('.', "\\."))
+        .collect::<Vec<_>>()
+        .join(".")
+}
+
+/// The top-level key each source names (a path's is none: `\0`), and the paths.
+fn lookups(sources: &[String]) -> (Vec<String>, Vec<(usize, Vec<String>)>) {
+    let mut top = Vec::new();
+    let mut nested = Vec::new();
+    for (i, s) in sources.iter().enumerate() {
+        let mut parts = split_path(s);
+        if parts.len() == 1 {
+            top.push(parts.remove(0));
+        } else {
+            top.push("\0".to_string());
+            nested.push((i, parts));
+        }
+    }
+    (top, nested)
 }
 
 /// Whether two column names are the same to `ColumnMap::resolve`.
@@ -241,6 +324,10 @@ impl<'de> DeserializeSeed<'de> for Line<'_, '_> {
                     }
                     match self.0.index(&k) {
                         Some(i) => out[i] = map.next_value::<Text<'de>>()?.0,
+                        None if self.0.starts_path(&k) => {
+                            let v = map.next_value::<serde_json::Value>()?;
+                            self.0.fill_nested(&k, &v, &mut out);
+                        }
                         None => {
                             map.next_value::<IgnoredAny>()?;
                         }
@@ -450,6 +537,7 @@ impl Source for NdjsonSource {
         // Pieces of whole lines, parsed in parallel.
         let pieces = line_pieces(bytes, 4 * rayon::current_num_threads());
         let sources = &self.sources;
+        let (top, nested) = (&self.top[..], &self.nested[..]);
         type Piece = (
             Vec<StringChunked>,
             Vec<BadCell>,
@@ -486,8 +574,9 @@ impl Source for NdjsonSource {
                     // The keys of the file's first good line, all of them, for the column check.
                     let want_all = first && p == 0 && found.is_none();
                     let mut keys = Keys {
-                        sources,
+                        sources: top,
                         all: want_all.then(Vec::new),
+                        nested,
                     };
                     let mut quick: Values = Default::default();
                     let read_quick = !want_all
@@ -658,6 +747,7 @@ mod tests {
         let mut keys = Keys {
             sources: &sources,
             all: None,
+            nested: &[],
         };
         parse_line(line.as_bytes(), &mut keys).map(|v| {
             v.into_iter()
@@ -696,6 +786,7 @@ mod tests {
             &mut Keys {
                 sources: &["a".into()],
                 all: None,
+                nested: &[],
             },
         )
         .unwrap_err();
@@ -771,6 +862,7 @@ mod tests {
             let keys = Keys {
                 sources: &sources,
                 all: None,
+                nested: &[],
             };
             let Some(got) = quick_line(&line, &keys, &mut order) else {
                 continue;
@@ -785,6 +877,7 @@ mod tests {
             let mut keys = Keys {
                 sources: &sources,
                 all: None,
+                nested: &[],
             };
             let want = parse_line(line.as_bytes(), &mut keys)
                 .unwrap_or_else(|e| panic!("{line}: serde refuses a quick line: {e}"));

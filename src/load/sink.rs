@@ -24,6 +24,8 @@ pub struct Rows<'a> {
     /// Sessions known after this batch; indices of new ones come last.
     pub sessions: usize,
     pub parts: Vec<(&'a [u32], &'a [i64])>,
+    /// Per part, the input-order place (`super::seq`) of its first row.
+    pub seqs: Vec<u64>,
 }
 
 impl Rows<'_> {

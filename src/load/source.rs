@@ -59,6 +59,8 @@ pub struct Open<'a> {
     pub map: &'a ColumnMap,
     /// Gives the entries of names read as dictionaries their ids.
     pub interner: Arc<Mutex<Interner>>,
+    /// What links and names the sessions of Windows logs, over all files.
+    pub evtx: Arc<Mutex<super::evtx::EvtxState>>,
 }
 
 /// The map for a file's columns as it spells them (`found`), with the hive

@@ -98,6 +98,7 @@ mod tests {
                 user_name: "username1".into(),
                 client_guid: "5d4fe546".into(),
                 client_name: "clientname1".into(),
+                ..SessionMeta::default()
             }],
         );
         let sel = select(&g, &Settings::whole(Some(US_PER_SEC)));

@@ -3,6 +3,7 @@
 
 pub mod atomic;
 pub mod guard;
+pub mod ids;
 pub mod json;
 pub mod rejects;
 pub mod staging;

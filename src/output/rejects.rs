@@ -26,6 +26,10 @@ struct Line<'a> {
     line: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     row: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    record_number: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    chunk: Option<u64>,
     column: &'a str,
     value: &'a str,
     reason: &'a str,
@@ -35,15 +39,20 @@ struct Line<'a> {
 /// Writes the rejected rows as NDJSON, in input order.
 pub fn write_rejects(mut w: impl Write, rows: &[BadRow]) -> io::Result<()> {
     for r in rows {
-        let (line, row) = match r.at {
-            At::Line(l) => (Some(l), None),
-            At::Row(i) => (None, Some(i)),
-        };
+        let (mut line, mut row, mut record_number, mut chunk) = (None, None, None, None);
+        match r.at {
+            At::Line(l) => line = Some(l),
+            At::Row(i) => row = Some(i),
+            At::Record(n) => record_number = Some(n),
+            At::Chunk(c) => chunk = Some(c),
+        }
         let l = Line {
             source: r.source(),
             file: &r.file,
             line,
             row,
+            record_number,
+            chunk,
             column: &r.column,
             value: &r.value,
             reason: &r.rule,

@@ -2,6 +2,7 @@
 //! tools read without hints, and their two encodings: Parquet, and CSV with
 //! RFC 3339 UTC timestamps, ISO dates and spreadsheet formulas neutralised.
 
+use crate::ids::{IdKeys, IdKind};
 use crate::kernel::SessionStats;
 use crate::model::SessionMeta;
 use crate::rollup::{ClientKey, DailyRow, UserKey};
@@ -17,8 +18,13 @@ fn timestamps(name: &str, v: Vec<Option<i64>>) -> PolarsResult<Column> {
     ))
 }
 
-/// `sessions`: one row per selected session, in the endpoint's order.
-pub fn sessions_frame(metas: &[SessionMeta], sel: &[SessionStats]) -> PolarsResult<DataFrame> {
+/// `sessions`: one row per selected session, in the endpoint's order; with
+/// keys, `session_key` and `user_key` after the other columns (SPEC 9.1).
+pub fn sessions_frame(
+    metas: &[SessionMeta],
+    sel: &[SessionStats],
+    keys: IdKeys,
+) -> PolarsResult<DataFrame> {
     let meta = |st: &SessionStats| &metas[st.session as usize];
     let ints = |f: &dyn Fn(&SessionStats) -> i64| sel.iter().map(f).collect::<Vec<i64>>();
     let strs = |f: fn(&crate::model::SessionMeta) -> &str| {
@@ -45,8 +51,32 @@ pub fn sessions_frame(metas: &[SessionMeta], sel: &[SessionStats]) -> PolarsResu
             Column::new("open".into(), bools(&|s| s.open)),
             Column::new("clipped_start".into(), bools(&|s| s.clipped_start)),
             Column::new("clipped_end".into(), bools(&|s| s.clipped_end)),
-        ],
+        ]
+        .into_iter()
+        .chain(keys.session.then(|| {
+            Column::new(
+                "session_key".into(),
+                strs_of(sel, metas, |m| m.session_key.as_deref()),
+            )
+        }))
+        .chain(keys.user.then(|| {
+            Column::new(
+                "user_key".into(),
+                strs_of(sel, metas, |m| m.user_key.as_deref()),
+            )
+        }))
+        .collect(),
     )
+}
+
+fn strs_of<'a>(
+    sel: &[SessionStats],
+    metas: &'a [SessionMeta],
+    f: fn(&'a SessionMeta) -> Option<&'a str>,
+) -> Vec<&'a str> {
+    sel.iter()
+        .map(|s| f(&metas[s.session as usize]).unwrap_or(""))
+        .collect()
 }
 
 fn daily_frame<K>(rows: &[DailyRow<K>], keys: Vec<Column>) -> PolarsResult<DataFrame> {
@@ -80,14 +110,38 @@ fn daily_frame<K>(rows: &[DailyRow<K>], keys: Vec<Column>) -> PolarsResult<DataF
 }
 
 /// `daily_user`.
-pub fn user_frame(rows: &[DailyRow<UserKey>]) -> PolarsResult<DataFrame> {
+/// `daily_user`; with user keys, `user_key` after the other columns.
+pub fn user_frame(rows: &[DailyRow<UserKey>], keys: IdKeys) -> PolarsResult<DataFrame> {
     let ids: Vec<i64> = rows.iter().map(|r| i64::from(r.key.0)).collect();
     let names: Vec<&str> = rows.iter().map(|r| r.key.1).collect();
-    daily_frame(
+    let mut df = daily_frame(
         rows,
         vec![
             Column::new("user_id".into(), ids),
             Column::new("user_name".into(), names),
+        ],
+    )?;
+    if keys.user {
+        let k: Vec<&str> = rows.iter().map(|r| r.key.2.unwrap_or("")).collect();
+        df.with_column(Column::new("user_key".into(), k))?;
+    }
+    Ok(df)
+}
+
+/// `ids.csv`: `kind,key,id`, by kind, then id.
+pub fn ids_frame(rows: &[(IdKind, Box<str>, i32)]) -> PolarsResult<DataFrame> {
+    DataFrame::new(
+        rows.len(),
+        vec![
+            Column::new(
+                "kind".into(),
+                rows.iter().map(|r| r.0.name()).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "key".into(),
+                rows.iter().map(|r| &*r.1).collect::<Vec<&str>>(),
+            ),
+            Column::new("id".into(), rows.iter().map(|r| r.2).collect::<Vec<i32>>()),
         ],
     )
 }
@@ -153,6 +207,7 @@ pub fn neutralise(text: &str) -> std::borrow::Cow<'_, str> {
 /// One column, typed, for writing CSV cells without a string per cell.
 enum Cells<'a> {
     Int(&'a Int64Chunked),
+    Int32(&'a Int32Chunked),
     Bool(&'a BooleanChunked),
     Float(&'a Float64Chunked),
     Text(&'a StringChunked),
@@ -165,6 +220,7 @@ impl<'a> Cells<'a> {
         let s = c.as_materialized_series();
         Ok(match s.dtype() {
             DataType::Int64 => Cells::Int(s.i64()?),
+            DataType::Int32 => Cells::Int32(s.i32()?),
             DataType::Boolean => Cells::Bool(s.bool()?),
             DataType::Float64 => Cells::Float(s.f64()?),
             DataType::String => Cells::Text(s.str()?),
@@ -182,6 +238,11 @@ impl<'a> Cells<'a> {
             Cells::Int(c) => {
                 if let Some(v) = c.get(i) {
                     push_digits(buf, v, 1);
+                }
+            }
+            Cells::Int32(c) => {
+                if let Some(v) = c.get(i) {
+                    push_digits(buf, i64::from(v), 1);
                 }
             }
             Cells::Bool(c) => {

@@ -10,7 +10,7 @@
 //! are read as strings the usual way.
 
 use crate::load::columns::{Canon, ColumnMap};
-use polars::prelude::{ArrowSchema, FileMetadataRef};
+use polars::prelude::{ArrowSchema, FileMetadataRef, NamedFrom, Series};
 use polars_arrow::array::{Array, DictionaryArray, Utf8ViewArray};
 use polars_arrow::datatypes::{ArrowDataType, Field, IntegerType, Metadata, DTYPE_CATEGORICAL_NEW};
 use polars_buffer::Buffer;
@@ -26,6 +26,24 @@ pub const NAMES: [Canon; 3] = [Canon::UserName, Canon::ClientGuid, Canon::Client
 pub struct DictNames {
     pub groups: Vec<[DictionaryArray<u32>; 3]>,
     pub ids: Vec<[Vec<u32>; 3]>,
+}
+
+impl DictNames {
+    /// The client guids of the batch as text (for building sessions).
+    pub fn guid_series(&self) -> Series {
+        let values: Vec<Option<&str>> = self
+            .groups
+            .iter()
+            .flat_map(|g| {
+                let arr = &g[1];
+                let dict = dict_values(arr);
+                (0..arr.len()).map(move |i| {
+                    (!arr.is_null(i)).then(|| dict.value(arr.keys().value(i) as usize))
+                })
+            })
+            .collect();
+        Series::new("client_guid".into(), values)
+    }
 }
 
 /// The id of a missing name (empty or blank).

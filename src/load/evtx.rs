@@ -1,0 +1,382 @@
+//! Windows Security event logs (`.evtx`) as a source (SPEC 9.3), read with
+//! the `evtx` crate: batches of whole 64 KiB chunks, parsed in parallel,
+//! then turned into events in record order, which linking follows.
+//!
+//! - 4624 (logon) of `LogonType` 2, 10 or 11 is `login`; 4634 (logoff) of
+//!   those types and 4647 (user-initiated logoff) are `logout`; 4800
+//!   (locked) and 4802 (screen saver on) are `idle`, 4801 (unlocked) and
+//!   4803 (screen saver off) `activity`. Other records are not events.
+//! - The session key is `COMPUTER/LOGONID` (`TargetLogonId` as the record
+//!   writes it, lowercase hex). A 4624 whose `TargetLinkedLogonId` is not
+//!   `0x0` joins the two ids into one session keyed by the numerically
+//!   smaller, for the records after it; a 4624 without a link starts its
+//!   id afresh.
+//! - The user key is `TargetUserSid`, the user name
+//!   `TargetDomainName\TargetUserName` of the session's first record; the
+//!   client guid and name are `System/Computer`. A later record of a session
+//!   with another SID keeps its SID, so that the load finds it bad (SPEC 1.4).
+//!
+//! What links and names sessions is shared by all the EVTX files of a load
+//! (`EvtxState`), in input order. A record the parser cannot read is a bad
+//! row named by its record number, a damaged chunk one named by its chunk.
+
+use super::columns::Canon;
+use super::convert::BadCell;
+use super::inputs::InputFile;
+use super::source::{Batch, Locate, Open, Place, Source};
+use super::{At, LoadError};
+use evtx::{EvtxChunkData, EvtxParser, IntoIterChunks, ParserSettings};
+use polars::prelude::PlHashMap as HashMap;
+use polars::prelude::*;
+use rayon::prelude::*;
+use serde_json::Value;
+use std::fs::File;
+use std::sync::{Arc, Mutex};
+
+/// Chunks per batch: 64 of 64 KiB, a few thousand records.
+const BATCH_CHUNKS: usize = 64;
+
+/// What links and names sessions across the records (and files) of a load.
+#[derive(Debug, Default)]
+pub struct EvtxState {
+    /// (computer, logon id) -> the logon id that keys its session.
+    linked: HashMap<(Box<str>, Box<str>), Box<str>>,
+    /// Session key -> the user name of its first record.
+    names: HashMap<Box<str>, Box<str>>,
+}
+
+/// The fields of a record that events are made of.
+#[derive(Debug, Default, Clone)]
+struct Fields {
+    record: u64,
+    event_id: Option<u32>,
+    time: Option<String>,
+    computer: Option<String>,
+    logon_type: Option<String>,
+    logon_id: Option<String>,
+    linked: Option<String>,
+    sid: Option<String>,
+    domain: Option<String>,
+    user: Option<String>,
+}
+
+/// One item of a chunk: a record's fields, or what could not be read.
+#[derive(Debug, Clone)]
+enum Item {
+    Record(Box<Fields>),
+    /// A record the parser could not read: (record number if known, its
+    /// chunk's number, reason).
+    BadRecord(Option<u64>, u64, String),
+    /// A chunk that could not be read: (chunk number, reason).
+    BadChunk(u64, String),
+}
+
+pub struct EvtxSource {
+    file: InputFile,
+    chunks: IntoIterChunks<File>,
+    settings: Arc<ParserSettings>,
+    /// Chunks handed out so far, to name a damaged one.
+    chunk_no: u64,
+    next_row: usize,
+    state: Arc<Mutex<EvtxState>>,
+    size: u64,
+}
+
+impl EvtxSource {
+    pub fn open(o: Open<'_>) -> Result<EvtxSource, LoadError> {
+        let name = o.file.display();
+        let size = std::fs::metadata(&o.file.path).map_or(0, |m| m.len());
+        let f = File::open(&o.file.path).map_err(|e| LoadError::io(&name, e))?;
+        let parser = EvtxParser::from_read_seek(f).map_err(|e| {
+            LoadError::Input(format!("cannot read {name} as EVTX: {}", one_line(&e)))
+        })?;
+        let settings = Arc::new(ParserSettings::new().num_threads(1));
+        Ok(EvtxSource {
+            file: o.file.clone(),
+            chunks: parser.with_configuration((*settings).clone()).into_chunks(),
+            settings,
+            chunk_no: 0,
+            next_row: 0,
+            state: o.evtx.clone(),
+            size,
+        })
+    }
+}
+
+fn one_line(e: &dyn std::fmt::Display) -> String {
+    crate::error::one_line(&e.to_string())
+}
+
+/// A JSON value as text: strings as they are, numbers as JSON spells them.
+fn text(v: Option<&Value>) -> Option<String> {
+    match v? {
+        Value::String(s) => Some(s.clone()),
+        Value::Null => None,
+        Value::Object(o) => text(o.get("#text")),
+        other => Some(other.to_string()),
+    }
+}
+
+/// The fields of a record rendered as JSON by the `evtx` crate.
+fn fields(record: u64, v: &Value) -> Fields {
+    let event = &v["Event"];
+    let system = &event["System"];
+    let data = &event["EventData"];
+    let get = |k: &str| text(data.get(k));
+    Fields {
+        record,
+        event_id: text(system.get("EventID")).and_then(|t| t.trim().parse().ok()),
+        time: text(system["TimeCreated"]["#attributes"].get("SystemTime")),
+        computer: text(system.get("Computer")),
+        logon_type: get("LogonType"),
+        logon_id: get("TargetLogonId").map(|t| t.to_ascii_lowercase()),
+        linked: get("TargetLinkedLogonId").map(|t| t.to_ascii_lowercase()),
+        sid: get("TargetUserSid"),
+        domain: get("TargetDomainName"),
+        user: get("TargetUserName"),
+    }
+}
+
+/// Parses one chunk into its items, in record order.
+fn parse_chunk(
+    chunk: Result<EvtxChunkData, evtx::err::EvtxError>,
+    number: u64,
+    settings: &Arc<ParserSettings>,
+) -> Vec<Item> {
+    let mut data = match chunk {
+        Ok(d) => d,
+        Err(e) => return vec![Item::BadChunk(number, one_line(&e))],
+    };
+    let mut chunk = match data.parse(settings.clone()) {
+        Ok(c) => c,
+        Err(e) => return vec![Item::BadChunk(number, one_line(&e))],
+    };
+    chunk
+        .iter()
+        .filter_map(|r| match r {
+            Ok(r) if r.recovered => None,
+            Ok(r) => {
+                let id = r.event_record_id;
+                Some(match r.into_json_value() {
+                    Ok(s) => Item::Record(Box::new(fields(id, &s.data))),
+                    Err(e) => Item::BadRecord(Some(id), number, one_line(&e)),
+                })
+            }
+            Err(e) => {
+                let id = match &e {
+                    evtx::err::EvtxError::FailedToParseRecord { record_id, .. } => Some(*record_id),
+                    _ => None,
+                };
+                Some(Item::BadRecord(id, number, one_line(&e)))
+            }
+        })
+        .collect()
+}
+
+/// The numeric value of a logon id (`0x2610b`), for choosing the smaller.
+fn logon_number(id: &str) -> Option<u64> {
+    u64::from_str_radix(id.strip_prefix("0x")?, 16).ok()
+}
+
+impl EvtxState {
+    /// The event a record is, if any: (session key, user key, user name,
+    /// computer, time, kind); fields it lacks are `None` (bad cells).
+    fn event(&mut self, f: &Fields) -> Option<[Option<String>; 7]> {
+        let kind = match (f.event_id?, f.logon_type.as_deref().map(str::trim)) {
+            (4624, t) => {
+                self.link(f);
+                match t {
+                    Some("2" | "10" | "11") => "login",
+                    _ => return None,
+                }
+            }
+            (4634, Some("2" | "10" | "11")) | (4647, _) => "logout",
+            (4800 | 4802, _) => "idle",
+            (4801 | 4803, _) => "activity",
+            _ => return None,
+        };
+        let session = match (&f.computer, &f.logon_id) {
+            (Some(c), Some(id)) => {
+                let id = self
+                    .linked
+                    .get(&(c.as_str().into(), id.as_str().into()))
+                    .map_or(id.as_str(), |l| l);
+                Some(format!("{c}/{id}"))
+            }
+            _ => None,
+        };
+        let own_name = match (&f.domain, &f.user) {
+            (Some(d), Some(u)) => Some(format!("{d}\\{u}")),
+            (None, Some(u)) => Some(u.clone()),
+            _ => None,
+        };
+        let name = match &session {
+            Some(s) => match self.names.get(s.as_str()) {
+                Some(n) => Some(n.to_string()),
+                None => {
+                    if let Some(n) = &own_name {
+                        self.names.insert(s.as_str().into(), n.as_str().into());
+                    }
+                    own_name
+                }
+            },
+            None => own_name,
+        };
+        Some([
+            session,
+            f.sid.clone(),
+            name,
+            f.computer.clone(),
+            f.computer.clone(),
+            f.time.clone(),
+            Some(kind.to_string()),
+        ])
+    }
+
+    /// A 4624: links its logon id with `TargetLinkedLogonId`, or starts it afresh.
+    fn link(&mut self, f: &Fields) {
+        let (Some(c), Some(id)) = (&f.computer, &f.logon_id) else {
+            return;
+        };
+        let c: Box<str> = c.as_str().into();
+        match f.linked.as_deref().filter(|l| logon_number(l) != Some(0)) {
+            Some(l) => {
+                let key = match (logon_number(id), logon_number(l)) {
+                    (Some(a), Some(b)) if b < a => l,
+                    (Some(_), Some(_)) => id.as_str(),
+                    _ => id.as_str().min(l),
+                };
+                self.linked
+                    .insert((c.clone(), id.as_str().into()), key.into());
+                self.linked.insert((c, l.into()), key.into());
+            }
+            None => {
+                self.linked.remove(&(c, id.as_str().into()));
+            }
+        }
+    }
+}
+
+/// The canonical columns, in order.
+const COLUMNS: [Canon; 7] = [
+    Canon::SessionId,
+    Canon::UserId,
+    Canon::UserName,
+    Canon::ClientGuid,
+    Canon::ClientName,
+    Canon::Timestamp,
+    Canon::Kind,
+];
+
+impl Source for EvtxSource {
+    fn next_batch(&mut self) -> Result<Option<Batch>, LoadError> {
+        let mut raw = Vec::with_capacity(BATCH_CHUNKS);
+        for chunk in self.chunks.by_ref().take(BATCH_CHUNKS) {
+            let number = match &chunk {
+                Ok(d) => d.number.unwrap_or(self.chunk_no),
+                Err(_) => self.chunk_no,
+            };
+            self.chunk_no += 1;
+            raw.push((chunk, number));
+        }
+        if raw.is_empty() {
+            return Ok(None);
+        }
+        let settings = &self.settings;
+        let items: Vec<Item> = raw
+            .into_par_iter()
+            .map(|(c, n)| parse_chunk(c, n, settings))
+            .collect::<Vec<_>>()
+            .into_iter()
+            .flatten()
+            .collect();
+        let mut cols: [Vec<Option<String>>; 7] = Default::default();
+        let mut bad = Vec::new();
+        let mut places = Vec::new();
+        let mut state = self.state.lock().expect("no reader panicked");
+        for item in items {
+            let row = cols[0].len();
+            let values = match &item {
+                Item::Record(f) => match state.event(f) {
+                    Some(v) => v,
+                    None => continue,
+                },
+                Item::BadRecord(_, _, why) | Item::BadChunk(_, why) => {
+                    bad.push(BadCell {
+                        row,
+                        column: None,
+                        value: String::new(),
+                        rule: format!("cannot read this EVTX record: {why}"),
+                    });
+                    Default::default()
+                }
+            };
+            for (col, v) in cols.iter_mut().zip(values) {
+                col.push(v);
+            }
+            places.push(item);
+        }
+        drop(state);
+        let n = places.len();
+        let columns: Vec<Column> = COLUMNS
+            .iter()
+            .zip(cols)
+            .map(|(c, v)| Column::new(c.name().into(), v))
+            .collect();
+        let df = DataFrame::new(n, columns)
+            .map_err(|e| LoadError::Input(format!("{}: {e}", self.file.display())))?;
+        let first_row = self.next_row;
+        self.next_row += n;
+        Ok(Some(Batch {
+            df,
+            bad,
+            blank: Vec::new(),
+            dict: None,
+            first_row,
+            place: Box::new(EvtxPlace(places)),
+        }))
+    }
+
+    fn estimated_rows(&self) -> u64 {
+        // Most records of a Security log are other events; about 1 KiB each.
+        self.size / 1024
+    }
+}
+
+/// Per row of a batch, its record (or what could not be read).
+struct EvtxPlace(Vec<Item>);
+
+impl Locate for EvtxPlace {
+    fn locate(&self, rows: &[usize]) -> Result<Vec<Place>, LoadError> {
+        Ok(rows
+            .iter()
+            .map(|&r| match &self.0[r] {
+                Item::Record(f) => {
+                    let mut rec = vec![("EventRecordID".to_string(), f.record.to_string())];
+                    let shown = [
+                        ("EventID", f.event_id.map(|e| e.to_string())),
+                        ("TimeCreated", f.time.clone()),
+                        ("Computer", f.computer.clone()),
+                        ("LogonType", f.logon_type.clone()),
+                        ("TargetLogonId", f.logon_id.clone()),
+                        ("TargetLinkedLogonId", f.linked.clone()),
+                        ("TargetUserSid", f.sid.clone()),
+                        ("TargetDomainName", f.domain.clone()),
+                        ("TargetUserName", f.user.clone()),
+                    ];
+                    rec.extend(
+                        shown
+                            .into_iter()
+                            .filter_map(|(k, v)| v.map(|v| (k.to_string(), v))),
+                    );
+                    (At::Record(f.record), rec)
+                }
+                Item::BadRecord(id, chunk, why) => (
+                    id.map_or(At::Chunk(*chunk), At::Record),
+                    vec![("error".to_string(), why.clone())],
+                ),
+                Item::BadChunk(n, why) => (At::Chunk(*n), vec![("error".to_string(), why.clone())]),
+            })
+            .collect())
+    }
+}
