@@ -10,6 +10,7 @@ mod generate;
 mod hostile;
 mod memory;
 mod props;
+mod real;
 mod report;
 mod sessions;
 mod stream;

@@ -80,6 +80,8 @@ pub struct EvtxSource {
     next_row: usize,
     state: Arc<Mutex<EvtxState>>,
     size: u64,
+    /// Where the file is cut short, told after its last whole chunk.
+    truncated: Option<(u64, String)>,
 }
 
 impl EvtxSource {
@@ -90,8 +92,16 @@ impl EvtxSource {
         let parser = EvtxParser::from_read_seek(f).map_err(|e| {
             LoadError::Input(format!("cannot read {name} as EVTX: {}", one_line(&e)))
         })?;
-        let settings = Arc::new(ParserSettings::new().num_threads(1));
+        let truncated = truncation(size, u64::from(parser.header().chunk_count));
+        // A chunk whose checksums fail is damaged: one bad row, never
+        // records read from bytes that are not what Windows wrote.
+        let settings = Arc::new(
+            ParserSettings::new()
+                .num_threads(1)
+                .validate_checksums(true),
+        );
         Ok(EvtxSource {
+            truncated,
             file: o.file.clone(),
             chunks: parser.with_configuration((*settings).clone()).into_chunks(),
             settings,
@@ -103,8 +113,46 @@ impl EvtxSource {
     }
 }
 
-fn one_line(e: &dyn std::fmt::Display) -> String {
-    crate::error::one_line(&e.to_string())
+/// An error and its causes, on one line.
+fn one_line(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut at = e.source();
+    while let Some(cause) = at {
+        let shown = cause.to_string();
+        if !text.contains(&shown) {
+            text.push_str(": ");
+            text.push_str(&shown);
+        }
+        at = cause.source();
+    }
+    crate::error::one_line(&text)
+}
+
+/// The bytes of a chunk, after the file header.
+const CHUNK_BYTES: u64 = 65536;
+const HEADER_BYTES: u64 = 4096;
+
+/// A file shorter than its header says, or that ends inside a chunk: the
+/// chunk where it ends, and why, as one damaged chunk (the parser itself
+/// stops at the last whole chunk and says nothing).
+fn truncation(size: u64, header_chunks: u64) -> Option<(u64, String)> {
+    let body = size.saturating_sub(HEADER_BYTES);
+    let whole = body / CHUNK_BYTES;
+    if body % CHUNK_BYTES != 0 {
+        return Some((
+            whole,
+            format!(
+                "the file ends {} bytes into this chunk of {CHUNK_BYTES} (truncated or damaged)",
+                body % CHUNK_BYTES
+            ),
+        ));
+    }
+    (header_chunks > whole).then(|| {
+        (
+            whole,
+            format!("the file header says {header_chunks} chunks but the file holds {whole} (truncated)"),
+        )
+    })
 }
 
 /// A JSON value as text: strings as they are, numbers as JSON spells them.
@@ -279,17 +327,20 @@ impl Source for EvtxSource {
             self.chunk_no += 1;
             raw.push((chunk, number));
         }
-        if raw.is_empty() {
+        let last = raw.len() < BATCH_CHUNKS;
+        let truncated = if last { self.truncated.take() } else { None };
+        if raw.is_empty() && truncated.is_none() {
             return Ok(None);
         }
         let settings = &self.settings;
-        let items: Vec<Item> = raw
+        let mut items: Vec<Item> = raw
             .into_par_iter()
             .map(|(c, n)| parse_chunk(c, n, settings))
             .collect::<Vec<_>>()
             .into_iter()
             .flatten()
             .collect();
+        items.extend(truncated.map(|(n, why)| Item::BadChunk(n, why)));
         let mut cols: [Vec<Option<String>>; 7] = Default::default();
         let mut bad = Vec::new();
         let mut places = Vec::new();
@@ -302,11 +353,15 @@ impl Source for EvtxSource {
                     None => continue,
                 },
                 Item::BadRecord(_, _, why) | Item::BadChunk(_, why) => {
+                    let what = match item {
+                        Item::BadChunk(..) => "chunk",
+                        _ => "record",
+                    };
                     bad.push(BadCell {
                         row,
                         column: None,
                         value: String::new(),
-                        rule: format!("cannot read this EVTX record: {why}"),
+                        rule: format!("cannot read this EVTX {what}: {why}"),
                     });
                     Default::default()
                 }
@@ -378,5 +433,138 @@ impl Locate for EvtxPlace {
                 Item::BadChunk(n, why) => (At::Chunk(*n), vec![("error".to_string(), why.clone())]),
             })
             .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(
+        event_id: u32,
+        logon_type: Option<&str>,
+        id: &str,
+        linked: Option<&str>,
+        sid: &str,
+        user: &str,
+    ) -> Fields {
+        Fields {
+            record: 1,
+            event_id: Some(event_id),
+            time: Some("2024-01-02T03:04:05.1234567Z".into()),
+            computer: Some("PC1".into()),
+            logon_type: logon_type.map(String::from),
+            logon_id: Some(id.into()),
+            linked: linked.map(String::from),
+            sid: Some(sid.into()),
+            domain: Some("CORP".into()),
+            user: Some(user.into()),
+        }
+    }
+
+    fn kinds_and_sessions(
+        state: &mut EvtxState,
+        records: &[Fields],
+    ) -> Vec<Option<(String, String, String)>> {
+        records
+            .iter()
+            .map(|f| {
+                state.event(f).map(|v| {
+                    let [session, _, name, _, _, _, kind] = v;
+                    (session.unwrap(), name.unwrap(), kind.unwrap())
+                })
+            })
+            .collect()
+    }
+
+    #[test]
+    fn events_map_by_id_and_logon_type() {
+        let mut st = EvtxState::default();
+        let got = kinds_and_sessions(
+            &mut st,
+            &[
+                record(4624, Some("2"), "0x10", Some("0x0"), "S-1", "al"),
+                record(4624, Some("3"), "0x11", None, "S-1", "al"), // network: not an event
+                record(4800, None, "0x10", None, "S-1", "al"),
+                record(4801, None, "0x10", None, "S-1", "al"),
+                record(4802, None, "0x10", None, "S-1", "al"),
+                record(4803, None, "0x10", None, "S-1", "al"),
+                record(4634, Some("3"), "0x11", None, "S-1", "al"), // network logoff: not one
+                record(4634, Some("10"), "0x10", None, "S-1", "al"),
+                record(4647, None, "0x10", None, "S-1", "al"),
+                record(4688, None, "0x10", None, "S-1", "al"),
+            ],
+        );
+        let kinds: Vec<Option<&str>> = got
+            .iter()
+            .map(|g| g.as_ref().map(|g| g.2.as_str()))
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                Some("login"),
+                None,
+                Some("idle"),
+                Some("activity"),
+                Some("idle"),
+                Some("activity"),
+                None,
+                Some("logout"),
+                Some("logout"),
+                None
+            ]
+        );
+        assert!(got
+            .iter()
+            .flatten()
+            .all(|g| g.0 == "PC1/0x10" && g.1 == "CORP\\al"));
+    }
+
+    #[test]
+    fn linked_logons_are_one_session_keyed_by_the_smaller_id() {
+        let mut st = EvtxState::default();
+        let got = kinds_and_sessions(
+            &mut st,
+            &[
+                record(4624, Some("2"), "0x3e8a1", Some("0x3e88f"), "S-1", "al"),
+                record(4624, Some("2"), "0x3e88f", Some("0x3e8a1"), "S-1", "al"),
+                record(4800, None, "0x3e8a1", None, "S-1", "renamed"),
+                record(4634, Some("2"), "0x3e88f", None, "S-1", "al"),
+                // The id used again later, without a link: its own session again.
+                record(4624, Some("2"), "0x3e8a1", Some("0x0"), "S-1", "bo"),
+            ],
+        );
+        let sessions: Vec<&str> = got.iter().flatten().map(|g| g.0.as_str()).collect();
+        assert_eq!(
+            sessions,
+            [
+                "PC1/0x3e88f",
+                "PC1/0x3e88f",
+                "PC1/0x3e88f",
+                "PC1/0x3e88f",
+                "PC1/0x3e8a1"
+            ]
+        );
+        // The name of a session is its first record's.
+        assert_eq!(got[2].as_ref().unwrap().1, "CORP\\al");
+        // 0x10 < 0x9 as text, not as numbers.
+        let mut st = EvtxState::default();
+        let got = kinds_and_sessions(
+            &mut st,
+            &[record(4624, Some("11"), "0x10", Some("0x9"), "S-1", "al")],
+        );
+        assert_eq!(got[0].as_ref().unwrap().0, "PC1/0x9");
+    }
+
+    #[test]
+    fn a_file_cut_short_is_one_damaged_chunk() {
+        assert_eq!(truncation(4096 + 3 * 65536, 3), None);
+        assert_eq!(truncation(4096 + 3 * 65536 + 10, 3).unwrap().0, 3);
+        assert_eq!(truncation(4096 + 2 * 65536, 5).unwrap().0, 2);
+        assert_eq!(
+            truncation(4096 + 4 * 65536, 3),
+            None,
+            "a dirty log may hold more"
+        );
     }
 }
