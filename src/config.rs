@@ -175,6 +175,11 @@ impl Config {
                 "--ids keeps the ids of text keys: give --id-keys session,user (or --sessionize, or EVTX input) too",
             ));
         }
+        Ok(())
+    }
+
+    /// Locks and reads the `--ids` registry (after the paths are checked).
+    pub fn open_registry(&mut self) -> Result<()> {
         if let Some(path) = &self.ids {
             self.registry = Some(Arc::new(
                 crate::load::registry::open(path).map_err(LoadError::Input)?,

@@ -229,6 +229,24 @@ fn a_corrupt_or_busy_registry_fails_and_changes_nothing() {
     assert_eq!(std::fs::read(&reg).unwrap(), b"PAR1 not really");
     assert!(d.hidden(".").is_empty(), "{:?}", d.hidden("."));
 
+    // Nor may the registry be a file the run reads or writes.
+    for clash in [CSV.to_string(), format!("{out_s}/sessions.parquet")] {
+        let e = sessionstat(&[
+            "report",
+            "-i",
+            CSV,
+            "--id-keys",
+            "session",
+            "--ids",
+            &clash,
+            "-o",
+            &out_s,
+        ])
+        .fails(2);
+        assert!(e.contains("--ids") && e.contains("of its own"), "{e}");
+    }
+    assert!(folder_files(&out) == folder);
+
     // A registry in use by another run: refused naming it.
     std::fs::remove_file(&reg).unwrap();
     let lock = d.path(".ids.parquet.lock");

@@ -67,7 +67,9 @@ pub fn run(args: BackfillArgs) -> Result<()> {
         inputs: &cfg.files,
         rejects: cfg.rejects.as_deref(),
         out: Some((&args.out, &owns)),
+        ids: cfg.ids.as_deref(),
     })?;
+    cfg.open_registry()?;
     staging::refuse_if_locked(&args.out)?;
     // Held to the end: the dataset's lock (its staging folder stays empty).
     let hold = Staging::create(&args.out)?;

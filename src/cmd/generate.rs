@@ -21,6 +21,11 @@ pub fn run(args: GenerateArgs) -> Result<()> {
                 args.out.display()
             ))
         })?;
+    if format == Format::Evtx {
+        return Err(usage(
+            "generate writes csv, parquet or ndjson; EVTX logs come from Windows",
+        ));
+    }
     // Every event must be one that `sessions` accepts: years 0001-9999 in
     // UTC and in the zone, with room for sessions that run for days.
     let first_ok = NaiveDate::from_ymd_opt(1, 1, 2).expect("a date");

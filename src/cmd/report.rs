@@ -66,7 +66,9 @@ pub fn run(args: ReportArgs) -> Result<()> {
         inputs: &cfg.files,
         rejects: cfg.rejects.as_deref(),
         out: Some((&args.out, &|rel: &Path| staging::owns(own, rel))),
+        ids: cfg.ids.as_deref(),
     })?;
+    cfg.open_registry()?;
     staging::refuse_if_locked(&args.out)?;
     let progress = Progress::new(cfg.quiet);
     progress.stage("loading");

@@ -29,7 +29,9 @@ pub fn run(args: SessionsArgs) -> Result<()> {
         inputs: &cfg.files,
         rejects: cfg.rejects.as_deref(),
         out: None,
+        ids: cfg.ids.as_deref(),
     })?;
+    cfg.open_registry()?;
     let progress = Progress::new(cfg.quiet);
     progress.stage("loading");
     // The page needs the sessions up to its end, no more.

@@ -149,7 +149,13 @@ impl ColumnMap {
                 out.source[c as usize] = NOT_READ.to_string();
                 continue;
             }
-            let matches: Vec<&String> = found.iter().filter(|f| norm(f) == norm(src)).collect();
+            // `\.` in a source is a dot of the name (SPEC 9.4; in NDJSON,
+            // where dots are paths, the source reads it so too).
+            let plain = src.replace("\\.", ".");
+            let mut matches: Vec<&String> = found.iter().filter(|f| norm(f) == norm(src)).collect();
+            if matches.is_empty() && plain != src {
+                matches = found.iter().filter(|f| norm(f) == norm(&plain)).collect();
+            }
             let mapped = src != c.name();
             match matches.as_slice() {
                 [one] => out.source[c as usize] = one.to_string(),

@@ -758,6 +758,28 @@ mod tests {
     }
 
     #[test]
+    fn dotted_sources_are_paths_into_nested_objects() {
+        assert_eq!(split_path("a.b\\.c.d"), ["a", "b.c", "d"]);
+        assert_eq!(split_path("plain"), ["plain"]);
+        let sources: Vec<String> = ["w.e.Id", "host\\.name", "w.e.N", "w.x.y"]
+            .map(String::from)
+            .to_vec();
+        let (top, nested) = lookups(&sources);
+        let mut keys = Keys {
+            sources: &top,
+            all: Some(Vec::new()),
+            nested: &nested,
+        };
+        let line =
+            br#"{"host.name":"pc","w":{"E":{"Id":"0x1f","N":7},"x":3},"host":{"name":"no"}}"#;
+        let v = parse_line(line, &mut keys).unwrap();
+        let got: Vec<Option<&str>> = v.iter().take(4).map(|x| x.as_deref()).collect();
+        // `x` is no object: the path through it is missing.
+        assert_eq!(got, [Some("0x1f"), Some("pc"), Some("7"), None]);
+        assert!(keys.all.unwrap().contains(&"w.e.Id".to_string()));
+    }
+
+    #[test]
     fn values_are_text_as_json_spells_them() {
         let got = parse(
             r#"{"a": 7, "B ": "x\"y", "c": null, "d": 1.5e3, "e": true, "f": [1, {"g": 2}], "skip": {"deep": [1,2]}}"#,

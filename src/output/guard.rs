@@ -19,6 +19,8 @@ pub struct Plan<'a> {
     pub rejects: Option<&'a Path>,
     /// `report`'s output folder, and which of its entries the run writes.
     pub out: Option<(&'a Path, &'a dyn Fn(&Path) -> bool)>,
+    /// `--ids`, if given: read and rewritten, so never another file of the run.
+    pub ids: Option<&'a Path>,
 }
 
 /// Checks the plan: every conflict is a usage error naming both paths.
@@ -57,6 +59,24 @@ pub fn check(plan: &Plan) -> anyhow::Result<()> {
                     )));
                 }
             }
+        }
+    }
+    if let Some(ids) = plan.ids {
+        let abs = absolute(ids);
+        let clash = if let Some(input) = is_input(ids) {
+            Some(format!("the input {}", input.display()))
+        } else if plan.rejects.is_some_and(|r| absolute(r) == abs) {
+            Some("the rejects file".to_string())
+        } else {
+            plan.out
+                .filter(|(out, owns)| abs.strip_prefix(absolute(out)).is_ok_and(owns))
+                .map(|(out, _)| format!("a file that this run writes in {}", out.display()))
+        };
+        if let Some(clash) = clash {
+            return Err(usage(format!(
+                "--ids {} is {clash}; the id registry needs a file of its own",
+                ids.display()
+            )));
         }
     }
     let Some(rejects) = plan.rejects else {
@@ -156,6 +176,7 @@ mod tests {
                 inputs: &inputs,
                 rejects: Some(&rejects),
                 out: None,
+                ids: None,
             };
             let e = check(&plan).unwrap_err().to_string();
             assert!(e.contains("is the input"), "{}: {e}", rejects.display());
@@ -166,6 +187,7 @@ mod tests {
             inputs: &inputs,
             rejects: Some(&other),
             out: None,
+            ids: None,
         };
         assert!(check(&plan).is_ok());
     }
