@@ -1,6 +1,8 @@
 //! Windows Security event logs (`.evtx`) as a source (SPEC 9.3), read with
-//! the `evtx` crate: batches of whole 64 KiB chunks, parsed in parallel,
-//! then turned into events in record order, which linking follows.
+//! the `evtx` crate: batches of whole 64 KiB chunks in file order, parsed
+//! in parallel, then turned into events in file order, which linking
+//! follows (SPEC 9.3; a log that wrapped around holds its newest chunks
+//! before its oldest, and is still read as the file lies).
 //!
 //! - 4624 (logon) of `LogonType` 2, 10 or 11 is `login`; 4634 (logoff) of
 //!   those types and 4647 (user-initiated logoff) are `logout`; 4800
@@ -25,7 +27,8 @@ use super::convert::BadCell;
 use super::inputs::InputFile;
 use super::source::{Batch, Locate, Open, Place, Source};
 use super::{At, LoadError};
-use evtx::{EvtxChunkData, EvtxParser, IntoIterChunks, ParserSettings};
+use evtx::{EvtxChunkData, EvtxParser, ParserSettings};
+use std::io::Read;
 use polars::prelude::PlHashMap as HashMap;
 use polars::prelude::*;
 use rayon::prelude::*;
@@ -73,10 +76,12 @@ enum Item {
 
 pub struct EvtxSource {
     file: InputFile,
-    chunks: IntoIterChunks<File>,
+    /// The file, positioned at chunk `chunk_no`.
+    reader: File,
     settings: Arc<ParserSettings>,
-    /// Chunks handed out so far, to name a damaged one.
+    /// The next chunk to read, and how many whole chunks the file holds.
     chunk_no: u64,
+    chunks: u64,
     next_row: usize,
     state: Arc<Mutex<EvtxState>>,
     size: u64,
@@ -93,6 +98,10 @@ impl EvtxSource {
             LoadError::Input(format!("cannot read {name} as EVTX: {}", one_line(&e)))
         })?;
         let truncated = truncation(size, u64::from(parser.header().chunk_count));
+        // The parser checked the file header; the chunks are read here, in file order.
+        let mut reader = File::open(&o.file.path).map_err(|e| LoadError::io(&name, e))?;
+        std::io::Seek::seek(&mut reader, std::io::SeekFrom::Start(HEADER_BYTES))
+            .map_err(|e| LoadError::io(&name, e))?;
         // A chunk whose checksums fail is damaged: one bad row, never
         // records read from bytes that are not what Windows wrote.
         let settings = Arc::new(
@@ -103,9 +112,10 @@ impl EvtxSource {
         Ok(EvtxSource {
             truncated,
             file: o.file.clone(),
-            chunks: parser.with_configuration((*settings).clone()).into_chunks(),
+            reader,
             settings,
             chunk_no: 0,
+            chunks: size.saturating_sub(HEADER_BYTES) / CHUNK_BYTES,
             next_row: 0,
             state: o.evtx.clone(),
             size,
@@ -185,16 +195,13 @@ fn fields(record: u64, v: &Value) -> Fields {
     }
 }
 
-/// Parses one chunk into its items, in record order.
-fn parse_chunk(
-    chunk: Result<EvtxChunkData, evtx::err::EvtxError>,
-    number: u64,
-    settings: &Arc<ParserSettings>,
-) -> Vec<Item> {
-    let mut data = match chunk {
+/// Parses one chunk's bytes into its items, in the order they lie.
+fn parse_chunk(bytes: Vec<u8>, number: u64, settings: &Arc<ParserSettings>) -> Vec<Item> {
+    let mut data = match EvtxChunkData::new(bytes, true) {
         Ok(d) => d,
         Err(e) => return vec![Item::BadChunk(number, one_line(&e))],
     };
+    data.number = Some(number);
     let mut chunk = match data.parse(settings.clone()) {
         Ok(c) => c,
         Err(e) => return vec![Item::BadChunk(number, one_line(&e))],
@@ -319,15 +326,19 @@ const COLUMNS: [Canon; 7] = [
 impl Source for EvtxSource {
     fn next_batch(&mut self) -> Result<Option<Batch>, LoadError> {
         let mut raw = Vec::with_capacity(BATCH_CHUNKS);
-        for chunk in self.chunks.by_ref().take(BATCH_CHUNKS) {
-            let number = match &chunk {
-                Ok(d) => d.number.unwrap_or(self.chunk_no),
-                Err(_) => self.chunk_no,
-            };
+        while raw.len() < BATCH_CHUNKS && self.chunk_no < self.chunks {
+            let mut bytes = vec![0u8; CHUNK_BYTES as usize];
+            self.reader
+                .read_exact(&mut bytes)
+                .map_err(|e| LoadError::io(&self.file.display(), e))?;
+            let number = self.chunk_no;
             self.chunk_no += 1;
-            raw.push((chunk, number));
+            // A chunk never written (a log not yet full) is all zeros.
+            if bytes.iter().any(|&b| b != 0) {
+                raw.push((bytes, number));
+            }
         }
-        let last = raw.len() < BATCH_CHUNKS;
+        let last = self.chunk_no >= self.chunks;
         let truncated = if last { self.truncated.take() } else { None };
         if raw.is_empty() && truncated.is_none() {
             return Ok(None);
