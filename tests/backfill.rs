@@ -460,3 +460,42 @@ fn autumn_clock_changes_in_weeks_and_months() {
         }
     }
 }
+
+#[test]
+fn periods_of_text_ids_and_built_sessions_are_their_reports() {
+    // Ids are assigned over the whole input, whatever the window, so each
+    // period's tables, pages and ids.csv are report's for its window.
+    let d = Dir::new();
+    let csv = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/evtx/security-events.csv"
+    );
+    for (out, extra) in [
+        ("keys", &["--id-keys", "session,user"][..]),
+        ("built", &["--id-keys", "user", "--sessionize", "2h"][..]),
+    ] {
+        let mut args = vec![
+            "backfill",
+            "--input",
+            csv,
+            "--every",
+            "month",
+            "--from",
+            "2016-07-01",
+            "--to",
+            "2017-04-30",
+            "--tz",
+            "Europe/Berlin",
+            "--out",
+        ];
+        let dir = d.path(out).display().to_string();
+        args.push(&dir);
+        args.push("-q");
+        args.extend_from_slice(extra);
+        sessionstat(&args).ok();
+        let mut extra = extra.to_vec();
+        extra.extend_from_slice(&["--tz", "Europe/Berlin"]);
+        assert_eq!(each_period_is_its_report(&d, csv, out, &extra), 10);
+        assert!(d.path(&format!("{out}/month=2017-04-01/ids.csv")).exists());
+    }
+}

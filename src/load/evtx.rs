@@ -28,12 +28,12 @@ use super::inputs::InputFile;
 use super::source::{Batch, Locate, Open, Place, Source};
 use super::{At, LoadError};
 use evtx::{EvtxChunkData, EvtxParser, ParserSettings};
-use std::io::Read;
 use polars::prelude::PlHashMap as HashMap;
 use polars::prelude::*;
 use rayon::prelude::*;
 use serde_json::Value;
 use std::fs::File;
+use std::io::Read;
 use std::sync::{Arc, Mutex};
 
 /// Chunks per batch: 64 of 64 KiB, a few thousand records.
