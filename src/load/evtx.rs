@@ -312,17 +312,6 @@ impl EvtxState {
     }
 }
 
-/// The canonical columns, in order.
-const COLUMNS: [Canon; 7] = [
-    Canon::SessionId,
-    Canon::UserId,
-    Canon::UserName,
-    Canon::ClientGuid,
-    Canon::ClientName,
-    Canon::Timestamp,
-    Canon::Kind,
-];
-
 impl Source for EvtxSource {
     fn next_batch(&mut self) -> Result<Option<Batch>, LoadError> {
         let mut raw = Vec::with_capacity(BATCH_CHUNKS);
@@ -384,7 +373,7 @@ impl Source for EvtxSource {
         }
         drop(state);
         let n = places.len();
-        let columns: Vec<Column> = COLUMNS
+        let columns: Vec<Column> = Canon::ALL
             .iter()
             .zip(cols)
             .map(|(c, v)| Column::new(c.name().into(), v))

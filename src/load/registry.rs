@@ -229,23 +229,21 @@ mod tests {
         fs::write(&reg, b"not parquet").unwrap();
         let e = open(&reg).unwrap_err();
         assert!(e.contains("not usable"), "{e}");
-        let mut df =
-            df!("kind" => ["session", "session"], "key" => ["a", "b"], "id" => [1i32, 1]).unwrap();
-        ParquetWriter::new(fs::File::create(&reg).unwrap())
-            .finish(&mut df)
-            .unwrap();
+        let write = |mut df: DataFrame| {
+            ParquetWriter::new(fs::File::create(&reg).unwrap())
+                .finish(&mut df)
+                .unwrap();
+        };
+        write(
+            df!("kind" => ["session", "session"], "key" => ["a", "b"], "id" => [1i32, 1]).unwrap(),
+        );
         let e = open(&reg).unwrap_err();
         assert!(e.contains("id 1 is there twice"), "{e}");
-        let mut df = df!("kind" => ["user"], "key" => ["a"], "id" => [0i64]).unwrap();
-        ParquetWriter::new(fs::File::create(&reg).unwrap())
-            .finish(&mut df)
-            .unwrap();
+        write(df!("kind" => ["user"], "key" => ["a"], "id" => [0i64]).unwrap());
         assert!(open(&reg).unwrap_err().contains("not from 1"));
-        let mut df =
-            df!("kind" => ["user", "session"], "key" => ["a", "a"], "id" => [5i32, 5]).unwrap();
-        ParquetWriter::new(fs::File::create(&reg).unwrap())
-            .finish(&mut df)
-            .unwrap();
+        write(df!("kind" => ["user"], "key" => ["a"], "ids" => [1i64]).unwrap());
+        assert!(open(&reg).unwrap_err().contains("not kind, key, id"));
+        write(df!("kind" => ["user", "session"], "key" => ["a", "a"], "id" => [5i32, 5]).unwrap());
         let r = open(&reg).unwrap();
         assert_eq!(r.table(IdKind::User).ids["a"], 5);
         assert_eq!(r.table(IdKind::Session).ids["a"], 5);
