@@ -25,10 +25,9 @@
 use super::columns::Canon;
 use super::convert::BadCell;
 use super::inputs::InputFile;
-use super::source::{Batch, Locate, Open, Place, Source};
+use super::source::{Batch, EvtxState, Locate, Open, Place, Source};
 use super::{At, LoadError};
 use evtx::{EvtxChunkData, EvtxParser, ParserSettings};
-use polars::prelude::PlHashMap as HashMap;
 use polars::prelude::*;
 use rayon::prelude::*;
 use serde_json::Value;
@@ -38,15 +37,6 @@ use std::sync::{Arc, Mutex};
 
 /// Chunks per batch: 64 of 64 KiB, a few thousand records.
 const BATCH_CHUNKS: usize = 64;
-
-/// What links and names sessions across the records (and files) of a load.
-#[derive(Debug, Default)]
-pub struct EvtxState {
-    /// (computer, logon id) -> the logon id that keys its session.
-    linked: HashMap<(Box<str>, Box<str>), Box<str>>,
-    /// Session key -> the user name of its first record.
-    names: HashMap<Box<str>, Box<str>>,
-}
 
 /// The fields of a record that events are made of.
 #[derive(Debug, Default, Clone)]

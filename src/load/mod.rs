@@ -208,7 +208,7 @@ pub fn load_files(
         dicts: Default::default(),
     };
     let stopped = |s: &Assembler| s.loaded.over_limit || s.loaded.stopped;
-    let evtx_state = std::sync::Arc::new(std::sync::Mutex::new(evtx::EvtxState::default()));
+    let evtx_state = std::sync::Arc::new(std::sync::Mutex::new(source::EvtxState::default()));
     for (file_no, file) in files.iter().enumerate() {
         if stopped(&state) {
             break;

@@ -60,7 +60,17 @@ pub struct Open<'a> {
     /// Gives the entries of names read as dictionaries their ids.
     pub interner: Arc<Mutex<Interner>>,
     /// What links and names the sessions of Windows logs, over all files.
-    pub evtx: Arc<Mutex<super::evtx::EvtxState>>,
+    pub evtx: Arc<Mutex<EvtxState>>,
+}
+
+/// What links and names Windows logon sessions across the records and
+/// files of a load (`super::evtx` keeps it).
+#[derive(Debug, Default)]
+pub struct EvtxState {
+    /// (computer, logon id) -> the logon id that keys its session.
+    pub(super) linked: polars::prelude::PlHashMap<(Box<str>, Box<str>), Box<str>>,
+    /// Session key -> the user name of its first record.
+    pub(super) names: polars::prelude::PlHashMap<Box<str>, Box<str>>,
 }
 
 /// The map for a file's columns as it spells them (`found`), with the hive
