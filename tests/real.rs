@@ -515,3 +515,50 @@ fn text_ids_hold_out_of_order_in_partitions_and_in_parquet() {
         built
     );
 }
+
+#[test]
+fn keys_of_bad_rows_get_no_id_and_conflicts_name_keys() {
+    let d = Dir::new();
+    let csv = d.write(
+        "log.csv",
+        "session_id,user_id,user_name,client_guid,client_name,timestamp\n\
+         b-only-bad,S-2,bo,g,c,not a time\n\
+         z-sess,S-1,al,g,c,2024-05-02T08:00:00Z\n\
+         a-sess,S-1,al,g,c,2024-05-02T09:00:00Z\n",
+    );
+    let out = d.path("r");
+    let rejects = d.path("rej.ndjson");
+    sessionstat(&[
+        "report",
+        "-i",
+        &csv,
+        "--id-keys",
+        "session,user",
+        "--max-bad-rows",
+        "1",
+        "--rejects",
+        rejects.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "-q",
+    ])
+    .ok();
+    assert_eq!(
+        d.read("r/ids.csv"),
+        "kind,key,id\nsession,a-sess,1\nsession,z-sess,2\nuser,S-1,1\n"
+    );
+    // A session with two users: the line names the session's and the users' keys.
+    let two = d.write(
+        "two.csv",
+        "session_id,user_id,user_name,client_guid,client_name,timestamp\n\
+         WKS:77,S-1,al,g,c,2024-05-02T08:00:00Z\n\
+         WKS:77,S-9,al,g,c,2024-05-02T08:01:00Z\n",
+    );
+    let e = sessionstat(&["sessions", "-i", &two, "--id-keys", "session,user"]).fails(1);
+    assert!(
+        e.contains("two.csv:3")
+            && e.contains("\"S-9\"")
+            && e.contains("session \"WKS:77\" already has user_id \"S-1\""),
+        "{e}"
+    );
+}
