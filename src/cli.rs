@@ -44,12 +44,13 @@ pub struct InputArgs {
     #[arg(short, long = "input", value_name = "PATH")]
     pub input: Vec<String>,
 
-    /// Input format; by default from each file's extension (.csv[.gz|.zst], .parquet, .ndjson/.jsonl).
+    /// Input format; by default from each file's extension (.csv[.gz|.zst], .parquet, .ndjson/.jsonl, .evtx).
     #[arg(long, value_enum)]
     pub format: Option<Format>,
 
     /// Column names in your files: canonical=source pairs, comma-separated or repeated
-    /// (e.g. timestamp=event_time,kind=event_type).
+    /// (e.g. timestamp=event_time,kind=event_type); in NDJSON a dotted source is a path into
+    /// nested objects (winlog.event_data.TargetLogonId; \. for a dot in a key).
     #[arg(long, value_name = "CANON=SOURCE,...")]
     pub map: Vec<String>,
 

@@ -13,7 +13,7 @@ pub enum Format {
     Csv,
     Parquet,
     Ndjson,
-    /// Windows XML Event Log (SPEC 9.3).
+    /// Windows event log (.evtx): logons, logoffs, locks and unlocks.
     Evtx,
 }
 
