@@ -47,6 +47,14 @@ impl IdKeys {
     pub fn any(self) -> bool {
         self.session || self.user
     }
+
+    /// Whether ids of this kind are keys.
+    pub fn has(self, kind: IdKind) -> bool {
+        match kind {
+            IdKind::Session => self.session,
+            IdKind::User => self.user,
+        }
+    }
 }
 
 /// The two id spaces.
@@ -188,7 +196,7 @@ pub fn assign(
 }
 
 /// Rows of a table in the order files list them: by kind, then id.
-pub fn rows(tables: &[(IdKind, &Table)]) -> Vec<(IdKind, Box<str>, i32)> {
+pub fn rows(tables: &[(IdKind, Table)]) -> Vec<(IdKind, Box<str>, i32)> {
     let mut out: Vec<(IdKind, Box<str>, i32)> = tables
         .iter()
         .flat_map(|(kind, t)| t.ids.iter().map(move |(k, &id)| (*kind, k.clone(), id)))
@@ -251,7 +259,7 @@ mod tests {
         assert_eq!(ids, vec![8, 7, 9]);
         assert_eq!(table.ids["gone"], 2);
         assert_eq!(
-            rows(&[(IdKind::Session, &table)])
+            rows(&[(IdKind::Session, table)])
                 .iter()
                 .map(|r| r.2)
                 .collect::<Vec<_>>(),

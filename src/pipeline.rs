@@ -92,11 +92,7 @@ fn final_ids<'a>(
     let mut out = FinalIds::default();
     let mut maps: [Option<PlHashMap<Box<str>, i32>>; 2] = [None, None];
     for kind in IdKind::ALL {
-        let used = match kind {
-            IdKind::Session => keys.session,
-            IdKind::User => keys.user,
-        };
-        if !used {
+        if !keys.has(kind) {
             continue;
         }
         let mut seen: PlHashMap<&str, ()> = PlHashMap::default();

@@ -145,7 +145,7 @@ pub fn write_folder(
     }
     if let (Some(ids), None) = (&outcome.ids, &cfg.registry) {
         // Without a registry, the folder says which key each id is.
-        let rows = crate::output::ids::rows(&ids.tables);
+        let rows = crate::ids::rows(&ids.tables);
         staging.write("ids.csv", |w| {
             write_csv(rows.len(), &|r| ids_frame(&rows[r]), w)
         })?;

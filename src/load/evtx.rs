@@ -92,13 +92,8 @@ impl EvtxSource {
         let mut reader = File::open(&o.file.path).map_err(|e| LoadError::io(&name, e))?;
         std::io::Seek::seek(&mut reader, std::io::SeekFrom::Start(HEADER_BYTES))
             .map_err(|e| LoadError::io(&name, e))?;
-        // A chunk whose checksums fail is damaged: one bad row, never
-        // records read from bytes that are not what Windows wrote.
-        let settings = Arc::new(
-            ParserSettings::new()
-                .num_threads(1)
-                .validate_checksums(true),
-        );
+        // Checksums are checked where each chunk is made (`parse_chunk`).
+        let settings = Arc::new(ParserSettings::new().num_threads(1));
         Ok(EvtxSource {
             truncated,
             file: o.file.clone(),
@@ -187,6 +182,8 @@ fn fields(record: u64, v: &Value) -> Fields {
 
 /// Parses one chunk's bytes into its items, in the order they lie.
 fn parse_chunk(bytes: Vec<u8>, number: u64, settings: &Arc<ParserSettings>) -> Vec<Item> {
+    // A chunk whose checksums fail is damaged: one bad row, never records
+    // read from bytes that are not what Windows wrote.
     let mut data = match EvtxChunkData::new(bytes, true) {
         Ok(d) => d,
         Err(e) => return vec![Item::BadChunk(number, one_line(&e))],

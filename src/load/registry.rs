@@ -131,7 +131,8 @@ fn read(path: &Path) -> Result<[Table; 2], String> {
 #[derive(Debug)]
 struct RegistryLock {
     path: PathBuf,
-    file: fs::File,
+    /// Held, never read: its descriptor holds the `flock`.
+    _file: fs::File,
 }
 
 /// The lock file of a registry: `.NAME.lock` in its folder.
@@ -188,7 +189,7 @@ impl RegistryLock {
                     &mut &file,
                     format!("{}\n", std::process::id()).as_bytes(),
                 );
-                return Ok(RegistryLock { path, file });
+                return Ok(RegistryLock { path, _file: file });
             }
         }
         Err(format!(
@@ -200,8 +201,8 @@ impl RegistryLock {
 impl Drop for RegistryLock {
     fn drop(&mut self) {
         // Removed while still locked, so that no run locks a file that is gone.
+        // (`_file`, and with it the lock, goes after this body.)
         let _ = fs::remove_file(&self.path);
-        let _ = &self.file;
     }
 }
 

@@ -10,12 +10,6 @@ use polars::prelude::*;
 use std::io;
 use std::path::Path;
 
-/// The rows of the tables, by kind and id.
-pub fn rows(tables: &[(IdKind, Table)]) -> Vec<(IdKind, Box<str>, i32)> {
-    let refs: Vec<(IdKind, &Table)> = tables.iter().map(|(k, t)| (*k, t)).collect();
-    ids::rows(&refs)
-}
-
 /// Writes the registry at `path`, keeping the kinds this run did not use
 /// (`kept`) as they were.
 pub fn write_registry(
@@ -29,7 +23,7 @@ pub fn write_registry(
             all.push((*kind, t.clone()));
         }
     }
-    let rows = rows(&all);
+    let rows = ids::rows(&all);
     write_atomic(path, |w| {
         let mut df = ids_frame(&rows).map_err(io::Error::other)?;
         ParquetWriter::new(w)
