@@ -17,8 +17,12 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Print one page of the endpoint's answer (JSON) on stdout.
+    /// Print one page of the endpoint's answer (JSON) on stdout; with --get, Sessions (Get).
     Sessions(SessionsArgs),
+    /// Print User Productivity (GET /ekranapi/user/getproductivity): productive minutes per user and local hour.
+    Productivity(ProductivityArgs),
+    /// Answer the three endpoints over HTTP(S) from the inputs loaded once.
+    Serve(ServeArgs),
     /// Write every page, the Parquet/CSV rollups and a summary into a folder.
     Report(ReportArgs),
     /// Write one report folder per day, week or month (a hive dataset), reading the inputs once.
@@ -133,9 +137,55 @@ pub struct SessionsArgs {
     #[arg(long, value_name = "N", allow_hyphen_values = true)]
     pub page_index: Option<String>,
 
+    /// Print Sessions (Get), GET /ekranapi/sessions: a bare array of every selected session
+    /// (clientGuid, logoutDate, loginDate, sessionId, userId), no pages.
+    #[arg(long)]
+    pub get: bool,
+
     /// Indent the JSON.
     #[arg(long)]
     pub pretty: bool,
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct ProductivityArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+
+    #[command(flatten)]
+    pub window: WindowArgs,
+
+    /// Indent the JSON.
+    #[arg(long)]
+    pub pretty: bool,
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+
+    /// Address and port to listen on; a non-loopback address needs --api-key-file.
+    #[arg(long, value_name = "ADDR:PORT", default_value = "127.0.0.1:8080")]
+    pub listen: String,
+
+    /// The accepted API keys, one a line: every request must carry one in its ApiKey header.
+    /// Without it the server answers without keys, and only on loopback.
+    #[arg(long, value_name = "FILE")]
+    pub api_key_file: Option<PathBuf>,
+
+    /// Serve HTTPS with this certificate chain (PEM); needs --tls-key.
+    #[arg(long, value_name = "PEM", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// The certificate's private key (PEM); needs --tls-cert.
+    #[arg(long, value_name = "PEM", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+
+    /// Reload when an input file (or the key file) changes, checked every 2 seconds
+    /// (SIGHUP reloads too).
+    #[arg(long)]
+    pub watch: bool,
 }
 
 #[derive(Debug, Clone, clap::Args)]

@@ -200,6 +200,17 @@ impl Config {
 impl WindowArgs {
     /// The checked request from the flags and the `--request` body, if any.
     pub fn request(&self, zone: &Zone, page_index: Option<&str>) -> Result<Request> {
+        Ok(self.raw(page_index)?.check(zone)?)
+    }
+
+    /// The checked window of an endpoint that answers no page (SPEC 8):
+    /// `sessionCount` and `pageIndex`, as flags or in the body, are bad requests.
+    pub fn window(&self, zone: &Zone, page_index: Option<&str>, endpoint: &str) -> Result<Request> {
+        Ok(self.raw(page_index)?.window_only(endpoint)?.check(zone)?)
+    }
+
+    /// The request as given, unchecked.
+    fn raw(&self, page_index: Option<&str>) -> Result<RawRequest> {
         let flags = RawRequest::from_flags(
             self.start.as_deref(),
             self.end.as_deref(),
@@ -217,7 +228,7 @@ impl WindowArgs {
                 RawRequest::from_json(&body)?.merge(flags)?
             }
         };
-        Ok(raw.check(zone)?)
+        Ok(raw)
     }
 }
 

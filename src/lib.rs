@@ -21,6 +21,7 @@ pub mod pipeline;
 pub mod progress;
 pub mod request;
 pub mod rollup;
+pub mod serve;
 pub mod time;
 pub mod trace;
 
@@ -30,6 +31,8 @@ use cli::{Cli, Command};
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Sessions(args) => cmd::sessions::run(args),
+        Command::Productivity(args) => cmd::productivity::run(args),
+        Command::Serve(args) => cmd::serve::run(args),
         Command::Report(args) => cmd::report::run(args),
         Command::Backfill(args) => cmd::backfill::run(args),
         Command::Generate(args) => cmd::generate::run(args),

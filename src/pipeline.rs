@@ -20,7 +20,7 @@ use crate::load::inputs::InputFile;
 use crate::load::{estimated_rows, load_files, BadRow, LoadError, Loaded, Progress};
 use crate::model::SessionMeta;
 use crate::request::Request;
-use crate::rollup::{day_parts, DayPart, DayStarts, RunningDays};
+use crate::rollup::{day_parts, DayStarts, RunningDays, SessionParts};
 use crate::time::Micros;
 use polars::prelude::PlHashMap;
 
@@ -41,8 +41,8 @@ pub struct Outcome {
     pub stats: Vec<SessionStats>,
     /// Sessions in the whole selection (`totalCount`).
     pub total: usize,
-    /// Per selected session, its day parts (empty unless asked for).
-    pub parts: Vec<Vec<DayPart>>,
+    /// Per selected session, its day and hour parts (empty unless asked for).
+    pub parts: Vec<SessionParts>,
     pub files: Vec<InputFile>,
     pub rows_read: u64,
     pub blank_rows: u64,
@@ -160,7 +160,7 @@ fn order(out: &mut Outcome, keep: usize) {
         .into_iter()
         .map(Some)
         .collect();
-    let mut parts: Vec<Option<Vec<DayPart>>> = std::mem::take(&mut out.parts)
+    let mut parts: Vec<Option<SessionParts>> = std::mem::take(&mut out.parts)
         .into_iter()
         .map(Some)
         .collect();
@@ -435,6 +435,42 @@ pub fn run_periods(
     }
     crate::trace::stage("periods ordered");
     Ok((outs, rejected))
+}
+
+/// Every session's sorted events, kept (for `serve`, which answers any
+/// window): one pass keeping events, whatever `--memory-limit` says, with
+/// bad rows, built sessions and final ids as `run` has them.
+pub struct Kept {
+    pub grouped: kernel::Grouped,
+    pub rows_read: u64,
+    pub rejected: Vec<BadRow>,
+    pub ids: Option<FinalIds>,
+    pub files: Vec<InputFile>,
+}
+
+pub fn load_kept(cfg: &Config, progress: &dyn Progress) -> Result<Kept, LoadError> {
+    let files = cfg.files.clone();
+    let (loaded, stored) = stored_pass(cfg, &files, 0, 1, progress)?;
+    let mut rejected = loaded.rejected;
+    rejected.sort_by_key(|r| r.seq);
+    if let Some(e) = Loaded::limit_error(&rejected, cfg.load.max_bad_rows) {
+        return Err(e);
+    }
+    let (mut grouped, firsts) = grouped(cfg, stored, loaded.sessions, loaded.firsts);
+    let ids = match cfg.load.id_keys.any() {
+        true => {
+            let good = goods(&grouped.sessions, &firsts);
+            Some(final_ids(cfg, good, grouped.sessions.iter_mut())?)
+        }
+        false => None,
+    };
+    Ok(Kept {
+        grouped,
+        rows_read: loaded.rows_read,
+        rejected,
+        ids,
+        files,
+    })
 }
 
 /// A stored pass's events grouped by session: as loaded, or, with

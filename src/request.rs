@@ -177,6 +177,46 @@ impl RawRequest {
         Ok(out)
     }
 
+    /// From a URL's query (`GET /ekranapi/sessions?start=&end=`, SPEC
+    /// 12.1): decoded `name=value` pairs; an empty value is absent, a name
+    /// given twice or not a request field is a bad request.
+    pub fn from_query<'a>(
+        pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> Result<Self, RequestError> {
+        let mut raw = RawRequest::default();
+        for (key, v) in pairs {
+            let Some(i) = Field::ALL.iter().position(|f| f.json_name() == key) else {
+                return Err(RequestError {
+                    field: key.to_string(),
+                    value: format!("{:?}", abbreviate(v)),
+                    rule: "unknown query parameter; the parameters are start and end".into(),
+                });
+            };
+            if raw.fields[i].is_some() {
+                return Err(err(Field::ALL[i], format!("{v:?}"), "given twice"));
+            }
+            if !v.is_empty() {
+                raw.fields[i] = Some(Raw::Text(v.to_string()));
+            }
+        }
+        Ok(raw)
+    }
+
+    /// For the endpoints that answer a window, not a page (Sessions (Get),
+    /// User Productivity): `sessionCount` and `pageIndex` are bad requests.
+    pub fn window_only(self, endpoint: &str) -> Result<Self, RequestError> {
+        for i in [2, 3] {
+            if let Some(v) = &self.fields[i] {
+                return Err(err(
+                    Field::ALL[i],
+                    v.shown(),
+                    format!("{endpoint} answers a window (start, end), not a page"),
+                ));
+            }
+        }
+        Ok(self)
+    }
+
     /// Checks every field; offset-less dates are wall-clock time in `zone`.
     pub fn check(&self, zone: &Zone) -> Result<Request, RequestError> {
         let [start, end, count, page] = &self.fields;

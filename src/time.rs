@@ -583,6 +583,97 @@ pub fn parse_idle_after(text: &str) -> Result<Option<Micros>, String> {
     Ok(Some(total))
 }
 
+/// A run of instants with one local (date, hour) and one UTC offset: where
+/// SPEC 8.2 cuts productive time. `from` is an instant inside it (not
+/// necessarily its first), `end` the first instant after it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HourBlock {
+    pub from: Micros,
+    pub end: Micros,
+    /// Local day number and hour (0-23) of every instant in the block.
+    pub day: i64,
+    pub hour: u8,
+}
+
+impl HourBlock {
+    /// The block holding `t`: up to the next local hour start (an instant
+    /// whose local minute, second and fraction are zero) or the next change
+    /// of the zone's offset, whichever comes first. A zone changes its
+    /// offset at most once within an hour, so one look at the block's last
+    /// instant tells whether it changes inside, and a search finds where.
+    pub fn at(zone: &Zone, t: Micros) -> HourBlock {
+        let off = zone.offset_at(t);
+        let wall = t + i64::from(off) * US_PER_SEC;
+        let next_wall = wall.div_euclid(US_PER_HOUR) * US_PER_HOUR + US_PER_HOUR;
+        let mut end = next_wall - i64::from(off) * US_PER_SEC;
+        if zone.offset_at(end - 1) != off {
+            // The first instant in (t, end) with another offset.
+            let (mut lo, mut hi) = (t + 1, end - 1);
+            while lo < hi {
+                let mid = lo + (hi - lo) / 2;
+                if zone.offset_at(mid) != off {
+                    hi = mid;
+                } else {
+                    lo = mid + 1;
+                }
+            }
+            end = lo;
+        }
+        HourBlock {
+            from: t,
+            end,
+            day: wall.div_euclid(US_PER_DAY),
+            hour: (wall.rem_euclid(US_PER_DAY) / US_PER_HOUR) as u8,
+        }
+    }
+
+    pub fn holds(&self, t: Micros) -> bool {
+        self.from <= t && t < self.end
+    }
+}
+
+/// A local day's first instant as User Productivity writes `date` (SPEC
+/// 8.2): local time with its offset, no fraction (`2021-09-03T00:00:00+05:00`);
+/// where the zone skips midnight, the local time after the jump.
+pub fn format_day_start(zone: &Zone, day: i64) -> String {
+    let mut s = format_endpoint_date(day_start(zone, day), zone);
+    // yyyy-MM-ddTHH:mm:ss.fff+hh:mm: drop the milliseconds
+    s.replace_range(19..23, "");
+    s
+}
+
+/// A double as .NET (Core 3.0 and later) writes it: the shortest digits
+/// that read back as the same double; scientific with an upper-case `E`, a
+/// sign and at least two exponent digits when the decimal exponent is below
+/// -4 or 15 and over (`1.6683333333333333E-05`, `1E+15`); otherwise plain,
+/// an integral value without a decimal point (`6`, `25.816666666666666`).
+pub fn format_dotnet_double(v: f64) -> String {
+    assert!(v.is_finite(), "a finite value");
+    if v == 0.0 {
+        return "0".into();
+    }
+    // Rust's `{:e}` gives the shortest round-trip digits: d[.ddd]e<exp>.
+    let sci = format!("{:e}", v.abs());
+    let (mantissa, exp) = sci.split_once('e').expect("an exponent");
+    let exp: i32 = exp.parse().expect("an integer exponent");
+    let digits: String = mantissa.chars().filter(|c| *c != '.').collect();
+    let sign = if v < 0.0 { "-" } else { "" };
+    if !(-5 < exp && exp < 15) {
+        let e_sign = if exp < 0 { '-' } else { '+' };
+        return format!("{sign}{mantissa}E{e_sign}{:02}", exp.abs());
+    }
+    let point = exp + 1; // digits before the decimal point
+    let body = if point <= 0 {
+        format!("0.{}{digits}", "0".repeat((-point) as usize))
+    } else if point as usize >= digits.len() {
+        format!("{digits}{}", "0".repeat(point as usize - digits.len()))
+    } else {
+        let (int, frac) = digits.split_at(point as usize);
+        format!("{int}.{frac}")
+    };
+    format!("{sign}{body}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -593,6 +684,105 @@ mod tests {
             proptest::prop_assert_eq!(trim_blanks(&s), s.trim());
             proptest::prop_assert_eq!(trim_blanks(&t), t.trim());
         }
+    }
+
+    #[test]
+    fn doubles_print_as_dotnet_prints_them() {
+        let minutes = |us: i64| format_dotnet_double(us as f64 / 60_000_000.0);
+        assert_eq!(minutes(6 * US_PER_MIN), "6");
+        assert_eq!(minutes(60 * US_PER_MIN), "60");
+        assert_eq!(minutes(1_548_999_999 + 1), "25.816666666666666");
+        assert_eq!(minutes(1_001), "1.6683333333333333E-05");
+        assert_eq!(minutes(1), "1.6666666666666667E-08");
+        assert_eq!(minutes(30 * US_PER_SEC), "0.5");
+        assert_eq!(minutes(6_000), "0.0001");
+        assert_eq!(minutes(5_999), "9.998333333333333E-05");
+        assert_eq!(format_dotnet_double(1e15), "1E+15");
+        assert_eq!(format_dotnet_double(123456789012345.6), "123456789012345.6");
+        assert_eq!(format_dotnet_double(-2.5), "-2.5");
+        assert_eq!(format_dotnet_double(0.0), "0");
+        // every printed value reads back as the same double
+        for us in [1, 7, 999, 59_999_999, 1_234_567_891, 3_599_999_999] {
+            let v = us as f64 / 60_000_000.0;
+            assert_eq!(minutes(us).parse::<f64>().unwrap(), v, "{us}");
+        }
+    }
+
+    #[test]
+    fn hour_blocks_hold_one_local_hour_and_one_offset() {
+        use rand::{RngExt, SeedableRng};
+        let mut rng = rand_pcg::Pcg64Mcg::seed_from_u64(3);
+        let utc = |s: &str| Zone::default().resolve(parse_time(s).unwrap()).unwrap();
+        for (name, around) in [
+            ("Europe/Berlin", "2021-03-28T01:00:00Z"),
+            ("Europe/Berlin", "2021-10-31T01:00:00Z"),
+            ("Australia/Lord_Howe", "2021-04-03T15:00:00Z"),
+            ("Australia/Lord_Howe", "2021-10-02T15:30:00Z"),
+            ("Asia/Kathmandu", "1985-12-31T18:30:00Z"),
+            ("Asia/Kolkata", "2021-06-01T00:00:00Z"),
+            ("America/Havana", "2021-03-14T05:00:00Z"),
+            ("Africa/Monrovia", "1972-01-07T00:44:30Z"),
+            ("+05:45", "2021-06-01T00:00:00Z"),
+        ] {
+            let zone: Zone = name.parse().unwrap();
+            let mid = utc(around);
+            let local = |t: Micros| {
+                let w = zone.to_wall(t);
+                (
+                    w.div_euclid(US_PER_DAY),
+                    w.rem_euclid(US_PER_DAY) / US_PER_HOUR,
+                    zone.offset_at(t),
+                )
+            };
+            for _ in 0..2000 {
+                let t = mid + rng.random_range(-3 * US_PER_HOUR..3 * US_PER_HOUR);
+                let b = HourBlock::at(&zone, t);
+                assert!(b.end > t && b.end - t <= US_PER_HOUR, "{name} {t}");
+                let here = local(t);
+                assert_eq!((b.day, i64::from(b.hour)), (here.0, here.1), "{name} {t}");
+                assert_eq!(
+                    local(b.end - 1),
+                    here,
+                    "{name} {t}: the block's last instant"
+                );
+                let inside = rng.random_range(t..b.end);
+                assert_eq!(local(inside), here, "{name} {t}: {inside} inside");
+                assert_ne!(
+                    local(b.end),
+                    here,
+                    "{name} {t}: the block ends where something changes"
+                );
+            }
+        }
+        // Berlin's autumn change: local 02:00-03:00 twice, two blocks with hour 2
+        let berlin: Zone = "Europe/Berlin".parse().unwrap();
+        let a = HourBlock::at(&berlin, utc("2021-10-31T00:30:00Z"));
+        let b = HourBlock::at(&berlin, a.end);
+        assert_eq!((a.hour, b.hour, a.day), (2, 2, b.day));
+        assert_eq!(
+            (a.end, b.end),
+            (utc("2021-10-31T01:00:00Z"), utc("2021-10-31T02:00:00Z"))
+        );
+        // Lord Howe's spring change (+10:30 to +11 at 02:00): local 02:00-02:30 skipped
+        let lh: Zone = "Australia/Lord_Howe".parse().unwrap();
+        let a = HourBlock::at(&lh, utc("2021-10-02T15:00:00Z")); // 01:30 local
+        let b = HourBlock::at(&lh, a.end);
+        assert_eq!((a.hour, a.end), (1, utc("2021-10-02T15:30:00Z")));
+        assert_eq!((b.hour, b.end - b.from), (2, 30 * US_PER_MIN));
+    }
+
+    #[test]
+    fn a_day_start_prints_without_fraction() {
+        let kolkata: Zone = "Asia/Kolkata".parse().unwrap();
+        let day = day_number(NaiveDate::from_ymd_opt(2021, 9, 3).unwrap());
+        assert_eq!(format_day_start(&kolkata, day), "2021-09-03T00:00:00+05:30");
+        let havana: Zone = "America/Havana".parse().unwrap();
+        let day = day_number(NaiveDate::from_ymd_opt(2021, 3, 14).unwrap());
+        assert_eq!(format_day_start(&havana, day), "2021-03-14T01:00:00-04:00");
+        assert_eq!(
+            format_day_start(&Zone::default(), 0),
+            "1970-01-01T00:00:00+00:00"
+        );
     }
 
     #[test]

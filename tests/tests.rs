@@ -5,6 +5,7 @@ mod util;
 
 mod backfill;
 mod bad_input;
+mod endpoints;
 mod fuzz;
 mod generate;
 mod hostile;
@@ -12,6 +13,7 @@ mod memory;
 mod props;
 mod real;
 mod report;
+mod serve;
 mod sessions;
 mod stream;
 mod text;

@@ -2,16 +2,66 @@
 
 pub mod backfill;
 pub mod generate;
+pub mod productivity;
 pub mod report;
+pub mod serve;
 pub mod sessions;
 
 use crate::config::Config;
+use crate::error::usage;
 use crate::ids::IdKind;
 use crate::load::BadRow;
 use crate::output::{atomic::write_atomic, rejects::write_rejects};
-use crate::pipeline::FinalIds;
+use crate::pipeline::{FinalIds, Outcome};
 use anyhow::{Context, Result};
+use std::io::{IsTerminal, Write};
 use std::path::Path;
+
+/// Before a run whose answer goes to stdout (`sessions`, `productivity`):
+/// rejects need a file that is not stdout, inputs are found and checked
+/// against the files the run writes, and the id registry is opened.
+pub(crate) fn prepare_stdout_run(cfg: &mut Config) -> Result<()> {
+    if cfg.load.max_bad_rows > 0 && cfg.rejects.is_none() {
+        return Err(usage(
+            "--max-bad-rows needs --rejects PATH: skipped rows are never dropped without a trace",
+        ));
+    }
+    cfg.resolve_inputs()?;
+    if cfg.rejects.as_deref() == Some(Path::new("-")) {
+        return Err(usage(
+            "--rejects -: stdout carries the answer; give the rejects a file (or /dev/stderr)",
+        ));
+    }
+    crate::output::guard::check(&crate::output::guard::Plan {
+        specs: &cfg.load.inputs,
+        inputs: &cfg.files,
+        rejects: cfg.rejects.as_deref(),
+        out: None,
+        ids: cfg.ids.as_deref(),
+    })?;
+    cfg.open_registry()
+}
+
+/// After such a run's load: its rejected rows go to their file.
+pub(crate) fn finish_stdout_run(cfg: &Config, outcome: &Outcome) -> Result<()> {
+    if let Some(path) = &cfg.rejects {
+        write_rejects_file(path, &outcome.rejected)?;
+        tell_rejects(&outcome.rejected, path);
+    }
+    Ok(())
+}
+
+/// Prints an endpoint's body on stdout, byte for byte; a newline only for
+/// a person at a terminal.
+pub(crate) fn print_body(mut body: Vec<u8>) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    if out.is_terminal() {
+        body.push(b'\n');
+    }
+    out.write_all(&body)?;
+    out.flush()?;
+    Ok(())
+}
 
 /// Writes the rejects file (empty when nothing was rejected, so an old one
 /// never lingers).

@@ -10,16 +10,18 @@ use crate::config::Config;
 use crate::kernel::{self, SessionStats};
 use crate::model::SessionMeta;
 use crate::output::guard;
-use crate::output::json::Response;
+use crate::output::json::{write_productivity, Response};
 use crate::output::rejects::write_rejects;
 use crate::output::staging::{self, Staging};
 use crate::output::tables::{
-    client_frame, ids_frame, sessions_frame, user_frame, write_csv, write_parquet, Frames,
+    client_frame, hourly_frame, ids_frame, sessions_frame, user_frame, write_csv, write_parquet,
+    Frames,
 };
 use crate::periods::{self, Every, Period};
 use crate::pipeline::{self, Outcome};
 use crate::progress::Progress;
 use crate::request::{Request, RequestError};
+use crate::rollup::hours::{hourly_users, productivity};
 use crate::rollup::{daily_clients, daily_users};
 use crate::time::{format_rfc3339_utc, format_timespan, Micros, Zone};
 use anyhow::Result;
@@ -172,6 +174,7 @@ pub fn write_folder(
         crate::trace::stage(&format!("{name} written"));
         Ok(())
     };
+    let staged = &staging;
     let (paged, tabled) = rayon::join(
         || {
             write_pages(&staging, metas, selection, pages, request, cfg, pretty)
@@ -181,6 +184,14 @@ pub fn write_folder(
             let users = daily_users(metas, selection, &parts);
             write_table("daily_user", users.len(), &|r| user_frame(&users[r], keys))?;
             drop(users);
+            let hours = hourly_users(metas, selection, &parts);
+            write_table("hourly_user", hours.len(), &|r| {
+                hourly_frame(&hours[r], keys)
+            })?;
+            staged.write("productivity.json", |w| {
+                write_productivity(w, &productivity(&hours), &cfg.zone, pretty)
+            })?;
+            drop(hours);
             let clients = daily_clients(metas, selection, &parts);
             drop(parts);
             write_table("daily_client", clients.len(), &|r| {
@@ -229,11 +240,14 @@ fn day_window(day: &str, request: &Request, zone: &Zone) -> Result<(Micros, Micr
 
 /// The files a report writes in its folder besides the pages; the last,
 /// `rejects.ndjson`, only without `--rejects`.
-pub(crate) const OWN_FILES: [&str; 9] = [
+pub(crate) const OWN_FILES: [&str; 12] = [
     "sessions.parquet",
     "sessions.csv",
     "daily_user.parquet",
     "daily_user.csv",
+    "hourly_user.parquet",
+    "hourly_user.csv",
+    "productivity.json",
     "daily_client.parquet",
     "daily_client.csv",
     "ids.csv",

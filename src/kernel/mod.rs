@@ -9,6 +9,7 @@
 //!   event), sorts them, then computes the same answer.
 //! Both add up spans by the one rule in span.rs.
 
+pub mod index;
 pub mod running;
 pub mod sessionize;
 pub mod span;

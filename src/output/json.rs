@@ -1,9 +1,12 @@
-//! The endpoint's response body (SPEC 4): exactly its keys, in its order, with
-//! .NET timespans and dates in the zone's offset.
+//! The endpoints' response bodies (SPEC 4, 8): exactly their keys, in their
+//! order, with .NET timespans, dates in the zone's offset and .NET doubles.
 
 use crate::kernel::SessionStats;
 use crate::model::SessionMeta;
-use crate::time::{format_endpoint_date, format_timespan, Zone};
+use crate::rollup::hours::HourRow;
+use crate::time::{
+    format_day_start, format_dotnet_double, format_endpoint_date, format_timespan, Zone,
+};
 use serde::Serialize;
 use std::io::{self, Write};
 
@@ -75,6 +78,85 @@ impl<'a> Response<'a> {
         }
         Ok(())
     }
+}
+
+/// One session as Sessions (Get) writes it (SPEC 8.1).
+#[derive(Debug, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct GetSession<'a> {
+    pub client_guid: &'a str,
+    pub logout_date: String,
+    pub login_date: String,
+    pub session_id: i32,
+    pub user_id: i32,
+}
+
+/// Sessions (Get): a bare array of every selected session, in selection
+/// order; compact or indented as `Response::write`.
+pub fn write_sessions_get<W: Write>(
+    mut w: W,
+    metas: &[SessionMeta],
+    selection: &[SessionStats],
+    zone: &Zone,
+    pretty: bool,
+) -> io::Result<()> {
+    let rows: Vec<GetSession<'_>> = selection
+        .iter()
+        .map(|st| {
+            let m = &metas[st.session as usize];
+            GetSession {
+                client_guid: &m.client_guid,
+                logout_date: format_endpoint_date(st.logout, zone),
+                login_date: format_endpoint_date(st.login, zone),
+                session_id: m.session_id,
+                user_id: m.user_id,
+            }
+        })
+        .collect();
+    if pretty {
+        serde_json::to_writer_pretty(&mut w, &rows)?;
+    } else {
+        serde_json::to_writer(&mut w, &rows)?;
+    }
+    Ok(())
+}
+
+/// User Productivity (SPEC 8.2): one object per row, keys `date`,
+/// `totalMinutes`, `userName`, `timeOfDay`. Written by hand, since
+/// `totalMinutes` is a .NET double that serde_json has no way to print;
+/// the indented form is serde_json's (two spaces, `": "`).
+pub fn write_productivity<W: Write>(
+    mut w: W,
+    rows: &[HourRow<'_>],
+    zone: &Zone,
+    pretty: bool,
+) -> io::Result<()> {
+    let mut days: std::collections::HashMap<i64, String> = Default::default();
+    let (open, sep, colon, close, item_close) = if pretty {
+        ("\n    ", ",\n    ", ": ", "\n  }", "\n]")
+    } else {
+        ("", ",", ":", "}", "]")
+    };
+    if rows.is_empty() {
+        return w.write_all(b"[]");
+    }
+    w.write_all(b"[")?;
+    for (i, r) in rows.iter().enumerate() {
+        if i > 0 {
+            w.write_all(b",")?;
+        }
+        if pretty {
+            w.write_all(b"\n  ")?;
+        }
+        let date = days
+            .entry(r.day)
+            .or_insert_with(|| format_day_start(zone, r.day));
+        let minutes = format_dotnet_double(r.productive as f64 / 60_000_000.0);
+        write!(w, "{{{open}\"date\"{colon}\"{date}\"{sep}\"totalMinutes\"{colon}{minutes}{sep}\"userName\"{colon}")?;
+        serde_json::to_writer(&mut w, r.user.1)?;
+        write!(w, "{sep}\"timeOfDay\"{colon}{}{close}", r.hour)?;
+    }
+    w.write_all(item_close.as_bytes())
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@
 use crate::ids::{IdKeys, IdKind};
 use crate::kernel::SessionStats;
 use crate::model::SessionMeta;
+use crate::rollup::hours::HourRow;
 use crate::rollup::{ClientKey, DailyRow, UserKey};
 use crate::time::{push_digits, push_wall_time, US_PER_DAY};
 use polars::prelude::*;
@@ -109,7 +110,6 @@ fn daily_frame<K>(rows: &[DailyRow<K>], keys: Vec<Column>) -> PolarsResult<DataF
     DataFrame::new(rows.len(), cols)
 }
 
-/// `daily_user`.
 /// `daily_user`; with user keys, `user_key` after the other columns.
 pub fn user_frame(rows: &[DailyRow<UserKey>], keys: IdKeys) -> PolarsResult<DataFrame> {
     let ids: Vec<i64> = rows.iter().map(|r| i64::from(r.key.0)).collect();
@@ -126,6 +126,38 @@ pub fn user_frame(rows: &[DailyRow<UserKey>], keys: IdKeys) -> PolarsResult<Data
         df.with_column(Column::new("user_key".into(), k))?;
     }
     Ok(df)
+}
+
+/// `hourly_user` (SPEC 8.3); with user keys, `user_key` after the other columns.
+pub fn hourly_frame(rows: &[HourRow], keys: IdKeys) -> PolarsResult<DataFrame> {
+    let ints = |f: &dyn Fn(&HourRow) -> i64| rows.iter().map(f).collect::<Vec<i64>>();
+    let mut cols = vec![
+        Column::new(
+            "day".into(),
+            rows.iter().map(|r| r.day as i32).collect::<Vec<i32>>(),
+        )
+        .cast(&DataType::Date)?,
+        Column::new(
+            "hour".into(),
+            rows.iter().map(|r| i32::from(r.hour)).collect::<Vec<i32>>(),
+        ),
+        Column::new("user_id".into(), ints(&|r| i64::from(r.user.0))),
+        Column::new(
+            "user_name".into(),
+            rows.iter().map(|r| r.user.1).collect::<Vec<&str>>(),
+        ),
+        Column::new("productive_us".into(), ints(&|r| r.productive)),
+        Column::new("idle_us".into(), ints(&|r| r.idle)),
+    ];
+    if keys.user {
+        cols.push(Column::new(
+            "user_key".into(),
+            rows.iter()
+                .map(|r| r.user.2.unwrap_or(""))
+                .collect::<Vec<&str>>(),
+        ));
+    }
+    DataFrame::new(rows.len(), cols)
 }
 
 /// `ids.csv`: `kind,key,id`, by kind, then id.

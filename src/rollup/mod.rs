@@ -1,14 +1,27 @@
 //! Daily rollups (SPEC 5.2): each selected session's clipped spans split at
 //! local midnight in the zone, then added up per (day, user) and (day,
 //! client). A session's day parts add up to its totals exactly, since each
-//! span goes whole to one day or is cut in two (or more) exact parts.
+//! span goes whole to one day or is cut in two (or more) exact parts. The
+//! same spans, cut at local hours, give the hourly rollups (hours.rs), in
+//! the same pass.
+
+pub mod hours;
 
 use crate::kernel::span::productive;
 use crate::kernel::{DayParts, Grouped, SessionStats};
 use crate::model::{ts_of, SessionMeta};
 pub use crate::time::{day_start, local_day};
 use crate::time::{Micros, Zone};
+use hours::{HourCuts, HourPart};
 use rayon::prelude::*;
+
+/// What the rollups keep of one selected session: its day parts and its
+/// hour parts, each in time order.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SessionParts {
+    pub days: Vec<DayPart>,
+    pub hours: Vec<HourPart>,
+}
 
 /// One session's share of one local day.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -37,11 +50,13 @@ impl DayPart {
     }
 }
 
-/// Where local days start, computed on demand and remembered.
+/// Where local days start, computed on demand and remembered, and the
+/// local hour met last: what one thread needs to cut spans.
 #[derive(Clone)]
 pub struct DayStarts {
     zone: Zone,
     known: std::collections::HashMap<i64, Micros>,
+    hours: HourCuts,
 }
 
 impl DayStarts {
@@ -49,6 +64,7 @@ impl DayStarts {
         DayStarts {
             zone,
             known: Default::default(),
+            hours: HourCuts::new(zone),
         }
     }
 
@@ -75,14 +91,19 @@ pub struct RunningDays {
     current: Option<DayPart>,
     /// The start of the day after `current`.
     end: Micros,
+    /// The hour parts so far.
+    hours: Vec<HourPart>,
 }
 
 impl RunningDays {
-    /// The parts, in day order; leaves none behind.
-    pub fn take(&mut self) -> Vec<DayPart> {
-        let mut parts = std::mem::take(&mut self.done);
-        parts.extend(self.current.take());
-        parts
+    /// The parts, in time order; leaves none behind.
+    pub fn take(&mut self) -> SessionParts {
+        let mut days = std::mem::take(&mut self.done);
+        days.extend(self.current.take());
+        SessionParts {
+            days,
+            hours: std::mem::take(&mut self.hours),
+        }
     }
 
     /// Makes `day` the latest day, with an empty part.
@@ -120,6 +141,11 @@ impl DayParts for RunningDays {
         starts: &mut DayStarts,
     ) {
         let t = ts_of(key);
+        if let Some(prev) = prev {
+            let from = ts_of(prev);
+            let productive = productive(prev, t - from, idle_after);
+            hours::add_span(&mut self.hours, from, t, productive, &mut starts.hours);
+        }
         // The usual case: the span stays in the day of the event before it.
         if let (Some(prev), Some(part)) = (prev, self.current.as_mut()) {
             if t < self.end {
@@ -181,13 +207,13 @@ pub struct DailyRow<K> {
 pub type UserKey<'a> = (i32, &'a str, Option<&'a str>);
 pub type ClientKey<'a> = (&'a str, &'a str);
 
-/// Each selected session's day parts, in selection order.
+/// Each selected session's day and hour parts, in selection order.
 pub fn day_parts(
     g: &Grouped,
     selection: &[SessionStats],
     zone: &Zone,
     idle_after: Option<Micros>,
-) -> Vec<Vec<DayPart>> {
+) -> Vec<SessionParts> {
     selection
         .par_iter()
         .map_init(
@@ -210,15 +236,16 @@ pub fn day_parts(
 fn table<'a, K: Ord + Copy + Send + Sync>(
     metas: &'a [SessionMeta],
     selection: &[SessionStats],
-    parts: &[Vec<DayPart>],
+    parts: &[SessionParts],
     key: impl Fn(&'a SessionMeta) -> K,
 ) -> Vec<DailyRow<K>> {
     // Sorted (day, key, part) triples, added up run by run: a third of the
     // memory a map of rows takes, and faster.
-    let mut all: Vec<(i64, K, &DayPart)> = Vec::with_capacity(parts.iter().map(Vec::len).sum());
+    let mut all: Vec<(i64, K, &DayPart)> =
+        Vec::with_capacity(parts.iter().map(|p| p.days.len()).sum());
     for (st, ps) in selection.iter().zip(parts) {
         let k = key(&metas[st.session as usize]);
-        all.extend(ps.iter().map(|p| (p.day, k, p)));
+        all.extend(ps.days.iter().map(|p| (p.day, k, p)));
     }
     all.par_sort_unstable_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
     // Rows sized exactly: grown by doubling, they could take twice the memory.
@@ -253,7 +280,7 @@ fn table<'a, K: Ord + Copy + Send + Sync>(
 pub fn daily_users<'a>(
     metas: &'a [SessionMeta],
     selection: &[SessionStats],
-    parts: &[Vec<DayPart>],
+    parts: &[SessionParts],
 ) -> Vec<DailyRow<UserKey<'a>>> {
     table(metas, selection, parts, |m| {
         (m.user_id, m.user_name.as_str(), m.user_key.as_deref())
@@ -264,7 +291,7 @@ pub fn daily_users<'a>(
 pub fn daily_clients<'a>(
     metas: &'a [SessionMeta],
     selection: &[SessionStats],
-    parts: &[Vec<DayPart>],
+    parts: &[SessionParts],
 ) -> Vec<DailyRow<ClientKey<'a>>> {
     table(metas, selection, parts, |m| {
         (m.client_guid.as_str(), m.client_name.as_str())
@@ -356,6 +383,57 @@ mod tests {
         parts
     }
 
+    /// An independent hour cut: every whole quarter hour of UTC inside a
+    /// span where the local (day, hour) or the offset differs from the
+    /// instant before is a cut (the zones tested change offsets and local
+    /// hours only there), found by stepping through the span.
+    fn session_hours(keys: &[i64], zone: &Zone, idle_after: Option<Micros>) -> Vec<HourPart> {
+        const Q: Micros = 15 * US_PER_MIN;
+        let local = |t: Micros| {
+            let w = zone.to_wall(t);
+            (
+                w.div_euclid(US_PER_DAY),
+                (w.rem_euclid(US_PER_DAY) / US_PER_HOUR) as u8,
+                zone.offset_at(t),
+            )
+        };
+        let mut parts: Vec<HourPart> = Vec::new();
+        crate::kernel::span::for_each_span(keys, idle_after, |t0, len, productive| {
+            let end = t0 + len;
+            let mut cuts: Vec<Micros> = Vec::new();
+            let mut m = (t0.div_euclid(Q) + 1) * Q;
+            while m < end {
+                if local(m) != local(m - 1) {
+                    cuts.push(m);
+                }
+                m += Q;
+            }
+            cuts.push(end);
+            let mut at = t0;
+            for c in cuts {
+                if c == at {
+                    continue;
+                }
+                let (day, hour, _) = local(at);
+                if !matches!(parts.last(), Some(p) if (p.day, p.hour) == (day, hour)) {
+                    parts.push(HourPart {
+                        day,
+                        hour,
+                        ..HourPart::default()
+                    });
+                }
+                let p = parts.last_mut().unwrap();
+                if productive {
+                    p.productive += c - at;
+                } else {
+                    p.idle += c - at;
+                }
+                at = c;
+            }
+        });
+        parts
+    }
+
     fn t(text: &str) -> Micros {
         Zone::default().resolve(parse_time(text).unwrap()).unwrap()
     }
@@ -393,6 +471,8 @@ mod tests {
             ("Europe/Berlin", "2021-10-31T01:00:00Z"),
             ("America/Havana", "2021-03-14T05:00:00Z"),
             ("Pacific/Apia", "2011-12-30T10:00:00Z"),
+            ("Australia/Lord_Howe", "2021-10-02T15:30:00Z"),
+            ("Asia/Kathmandu", "1985-12-31T18:30:00Z"),
         ] {
             let zone: Zone = zone.parse().unwrap();
             let mid = t(around);
@@ -429,17 +509,25 @@ mod tests {
                     Grouped::from_rows(&vec![0; keys.len()], &keys, vec![SessionMeta::example(1)]);
                 let sel: Vec<SessionStats> = select(&g, &settings);
                 let stored = day_parts(&g, &sel, &zone, settings.idle_after);
-                let reference: Vec<Vec<DayPart>> = sel
+                let reference: Vec<SessionParts> = sel
                     .iter()
                     .map(|st| {
                         let days = DayTable::new(&zone, st.login, st.logout);
-                        session_days(&g, st, &days, settings.idle_after)
+                        SessionParts {
+                            days: session_days(&g, st, &days, settings.idle_after),
+                            hours: session_hours(g.window(st), &zone, settings.idle_after),
+                        }
                     })
                     .collect();
                 assert_eq!(
                     stored, reference,
                     "{zone:?} case {case}: {keys:?} {settings:?}"
                 );
+                for (st, p) in sel.iter().zip(&stored) {
+                    let sum = |f: fn(&HourPart) -> Micros| p.hours.iter().map(f).sum::<Micros>();
+                    assert_eq!(sum(|h| h.productive), st.productive);
+                    assert_eq!(sum(|h| h.idle), st.idle());
+                }
                 let got = if sel.is_empty() {
                     vec![]
                 } else {

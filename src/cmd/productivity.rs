@@ -1,0 +1,28 @@
+//! `sessionstat productivity`: User Productivity (SPEC 8.2) on stdout,
+//! productive minutes per user and local hour of one window.
+
+use crate::cli::ProductivityArgs;
+use crate::config::Config;
+use crate::output::json::write_productivity;
+use crate::pipeline;
+use crate::progress::Progress;
+use crate::rollup::hours::{hourly_users, productivity};
+use anyhow::Result;
+
+pub fn run(args: ProductivityArgs) -> Result<()> {
+    let mut cfg = Config::from_args(&args.input, None)?;
+    let request = args.window.window(&cfg.zone, None, "User Productivity")?;
+    super::prepare_stdout_run(&mut cfg)?;
+    let progress = Progress::new(cfg.quiet);
+    progress.stage("loading");
+    let outcome = pipeline::run(&cfg, &request, true, None, &progress)?;
+    super::finish_stdout_run(&cfg, &outcome)?;
+    let hourly = hourly_users(&outcome.metas, &outcome.stats, &outcome.parts);
+    let rows = productivity(&hourly);
+    crate::trace::stage("hours added up");
+    progress.finish();
+    let mut body = Vec::with_capacity(100 * rows.len() + 2);
+    write_productivity(&mut body, &rows, &cfg.zone, args.pretty)?;
+    super::print_body(body)?;
+    super::save_registry(&cfg, outcome.ids.as_ref())
+}
