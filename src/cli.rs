@@ -186,6 +186,11 @@ pub struct ServeArgs {
     /// (SIGHUP reloads too).
     #[arg(long)]
     pub watch: bool,
+
+    /// Threads that answer requests (default: one per core). Fewer leave cores to other
+    /// programs on the machine, such as a proxy or a load generator.
+    #[arg(long, value_name = "N")]
+    pub workers: Option<std::num::NonZeroUsize>,
 }
 
 #[derive(Debug, Clone, clap::Args)]

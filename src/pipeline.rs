@@ -20,6 +20,7 @@ use crate::load::inputs::InputFile;
 use crate::load::{estimated_rows, load_files, BadRow, LoadError, Loaded, Progress};
 use crate::model::SessionMeta;
 use crate::request::Request;
+use crate::rollup::hours::{hour_parts, HourCuts, RunningHours};
 use crate::rollup::{day_parts, DayStarts, RunningDays, SessionParts};
 use crate::time::Micros;
 use polars::prelude::PlHashMap;
@@ -178,22 +179,33 @@ fn order(out: &mut Outcome, keep: usize) {
     out.stats = stats;
 }
 
-/// Runs the load and kernel for one request; `with_days` adds the day parts
-/// that the daily rollups need. With `keep`, only the first `keep` sessions
+/// What a run computes per selected session besides its answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Parts {
+    /// Nothing (pages).
+    None,
+    /// Day and hour parts (report).
+    All,
+    /// Hour parts alone (User Productivity).
+    Hours,
+}
+
+/// Runs the load and kernel for one request; `parts` says which rollup parts
+/// to add. With `keep`, only the first `keep` sessions
 /// of the selection are returned (all are counted in `total`): a page needs
 /// no more, and over several passes the others need not be held.
 pub fn run(
     cfg: &Config,
     request: &Request,
-    with_days: bool,
+    parts: Parts,
     keep: Option<usize>,
     progress: &dyn Progress,
 ) -> Result<Outcome, LoadError> {
     let files = cfg.files.clone();
-    // Day parts are kept for every selected session; `keep` only serves pages.
+    // Parts are kept for every selected session; `keep` only serves pages.
     assert!(
-        !(with_days && keep.is_some()),
-        "day parts are for whole selections"
+        parts == Parts::None || keep.is_none(),
+        "rollup parts are for whole selections"
     );
     let settings = cfg.settings(request);
     // With keys, ids (and so the order among sessions that start together)
@@ -210,10 +222,22 @@ pub fn run(
         // Sessions are cut from each user and client's sorted events.
         None
     } else {
-        Some(if with_days {
-            running_pass::<RunningDays>(cfg, &files, settings, DayStarts::new(cfg.zone), progress)?
-        } else {
-            running_pass::<()>(cfg, &files, settings, (), progress)?
+        Some(match parts {
+            Parts::All => running_pass::<RunningDays>(
+                cfg,
+                &files,
+                settings,
+                DayStarts::new(cfg.zone),
+                progress,
+            )?,
+            Parts::Hours => running_pass::<RunningHours>(
+                cfg,
+                &files,
+                settings,
+                HourCuts::new(cfg.zone),
+                progress,
+            )?,
+            Parts::None => running_pass::<()>(cfg, &files, settings, (), progress)?,
         })
     };
     if streamed.as_ref().is_some_and(|p| p.loaded.stopped) {
@@ -262,23 +286,32 @@ pub fn run(
         crate::trace::stage("loaded");
         let (selection, sessions) = match pass.answers {
             Answers::Running(sink) => (kernel::select_running(&sink.running, &sessions), sessions),
-            Answers::RunningDays(sink) => {
-                let selection = kernel::select_running(&sink.running, &sessions);
-                let mut running = sink.running;
-                out.parts.extend(
-                    selection
-                        .iter()
-                        .map(|st| running[st.session as usize].days.take()),
-                );
-                (selection, sessions)
-            }
+            Answers::RunningDays(sink) => (
+                selected_parts(sink, &sessions, &mut out.parts, RunningDays::take),
+                sessions,
+            ),
+            Answers::RunningHours(sink) => (
+                selected_parts(sink, &sessions, &mut out.parts, RunningHours::take),
+                sessions,
+            ),
             Answers::Stored(stored) => {
                 let (grouped, cut) = grouped(cfg, stored, sessions, firsts);
                 firsts = cut;
                 let selection = kernel::select(&grouped, &settings);
-                if with_days {
-                    let mut parts = day_parts(&grouped, &selection, &cfg.zone, cfg.idle_after);
-                    out.parts.append(&mut parts);
+                match parts {
+                    Parts::All => out.parts.append(&mut day_parts(
+                        &grouped,
+                        &selection,
+                        &cfg.zone,
+                        cfg.idle_after,
+                    )),
+                    Parts::Hours => out.parts.append(&mut hour_parts(
+                        &grouped,
+                        &selection,
+                        &cfg.zone,
+                        cfg.idle_after,
+                    )),
+                    Parts::None => {}
                 }
                 (selection, grouped.sessions)
             }
@@ -515,7 +548,26 @@ fn stored_pass(
 enum Answers {
     Running(RunningSink<()>),
     RunningDays(RunningSink<RunningDays>),
+    RunningHours(RunningSink<RunningHours>),
     Stored(Stored),
+}
+
+/// The selection of a running pass, each selected session's parts taken
+/// (in selection order) into `parts`.
+fn selected_parts<D: kernel::DayParts>(
+    sink: RunningSink<D>,
+    sessions: &[SessionMeta],
+    parts: &mut Vec<SessionParts>,
+    take: fn(&mut D) -> SessionParts,
+) -> Vec<SessionStats> {
+    let selection = kernel::select_running(&sink.running, sessions);
+    let mut running = sink.running;
+    parts.extend(
+        selection
+            .iter()
+            .map(|st| take(&mut running[st.session as usize].days)),
+    );
+    selection
 }
 
 /// One pass over the inputs.
@@ -552,6 +604,12 @@ impl From<RunningSink<()>> for Answers {
 impl From<RunningSink<RunningDays>> for Answers {
     fn from(s: RunningSink<RunningDays>) -> Self {
         Answers::RunningDays(s)
+    }
+}
+
+impl From<RunningSink<RunningHours>> for Answers {
+    fn from(s: RunningSink<RunningHours>) -> Self {
+        Answers::RunningHours(s)
     }
 }
 

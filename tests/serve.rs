@@ -583,3 +583,39 @@ fn https_with_a_certificate() {
     .fails(2);
     assert!(err.contains("--tls-cert"), "{err}");
 }
+
+#[test]
+fn a_stalled_client_is_cut_off() {
+    let d = Dir::new();
+    let log = log(&d, "log.csv", "14");
+    let s = Server::start(&["-i", &log, "-q"]);
+    let addr = s.base.trim_start_matches("http://").to_string();
+    // Silent from the start, and silent inside a request head: both closed
+    // after 10 s, while the server goes on answering others.
+    let silent = std::net::TcpStream::connect(&addr).unwrap();
+    let mut partial = std::net::TcpStream::connect(&addr).unwrap();
+    partial
+        .write_all(b"GET /ekranapi/sessions HTTP/1.1\r\nHost: x\r\n")
+        .unwrap();
+    let began = Instant::now();
+    assert_eq!(
+        call(&agent(), "GET", &s.url("/ekranapi/sessions"), None, b"").0,
+        200
+    );
+    for mut sock in [silent, partial] {
+        sock.set_read_timeout(Some(Duration::from_secs(30)))
+            .unwrap();
+        let mut buf = [0u8; 64];
+        // closed: end of stream (or a reset), not a timeout of ours
+        match sock.read(&mut buf) {
+            Ok(n) => assert!(
+                n == 0 || buf.starts_with(b"HTTP/1.1 408"),
+                "{:?}",
+                &buf[..n]
+            ),
+            Err(e) => assert_eq!(e.kind(), std::io::ErrorKind::ConnectionReset, "{e}"),
+        }
+    }
+    let waited = began.elapsed();
+    assert!(waited < Duration::from_secs(25), "{waited:?}");
+}

@@ -15,7 +15,7 @@ pub fn run(args: ProductivityArgs) -> Result<()> {
     super::prepare_stdout_run(&mut cfg)?;
     let progress = Progress::new(cfg.quiet);
     progress.stage("loading");
-    let outcome = pipeline::run(&cfg, &request, true, None, &progress)?;
+    let outcome = pipeline::run(&cfg, &request, pipeline::Parts::Hours, None, &progress)?;
     super::finish_stdout_run(&cfg, &outcome)?;
     let hourly = hourly_users(&outcome.metas, &outcome.stats, &outcome.parts);
     let rows = productivity(&hourly);

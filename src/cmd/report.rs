@@ -74,7 +74,7 @@ pub fn run(args: ReportArgs) -> Result<()> {
     staging::refuse_if_locked(&args.out)?;
     let progress = Progress::new(cfg.quiet);
     progress.stage("loading");
-    let mut outcome = pipeline::run(&cfg, &request, true, None, &progress)?;
+    let mut outcome = pipeline::run(&cfg, &request, pipeline::Parts::All, None, &progress)?;
     crate::trace::stage("selected");
     let rejects = match &cfg.rejects {
         Some(path) => {

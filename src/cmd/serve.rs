@@ -22,7 +22,9 @@ use std::time::{Duration, SystemTime};
 
 /// How long open requests may take to finish after SIGTERM.
 const DRAIN: Duration = Duration::from_secs(10);
-/// A connection that sends no complete request head in this time is closed.
+/// A connection that sends no complete request head in this time (the first
+/// one from its start, a later one from its first byte) is closed, and so is
+/// a connection idle this long between requests.
 const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 /// How often `--watch` looks at the inputs.
 const WATCH_EVERY: Duration = Duration::from_secs(2);
@@ -57,7 +59,11 @@ pub fn run(args: ServeArgs) -> Result<()> {
         keys: ArcSwap::from_pointee(keys),
         log: Log::stderr(cfg.quiet),
     });
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+    let mut runtime = tokio::runtime::Builder::new_multi_thread();
+    if let Some(n) = args.workers {
+        runtime.worker_threads(n.get());
+    }
+    let runtime = runtime
         .enable_all()
         .build()
         .context("cannot start the server's threads")?;
@@ -211,7 +217,9 @@ async fn serve(
     );
     match tls {
         None => {
-            let mut server = axum_server::from_tcp(listener)?.handle(handle);
+            let mut server = axum_server::from_tcp(listener)?
+                .handle(handle)
+                .first_request_timeout(HEADER_TIMEOUT);
             server
                 .http_builder()
                 .http1()
@@ -219,8 +227,9 @@ async fn serve(
             server.serve(service).await?;
         }
         Some(config) => {
-            let mut server =
-                axum_server::tls_rustls::from_tcp_rustls(listener, config)?.handle(handle);
+            let mut server = axum_server::tls_rustls::from_tcp_rustls(listener, config)?
+                .handle(handle)
+                .first_request_timeout(HEADER_TIMEOUT);
             server
                 .http_builder()
                 .http1()

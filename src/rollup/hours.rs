@@ -5,8 +5,9 @@
 //! rows summed over a day equal that day's row of `daily_user`.
 
 use super::{SessionParts, UserKey};
-use crate::kernel::SessionStats;
-use crate::model::SessionMeta;
+use crate::kernel::span::productive;
+use crate::kernel::{DayParts, Grouped, SessionStats};
+use crate::model::{ts_of, SessionMeta};
 use crate::time::{HourBlock, Micros, Zone};
 use rayon::prelude::*;
 
@@ -76,6 +77,67 @@ pub fn add_span(
         }
         at = cut;
     }
+}
+
+/// Hour parts alone, as a running answer keeps them (`productivity`, which
+/// needs no day parts): the same cut as `RunningDays` makes beside its days.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RunningHours {
+    hours: Vec<HourPart>,
+}
+
+impl RunningHours {
+    /// The parts, in time order; leaves none behind.
+    pub fn take(&mut self) -> SessionParts {
+        SessionParts {
+            days: Vec::new(),
+            hours: std::mem::take(&mut self.hours),
+        }
+    }
+}
+
+impl DayParts for RunningHours {
+    type Starts = HourCuts;
+
+    #[inline]
+    fn add_event(
+        &mut self,
+        prev: Option<i64>,
+        key: i64,
+        idle_after: Option<Micros>,
+        cuts: &mut HourCuts,
+    ) {
+        if let Some(prev) = prev {
+            let (from, to) = (ts_of(prev), ts_of(key));
+            let productive = productive(prev, to - from, idle_after);
+            add_span(&mut self.hours, from, to, productive, cuts);
+        }
+    }
+}
+
+/// Each selected session's hour parts alone, in selection order, from its
+/// sorted events in the window.
+pub fn hour_parts(
+    g: &Grouped,
+    selection: &[SessionStats],
+    zone: &Zone,
+    idle_after: Option<Micros>,
+) -> Vec<SessionParts> {
+    selection
+        .par_iter()
+        .map_init(
+            || HourCuts::new(*zone),
+            |cuts, st| {
+                let mut running = RunningHours::default();
+                let mut prev = None;
+                for &k in g.window(st) {
+                    running.add_event(prev, k, idle_after, cuts);
+                    prev = Some(k);
+                }
+                running.take()
+            },
+        )
+        .collect()
 }
 
 /// One row of `hourly_user` (and, with productive time, of User Productivity).

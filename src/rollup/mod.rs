@@ -534,6 +534,24 @@ mod tests {
                     vec![running.days.clone().take()]
                 };
                 assert_eq!(got, stored, "{zone:?} case {case}: {keys:?} {settings:?}");
+                // Hours alone, running and stored, are the same hours.
+                let mut alone = Running::<hours::RunningHours>::default();
+                let mut cuts = HourCuts::new(zone);
+                for &k in &keys {
+                    alone.add(k, &settings, &mut cuts);
+                }
+                let hours_of = |p: &[SessionParts]| -> Vec<Vec<HourPart>> {
+                    p.iter().map(|p| p.hours.clone()).collect()
+                };
+                let stored_alone = hours::hour_parts(&g, &sel, &zone, settings.idle_after);
+                assert_eq!(hours_of(&stored_alone), hours_of(&stored), "case {case}");
+                if !sel.is_empty() {
+                    assert_eq!(
+                        alone.days.clone().take().hours,
+                        stored[0].hours,
+                        "case {case}"
+                    );
+                }
             }
         }
     }
