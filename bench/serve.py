@@ -7,14 +7,20 @@ checks that its answers equal the CLI's bytes, then drives it with wrk
 (Debian's `wrk` package), which shares the machine's cores with the server:
 POST /ekranapi/sessions pages of 10 sessions at 64 connections and of 1000
 sessions at 8 connections, each request for a random page of the whole
-selection, carrying the ApiKey header. Reports requests per second and the
-p50 / p99 latency wrk measured. Then times `sessionstat productivity` and
+selection, carrying the ApiKey header: the most the server answers with
+wrk's connections always busy, and the p50 / p99 latency wrk measured then.
+With oha (`cargo install oha`) on PATH or at --oha, it also offers the
+targets' rates (5,000 requests/s of 10-session pages at 64 connections, 500
+of 1000-session pages at 8) at a fixed pace, with latency measured from
+when each request was due (oha --latency-correction), and reports p50 / p99
+there. Then times `sessionstat productivity` and
 `sessionstat sessions` on the same log, alternating, and reports the ratio of
 their median wall times.
 
 Usage: python3 bench/serve.py [--events 10M] [--sessions 1M] [--seconds 10]
        [--pairs 3] [--workdir /tmp/sessionstat-serve] [--bin target/release/sessionstat]
-Needs: apt-get install wrk; pip install duckdb; cargo build --release.
+Needs: apt-get install wrk; pip install duckdb; cargo build --release;
+optionally cargo install oha.
 """
 
 import argparse
@@ -22,6 +28,7 @@ import json
 import os
 import random
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -86,6 +93,28 @@ def run_wrk(url, count, pages, connections, seconds, workdir):
     }
 
 
+def run_oha(oha, url, count, page, connections, rate, seconds):
+    out = subprocess.run(
+        [oha, "--no-tui", "--output-format", "json", "-z", f"{seconds}s",
+         "-c", str(connections), "-q", str(rate), "--latency-correction",
+         "-m", "POST", "-H", f"ApiKey: {KEY}", "-T", "application/json",
+         "-d", '{"sessionCount":%d,"pageIndex":%d}' % (count, page), url],
+        check=True, capture_output=True, text=True,
+    ).stdout
+    r = json.loads(out)
+    pct = r["latencyPercentiles"]
+    codes = r.get("statusCodeDistribution", {})
+    return {
+        "sessions per page": count,
+        "connections": connections,
+        "offered requests/s": rate,
+        "answered requests/s": round(r["summary"]["requestsPerSec"]),
+        "p50 ms": round(pct["p50"] * 1000, 2),
+        "p99 ms": round(pct["p99"] * 1000, 2),
+        "statuses": codes,
+    }
+
+
 def timed(cmd):
     start = time.perf_counter()
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
@@ -102,6 +131,7 @@ def main():
     ap.add_argument("--workdir", default="/tmp/sessionstat-serve")
     ap.add_argument("--bin", default=os.path.join(ROOT, "target/release/sessionstat"))
     ap.add_argument("--port", type=int, default=18181)
+    ap.add_argument("--oha", default=shutil.which("oha"))
     args = ap.parse_args()
     os.makedirs(args.workdir, exist_ok=True)
     log = args.log
@@ -143,6 +173,11 @@ def main():
             run_wrk(url, 10, sessions // 10, 64, args.seconds, args.workdir),
             run_wrk(url, 1000, max(1, sessions // 1000), 8, args.seconds, args.workdir),
         ]
+        if args.oha:
+            results["paced runs"] = [
+                run_oha(args.oha, url, 10, sessions // 20, 64, 5000, args.seconds),
+                run_oha(args.oha, url, 1000, sessions // 2000, 8, 500, args.seconds),
+            ]
     finally:
         server.terminate()
         server.wait()

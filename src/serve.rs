@@ -153,7 +153,9 @@ impl Snapshot {
                     crate::kernel::span::for_each_span(
                         self.index.window(st),
                         self.index.idle_after,
-                        |t0, len, p| hours::add_span(&mut parts, t0, t0 + len, p, &mut cuts),
+                        |t0, len, p| {
+                            hours::add_span(&mut parts, t0, t0 + len, p, &mut cuts);
+                        },
                     );
                     parts
                 };

@@ -648,30 +648,52 @@ pub fn format_day_start(zone: &Zone, day: i64) -> String {
 /// -4 or 15 and over (`1.6683333333333333E-05`, `1E+15`); otherwise plain,
 /// an integral value without a decimal point (`6`, `25.816666666666666`).
 pub fn format_dotnet_double(v: f64) -> String {
+    let mut out = Vec::new();
+    push_dotnet_double(&mut out, v, &mut String::new());
+    String::from_utf8(out).expect("ascii")
+}
+
+/// `format_dotnet_double` appended to `buf`; `scratch` is reused between
+/// calls, so that a long list of values costs no allocation each.
+pub fn push_dotnet_double(buf: &mut Vec<u8>, v: f64, scratch: &mut String) {
+    use std::fmt::Write;
     assert!(v.is_finite(), "a finite value");
     if v == 0.0 {
-        return "0".into();
+        buf.push(b'0');
+        return;
+    }
+    if v < 0.0 {
+        buf.push(b'-');
     }
     // Rust's `{:e}` gives the shortest round-trip digits: d[.ddd]e<exp>.
-    let sci = format!("{:e}", v.abs());
-    let (mantissa, exp) = sci.split_once('e').expect("an exponent");
+    scratch.clear();
+    write!(scratch, "{:e}", v.abs()).expect("writing to a string");
+    let (mantissa, exp) = scratch.split_once('e').expect("an exponent");
     let exp: i32 = exp.parse().expect("an integer exponent");
-    let digits: String = mantissa.chars().filter(|c| *c != '.').collect();
-    let sign = if v < 0.0 { "-" } else { "" };
     if !(-5 < exp && exp < 15) {
-        let e_sign = if exp < 0 { '-' } else { '+' };
-        return format!("{sign}{mantissa}E{e_sign}{:02}", exp.abs());
+        buf.extend_from_slice(mantissa.as_bytes());
+        buf.extend_from_slice(if exp < 0 { b"E-" } else { b"E+" });
+        push_digits(buf, i64::from(exp.abs()), 2);
+        return;
     }
+    let digits = mantissa.as_bytes().iter().filter(|&&c| c != b'.');
+    let n = mantissa.len() - usize::from(mantissa.len() > 1);
     let point = exp + 1; // digits before the decimal point
-    let body = if point <= 0 {
-        format!("0.{}{digits}", "0".repeat((-point) as usize))
-    } else if point as usize >= digits.len() {
-        format!("{digits}{}", "0".repeat(point as usize - digits.len()))
+    if point <= 0 {
+        buf.extend_from_slice(b"0.");
+        buf.extend(std::iter::repeat_n(b'0', (-point) as usize));
+        buf.extend(digits);
+    } else if point as usize >= n {
+        buf.extend(digits);
+        buf.extend(std::iter::repeat_n(b'0', point as usize - n));
     } else {
-        let (int, frac) = digits.split_at(point as usize);
-        format!("{int}.{frac}")
-    };
-    format!("{sign}{body}")
+        for (i, &d) in digits.enumerate() {
+            if i == point as usize {
+                buf.push(b'.');
+            }
+            buf.push(d);
+        }
+    }
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@ use crate::pipeline;
 use crate::progress::Progress;
 use crate::rollup::hours::{hourly_users, productivity};
 use anyhow::Result;
+use std::io::{IsTerminal, Write};
 
 pub fn run(args: ProductivityArgs) -> Result<()> {
     let mut cfg = Config::from_args(&args.input, None)?;
@@ -21,8 +22,14 @@ pub fn run(args: ProductivityArgs) -> Result<()> {
     let rows = productivity(&hourly);
     crate::trace::stage("hours added up");
     progress.finish();
-    let mut body = Vec::with_capacity(100 * rows.len() + 2);
-    write_productivity(&mut body, &rows, &cfg.zone, args.pretty)?;
-    super::print_body(body)?;
+    // Streamed: a long window's answer can be large.
+    let out = std::io::stdout().lock();
+    let terminal = out.is_terminal();
+    let mut out = std::io::BufWriter::with_capacity(1 << 20, out);
+    write_productivity(&mut out, &rows, &cfg.zone, args.pretty)?;
+    if terminal {
+        out.write_all(b"\n")?;
+    }
+    out.flush()?;
     super::save_registry(&cfg, outcome.ids.as_ref())
 }

@@ -5,7 +5,7 @@ use crate::kernel::SessionStats;
 use crate::model::SessionMeta;
 use crate::rollup::hours::HourRow;
 use crate::time::{
-    format_day_start, format_dotnet_double, format_endpoint_date, format_timespan, Zone,
+    format_day_start, format_endpoint_date, format_timespan, push_digits, push_dotnet_double, Zone,
 };
 use serde::Serialize;
 use std::io::{self, Write};
@@ -131,32 +131,56 @@ pub fn write_productivity<W: Write>(
     zone: &Zone,
     pretty: bool,
 ) -> io::Result<()> {
-    let mut days: std::collections::HashMap<i64, String> = Default::default();
-    let (open, sep, colon, close, item_close) = if pretty {
-        ("\n    ", ",\n    ", ": ", "\n  }", "\n]")
-    } else {
-        ("", ",", ":", "}", "]")
-    };
     if rows.is_empty() {
         return w.write_all(b"[]");
     }
-    w.write_all(b"[")?;
+    let (open, sep, colon, close, end): (&[u8], &[u8], &[u8], &[u8], &[u8]) = if pretty {
+        (b"{\n    ", b",\n    ", b": ", b"\n  }", b"\n]")
+    } else {
+        (b"{", b",", b":", b"}", b"]")
+    };
+    // Rows come by day: the date of the one before is nearly always this one's.
+    let mut date: Option<(i64, String)> = None;
+    let mut scratch = String::new();
+    let mut buf: Vec<u8> = Vec::with_capacity(1 << 16);
+    buf.push(b'[');
     for (i, r) in rows.iter().enumerate() {
         if i > 0 {
-            w.write_all(b",")?;
+            buf.push(b',');
         }
         if pretty {
-            w.write_all(b"\n  ")?;
+            buf.extend_from_slice(b"\n  ");
         }
-        let date = days
-            .entry(r.day)
-            .or_insert_with(|| format_day_start(zone, r.day));
-        let minutes = format_dotnet_double(r.productive as f64 / 60_000_000.0);
-        write!(w, "{{{open}\"date\"{colon}\"{date}\"{sep}\"totalMinutes\"{colon}{minutes}{sep}\"userName\"{colon}")?;
-        serde_json::to_writer(&mut w, r.user.1)?;
-        write!(w, "{sep}\"timeOfDay\"{colon}{}{close}", r.hour)?;
+        if date.as_ref().is_none_or(|d| d.0 != r.day) {
+            date = Some((r.day, format_day_start(zone, r.day)));
+        }
+        let day = &date.as_ref().expect("set").1;
+        buf.extend_from_slice(open);
+        buf.extend_from_slice(b"\"date\"");
+        buf.extend_from_slice(colon);
+        buf.push(b'"');
+        buf.extend_from_slice(day.as_bytes());
+        buf.push(b'"');
+        buf.extend_from_slice(sep);
+        buf.extend_from_slice(b"\"totalMinutes\"");
+        buf.extend_from_slice(colon);
+        push_dotnet_double(&mut buf, r.productive as f64 / 60_000_000.0, &mut scratch);
+        buf.extend_from_slice(sep);
+        buf.extend_from_slice(b"\"userName\"");
+        buf.extend_from_slice(colon);
+        serde_json::to_writer(&mut buf, r.user.1)?;
+        buf.extend_from_slice(sep);
+        buf.extend_from_slice(b"\"timeOfDay\"");
+        buf.extend_from_slice(colon);
+        push_digits(&mut buf, i64::from(r.hour), 1);
+        buf.extend_from_slice(close);
+        if buf.len() >= 1 << 16 {
+            w.write_all(&buf)?;
+            buf.clear();
+        }
     }
-    w.write_all(item_close.as_bytes())
+    buf.extend_from_slice(end);
+    w.write_all(&buf)
 }
 
 #[cfg(test)]

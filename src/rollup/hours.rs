@@ -45,7 +45,8 @@ impl HourCuts {
 }
 
 /// Adds the span `[from, to)` to a session's hour parts (kept in time
-/// order), cut at hour blocks.
+/// order), cut at hour blocks; returns the end of the block its last piece
+/// went to (`to` for an empty span).
 #[inline]
 pub fn add_span(
     parts: &mut Vec<HourPart>,
@@ -53,10 +54,12 @@ pub fn add_span(
     to: Micros,
     productive: bool,
     cuts: &mut HourCuts,
-) {
+) -> Micros {
     let mut at = from;
+    let mut end = to;
     while at < to {
         let b = cuts.block(at);
+        end = b.end;
         let cut = to.min(b.end);
         let piece = cut - at;
         let part = match parts.last_mut() {
@@ -77,6 +80,7 @@ pub fn add_span(
         }
         at = cut;
     }
+    end
 }
 
 /// Hour parts alone, as a running answer keeps them (`productivity`, which
@@ -84,6 +88,9 @@ pub fn add_span(
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RunningHours {
     hours: Vec<HourPart>,
+    /// The end of the block of the last part: a span that ends by then
+    /// (nearly every one) goes whole into that part.
+    end: Micros,
 }
 
 impl RunningHours {
@@ -110,7 +117,18 @@ impl DayParts for RunningHours {
         if let Some(prev) = prev {
             let (from, to) = (ts_of(prev), ts_of(key));
             let productive = productive(prev, to - from, idle_after);
-            add_span(&mut self.hours, from, to, productive, cuts);
+            match self.hours.last_mut() {
+                // Events arrive in time order: `from` is in the last part's block.
+                Some(part) if to <= self.end => {
+                    if productive {
+                        part.productive += to - from;
+                    } else {
+                        part.idle += to - from;
+                    }
+                }
+                _ if to == from => {}
+                _ => self.end = add_span(&mut self.hours, from, to, productive, cuts),
+            }
         }
     }
 }
@@ -148,41 +166,76 @@ pub struct HourRow<'a> {
     pub user: UserKey<'a>,
     pub productive: Micros,
     pub idle: Micros,
+    /// The user's rank in (user_name, user_id) order among the table's
+    /// users: User Productivity's order within an hour.
+    pub by_name: u32,
 }
 
 /// The hourly user table (SPEC 8.3): the hour parts added up per (day,
 /// hour, user), ordered by day, hour, user_id, user_name. Every row has
 /// time, since no part is empty.
+///
+/// Each part gets one integer key, (day, hour, the user's rank in that
+/// order), so that a sort of integers groups and orders them: no string is
+/// compared per part.
 pub fn hourly_users<'a>(
     metas: &'a [SessionMeta],
     selection: &[SessionStats],
     parts: &[SessionParts],
 ) -> Vec<HourRow<'a>> {
-    let mut all: Vec<HourRow<'a>> = selection
+    let user_of = |st: &SessionStats| -> UserKey<'a> {
+        let m = &metas[st.session as usize];
+        (m.user_id, m.user_name.as_str(), m.user_key.as_deref())
+    };
+    let mut users: Vec<UserKey<'a>> = selection.par_iter().map(user_of).collect();
+    users.par_sort_unstable();
+    users.dedup();
+    let mut by_name: Vec<u32> = (0..users.len() as u32).collect();
+    by_name.par_sort_unstable_by_key(|&i| (users[i as usize].1, users[i as usize].0));
+    let mut name_rank = vec![0u32; users.len()];
+    for (rank, &i) in by_name.iter().enumerate() {
+        name_rank[i as usize] = rank as u32;
+    }
+    let Some(day0) = parts
+        .iter()
+        .flat_map(|p| p.hours.first())
+        .map(|h| h.day)
+        .min()
+    else {
+        return Vec::new();
+    };
+    // Keys: day (from day0; years 1-9999 fit in 22 bits) << 37 | hour << 32 | rank.
+    let mut all: Vec<(u64, Micros, Micros)> = selection
         .par_iter()
         .zip(parts)
         .flat_map_iter(|(st, p)| {
-            let m = &metas[st.session as usize];
-            let user: UserKey<'a> = (m.user_id, m.user_name.as_str(), m.user_key.as_deref());
-            p.hours.iter().map(move |h| HourRow {
-                day: h.day,
-                hour: h.hour,
-                user,
-                productive: h.productive,
-                idle: h.idle,
+            let rank = users.binary_search(&user_of(st)).expect("a user") as u64;
+            p.hours.iter().map(move |h| {
+                let key = ((h.day - day0) as u64) << 37 | u64::from(h.hour) << 32 | rank;
+                (key, h.productive, h.idle)
             })
         })
         .collect();
-    all.par_sort_unstable_by(|a, b| (a.day, a.hour, a.user).cmp(&(b.day, b.hour, b.user)));
+    all.par_sort_unstable_by_key(|r| r.0);
     let mut rows: Vec<HourRow<'a>> = Vec::new();
-    for r in all {
-        match rows.last_mut() {
-            Some(last) if (last.day, last.hour, last.user) == (r.day, r.hour, r.user) => {
-                last.productive += r.productive;
-                last.idle += r.idle;
-            }
-            _ => rows.push(r),
+    let mut last = u64::MAX;
+    for (key, productive, idle) in all {
+        if key == last {
+            let row = rows.last_mut().expect("a row");
+            row.productive += productive;
+            row.idle += idle;
+            continue;
         }
+        last = key;
+        let rank = (key & u64::from(u32::MAX)) as usize;
+        rows.push(HourRow {
+            day: day0 + (key >> 37) as i64,
+            hour: (key >> 32 & 31) as u8,
+            user: users[rank],
+            productive,
+            idle,
+            by_name: name_rank[rank],
+        });
     }
     rows
 }
