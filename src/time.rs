@@ -649,14 +649,13 @@ pub fn format_day_start(zone: &Zone, day: i64) -> String {
 /// an integral value without a decimal point (`6`, `25.816666666666666`).
 pub fn format_dotnet_double(v: f64) -> String {
     let mut out = Vec::new();
-    push_dotnet_double(&mut out, v, &mut String::new());
+    push_dotnet_double(&mut out, v);
     String::from_utf8(out).expect("ascii")
 }
 
-/// `format_dotnet_double` appended to `buf`; `scratch` is reused between
-/// calls, so that a long list of values costs no allocation each.
-pub fn push_dotnet_double(buf: &mut Vec<u8>, v: f64, scratch: &mut String) {
-    use std::fmt::Write;
+/// `format_dotnet_double` appended to `buf`. The shortest digits come from
+/// ryu (in the tree through serde_json), and are laid out again.
+pub fn push_dotnet_double(buf: &mut Vec<u8>, v: f64) {
     assert!(v.is_finite(), "a finite value");
     if v == 0.0 {
         buf.push(b'0');
@@ -665,34 +664,63 @@ pub fn push_dotnet_double(buf: &mut Vec<u8>, v: f64, scratch: &mut String) {
     if v < 0.0 {
         buf.push(b'-');
     }
-    // Rust's `{:e}` gives the shortest round-trip digits: d[.ddd]e<exp>.
-    scratch.clear();
-    write!(scratch, "{:e}", v.abs()).expect("writing to a string");
-    let (mantissa, exp) = scratch.split_once('e').expect("an exponent");
-    let exp: i32 = exp.parse().expect("an integer exponent");
+    let mut ryu = ryu::Buffer::new();
+    let text = ryu.format_finite(v.abs()).as_bytes();
+    // ryu writes d.ddd, 0.000ddd or d.ddde-N: its digits, and the decimal
+    // exponent of the first one.
+    let (mantissa, e) = match text.iter().position(|&c| c == b'e') {
+        Some(at) => (
+            &text[..at],
+            std::str::from_utf8(&text[at + 1..])
+                .expect("ascii")
+                .parse::<i32>()
+                .expect("an exponent"),
+        ),
+        None => (text, 0),
+    };
+    let point = mantissa
+        .iter()
+        .position(|&c| c == b'.')
+        .unwrap_or(mantissa.len());
+    let mut digits = [0u8; 32];
+    let mut n = 0;
+    let mut first = None;
+    for (i, &c) in mantissa.iter().filter(|&&c| c != b'.').enumerate() {
+        if first.is_none() && c == b'0' {
+            continue;
+        }
+        first.get_or_insert(i);
+        digits[n] = c;
+        n += 1;
+    }
+    while n > 1 && digits[n - 1] == b'0' {
+        n -= 1;
+    }
+    let digits = &digits[..n];
+    let exp = point as i32 - 1 - first.expect("a non-zero digit") as i32 + e;
     if !(-5 < exp && exp < 15) {
-        buf.extend_from_slice(mantissa.as_bytes());
+        buf.push(digits[0]);
+        if n > 1 {
+            buf.push(b'.');
+            buf.extend_from_slice(&digits[1..]);
+        }
         buf.extend_from_slice(if exp < 0 { b"E-" } else { b"E+" });
         push_digits(buf, i64::from(exp.abs()), 2);
         return;
     }
-    let digits = mantissa.as_bytes().iter().filter(|&&c| c != b'.');
-    let n = mantissa.len() - usize::from(mantissa.len() > 1);
     let point = exp + 1; // digits before the decimal point
     if point <= 0 {
         buf.extend_from_slice(b"0.");
         buf.extend(std::iter::repeat_n(b'0', (-point) as usize));
-        buf.extend(digits);
+        buf.extend_from_slice(digits);
     } else if point as usize >= n {
-        buf.extend(digits);
+        buf.extend_from_slice(digits);
         buf.extend(std::iter::repeat_n(b'0', point as usize - n));
     } else {
-        for (i, &d) in digits.enumerate() {
-            if i == point as usize {
-                buf.push(b'.');
-            }
-            buf.push(d);
-        }
+        let (int, frac) = digits.split_at(point as usize);
+        buf.extend_from_slice(int);
+        buf.push(b'.');
+        buf.extend_from_slice(frac);
     }
 }
 
@@ -727,6 +755,50 @@ mod tests {
         for us in [1, 7, 999, 59_999_999, 1_234_567_891, 3_599_999_999] {
             let v = us as f64 / 60_000_000.0;
             assert_eq!(minutes(us).parse::<f64>().unwrap(), v, "{us}");
+        }
+    }
+
+    /// The same layout from Rust's own shortest digits (`{:e}`).
+    fn dotnet_by_exp(v: f64) -> String {
+        let sci = format!("{:e}", v.abs());
+        let (mantissa, exp) = sci.split_once('e').unwrap();
+        let exp: i32 = exp.parse().unwrap();
+        let digits: String = mantissa.chars().filter(|c| *c != '.').collect();
+        let sign = if v < 0.0 { "-" } else { "" };
+        if !(-5 < exp && exp < 15) {
+            let e_sign = if exp < 0 { '-' } else { '+' };
+            return format!("{sign}{mantissa}E{e_sign}{:02}", exp.abs());
+        }
+        let point = exp + 1;
+        let body = if point <= 0 {
+            format!("0.{}{digits}", "0".repeat((-point) as usize))
+        } else if point as usize >= digits.len() {
+            format!("{digits}{}", "0".repeat(point as usize - digits.len()))
+        } else {
+            let (int, frac) = digits.split_at(point as usize);
+            format!("{int}.{frac}")
+        };
+        format!("{sign}{body}")
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn dotnet_doubles_agree_with_rusts_shortest_digits(
+            us in 1i64..4_000_000_000,
+            bits in proptest::prelude::any::<u64>(),
+        ) {
+            let v = us as f64 / 60_000_000.0;
+            proptest::prop_assert_eq!(format_dotnet_double(v), dotnet_by_exp(v));
+            // Any double: read back exactly, as short as Rust's shortest. (Where
+            // two shortest forms are equally near, ryu and Rust may pick
+            // different ones; a minute count, never a dyadic fraction past
+            // 8 bits, has no such tie, and must agree digit for digit.)
+            let w = f64::from_bits(bits);
+            if w.is_finite() && w != 0.0 {
+                let (ours, theirs) = (format_dotnet_double(w), dotnet_by_exp(w));
+                proptest::prop_assert_eq!(ours.parse::<f64>().unwrap(), w);
+                proptest::prop_assert_eq!(ours.len(), theirs.len());
+            }
         }
     }
 

@@ -6,7 +6,7 @@ use crate::config::Config;
 use crate::output::json::write_productivity;
 use crate::pipeline;
 use crate::progress::Progress;
-use crate::rollup::hours::{hourly_users, productivity};
+use crate::rollup::hours::productivity_rows;
 use anyhow::Result;
 use std::io::{IsTerminal, Write};
 
@@ -18,8 +18,7 @@ pub fn run(args: ProductivityArgs) -> Result<()> {
     progress.stage("loading");
     let outcome = pipeline::run(&cfg, &request, pipeline::Parts::Hours, None, &progress)?;
     super::finish_stdout_run(&cfg, &outcome)?;
-    let hourly = hourly_users(&outcome.metas, &outcome.stats, &outcome.parts);
-    let rows = productivity(&hourly);
+    let rows = productivity_rows(&outcome.metas, &outcome.stats, &outcome.parts);
     crate::trace::stage("hours added up");
     progress.finish();
     // Streamed: a long window's answer can be large.
@@ -31,5 +30,6 @@ pub fn run(args: ProductivityArgs) -> Result<()> {
         out.write_all(b"\n")?;
     }
     out.flush()?;
+    crate::trace::stage("written");
     super::save_registry(&cfg, outcome.ids.as_ref())
 }

@@ -183,6 +183,29 @@ pub fn hourly_users<'a>(
     selection: &[SessionStats],
     parts: &[SessionParts],
 ) -> Vec<HourRow<'a>> {
+    table(metas, selection, parts, false)
+}
+
+/// User Productivity's rows straight from the parts, when the hourly table
+/// is not needed: the same rows as `productivity(&hourly_users(..))`, in
+/// one sort, the parts without productive time left out before it.
+pub fn productivity_rows<'a>(
+    metas: &'a [SessionMeta],
+    selection: &[SessionStats],
+    parts: &[SessionParts],
+) -> Vec<HourRow<'a>> {
+    table(metas, selection, parts, true)
+}
+
+/// The hour parts added up per (day, hour, user), by day, hour and then
+/// user (id, name, key) or, `by_name`, user (name, id) with only
+/// productive time.
+fn table<'a>(
+    metas: &'a [SessionMeta],
+    selection: &[SessionStats],
+    parts: &[SessionParts],
+    by_name: bool,
+) -> Vec<HourRow<'a>> {
     let user_of = |st: &SessionStats| -> UserKey<'a> {
         let m = &metas[st.session as usize];
         (m.user_id, m.user_name.as_str(), m.user_key.as_deref())
@@ -190,10 +213,11 @@ pub fn hourly_users<'a>(
     let mut users: Vec<UserKey<'a>> = selection.par_iter().map(user_of).collect();
     users.par_sort_unstable();
     users.dedup();
-    let mut by_name: Vec<u32> = (0..users.len() as u32).collect();
-    by_name.par_sort_unstable_by_key(|&i| (users[i as usize].1, users[i as usize].0));
+    // names[r]: the user of rank r in (name, id) order; name_rank the inverse.
+    let mut names: Vec<u32> = (0..users.len() as u32).collect();
+    names.par_sort_unstable_by_key(|&i| (users[i as usize].1, users[i as usize].0));
     let mut name_rank = vec![0u32; users.len()];
-    for (rank, &i) in by_name.iter().enumerate() {
+    for (rank, &i) in names.iter().enumerate() {
         name_rank[i as usize] = rank as u32;
     }
     let Some(day0) = parts
@@ -209,11 +233,19 @@ pub fn hourly_users<'a>(
         .par_iter()
         .zip(parts)
         .flat_map_iter(|(st, p)| {
-            let rank = users.binary_search(&user_of(st)).expect("a user") as u64;
-            p.hours.iter().map(move |h| {
-                let key = ((h.day - day0) as u64) << 37 | u64::from(h.hour) << 32 | rank;
-                (key, h.productive, h.idle)
-            })
+            let user = users.binary_search(&user_of(st)).expect("a user");
+            let rank = u64::from(if by_name {
+                name_rank[user]
+            } else {
+                user as u32
+            });
+            p.hours
+                .iter()
+                .filter(move |h| !by_name || h.productive > 0)
+                .map(move |h| {
+                    let key = ((h.day - day0) as u64) << 37 | u64::from(h.hour) << 32 | rank;
+                    (key, h.productive, h.idle)
+                })
         })
         .collect();
     all.par_sort_unstable_by_key(|r| r.0);
@@ -228,19 +260,20 @@ pub fn hourly_users<'a>(
         }
         last = key;
         let rank = (key & u64::from(u32::MAX)) as usize;
+        let user = if by_name { names[rank] as usize } else { rank };
         rows.push(HourRow {
             day: day0 + (key >> 37) as i64,
             hour: (key >> 32 & 31) as u8,
-            user: users[rank],
+            user: users[user],
             productive,
             idle,
-            by_name: name_rank[rank],
+            by_name: name_rank[user],
         });
     }
     rows
 }
 
-/// User Productivity's rows (SPEC 8.2): the hourly rows with productive
+/// User Productivity's rows (SPEC 8.2) from `hourly_users`' table: its rows with productive
 /// time, ordered by date, hour, user name (code points), then user id.
 pub fn productivity<'a>(hourly: &[HourRow<'a>]) -> Vec<HourRow<'a>> {
     let mut rows: Vec<HourRow<'a>> = hourly
@@ -248,8 +281,12 @@ pub fn productivity<'a>(hourly: &[HourRow<'a>]) -> Vec<HourRow<'a>> {
         .filter(|r| r.productive > 0)
         .copied()
         .collect();
-    rows.sort_unstable_by(|a, b| {
-        (a.day, a.hour, a.user.1, a.user.0).cmp(&(b.day, b.hour, b.user.1, b.user.0))
-    });
+    // Already by day and hour: only each hour's rows change places.
+    let mut hours: Vec<&mut [HourRow<'a>]> = rows
+        .chunk_by_mut(|a, b| (a.day, a.hour) == (b.day, b.hour))
+        .collect();
+    hours
+        .par_iter_mut()
+        .for_each(|h| h.sort_unstable_by_key(|r| r.by_name));
     rows
 }
