@@ -45,6 +45,11 @@ const KATHMANDU: &str = "\
 6,6,eve,g6,WS-6,2021-06-01T07:00:00.001Z,logout
 ";
 
+/// `report -q -i LOG --tz ZONE -o OUT`.
+fn report(log: &str, tz: &str, out: &str) {
+    sessionstat(&["report", "-q", "-i", log, "--tz", tz, "-o", out]).ok();
+}
+
 fn row(date: &str, minutes: &str, user: &str, hour: u32) -> String {
     format!(
         r#"{{"date":"{date}","totalMinutes":{minutes},"userName":"{user}","timeOfDay":{hour}}}"#
@@ -276,17 +281,7 @@ fn report_writes_hourly_user_and_productivity_that_add_up_to_daily_user() {
     let d = Dir::new();
     let log = d.write("berlin.csv", format!("{HEADER}{BERLIN}"));
     let out = d.path("r").display().to_string();
-    sessionstat(&[
-        "report",
-        "-q",
-        "-i",
-        &log,
-        "--tz",
-        "Europe/Berlin",
-        "-o",
-        &out,
-    ])
-    .ok();
+    report(&log, "Europe/Berlin", &out);
     let m = 60_000_000u64;
     assert_eq!(
         d.read("r/hourly_user.csv"),
@@ -334,17 +329,7 @@ fn hourly_parquet_has_the_csv_rows_with_standard_types() {
     let d = Dir::new();
     let log = d.write("ktm.csv", format!("{HEADER}{KATHMANDU}"));
     let out = d.path("r").display().to_string();
-    sessionstat(&[
-        "report",
-        "-q",
-        "-i",
-        &log,
-        "--tz",
-        "Asia/Kathmandu",
-        "-o",
-        &out,
-    ])
-    .ok();
+    report(&log, "Asia/Kathmandu", &out);
     let df = ParquetReader::new(std::fs::File::open(d.path("r/hourly_user.parquet")).unwrap())
         .finish()
         .unwrap();

@@ -21,11 +21,7 @@ use std::path::Path;
 /// rejects need a file that is not stdout, inputs are found and checked
 /// against the files the run writes, and the id registry is opened.
 pub(crate) fn prepare_stdout_run(cfg: &mut Config) -> Result<()> {
-    if cfg.load.max_bad_rows > 0 && cfg.rejects.is_none() {
-        return Err(usage(
-            "--max-bad-rows needs --rejects PATH: skipped rows are never dropped without a trace",
-        ));
-    }
+    require_rejects_file(cfg)?;
     cfg.resolve_inputs()?;
     if cfg.rejects.as_deref() == Some(Path::new("-")) {
         return Err(usage(
@@ -40,6 +36,16 @@ pub(crate) fn prepare_stdout_run(cfg: &mut Config) -> Result<()> {
         ids: cfg.ids.as_deref(),
     })?;
     cfg.open_registry()
+}
+
+/// `--max-bad-rows` needs `--rejects` where no folder holds the rejects.
+pub(crate) fn require_rejects_file(cfg: &Config) -> Result<()> {
+    if cfg.load.max_bad_rows > 0 && cfg.rejects.is_none() {
+        return Err(usage(
+            "--max-bad-rows needs --rejects PATH: skipped rows are never dropped without a trace",
+        ));
+    }
+    Ok(())
 }
 
 /// After such a run's load: its rejected rows go to their file.

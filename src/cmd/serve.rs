@@ -31,11 +31,7 @@ const WATCH_EVERY: Duration = Duration::from_secs(2);
 
 pub fn run(args: ServeArgs) -> Result<()> {
     let cfg = Config::from_args(&args.input, None)?;
-    if cfg.load.max_bad_rows > 0 && cfg.rejects.is_none() {
-        return Err(usage(
-            "--max-bad-rows needs --rejects PATH: skipped rows are never dropped without a trace",
-        ));
-    }
+    super::require_rejects_file(&cfg)?;
     let addr = listen_address(&args.listen)?;
     let keys = match &args.api_key_file {
         Some(path) => read_keys(path)?,
@@ -217,28 +213,29 @@ async fn serve(
     );
     match tls {
         None => {
-            let mut server = axum_server::from_tcp(listener)?
-                .handle(handle)
-                .first_request_timeout(HEADER_TIMEOUT);
-            server
-                .http_builder()
-                .http1()
-                .header_read_timeout(HEADER_TIMEOUT);
-            server.serve(service).await?;
+            let server = axum_server::from_tcp(listener)?;
+            with_limits(server, handle).serve(service).await?;
         }
         Some(config) => {
-            let mut server = axum_server::tls_rustls::from_tcp_rustls(listener, config)?
-                .handle(handle)
-                .first_request_timeout(HEADER_TIMEOUT);
-            server
-                .http_builder()
-                .http1()
-                .header_read_timeout(HEADER_TIMEOUT);
-            server.serve(service).await?;
+            let server = axum_server::tls_rustls::from_tcp_rustls(listener, config)?;
+            with_limits(server, handle).serve(service).await?;
         }
     }
     eprintln!("sessionstat: stopped");
     Ok(())
+}
+
+/// The shutdown handle and the timeouts for stalled clients.
+fn with_limits<Acc>(
+    server: axum_server::Server<SocketAddr, Acc>,
+    handle: axum_server::Handle<SocketAddr>,
+) -> axum_server::Server<SocketAddr, Acc> {
+    let mut server = server.handle(handle).first_request_timeout(HEADER_TIMEOUT);
+    server
+        .http_builder()
+        .http1()
+        .header_read_timeout(HEADER_TIMEOUT);
+    server
 }
 
 async fn handle_request(

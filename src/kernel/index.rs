@@ -8,6 +8,7 @@
 //! - those that began before `start` and still have an event in the window
 //!   (few: the sessions live at `start`), found through the latest last
 //!   event of each block of that order, clipped and sorted per request.
+//!
 //! A page is then a merge of the two, and each session on it is clipped by
 //! binary search in its events, its productive time a difference of
 //! running sums: no work grows with the log, only with the page and with
@@ -122,15 +123,7 @@ impl Index {
     pub fn stats(&self, s: u32, settings: &Settings) -> Option<SessionStats> {
         let (a, b) = (self.offsets[s as usize], self.offsets[s as usize + 1]);
         let keys = &self.keys[a..b];
-        let lo = settings
-            .start
-            .map_or(0, |t| keys.partition_point(|&k| ts_of(k) < t));
-        let hi = settings
-            .end
-            .map_or(keys.len(), |t| keys.partition_point(|&k| ts_of(k) <= t));
-        if lo >= hi {
-            return None;
-        }
+        let (lo, hi) = super::stored::clip(keys, settings)?;
         Some(SessionStats {
             session: s,
             login: ts_of(keys[lo]),

@@ -83,18 +83,22 @@ pub fn group(stored: Stored, sessions: Vec<SessionMeta>) -> Grouped {
     Grouped { keys, sessions }
 }
 
-/// Clips one session to the window; `None` when no event is inside it.
-pub fn session_stats(g: &Grouped, s: usize, settings: &Settings) -> Option<SessionStats> {
-    let keys = g.session_keys(s);
+/// The range of a session's sorted keys inside the window; `None` when
+/// no event is inside it.
+pub fn clip(keys: &[i64], settings: &Settings) -> Option<(usize, usize)> {
     let lo = settings
         .start
         .map_or(0, |t| keys.partition_point(|&k| ts_of(k) < t));
     let hi = settings
         .end
         .map_or(keys.len(), |t| keys.partition_point(|&k| ts_of(k) <= t));
-    if lo >= hi {
-        return None;
-    }
+    (lo < hi).then_some((lo, hi))
+}
+
+/// Clips one session to the window; `None` when no event is inside it.
+pub fn session_stats(g: &Grouped, s: usize, settings: &Settings) -> Option<SessionStats> {
+    let keys = g.session_keys(s);
+    let (lo, hi) = clip(keys, settings)?;
     let inside = &keys[lo..hi];
     Some(SessionStats {
         session: s as u32,

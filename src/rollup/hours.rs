@@ -141,21 +141,13 @@ pub fn hour_parts(
     zone: &Zone,
     idle_after: Option<Micros>,
 ) -> Vec<SessionParts> {
-    selection
-        .par_iter()
-        .map_init(
-            || HourCuts::new(*zone),
-            |cuts, st| {
-                let mut running = RunningHours::default();
-                let mut prev = None;
-                for &k in g.window(st) {
-                    running.add_event(prev, k, idle_after, cuts);
-                    prev = Some(k);
-                }
-                running.take()
-            },
-        )
-        .collect()
+    super::stored_parts(
+        g,
+        selection,
+        HourCuts::new(*zone),
+        idle_after,
+        RunningHours::take,
+    )
 }
 
 /// One row of `hourly_user` (and, with productive time, of User Productivity).

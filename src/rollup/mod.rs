@@ -214,19 +214,36 @@ pub fn day_parts(
     zone: &Zone,
     idle_after: Option<Micros>,
 ) -> Vec<SessionParts> {
+    stored_parts(
+        g,
+        selection,
+        DayStarts::new(*zone),
+        idle_after,
+        RunningDays::take,
+    )
+}
+
+/// Each selected session's parts as the running answer `D` keeps them, fed
+/// the session's sorted events in the window, in selection order.
+pub fn stored_parts<D: DayParts>(
+    g: &Grouped,
+    selection: &[SessionStats],
+    starts: D::Starts,
+    idle_after: Option<Micros>,
+    take: fn(&mut D) -> SessionParts,
+) -> Vec<SessionParts> {
     selection
         .par_iter()
         .map_init(
-            || DayStarts::new(*zone),
+            || starts.clone(),
             |starts, st| {
-                // The running split, fed the session's sorted events in the window.
-                let mut days = RunningDays::default();
+                let mut parts = D::default();
                 let mut prev = None;
                 for &k in g.window(st) {
-                    days.add_event(prev, k, idle_after, starts);
+                    parts.add_event(prev, k, idle_after, starts);
                     prev = Some(k);
                 }
-                days.take()
+                take(&mut parts)
             },
         )
         .collect()
