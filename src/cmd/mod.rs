@@ -28,6 +28,12 @@ pub(crate) fn prepare_stdout_run(cfg: &mut Config) -> Result<()> {
             "--rejects -: stdout carries the answer; give the rejects a file (or /dev/stderr)",
         ));
     }
+    check_and_open(cfg)
+}
+
+/// For a run that writes no folder: the inputs found are checked against
+/// the files it writes (rejects, registry), and the id registry is opened.
+pub(crate) fn check_and_open(cfg: &mut Config) -> Result<()> {
     crate::output::guard::check(&crate::output::guard::Plan {
         specs: &cfg.load.inputs,
         inputs: &cfg.files,

@@ -8,7 +8,6 @@ use crate::config::Config;
 use crate::error::usage;
 use crate::kernel::index::Index;
 use crate::kernel::{select, Settings};
-use crate::output::guard;
 use crate::pipeline;
 use crate::progress::Progress;
 use crate::rollup::day_parts;
@@ -124,14 +123,7 @@ fn seen(cfg: &Config) -> Seen {
 fn load(base: &Config) -> Result<(Snapshot, Seen)> {
     let mut cfg = base.clone();
     cfg.resolve_inputs()?;
-    guard::check(&guard::Plan {
-        specs: &cfg.load.inputs,
-        inputs: &cfg.files,
-        rejects: cfg.rejects.as_deref(),
-        out: None,
-        ids: cfg.ids.as_deref(),
-    })?;
-    cfg.open_registry()?;
+    super::check_and_open(&mut cfg)?;
     let progress = Progress::new(cfg.quiet);
     progress.stage("loading");
     let kept = pipeline::load_kept(&cfg, &progress)?;
