@@ -91,8 +91,8 @@ pub struct RunningDays {
     current: Option<DayPart>,
     /// The start of the day after `current`.
     end: Micros,
-    /// The hour parts so far.
-    hours: Vec<HourPart>,
+    /// The hour parts, kept as `productivity` keeps them alone.
+    hours: hours::RunningHours,
 }
 
 impl RunningDays {
@@ -102,7 +102,7 @@ impl RunningDays {
         days.extend(self.current.take());
         SessionParts {
             days,
-            hours: std::mem::take(&mut self.hours),
+            hours: self.hours.take().hours,
         }
     }
 
@@ -141,11 +141,8 @@ impl DayParts for RunningDays {
         starts: &mut DayStarts,
     ) {
         let t = ts_of(key);
-        if let Some(prev) = prev {
-            let from = ts_of(prev);
-            let productive = productive(prev, t - from, idle_after);
-            hours::add_span(&mut self.hours, from, t, productive, &mut starts.hours);
-        }
+        self.hours
+            .add_event(prev, key, idle_after, &mut starts.hours);
         // The usual case: the span stays in the day of the event before it.
         if let (Some(prev), Some(part)) = (prev, self.current.as_mut()) {
             if t < self.end {
