@@ -10,7 +10,7 @@ use crate::kernel::index::Index;
 use crate::kernel::{select, Settings};
 use crate::pipeline;
 use crate::progress::Progress;
-use crate::rollup::day_parts;
+use crate::rollup::hours::hour_parts;
 use crate::serve::{handle, Keys, Log, Snapshot, State};
 use anyhow::{Context, Result};
 use arc_swap::ArcSwap;
@@ -139,7 +139,7 @@ fn load(base: &Config) -> Result<(Snapshot, Seen)> {
     let mut hours = vec![Vec::new(); g.sessions.len()];
     for (st, p) in whole
         .iter()
-        .zip(day_parts(&g, &whole, &cfg.zone, cfg.idle_after))
+        .zip(hour_parts(&g, &whole, &cfg.zone, cfg.idle_after))
     {
         hours[st.session as usize] = p.hours;
     }
