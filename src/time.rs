@@ -596,9 +596,9 @@ pub struct HourBlock {
 }
 
 impl HourBlock {
-    /// The block holding `t`: up to the next local hour start (an instant
-    /// whose local minute, second and fraction are zero) or the next change
-    /// of the zone's offset, whichever comes first. A zone changes its
+    /// The block holding `t`: from the last local hour start (an instant
+    /// whose local minute, second and fraction are zero) or change of the
+    /// zone's offset, whichever is later, up to the next one. A zone changes its
     /// offset at most once within an hour, so one look at the block's last
     /// instant tells whether it changes inside, and a search finds where.
     pub fn at(zone: &Zone, t: Micros) -> HourBlock {
@@ -619,8 +619,25 @@ impl HourBlock {
             }
             end = lo;
         }
+        // Where it starts: the local hour's start, or the change of offset
+        // after it (a zone changes its offset at most once an hour), so
+        // that the block holds every instant of its hour and offset.
+        let mut from = wall.div_euclid(US_PER_HOUR) * US_PER_HOUR - i64::from(off) * US_PER_SEC;
+        if zone.offset_at(from) != off {
+            // The first instant in (from, t] with this offset.
+            let (mut lo, mut hi) = (from + 1, t);
+            while lo < hi {
+                let mid = lo + (hi - lo) / 2;
+                if zone.offset_at(mid) == off {
+                    hi = mid;
+                } else {
+                    lo = mid + 1;
+                }
+            }
+            from = lo;
+        }
         HourBlock {
-            from: t,
+            from,
             end,
             day: wall.div_euclid(US_PER_DAY),
             hour: (wall.rem_euclid(US_PER_DAY) / US_PER_HOUR) as u8,
@@ -838,6 +855,13 @@ mod tests {
                     local(b.end - 1),
                     here,
                     "{name} {t}: the block's last instant"
+                );
+                assert!(b.from <= t, "{name} {t}");
+                assert_eq!(local(b.from), here, "{name} {t}: the block's first instant");
+                assert_ne!(
+                    local(b.from - 1),
+                    here,
+                    "{name} {t}: the block starts where something changes"
                 );
                 let inside = rng.random_range(t..b.end);
                 assert_eq!(local(inside), here, "{name} {t}: {inside} inside");

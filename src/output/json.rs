@@ -138,41 +138,108 @@ pub fn write_productivity<W: Write>(
     w.write_all(b"[")?;
     // Rows are formatted in parallel, a few thousand to a buffer, and the
     // buffers written in order: a long window has hundreds of thousands.
+    // The same buffers serve every block, so memory is touched once.
     const PIECE: usize = 4096;
-    for (b, block) in rows.chunks(PIECE * 16).enumerate() {
-        let pieces: Vec<Vec<u8>> = block
-            .par_chunks(PIECE)
+    const PIECES: usize = 16;
+    let mut bufs: Vec<Vec<u8>> = vec![Vec::new(); PIECES];
+    let layout = Layout::new(pretty);
+    let middles = layout.user_middles(rows);
+    for (b, block) in rows.chunks(PIECE * PIECES).enumerate() {
+        bufs.par_iter_mut()
+            .zip(block.par_chunks(PIECE))
             .enumerate()
-            .map(|(i, piece)| {
+            .for_each(|(i, (buf, piece))| {
+                buf.clear();
                 let first = b == 0 && i == 0;
-                let mut buf = Vec::with_capacity(piece.len() * 110);
-                push_productivity_rows(&mut buf, piece, first, zone, pretty);
-                buf
-            })
-            .collect();
-        for piece in pieces {
-            w.write_all(&piece)?;
+                push_productivity_rows(buf, piece, first, zone, &layout, &middles);
+            });
+        for buf in &bufs[..block.len().div_ceil(PIECE)] {
+            w.write_all(buf)?;
         }
     }
     w.write_all(if pretty { b"\n]" } else { b"]" })
 }
 
+/// The punctuation of User Productivity's objects, compact or indented.
+struct Layout {
+    open: &'static [u8],
+    sep: &'static [u8],
+    colon: &'static [u8],
+    close: &'static [u8],
+}
+
+impl Layout {
+    fn new(pretty: bool) -> Self {
+        if pretty {
+            Layout {
+                open: b"{\n    ",
+                sep: b",\n    ",
+                colon: b": ",
+                close: b"\n  }",
+            }
+        } else {
+            Layout {
+                open: b"{",
+                sep: b",",
+                colon: b":",
+                close: b"}",
+            }
+        }
+    }
+
+    /// `{"date":"…","totalMinutes":`, the same for every row of a day.
+    fn day_head(&self, zone: &Zone, day: i64) -> Vec<u8> {
+        let mut head = Vec::with_capacity(64);
+        head.extend_from_slice(self.open);
+        head.extend_from_slice(b"\"date\"");
+        head.extend_from_slice(self.colon);
+        head.push(b'"');
+        head.extend_from_slice(format_day_start(zone, day).as_bytes());
+        head.push(b'"');
+        head.extend_from_slice(self.sep);
+        head.extend_from_slice(b"\"totalMinutes\"");
+        head.extend_from_slice(self.colon);
+        head
+    }
+
+    /// `,"userName":"…","timeOfDay":`, the same for every row of a user:
+    /// by the users' rank in name order, for each rank in `rows`.
+    fn user_middles(&self, rows: &[HourRow<'_>]) -> Vec<Vec<u8>> {
+        let ranks = rows
+            .iter()
+            .map(|r| r.by_name as usize + 1)
+            .max()
+            .unwrap_or(0);
+        let mut middles: Vec<Vec<u8>> = vec![Vec::new(); ranks];
+        for r in rows {
+            let middle = &mut middles[r.by_name as usize];
+            if middle.is_empty() {
+                middle.extend_from_slice(self.sep);
+                middle.extend_from_slice(b"\"userName\"");
+                middle.extend_from_slice(self.colon);
+                serde_json::to_writer(&mut *middle, r.user.1).expect("writing to memory");
+                middle.extend_from_slice(self.sep);
+                middle.extend_from_slice(b"\"timeOfDay\"");
+                middle.extend_from_slice(self.colon);
+            }
+        }
+        middles
+    }
+}
+
 /// User Productivity's objects for `rows`, each after a comma but for the
-/// answer's `first`.
+/// answer's `first`; `middles` from `Layout::user_middles`.
 fn push_productivity_rows(
     buf: &mut Vec<u8>,
     rows: &[HourRow<'_>],
     first: bool,
     zone: &Zone,
-    pretty: bool,
+    layout: &Layout,
+    middles: &[Vec<u8>],
 ) {
-    let (open, sep, colon, close): (&[u8], &[u8], &[u8], &[u8]) = if pretty {
-        (b"{\n    ", b",\n    ", b": ", b"\n  }")
-    } else {
-        (b"{", b",", b":", b"}")
-    };
-    // Rows come by day: the date of the one before is nearly always this one's.
-    let mut date: Option<(i64, String)> = None;
+    let pretty = layout.colon.len() > 1;
+    // Rows come by day: the day of the one before is nearly always this one's.
+    let mut head: Option<(i64, Vec<u8>)> = None;
     for (i, r) in rows.iter().enumerate() {
         if i > 0 || !first {
             buf.push(b',');
@@ -180,29 +247,14 @@ fn push_productivity_rows(
         if pretty {
             buf.extend_from_slice(b"\n  ");
         }
-        if date.as_ref().is_none_or(|d| d.0 != r.day) {
-            date = Some((r.day, format_day_start(zone, r.day)));
+        if head.as_ref().is_none_or(|d| d.0 != r.day) {
+            head = Some((r.day, layout.day_head(zone, r.day)));
         }
-        let day = &date.as_ref().expect("set").1;
-        buf.extend_from_slice(open);
-        buf.extend_from_slice(b"\"date\"");
-        buf.extend_from_slice(colon);
-        buf.push(b'"');
-        buf.extend_from_slice(day.as_bytes());
-        buf.push(b'"');
-        buf.extend_from_slice(sep);
-        buf.extend_from_slice(b"\"totalMinutes\"");
-        buf.extend_from_slice(colon);
+        buf.extend_from_slice(&head.as_ref().expect("set").1);
         push_dotnet_double(buf, r.productive as f64 / 60_000_000.0);
-        buf.extend_from_slice(sep);
-        buf.extend_from_slice(b"\"userName\"");
-        buf.extend_from_slice(colon);
-        serde_json::to_writer(&mut *buf, r.user.1).expect("writing to memory");
-        buf.extend_from_slice(sep);
-        buf.extend_from_slice(b"\"timeOfDay\"");
-        buf.extend_from_slice(colon);
+        buf.extend_from_slice(&middles[r.by_name as usize]);
         push_digits(buf, i64::from(r.hour), 1);
-        buf.extend_from_slice(close);
+        buf.extend_from_slice(layout.close);
     }
 }
 

@@ -127,6 +127,18 @@ impl DayParts for RunningHours {
                     }
                 }
                 _ if to == from => {}
+                Some(part) if from < self.end => {
+                    // Up to its block's end in the last part; the rest
+                    // from the next block, which the spans of other
+                    // sessions met too (the one `cuts` keeps).
+                    let piece = self.end - from;
+                    if productive {
+                        part.productive += piece;
+                    } else {
+                        part.idle += piece;
+                    }
+                    self.end = add_span(&mut self.hours, self.end, to, productive, cuts);
+                }
                 _ => self.end = add_span(&mut self.hours, from, to, productive, cuts),
             }
         }
@@ -179,8 +191,9 @@ pub fn hourly_users<'a>(
 }
 
 /// User Productivity's rows straight from the parts, when the hourly table
-/// is not needed: the same rows as `productivity(&hourly_users(..))`, in
-/// one sort, the parts without productive time left out before it.
+/// is not needed: the rows of `productivity(&hourly_users(..))` with their
+/// productive time (the idle time is not kept: 0), the parts without
+/// productive time left out first.
 pub fn productivity_rows<'a>(
     metas: &'a [SessionMeta],
     selection: &[SessionStats],
@@ -188,6 +201,10 @@ pub fn productivity_rows<'a>(
 ) -> Vec<HourRow<'a>> {
     table(metas, selection, parts, true)
 }
+
+/// At most this many (hour, user) cells per hour part (and a few more) are
+/// added up in a grid; a sparser table sorts its parts instead.
+const GRID_CELLS_PER_PART: usize = 4;
 
 /// The hour parts added up per (day, hour, user), by day, hour and then
 /// user (id, name, key) or, `by_name`, user (name, id) with only
@@ -198,46 +215,170 @@ fn table<'a>(
     parts: &[SessionParts],
     by_name: bool,
 ) -> Vec<HourRow<'a>> {
+    table_with(metas, selection, parts, by_name, |parts| {
+        GRID_CELLS_PER_PART
+            .saturating_mul(parts)
+            .saturating_add(1024)
+    })
+}
+
+/// The users of a table and their two orders.
+struct Users<'a> {
+    /// In (id, name, key) order: a user's index is its rank in it.
+    by_id: Vec<UserKey<'a>>,
+    /// `names[r]`: the user of rank r in (name, id) order.
+    names: Vec<u32>,
+    /// The inverse of `names`.
+    name_rank: Vec<u32>,
+}
+
+impl<'a> Users<'a> {
+    /// The distinct users of `keys`. Sorted by user id first, an integer
+    /// sort: comparing keys would compare each user's name with itself
+    /// once per session. An id nearly always has one name.
+    fn new(keys: &[UserKey<'a>]) -> Self {
+        let mut order: Vec<(i32, u32)> = keys
+            .par_iter()
+            .enumerate()
+            .map(|(i, k)| (k.0, i as u32))
+            .collect();
+        order.par_sort_unstable();
+        let by_id: Vec<UserKey<'a>> = order
+            .par_chunk_by(|a, b| a.0 == b.0)
+            .flat_map_iter(|run| {
+                let first = keys[run[0].1 as usize];
+                let mut distinct = vec![first];
+                if run.iter().any(|&(_, i)| keys[i as usize] != first) {
+                    distinct = run.iter().map(|&(_, i)| keys[i as usize]).collect();
+                    distinct.sort_unstable();
+                    distinct.dedup();
+                }
+                distinct
+            })
+            .collect();
+        let mut names: Vec<u32> = (0..by_id.len() as u32).collect();
+        names.par_sort_unstable_by_key(|&i| (by_id[i as usize].1, by_id[i as usize].0));
+        let mut name_rank = vec![0u32; by_id.len()];
+        for (rank, &i) in names.iter().enumerate() {
+            name_rank[i as usize] = rank as u32;
+        }
+        Users {
+            by_id,
+            names,
+            name_rank,
+        }
+    }
+
+    /// The row of `user`'s column `column` in the table's user order.
+    fn row(
+        &self,
+        column: u32,
+        by_name: bool,
+        day: i64,
+        hour: u8,
+        sums: (Micros, Micros),
+    ) -> HourRow<'a> {
+        let user = if by_name {
+            self.names[column as usize] as usize
+        } else {
+            column as usize
+        };
+        HourRow {
+            day,
+            hour,
+            user: self.by_id[user],
+            productive: sums.0,
+            idle: sums.1,
+            by_name: self.name_rank[user],
+        }
+    }
+}
+
+/// `table`, adding up in a grid of (hour, user) cells when it has at most
+/// `max_cells(parts)` cells, else by sorting the parts.
+fn table_with<'a>(
+    metas: &'a [SessionMeta],
+    selection: &[SessionStats],
+    parts: &[SessionParts],
+    by_name: bool,
+    max_cells: fn(usize) -> usize,
+) -> Vec<HourRow<'a>> {
     let user_of = |st: &SessionStats| -> UserKey<'a> {
         let m = &metas[st.session as usize];
         (m.user_id, m.user_name.as_str(), m.user_key.as_deref())
     };
-    let mut users: Vec<UserKey<'a>> = selection.par_iter().map(user_of).collect();
-    users.par_sort_unstable();
-    users.dedup();
-    // names[r]: the user of rank r in (name, id) order; name_rank the inverse.
-    let mut names: Vec<u32> = (0..users.len() as u32).collect();
-    names.par_sort_unstable_by_key(|&i| (users[i as usize].1, users[i as usize].0));
-    let mut name_rank = vec![0u32; users.len()];
-    for (rank, &i) in names.iter().enumerate() {
-        name_rank[i as usize] = rank as u32;
-    }
-    let Some(day0) = parts
-        .iter()
-        .flat_map(|p| p.hours.first())
-        .map(|h| h.day)
-        .min()
-    else {
-        return Vec::new();
-    };
-    // Keys: day (from day0; years 1-9999 fit in 22 bits) << 37 | hour << 32 | rank.
-    let mut all: Vec<(u64, Micros, Micros)> = selection
+    let keys: Vec<UserKey<'a>> = selection.par_iter().map(user_of).collect();
+    let users = Users::new(&keys);
+    // Each session's column: its user's rank in the table's user order.
+    let columns: Vec<u32> = keys
         .par_iter()
-        .zip(parts)
-        .flat_map_iter(|(st, p)| {
-            let user = users.binary_search(&user_of(st)).expect("a user");
-            let rank = u64::from(if by_name {
-                name_rank[user]
+        .map(|key| {
+            let user = users.by_id.binary_search(key).expect("a user");
+            if by_name {
+                users.name_rank[user]
             } else {
                 user as u32
-            });
-            p.hours
-                .iter()
-                .filter(move |h| !by_name || h.productive > 0)
-                .map(move |h| {
-                    let key = ((h.day - day0) as u64) << 37 | u64::from(h.hour) << 32 | rank;
-                    (key, h.productive, h.idle)
+            }
+        })
+        .collect();
+    // Parts are in time order: a session's first and last are its bounds.
+    let bounds = parts
+        .iter()
+        .filter_map(|p| Some((p.hours.first()?.day, p.hours.last()?.day)))
+        .reduce(|a, b| (a.0.min(b.0), a.1.max(b.1)));
+    let Some((day0, day1)) = bounds else {
+        return Vec::new();
+    };
+    let count: usize = parts.iter().map(|p| p.hours.len()).sum();
+    let width = users.by_id.len();
+    let cells = usize::try_from(day1 - day0 + 1)
+        .ok()
+        .and_then(|days| days.checked_mul(24 * width))
+        .filter(|&c| c <= max_cells(count));
+    let kept = |h: &HourPart| !by_name || h.productive > 0;
+    crate::trace::stage(&format!(
+        "{count} hour parts, grid {cells:?}, {width} users"
+    ));
+    if let Some(cells) = cells {
+        // A grid: no sort, and the cells come out in the table's order.
+        // User Productivity needs no idle time, so keeps none.
+        let mut productive: Vec<Micros> = vec![0; cells];
+        let mut idle: Vec<Micros> = vec![0; if by_name { 0 } else { cells }];
+        for (&column, p) in columns.iter().zip(parts) {
+            for h in p.hours.iter().filter(|h| kept(h)) {
+                let hour = (h.day - day0) as usize * 24 + usize::from(h.hour);
+                let cell = hour * width + column as usize;
+                productive[cell] += h.productive;
+                if !by_name {
+                    idle[cell] += h.idle;
+                }
+            }
+        }
+        // No part is empty: a cell with no time had no part.
+        let (users, idle) = (&users, &idle);
+        return productive
+            .par_chunks(width)
+            .enumerate()
+            .flat_map_iter(|(hour, p)| {
+                let at = hour * width;
+                let (day, hour) = (day0 + (hour / 24) as i64, (hour % 24) as u8);
+                (0..width).filter_map(move |c| {
+                    let sums = (p[c], if by_name { 0 } else { idle[at + c] });
+                    (sums.0 + sums.1 > 0).then(|| users.row(c as u32, by_name, day, hour, sums))
                 })
+            })
+            .collect();
+    }
+    // Keys: day (from day0; years 1-9999 fit in 22 bits) << 37 | hour << 32 | column.
+    let mut all: Vec<(u64, Micros, Micros)> = columns
+        .par_iter()
+        .zip(parts)
+        .flat_map_iter(|(&column, p)| {
+            p.hours.iter().filter(move |h| kept(h)).map(move |h| {
+                let key =
+                    ((h.day - day0) as u64) << 37 | u64::from(h.hour) << 32 | u64::from(column);
+                (key, h.productive, if by_name { 0 } else { h.idle })
+            })
         })
         .collect();
     all.par_sort_unstable_by_key(|r| r.0);
@@ -251,16 +392,8 @@ fn table<'a>(
             continue;
         }
         last = key;
-        let rank = (key & u64::from(u32::MAX)) as usize;
-        let user = if by_name { names[rank] as usize } else { rank };
-        rows.push(HourRow {
-            day: day0 + (key >> 37) as i64,
-            hour: (key >> 32 & 31) as u8,
-            user: users[user],
-            productive,
-            idle,
-            by_name: name_rank[user],
-        });
+        let (day, hour) = (day0 + (key >> 37) as i64, (key >> 32 & 31) as u8);
+        rows.push(users.row(key as u32, by_name, day, hour, (productive, idle)));
     }
     rows
 }
@@ -281,4 +414,96 @@ pub fn productivity<'a>(hourly: &[HourRow<'a>]) -> Vec<HourRow<'a>> {
         .par_iter_mut()
         .for_each(|h| h.sort_unstable_by_key(|r| r.by_name));
     rows
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::{RngExt, SeedableRng};
+
+    /// The grid and the sort give the same rows, in both orders, for users
+    /// whose names and ids disagree in order and who share names.
+    #[test]
+    fn the_grid_and_the_sort_add_up_alike() {
+        let mut rng = rand_pcg::Pcg64Mcg::seed_from_u64(5);
+        let names = ["bo", "al", "Zed", "al", "émile", "bo"];
+        let metas: Vec<SessionMeta> = (0..40)
+            .map(|s| {
+                let u = s % names.len();
+                SessionMeta {
+                    session_id: s as i32,
+                    user_id: (names.len() - u) as i32 * 7,
+                    user_name: names[u].into(),
+                    ..SessionMeta::default()
+                }
+            })
+            .collect();
+        for case in 0..200 {
+            let mut selection = Vec::new();
+            let mut parts = Vec::new();
+            for s in 0..rng.random_range(0..40u32) {
+                selection.push(SessionStats {
+                    session: s,
+                    login: 0,
+                    logout: 0,
+                    productive: 0,
+                    events: 0,
+                    open: false,
+                    clipped_start: false,
+                    clipped_end: false,
+                    lo: 0,
+                    hi: 0,
+                });
+                let mut at = rng.random_range(0..24 * 5i64);
+                let hours: Vec<HourPart> = (0..rng.random_range(0..6))
+                    .map(|_| {
+                        at += rng.random_range(1..30);
+                        // some parts with no productive time, some with no idle time
+                        let productive = rng.random_range(0..3) * rng.random_range(1..1000i64);
+                        let idle = if productive == 0 { 1 } else { 0 } + rng.random_range(0..2) * 7;
+                        HourPart {
+                            day: 18_000 + at / 24,
+                            hour: (at % 24) as u8,
+                            productive,
+                            idle,
+                        }
+                    })
+                    .collect();
+                parts.push(SessionParts {
+                    days: Vec::new(),
+                    hours,
+                });
+            }
+            for by_name in [false, true] {
+                let grid = table_with(&metas, &selection, &parts, by_name, |_| usize::MAX);
+                let sort = table_with(&metas, &selection, &parts, by_name, |_| 0);
+                assert_eq!(grid, sort, "case {case}, by name {by_name}");
+                // every kept part is in its row: the sums agree
+                let kept = parts
+                    .iter()
+                    .flat_map(|p| &p.hours)
+                    .filter(|h| !by_name || h.productive > 0);
+                let total: Micros = kept
+                    .map(|h| h.productive + if by_name { 0 } else { h.idle })
+                    .sum();
+                assert_eq!(
+                    total,
+                    grid.iter().map(|r| r.productive + r.idle).sum::<Micros>()
+                );
+                // one row per (hour, user), in the table's order
+                let order = |r: &HourRow<'_>| {
+                    let name = if by_name {
+                        r.user.1.to_owned()
+                    } else {
+                        String::new()
+                    };
+                    (r.day, r.hour, name, r.user.0)
+                };
+                assert!(
+                    grid.windows(2).all(|w| order(&w[0]) < order(&w[1])),
+                    "case {case}"
+                );
+            }
+        }
+    }
 }
