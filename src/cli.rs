@@ -199,6 +199,9 @@ pub struct ReportArgs {
     pub input: InputArgs,
 
     #[command(flatten)]
+    pub findings: FindingArgs,
+
+    #[command(flatten)]
     pub window: WindowArgs,
 
     /// The window of one local day in --tz, instead of --start/--end (the nightly
@@ -215,10 +218,57 @@ pub struct ReportArgs {
     pub pretty: bool,
 }
 
+/// What counts as a finding (SPEC 10.2), for `report` and `backfill`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct FindingArgs {
+    /// A session is `long` when its clipped duration is strictly over this.
+    #[arg(long, value_name = "LENGTH", default_value = "12h")]
+    pub long_session: String,
+
+    /// Local work hours, HH:MM-HH:MM (24:00 is the day's end): productive time
+    /// outside them, or on other days, is an `after_hours` finding.
+    #[arg(long, value_name = "HH:MM-HH:MM", default_value = "08:00-18:00")]
+    pub work_hours: String,
+
+    /// Work days: a comma list of mon..sun or ranges of them.
+    #[arg(long, value_name = "DAYS", default_value = "mon-fri")]
+    pub work_days: String,
+
+    /// A session over 1 hour is an `idle_share` finding when its idle time is
+    /// strictly over this share of it.
+    #[arg(long, value_name = "PERCENT", default_value = "50%")]
+    pub idle_share: String,
+}
+
+impl FindingArgs {
+    /// The rules, or a usage error naming the flag, its value and the rule.
+    pub fn rules(&self) -> anyhow::Result<crate::rollup::findings::Rules> {
+        use crate::rollup::findings::{Rules, WorkHours};
+        let flag = |name: &str, value: &str| {
+            let (name, value) = (name.to_string(), value.to_string());
+            move |rule: String| crate::error::usage(format!("{name} {value:?}: {rule}"))
+        };
+        let (start, end) = WorkHours::parse_hours(&self.work_hours)
+            .map_err(flag("--work-hours", &self.work_hours))?;
+        let days =
+            WorkHours::parse_days(&self.work_days).map_err(flag("--work-days", &self.work_days))?;
+        Ok(Rules {
+            long: Rules::parse_long(&self.long_session)
+                .map_err(flag("--long-session", &self.long_session))?,
+            idle_share_ppm: Rules::parse_idle_share(&self.idle_share)
+                .map_err(flag("--idle-share", &self.idle_share))?,
+            work: WorkHours { start, end, days },
+        })
+    }
+}
+
 #[derive(Debug, Clone, clap::Args)]
 pub struct BackfillArgs {
     #[command(flatten)]
     pub input: InputArgs,
+
+    #[command(flatten)]
+    pub findings: FindingArgs,
 
     /// A date in the first period: YYYY-MM-DD, today or yesterday (in --tz).
     #[arg(long, value_name = "DATE")]

@@ -33,6 +33,8 @@ pub struct Config {
     pub sessionize: Option<Micros>,
     /// The registry of `--ids`, read and locked by `resolve_inputs`.
     pub registry: Option<Arc<Registry>>,
+    /// What counts as a finding (report and backfill; SPEC 10.2).
+    pub findings: crate::rollup::findings::Rules,
 }
 
 /// Half of this machine's memory: the default `--memory-limit`.
@@ -155,6 +157,7 @@ impl Config {
             ids: a.ids.clone(),
             sessionize,
             registry: None,
+            findings: Default::default(),
         })
     }
 

@@ -227,7 +227,7 @@ pub fn run(
                 cfg,
                 &files,
                 settings,
-                DayStarts::new(cfg.zone),
+                DayStarts::new(cfg.zone, cfg.findings.work),
                 progress,
             )?,
             Parts::Hours => running_pass::<RunningHours>(
@@ -303,6 +303,7 @@ pub fn run(
                         &grouped,
                         &selection,
                         &cfg.zone,
+                        &cfg.findings.work,
                         cfg.idle_after,
                     )),
                     Parts::Hours => out.parts.append(&mut hour_parts(
@@ -383,7 +384,10 @@ pub fn run_periods(
     let keyed = cfg.load.id_keys.any();
     let mut good: Vec<Good> = Vec::new();
     crate::trace::stage("one pass, every period's sessions computed while reading");
-    let mut sink = PeriodsSink::<RunningDays>::new(settings.clone(), DayStarts::new(cfg.zone));
+    let mut sink = PeriodsSink::<RunningDays>::new(
+        settings.clone(),
+        DayStarts::new(cfg.zone, cfg.findings.work),
+    );
     let loaded = if cfg.sessionize.is_some() {
         // Sessions are cut from each user and client's sorted events.
         Loaded {
@@ -432,8 +436,13 @@ pub fn run_periods(
             }
             let selections = kernel::select_each(&grouped, &settings);
             for (out, selection) in outs.iter_mut().zip(selections) {
-                out.parts
-                    .extend(day_parts(&grouped, &selection, &cfg.zone, cfg.idle_after));
+                out.parts.extend(day_parts(
+                    &grouped,
+                    &selection,
+                    &cfg.zone,
+                    &cfg.findings.work,
+                    cfg.idle_after,
+                ));
                 for mut st in selection {
                     let meta = grouped.sessions[st.session as usize].clone();
                     st.session = out.metas.len() as u32;

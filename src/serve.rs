@@ -160,8 +160,8 @@ impl Snapshot {
                     parts
                 };
                 SessionParts {
-                    days: Vec::new(),
                     hours,
+                    ..SessionParts::default()
                 }
             })
             .collect()

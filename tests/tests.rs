@@ -6,6 +6,7 @@ mod util;
 mod backfill;
 mod bad_input;
 mod endpoints;
+mod findings;
 mod fuzz;
 mod generate;
 mod hostile;

@@ -40,6 +40,7 @@ const WRITERS: usize = 6;
 pub fn run(args: BackfillArgs) -> Result<()> {
     let began = Instant::now();
     let mut cfg = Config::from_args(&args.input, None)?;
+    cfg.findings = args.findings.rules()?;
     let now = crate::time::now();
     let date = |field: &str, text: &str| {
         periods::parse_date(text, &cfg.zone, now).map_err(|rule| RequestError {
@@ -256,6 +257,7 @@ fn fingerprint(cfg: &Config, args: &BackfillArgs, template: &Request) -> Result<
             "memoryLimitBytes": cfg.memory_limit,
             "sessionCount": template.session_count,
             "pretty": args.pretty,
+            "findings": crate::cmd::report::findings_settings(&cfg.findings),
         },
     }))
 }

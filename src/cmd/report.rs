@@ -14,13 +14,14 @@ use crate::output::json::{write_productivity, Response};
 use crate::output::rejects::write_rejects;
 use crate::output::staging::{self, Staging};
 use crate::output::tables::{
-    client_frame, hourly_frame, ids_frame, sessions_frame, user_frame, write_csv, write_parquet,
-    Frames,
+    client_frame, findings_frame, hourly_frame, ids_frame, sessions_frame, user_frame, write_csv,
+    write_parquet, Frames,
 };
 use crate::periods::{self, Every, Period};
 use crate::pipeline::{self, Outcome};
 use crate::progress::Progress;
 use crate::request::{Request, RequestError};
+use crate::rollup::findings::{findings, Rules, KINDS};
 use crate::rollup::hours::{hourly_users, productivity};
 use crate::rollup::{daily_clients, daily_users};
 use crate::time::{format_rfc3339_utc, format_timespan, Micros, Zone};
@@ -44,6 +45,7 @@ fn sample_input() -> String {
 pub fn run(args: ReportArgs) -> Result<()> {
     let began = Instant::now();
     let mut cfg = Config::from_args(&args.input, Some(&sample_input()))?;
+    cfg.findings = args.findings.rules()?;
     let mut request = args.window.request(&cfg.zone, None)?;
     if let Some(day) = &args.day {
         let (start, end) = day_window(day, &request, &cfg.zone)?;
@@ -180,7 +182,17 @@ pub fn write_folder(
             write_pages(&staging, metas, selection, pages, request, cfg, pretty)
                 .inspect(|_| crate::trace::stage("pages written"))
         },
-        move || -> Result<()> {
+        move || -> Result<Vec<(&'static str, usize)>> {
+            let outside: Vec<&[_]> = parts.iter().map(|p| p.outside.as_slice()).collect();
+            let found = findings(metas, selection, &outside, &cfg.findings);
+            drop(outside);
+            write_table("findings", found.len(), &|r| {
+                findings_frame(&found[r], keys)
+            })?;
+            let counts = KINDS
+                .iter()
+                .map(|&k| (k, found.iter().filter(|f| f.kind == k).count()))
+                .collect();
             let users = daily_users(metas, selection, &parts);
             write_table("daily_user", users.len(), &|r| user_frame(&users[r], keys))?;
             drop(users);
@@ -200,13 +212,19 @@ pub fn write_folder(
             drop(clients);
             write_table("sessions", selection.len(), &|r| {
                 sessions_frame(metas, &selection[r], keys)
-            })
+            })?;
+            Ok(counts)
         },
     );
     paged?;
-    tabled?;
+    let found = tabled?;
     crate::trace::stage("files written");
     let mut summary = summary(outcome, rejected.len(), request, cfg, pages);
+    summary["counts"]["findings"] = found
+        .iter()
+        .map(|&(kind, n)| (kind.to_string(), serde_json::Value::from(n)))
+        .collect::<serde_json::Map<_, _>>()
+        .into();
     // Keys in sorted order (serde_json may keep them in insertion order).
     summary.sort_all_objects();
     staging.write("summary.json", |w| {
@@ -240,9 +258,11 @@ fn day_window(day: &str, request: &Request, zone: &Zone) -> Result<(Micros, Micr
 
 /// The files a report writes in its folder besides the pages; the last,
 /// `rejects.ndjson`, only without `--rejects`.
-pub(crate) const OWN_FILES: [&str; 12] = [
+pub(crate) const OWN_FILES: [&str; 14] = [
     "sessions.parquet",
     "sessions.csv",
+    "findings.parquet",
+    "findings.csv",
     "daily_user.parquet",
     "daily_user.csv",
     "hourly_user.parquet",
@@ -316,6 +336,7 @@ fn summary(
             "idRegistry": cfg.ids.as_ref().map(|p| p.display().to_string()),
             "sessionizeGapUs": cfg.sessionize,
             "partitions": outcome.partitions,
+            "findings": findings_settings(&cfg.findings),
         },
         "counts": {
             "eventsRead": outcome.rows_read,
@@ -333,5 +354,26 @@ fn summary(
             "idleTime": format_timespan(idle),
             "productivityTime": format_timespan(productive),
         },
+    })
+}
+
+/// The findings' settings as `summary.json` and a backfill's manifest
+/// record them.
+pub(crate) fn findings_settings(rules: &Rules) -> serde_json::Value {
+    let clock = |us: Micros| {
+        let minutes = us / crate::time::US_PER_MIN;
+        format!("{:02}:{:02}", minutes / 60, minutes % 60)
+    };
+    let days: Vec<&str> = crate::rollup::findings::WEEKDAYS
+        .iter()
+        .zip(rules.work.days)
+        .filter(|(_, on)| *on)
+        .map(|(d, _)| *d)
+        .collect();
+    serde_json::json!({
+        "longSessionUs": rules.long,
+        "workHours": format!("{}-{}", clock(rules.work.start), clock(rules.work.end)),
+        "workDays": days.join(","),
+        "idleSharePpm": rules.idle_share_ppm,
     })
 }

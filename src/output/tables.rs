@@ -5,6 +5,7 @@
 use crate::ids::{IdKeys, IdKind};
 use crate::kernel::SessionStats;
 use crate::model::SessionMeta;
+use crate::rollup::findings::Finding;
 use crate::rollup::hours::HourRow;
 use crate::rollup::{ClientKey, DailyRow, UserKey};
 use crate::time::{push_digits, push_wall_time, US_PER_DAY};
@@ -155,6 +156,47 @@ pub fn hourly_frame(rows: &[HourRow], keys: IdKeys) -> PolarsResult<DataFrame> {
             rows.iter()
                 .map(|r| r.user.2.unwrap_or(""))
                 .collect::<Vec<&str>>(),
+        ));
+    }
+    DataFrame::new(rows.len(), cols)
+}
+
+/// `findings` (SPEC 10.2); with keys, `session_key` and `user_key` after
+/// the other columns, as in `sessions`.
+pub fn findings_frame<'a>(rows: &'a [Finding<'a>], keys: IdKeys) -> PolarsResult<DataFrame> {
+    let ints = |f: &dyn Fn(&Finding) -> i64| rows.iter().map(f).collect::<Vec<i64>>();
+    let strs = |f: &dyn Fn(&'a Finding<'a>) -> Option<&'a str>| {
+        rows.iter()
+            .map(|r| f(r).unwrap_or(""))
+            .collect::<Vec<&str>>()
+    };
+    let mut cols = vec![
+        Column::new("kind".into(), strs(&|r| Some(r.kind))),
+        Column::new("session_id".into(), ints(&|r| i64::from(r.meta.session_id))),
+        Column::new("user_id".into(), ints(&|r| i64::from(r.meta.user_id))),
+        Column::new("user_name".into(), strs(&|r| Some(&r.meta.user_name))),
+        Column::new("client_guid".into(), strs(&|r| Some(&r.meta.client_guid))),
+        Column::new("client_name".into(), strs(&|r| Some(&r.meta.client_name))),
+        timestamps("start", rows.iter().map(|r| Some(r.start)).collect())?,
+        timestamps("end", rows.iter().map(|r| Some(r.end)).collect())?,
+        Column::new("value_us".into(), ints(&|r| r.value)),
+        Column::new(
+            "other_session_id".into(),
+            rows.iter()
+                .map(|r| r.other.map(i64::from))
+                .collect::<Vec<Option<i64>>>(),
+        ),
+    ];
+    if keys.session {
+        cols.push(Column::new(
+            "session_key".into(),
+            strs(&|r| r.meta.session_key.as_deref()),
+        ));
+    }
+    if keys.user {
+        cols.push(Column::new(
+            "user_key".into(),
+            strs(&|r| r.meta.user_key.as_deref()),
         ));
     }
     DataFrame::new(rows.len(), cols)

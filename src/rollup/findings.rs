@@ -34,7 +34,7 @@ impl Default for WorkHours {
     }
 }
 
-const WEEKDAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+pub const WEEKDAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
 
 impl WorkHours {
     /// `HH:MM-HH:MM` with 00:00 <= start < end <= 24:00.
@@ -59,7 +59,11 @@ impl WorkHours {
     /// A comma list of `mon`..`sun` or ranges of them (`mon-fri,sun`).
     pub fn parse_days(text: &str) -> Result<[bool; 7], String> {
         let rule = "must be a comma list of mon..sun or ranges of them, such as mon-fri";
-        let day = |d: &str| WEEKDAYS.iter().position(|w| w.eq_ignore_ascii_case(d.trim()));
+        let day = |d: &str| {
+            WEEKDAYS
+                .iter()
+                .position(|w| w.eq_ignore_ascii_case(d.trim()))
+        };
         let mut days = [false; 7];
         for item in text.split(',') {
             let (a, b) = item.split_once('-').unwrap_or((item, item));
@@ -207,7 +211,8 @@ impl Rules {
         let number = text.strip_suffix('%').ok_or(rule)?;
         let (whole, frac) = number.split_once('.').unwrap_or((number, ""));
         let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
-        if whole.is_empty() || whole.len() > 3 || frac.len() > 4 || !digits(whole) || !digits(frac) {
+        if whole.is_empty() || whole.len() > 3 || frac.len() > 4 || !digits(whole) || !digits(frac)
+        {
             return Err(rule.into());
         }
         let whole: i64 = whole.parse().map_err(|_| rule)?;

@@ -36,7 +36,12 @@ impl HourCuts {
         HourCuts { zone, block: None }
     }
 
-    fn block(&mut self, t: Micros) -> HourBlock {
+    /// The zone's offset at `t`, in microseconds.
+    pub(super) fn offset_us(&self, t: Micros) -> Micros {
+        i64::from(self.zone.offset_at(t)) * crate::time::US_PER_SEC
+    }
+
+    pub(super) fn block(&mut self, t: Micros) -> HourBlock {
         match self.block {
             Some(b) if b.holds(t) => b,
             _ => *self.block.insert(HourBlock::at(&self.zone, t)),
@@ -97,8 +102,8 @@ impl RunningHours {
     /// The parts, in time order; leaves none behind.
     pub fn take(&mut self) -> SessionParts {
         SessionParts {
-            days: Vec::new(),
             hours: std::mem::take(&mut self.hours),
+            ..SessionParts::default()
         }
     }
 }
@@ -470,8 +475,8 @@ mod tests {
                     })
                     .collect();
                 parts.push(SessionParts {
-                    days: Vec::new(),
                     hours,
+                    ..SessionParts::default()
                 });
             }
             for by_name in [false, true] {

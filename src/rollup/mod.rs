@@ -5,6 +5,7 @@
 //! same spans, cut at local hours, give the hourly rollups (hours.rs), in
 //! the same pass.
 
+pub mod findings;
 pub mod hours;
 
 use crate::kernel::span::productive;
@@ -12,15 +13,18 @@ use crate::kernel::{DayParts, Grouped, SessionStats};
 use crate::model::{ts_of, SessionMeta};
 pub use crate::time::{day_start, local_day};
 use crate::time::{Micros, Zone};
+use findings::{OutsidePart, RunningOutside, WorkHours};
 use hours::{HourCuts, HourPart};
 use rayon::prelude::*;
 
-/// What the rollups keep of one selected session: its day parts and its
-/// hour parts, each in time order.
+/// What the rollups keep of one selected session: its day parts, its hour
+/// parts and its productive time outside work hours per local date, each
+/// in time order.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SessionParts {
     pub days: Vec<DayPart>,
     pub hours: Vec<HourPart>,
+    pub outside: Vec<OutsidePart>,
 }
 
 /// One session's share of one local day.
@@ -50,21 +54,23 @@ impl DayPart {
     }
 }
 
-/// Where local days start, computed on demand and remembered, and the
-/// local hour met last: what one thread needs to cut spans.
+/// Where local days start, computed on demand and remembered, the local
+/// hour met last and the work hours: what one thread needs to cut spans.
 #[derive(Clone)]
 pub struct DayStarts {
     zone: Zone,
     known: std::collections::HashMap<i64, Micros>,
     hours: HourCuts,
+    work: WorkHours,
 }
 
 impl DayStarts {
-    pub fn new(zone: Zone) -> Self {
+    pub fn new(zone: Zone, work: WorkHours) -> Self {
         DayStarts {
             zone,
             known: Default::default(),
             hours: HourCuts::new(zone),
+            work,
         }
     }
 
@@ -93,6 +99,8 @@ pub struct RunningDays {
     end: Micros,
     /// The hour parts, kept as `productivity` keeps them alone.
     hours: hours::RunningHours,
+    /// Productive time outside work hours (findings).
+    outside: RunningOutside,
 }
 
 impl RunningDays {
@@ -103,6 +111,7 @@ impl RunningDays {
         SessionParts {
             days,
             hours: self.hours.take().hours,
+            outside: std::mem::take(&mut self.outside.parts),
         }
     }
 
@@ -150,6 +159,9 @@ impl DayParts for RunningDays {
                 part.duration += gap;
                 if productive(prev, gap, idle_after) {
                     part.productive += gap;
+                    let work = &starts.work;
+                    self.outside
+                        .add_span(ts_of(prev), t, &mut starts.hours, work);
                 } else {
                     part.idle += gap;
                 }
@@ -165,6 +177,10 @@ impl DayParts for RunningDays {
             Some(prev) => {
                 let mut at = ts_of(prev);
                 let productive = productive(prev, t - at, idle_after);
+                if productive {
+                    let work = &starts.work;
+                    self.outside.add_span(at, t, &mut starts.hours, work);
+                }
                 loop {
                     self.advance(at, starts);
                     if at >= t {
@@ -209,12 +225,13 @@ pub fn day_parts(
     g: &Grouped,
     selection: &[SessionStats],
     zone: &Zone,
+    work: &WorkHours,
     idle_after: Option<Micros>,
 ) -> Vec<SessionParts> {
     stored_parts(
         g,
         selection,
-        DayStarts::new(*zone),
+        DayStarts::new(*zone, *work),
         idle_after,
         RunningDays::take,
     )
@@ -448,6 +465,50 @@ mod tests {
         parts
     }
 
+    /// An independent after-hours cut (SPEC 10.2): each productive span
+    /// stepped through minute by minute of UTC (the zones tested have
+    /// offsets of whole minutes, so local minutes start there), each part
+    /// judged by its start's local date and time of day, the outside ones
+    /// added up per local date.
+    fn session_outside(
+        keys: &[i64],
+        zone: &Zone,
+        work: &WorkHours,
+        idle_after: Option<Micros>,
+    ) -> Vec<OutsidePart> {
+        let mut parts: Vec<OutsidePart> = Vec::new();
+        crate::kernel::span::for_each_span(keys, idle_after, |t0, len, productive| {
+            if !productive {
+                return;
+            }
+            let end = t0 + len;
+            let mut at = t0;
+            while at < end {
+                let cut = end.min((at.div_euclid(US_PER_MIN) + 1) * US_PER_MIN);
+                let wall = zone.to_wall(at);
+                let (day, tod) = (wall.div_euclid(US_PER_DAY), wall.rem_euclid(US_PER_DAY));
+                let weekday = (day + 3).rem_euclid(7) as usize; // 1970-01-01 a Thursday
+                let inside = work.days[weekday] && work.start <= tod && tod < work.end;
+                if !inside {
+                    match parts.iter_mut().find(|p| p.day == day) {
+                        Some(p) => {
+                            p.end = cut;
+                            p.total += cut - at;
+                        }
+                        None => parts.push(OutsidePart {
+                            day,
+                            start: at,
+                            end: cut,
+                            total: cut - at,
+                        }),
+                    }
+                }
+                at = cut;
+            }
+        });
+        parts
+    }
+
     fn t(text: &str) -> Micros {
         Zone::default().resolve(parse_time(text).unwrap()).unwrap()
     }
@@ -514,15 +575,30 @@ mod tests {
                     // whole hours, so that some gaps equal the limit exactly
                     idle_after: rng.random_bool(0.7).then(|| rng.random_range(0..20) * hour),
                 };
+                // work hours on whole minutes, some on the hour, some to 24:00
+                let minute = |rng: &mut rand_pcg::Pcg64Mcg| {
+                    rng.random_range(0..=24 * 4) * 15 * US_PER_MIN
+                        + if rng.random_bool(0.3) {
+                            7 * US_PER_MIN
+                        } else {
+                            0
+                        }
+                };
+                let (a, b) = (minute(&mut rng), minute(&mut rng));
+                let work = WorkHours {
+                    start: a.min(b).min(US_PER_DAY - US_PER_MIN),
+                    end: a.max(b).max(a.min(b) + US_PER_MIN).min(US_PER_DAY),
+                    days: std::array::from_fn(|_| rng.random_bool(0.6)),
+                };
                 let mut running = Running::<RunningDays>::default();
-                let mut starts = DayStarts::new(zone);
+                let mut starts = DayStarts::new(zone, work);
                 for &k in &keys {
                     running.add(k, &settings, &mut starts);
                 }
                 let g =
                     Grouped::from_rows(&vec![0; keys.len()], &keys, vec![SessionMeta::example(1)]);
                 let sel: Vec<SessionStats> = select(&g, &settings);
-                let stored = day_parts(&g, &sel, &zone, settings.idle_after);
+                let stored = day_parts(&g, &sel, &zone, &work, settings.idle_after);
                 let reference: Vec<SessionParts> = sel
                     .iter()
                     .map(|st| {
@@ -530,6 +606,12 @@ mod tests {
                         SessionParts {
                             days: session_days(&g, st, &days, settings.idle_after),
                             hours: session_hours(g.window(st), &zone, settings.idle_after),
+                            outside: session_outside(
+                                g.window(st),
+                                &zone,
+                                &work,
+                                settings.idle_after,
+                            ),
                         }
                     })
                     .collect();
@@ -588,7 +670,13 @@ mod tests {
         let users = daily_users(
             &g.sessions,
             &sel,
-            &day_parts(&g, &sel, &berlin, Some(15 * US_PER_MIN)),
+            &day_parts(
+                &g,
+                &sel,
+                &berlin,
+                &WorkHours::default(),
+                Some(15 * US_PER_MIN),
+            ),
         );
         assert_eq!(users.len(), 2);
         let (a, b) = (&users[0], &users[1]);
@@ -623,7 +711,7 @@ mod tests {
         let clients = daily_clients(
             &g.sessions,
             &sel,
-            &day_parts(&g, &sel, &Zone::default(), None),
+            &day_parts(&g, &sel, &Zone::default(), &WorkHours::default(), None),
         );
         let durations: Vec<_> = clients
             .iter()
