@@ -10,6 +10,7 @@ mod findings;
 mod fuzz;
 mod generate;
 mod hostile;
+mod html;
 mod memory;
 mod props;
 mod real;

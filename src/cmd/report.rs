@@ -10,6 +10,7 @@ use crate::config::Config;
 use crate::kernel::{self, SessionStats};
 use crate::model::SessionMeta;
 use crate::output::guard;
+use crate::output::html;
 use crate::output::json::{write_productivity, Response};
 use crate::output::rejects::write_rejects;
 use crate::output::staging::{self, Staging};
@@ -21,9 +22,9 @@ use crate::periods::{self, Every, Period};
 use crate::pipeline::{self, Outcome};
 use crate::progress::Progress;
 use crate::request::{Request, RequestError};
-use crate::rollup::findings::{findings, Rules, KINDS};
+use crate::rollup::findings::{findings, Finding, Rules, KINDS};
 use crate::rollup::hours::{hourly_users, productivity};
-use crate::rollup::{daily_clients, daily_users};
+use crate::rollup::{daily_clients, daily_users, day_totals, user_totals, DayTotal};
 use crate::time::{format_rfc3339_utc, format_timespan, Micros, Zone};
 use anyhow::Result;
 use rayon::prelude::*;
@@ -182,19 +183,16 @@ pub fn write_folder(
             write_pages(&staging, metas, selection, pages, request, cfg, pretty)
                 .inspect(|_| crate::trace::stage("pages written"))
         },
-        move || -> Result<Vec<(&'static str, usize)>> {
+        move || -> Result<(Vec<Finding<'_>>, Vec<DayTotal>)> {
             let outside: Vec<&[_]> = parts.iter().map(|p| p.outside.as_slice()).collect();
             let found = findings(metas, selection, &outside, &cfg.findings);
             drop(outside);
             write_table("findings", found.len(), &|r| {
                 findings_frame(&found[r], keys)
             })?;
-            let counts = KINDS
-                .iter()
-                .map(|&k| (k, found.iter().filter(|f| f.kind == k).count()))
-                .collect();
             let users = daily_users(metas, selection, &parts);
             write_table("daily_user", users.len(), &|r| user_frame(&users[r], keys))?;
+            let days = day_totals(&users);
             drop(users);
             let hours = hourly_users(metas, selection, &parts);
             write_table("hourly_user", hours.len(), &|r| {
@@ -213,16 +211,37 @@ pub fn write_folder(
             write_table("sessions", selection.len(), &|r| {
                 sessions_frame(metas, &selection[r], keys)
             })?;
-            Ok(counts)
+            Ok((found, days))
         },
     );
     paged?;
-    let found = tabled?;
+    let (found, days) = tabled?;
     crate::trace::stage("files written");
+    let users = user_totals(metas, selection);
+    let page = html::Page {
+        start: request.start,
+        end: request.end,
+        zone: cfg.zone.to_string(),
+        settings: page_settings(request, cfg),
+        counts: vec![
+            ("Events read", outcome.rows_read as u64),
+            ("Events rejected", rejected.len() as u64),
+            ("Events used", outcome.events_used() as u64),
+            ("Sessions", selection.len() as u64),
+        ],
+        days: &days,
+        users: &users,
+        findings: &found,
+    };
+    staging.write("report.html", |w| html::write_html(w, &page))?;
+    crate::trace::stage("report.html written");
     let mut summary = summary(outcome, rejected.len(), request, cfg, pages);
-    summary["counts"]["findings"] = found
+    summary["counts"]["findings"] = KINDS
         .iter()
-        .map(|&(kind, n)| (kind.to_string(), serde_json::Value::from(n)))
+        .map(|&k| {
+            let n = found.iter().filter(|f| f.kind == k).count();
+            (k.to_string(), serde_json::Value::from(n))
+        })
         .collect::<serde_json::Map<_, _>>()
         .into();
     // Keys in sorted order (serde_json may keep them in insertion order).
@@ -258,7 +277,8 @@ fn day_window(day: &str, request: &Request, zone: &Zone) -> Result<(Micros, Micr
 
 /// The files a report writes in its folder besides the pages; the last,
 /// `rejects.ndjson`, only without `--rejects`.
-pub(crate) const OWN_FILES: [&str; 14] = [
+pub(crate) const OWN_FILES: [&str; 15] = [
+    "report.html",
     "sessions.parquet",
     "sessions.csv",
     "findings.parquet",
@@ -376,4 +396,29 @@ pub(crate) fn findings_settings(rules: &Rules) -> serde_json::Value {
         "workDays": days.join(","),
         "idleSharePpm": rules.idle_share_ppm,
     })
+}
+
+/// The settings the page shows, as a reader would give them.
+fn page_settings(request: &Request, cfg: &Config) -> Vec<(&'static str, String)> {
+    let rules = &cfg.findings;
+    let recorded = findings_settings(rules);
+    let text = |key: &str| recorded[key].as_str().unwrap_or_default().to_string();
+    vec![
+        ("Zone (--tz)", cfg.zone.to_string()),
+        (
+            "Idle after (--idle-after)",
+            cfg.idle_after.map_or("off".into(), html::hms),
+        ),
+        (
+            "Page size (--session-count)",
+            request.session_count.to_string(),
+        ),
+        ("Long session (--long-session)", html::hms(rules.long)),
+        ("Work hours (--work-hours)", text("workHours")),
+        ("Work days (--work-days)", text("workDays")),
+        (
+            "Idle share (--idle-share)",
+            format!("{}%", rules.idle_share_ppm as f64 / 10_000.0),
+        ),
+    ]
 }

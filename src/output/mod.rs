@@ -1,8 +1,9 @@
 //! Writers: the endpoint's JSON, the rollup tables (Parquet and CSV), the
-//! rejects file, all written whole or not at all.
+//! report's HTML page, the rejects file, all written whole or not at all.
 
 pub mod atomic;
 pub mod guard;
+pub mod html;
 pub mod ids;
 pub mod json;
 pub mod rejects;

@@ -263,6 +263,69 @@ pub fn stored_parts<D: DayParts>(
         .collect()
 }
 
+/// One local day's time over every user: a `daily_user` day added up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DayTotal {
+    pub day: i64,
+    pub duration: Micros,
+    pub productive: Micros,
+    pub idle: Micros,
+}
+
+/// The days of `daily_user`'s rows (ordered by day), each added up.
+pub fn day_totals(rows: &[DailyRow<UserKey<'_>>]) -> Vec<DayTotal> {
+    rows.chunk_by(|a, b| a.part.day == b.part.day)
+        .map(|day| DayTotal {
+            day: day[0].part.day,
+            duration: day.iter().map(|r| r.part.duration).sum(),
+            productive: day.iter().map(|r| r.part.productive).sum(),
+            idle: day.iter().map(|r| r.part.idle).sum(),
+        })
+        .collect()
+}
+
+/// One user's selected sessions added up over the window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UserTotal<'a> {
+    pub user: UserKey<'a>,
+    pub sessions: i64,
+    pub duration: Micros,
+    pub productive: Micros,
+    pub idle: Micros,
+}
+
+/// Every user of the selection with its sessions' totals, most productive
+/// time first, then by name and id.
+pub fn user_totals<'a>(metas: &'a [SessionMeta], selection: &[SessionStats]) -> Vec<UserTotal<'a>> {
+    let mut all: Vec<(UserKey<'a>, &SessionStats)> = selection
+        .iter()
+        .map(|st| {
+            let m = &metas[st.session as usize];
+            ((m.user_id, m.user_name.as_str(), m.user_key.as_deref()), st)
+        })
+        .collect();
+    all.par_sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    let mut users: Vec<UserTotal<'a>> = all
+        .chunk_by(|a, b| a.0 == b.0)
+        .map(|run| UserTotal {
+            user: run[0].0,
+            sessions: run.len() as i64,
+            duration: run.iter().map(|r| r.1.duration()).sum(),
+            productive: run.iter().map(|r| r.1.productive).sum(),
+            idle: run.iter().map(|r| r.1.idle()).sum(),
+        })
+        .collect();
+    users.sort_by(|a, b| {
+        (b.productive, a.user.1, a.user.0, a.user.2).cmp(&(
+            a.productive,
+            b.user.1,
+            b.user.0,
+            b.user.2,
+        ))
+    });
+    users
+}
+
 /// One daily table: the day parts added up per (day, key of the session).
 fn table<'a, K: Ord + Copy + Send + Sync>(
     metas: &'a [SessionMeta],
