@@ -19,6 +19,7 @@ const LOG: &str = "\
 13,2,bob,g3,WS-3,2021-03-01T11:30:00Z,logout
 14,1,ann,g3,WS-3,2021-03-01T13:00:00Z,login
 14,1,ann,g3,WS-3,2021-03-01T14:00:00Z,logout
+15,1,ann,g4,WS-4,2021-03-01T09:45:00Z,logout
 20,3,cy,g4,WS-4,2021-03-05T17:30:00Z,activity
 20,3,cy,g4,WS-4,2021-03-05T18:10:00Z,activity
 20,3,cy,g4,WS-4,2021-03-05T23:50:00Z,activity
@@ -77,8 +78,8 @@ open,50,9,'=cmd,g10,WS-10,2021-03-01T09:00:00.000000Z,2021-03-01T09:30:00.000000
     // (18:00:00-18:00:00.000001) is after them, the same date, so one row
     // to its end. 20: Friday 18:00-24:00 (6h) and Saturday, not a work
     // day, 00:00-00:30. 10 and 11 (ann on two clients) overlap 11:00-12:00;
-    // 12 overlaps 10 on the same client, 14 only touches 11 at 13:00, bob
-    // is another user. 30 is exactly 12h, not long; 31 is 1 us more. 40's
+    // 12 overlaps 10 on the same client, 14 only touches 11 at 13:00, 15
+    // is one event (no length) inside 10, bob is another user. 30 is exactly 12h, not long; 31 is 1 us more. 40's
     // idle is exactly half, 41's 1 us more; 42 is idle but only 1h long.
     // 50 has no logout; its name is neutralised for spreadsheets.
     assert_eq!(got, want);

@@ -226,7 +226,7 @@ fn days(h: &mut String, days: &[DayTotal]) {
                 "<text x=\"{:.1}\" y=\"{:.1}\" font-size=\"11\" text-anchor=\"middle\" fill=\"#4a5568\">{}</text>",
                 x + bar / 2.0,
                 height - bottom + 16.0,
-                &date(d.day)[5..]
+                date(d.day).get(5..).unwrap_or_default()
             );
         }
     }

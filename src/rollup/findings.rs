@@ -5,7 +5,6 @@
 //! cut in the same pass as the day and hour parts (`RunningOutside`).
 
 use super::hours::HourCuts;
-use super::UserKey;
 use crate::kernel::SessionStats;
 use crate::model::SessionMeta;
 use crate::time::{parse_idle_after, Micros, US_PER_DAY, US_PER_MIN};
@@ -93,14 +92,25 @@ pub struct OutsidePart {
 
 /// Productive spans cut into pieces inside and outside work hours, the
 /// outside ones added up per local date; kept as a session's events arrive.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RunningOutside {
     pub parts: Vec<OutsidePart>,
-    /// The end of the stretch the last piece was in, and whether that
-    /// stretch is outside: a span that ends by then (nearly every one)
-    /// goes whole into it.
+    /// The end of the stretch the last piece was in (none yet: the
+    /// earliest instant), and the part of that stretch's date when it is
+    /// outside: a span that ends by then (nearly every one) goes whole
+    /// into it.
     end: Micros,
-    outside: bool,
+    part: Option<usize>,
+}
+
+impl Default for RunningOutside {
+    fn default() -> Self {
+        RunningOutside {
+            parts: Vec::new(),
+            end: Micros::MIN,
+            part: None,
+        }
+    }
 }
 
 impl RunningOutside {
@@ -108,10 +118,10 @@ impl RunningOutside {
     #[inline]
     pub fn add_span(&mut self, from: Micros, to: Micros, cuts: &mut HourCuts, work: &WorkHours) {
         if to <= self.end {
-            if self.outside && from < to {
-                let last = self.parts.last_mut().expect("an outside part");
-                last.end = to;
-                last.total += to - from;
+            if let Some(i) = self.part {
+                let p = &mut self.parts[i];
+                p.end = to;
+                p.total += to - from;
             }
             return;
         }
@@ -119,28 +129,32 @@ impl RunningOutside {
         while at < to {
             let (stretch_end, day, outside) = stretch(at, cuts, work);
             let cut = to.min(stretch_end);
-            if outside {
-                self.add_outside(day, at, cut);
-            }
-            (self.end, self.outside) = (stretch_end, outside);
+            self.part = outside.then(|| self.add_outside(day, at, cut));
+            self.end = stretch_end;
             at = cut;
         }
     }
 
-    fn add_outside(&mut self, day: i64, from: Micros, to: Micros) {
+    /// Adds `[from, to)` to the part of `day`; returns its index.
+    fn add_outside(&mut self, day: i64, from: Micros, to: Micros) -> usize {
         // A date met again (a zone turning its clocks back over midnight)
         // adds to its row.
-        match self.parts.iter_mut().rev().find(|p| p.day == day) {
-            Some(p) => {
+        match self.parts.iter().rposition(|p| p.day == day) {
+            Some(i) => {
+                let p = &mut self.parts[i];
                 p.end = to;
                 p.total += to - from;
+                i
             }
-            None => self.parts.push(OutsidePart {
-                day,
-                start: from,
-                end: to,
-                total: to - from,
-            }),
+            None => {
+                self.parts.push(OutsidePart {
+                    day,
+                    start: from,
+                    end: to,
+                    total: to - from,
+                });
+                self.parts.len() - 1
+            }
         }
     }
 }
@@ -287,22 +301,20 @@ pub fn findings<'a>(
 /// `concurrent` rows: per user, sessions on different clients whose
 /// clipped bounds overlap for a positive length; two rows a pair.
 fn concurrent<'a>(metas: &'a [SessionMeta], selection: &[SessionStats]) -> Vec<Finding<'a>> {
-    let user = |st: &SessionStats| -> UserKey<'a> {
-        let m = &metas[st.session as usize];
-        (m.user_id, "", None)
-    };
+    let user = |st: &SessionStats| metas[st.session as usize].user_id;
     let mut by_user: Vec<&SessionStats> = selection.iter().collect();
-    by_user.par_sort_unstable_by_key(|st| (user(st).0, st.login));
+    by_user.par_sort_unstable_by_key(|st| (user(st), st.login));
     let mut rows = Vec::new();
-    for group in by_user.chunk_by(|a, b| user(a).0 == user(b).0) {
+    for group in by_user.chunk_by(|a, b| user(a) == user(b)) {
         // Sessions by login: each meets the later ones that start before it ends.
         for (i, a) in group.iter().enumerate() {
             for b in group[i + 1..].iter().take_while(|b| b.login < a.logout) {
                 let (ma, mb) = (&metas[a.session as usize], &metas[b.session as usize]);
-                if ma.client_guid == mb.client_guid {
+                let (start, end) = (b.login, a.logout.min(b.logout));
+                // A session of no length inside another overlaps it for none.
+                if ma.client_guid == mb.client_guid || end <= start {
                     continue;
                 }
-                let (start, end) = (b.login, a.logout.min(b.logout));
                 for (m, other) in [(ma, mb), (mb, ma)] {
                     rows.push(Finding {
                         kind: "concurrent",

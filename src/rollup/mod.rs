@@ -611,6 +611,8 @@ mod tests {
             ("Pacific/Apia", "2011-12-30T10:00:00Z"),
             ("Australia/Lord_Howe", "2021-10-02T15:30:00Z"),
             ("Asia/Kathmandu", "1985-12-31T18:30:00Z"),
+            // instants before 1970: negative microseconds
+            ("America/New_York", "1970-01-01T00:00:00Z"),
         ] {
             let zone: Zone = zone.parse().unwrap();
             let mid = t(around);
