@@ -182,11 +182,8 @@ pub struct HourRow<'a> {
 
 /// The hourly user table (SPEC 8.3): the hour parts added up per (day,
 /// hour, user), ordered by day, hour, user_id, user_name. Every row has
-/// time, since no part is empty.
-///
-/// Each part gets one integer key, (day, hour, the user's rank in that
-/// order), so that a sort of integers groups and orders them: no string is
-/// compared per part.
+/// time, since no part is empty. No string is compared per part: parts go
+/// to a grid of (hour, user rank) cells, or get one integer key to sort.
 pub fn hourly_users<'a>(
     metas: &'a [SessionMeta],
     selection: &[SessionStats],
@@ -228,9 +225,9 @@ fn table<'a>(
 }
 
 /// The users of a table and their two orders.
-struct Users<'a> {
+pub(super) struct Users<'a> {
     /// In (id, name, key) order: a user's index is its rank in it.
-    by_id: Vec<UserKey<'a>>,
+    pub(super) by_id: Vec<UserKey<'a>>,
     /// `names[r]`: the user of rank r in (name, id) order.
     names: Vec<u32>,
     /// The inverse of `names`.
@@ -241,7 +238,7 @@ impl<'a> Users<'a> {
     /// The distinct users of `keys`. Sorted by user id first, an integer
     /// sort: comparing keys would compare each user's name with itself
     /// once per session. An id nearly always has one name.
-    fn new(keys: &[UserKey<'a>]) -> Self {
+    pub(super) fn new(keys: &[UserKey<'a>]) -> Self {
         let mut order: Vec<(i32, u32)> = keys
             .par_iter()
             .enumerate()

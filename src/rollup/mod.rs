@@ -297,24 +297,32 @@ pub struct UserTotal<'a> {
 /// Every user of the selection with its sessions' totals, most productive
 /// time first, then by name and id.
 pub fn user_totals<'a>(metas: &'a [SessionMeta], selection: &[SessionStats]) -> Vec<UserTotal<'a>> {
-    let mut all: Vec<(UserKey<'a>, &SessionStats)> = selection
+    let keys: Vec<UserKey<'a>> = selection
         .iter()
         .map(|st| {
             let m = &metas[st.session as usize];
-            ((m.user_id, m.user_name.as_str(), m.user_key.as_deref()), st)
+            (m.user_id, m.user_name.as_str(), m.user_key.as_deref())
         })
         .collect();
-    all.par_sort_unstable_by(|a, b| a.0.cmp(&b.0));
-    let mut users: Vec<UserTotal<'a>> = all
-        .chunk_by(|a, b| a.0 == b.0)
-        .map(|run| UserTotal {
-            user: run[0].0,
-            sessions: run.len() as i64,
-            duration: run.iter().map(|r| r.1.duration()).sum(),
-            productive: run.iter().map(|r| r.1.productive).sum(),
-            idle: run.iter().map(|r| r.1.idle()).sum(),
+    let mut users: Vec<UserTotal<'a>> = hours::Users::new(&keys)
+        .by_id
+        .into_iter()
+        .map(|user| UserTotal {
+            user,
+            sessions: 0,
+            duration: 0,
+            productive: 0,
+            idle: 0,
         })
         .collect();
+    for (key, st) in keys.iter().zip(selection) {
+        let i = users.binary_search_by(|u| u.user.cmp(key)).expect("a user");
+        let u = &mut users[i];
+        u.sessions += 1;
+        u.duration += st.duration();
+        u.productive += st.productive;
+        u.idle += st.idle();
+    }
     users.sort_by(|a, b| {
         (b.productive, a.user.1, a.user.0, a.user.2).cmp(&(
             a.productive,
