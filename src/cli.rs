@@ -96,6 +96,16 @@ pub struct InputArgs {
     #[arg(long, value_name = "SIZE", default_value = "auto")]
     pub memory_limit: String,
 
+    /// Where the per-event work runs: local (this machine), or a Spark Connect server,
+    /// sc://HOST:PORT[/;use_ssl=true;token=...] (needs a build with --features spark).
+    #[arg(long, value_name = "local|sc://HOST:PORT", env = "SESSIONSTAT_ENGINE", default_value = "local", hide_env_values = true)]
+    pub engine: String,
+
+    /// With a Spark engine: the longest wait for connecting and for any call that gets no
+    /// answer at all (a query that is running is not cut off).
+    #[arg(long, value_name = "LENGTH", default_value = "30s")]
+    pub engine_timeout: String,
+
     /// No progress bar and no closing line on stderr.
     #[arg(short, long)]
     pub quiet: bool,

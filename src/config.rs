@@ -2,6 +2,7 @@
 //! Every problem here is a usage error or a bad request: exit status 2.
 
 use crate::cli::{InputArgs, WindowArgs};
+use crate::engine::Engine;
 use crate::error::usage;
 use crate::ids::IdKeys;
 use crate::kernel::Settings;
@@ -35,6 +36,10 @@ pub struct Config {
     pub registry: Option<Arc<Registry>>,
     /// What counts as a finding (report and backfill; SPEC 10.2).
     pub findings: crate::rollup::findings::Rules,
+    /// Where the per-event work runs (SPEC 11).
+    pub engine: Engine,
+    /// `--engine-timeout`.
+    pub engine_timeout: std::time::Duration,
 }
 
 /// Half of this machine's memory: the default `--memory-limit`.
@@ -101,6 +106,30 @@ pub fn parse_memory_limit(text: &str) -> Result<Option<u64>, String> {
     Ok(Some(bytes))
 }
 
+/// `--engine`, with the rules of what the Spark engine reads (SPEC 11).
+fn engine_of(a: &InputArgs) -> Result<Engine> {
+    // The value may hold a token: it is never repeated in a message.
+    let engine = Engine::parse(&a.engine).map_err(|e| usage(format!("--engine: {e}")))?;
+    if let Engine::Spark(addr) = &engine {
+        if !cfg!(feature = "spark") {
+            return Err(usage(format!(
+                "--engine {addr}: this build has no Spark support; build it with cargo build --release --features spark"
+            )));
+        }
+        let unsupported = [
+            (!a.id_keys.is_empty(), "--id-keys"),
+            (a.ids.is_some(), "--ids"),
+            (a.sessionize.is_some(), "--sessionize"),
+        ];
+        if let Some((_, flag)) = unsupported.iter().find(|u| u.0) {
+            return Err(usage(format!(
+                "--engine {addr}: {flag} runs on the local engine only (docs/spark.md)"
+            )));
+        }
+    }
+    Ok(engine)
+}
+
 impl Config {
     /// `default_input` is used when no `--input` is given (report's sample).
     pub fn from_args(a: &InputArgs, default_input: Option<&str>) -> Result<Self> {
@@ -158,14 +187,36 @@ impl Config {
             sessionize,
             registry: None,
             findings: Default::default(),
+            engine: engine_of(a)?,
+            engine_timeout: crate::engine::parse_timeout(&a.engine_timeout)
+                .map_err(|e| usage(format!("--engine-timeout {:?}: {e}", a.engine_timeout)))?,
         })
     }
 
     /// Resolves the inputs into files (after the request is checked, so a
     /// bad request is told first).
     pub fn resolve_inputs(&mut self) -> Result<()> {
-        self.files =
-            inputs::resolve(&self.load.inputs, self.load.format).map_err(LoadError::Input)?;
+        self.files = match self.engine {
+            // Spark reads paths as it sees them (s3a://, hdfs://): a URI is
+            // passed on as it is, a local path resolved here.
+            Engine::Spark(_) => {
+                let mut files = Vec::new();
+                for spec in &self.load.inputs {
+                    if spec.contains("://") {
+                        files.push(inputs::remote(spec, self.load.format).map_err(LoadError::Input)?);
+                    } else {
+                        files.extend(
+                            inputs::resolve(std::slice::from_ref(spec), self.load.format)
+                                .map_err(LoadError::Input)?,
+                        );
+                    }
+                }
+                files
+            }
+            Engine::Local => {
+                inputs::resolve(&self.load.inputs, self.load.format).map_err(LoadError::Input)?
+            }
+        };
         if self.files.iter().any(|f| f.format == inputs::Format::Evtx) {
             // Windows logs name sessions and users by logon id and SID (SPEC 9.3).
             self.load.id_keys = IdKeys {

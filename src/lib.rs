@@ -9,6 +9,7 @@ pub mod alloc;
 pub mod cli;
 pub mod cmd;
 pub mod config;
+pub mod engine;
 pub mod error;
 pub mod generate;
 pub mod ids;

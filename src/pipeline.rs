@@ -208,6 +208,11 @@ pub fn run(
         "rollup parts are for whole selections"
     );
     let settings = cfg.settings(request);
+    if let crate::engine::Engine::Spark(addr) = &cfg.engine {
+        let mut out = spark::run(cfg, addr, settings.start, settings.end, parts)?;
+        out.stats.truncate(keep.unwrap_or(usize::MAX));
+        return Ok(out);
+    }
     // With keys, ids (and so the order among sessions that start together)
     // are final only once every pass is done: no pass may cut the selection.
     let keyed = cfg.load.id_keys.any();
@@ -369,6 +374,9 @@ pub fn run_periods(
     windows: &[(Micros, Micros)],
     progress: &dyn Progress,
 ) -> Result<(Vec<Outcome>, Vec<BadRow>), LoadError> {
+    if let crate::engine::Engine::Spark(addr) = &cfg.engine {
+        return spark::run_periods(cfg, addr, windows);
+    }
     let files = cfg.files.clone();
     let settings: Vec<Settings> = windows
         .iter()
@@ -477,6 +485,53 @@ pub fn run_periods(
     }
     crate::trace::stage("periods ordered");
     Ok((outs, rejected))
+}
+
+/// The Spark engine's runs (SPEC 11), or, in a build without it (which
+/// `Config` refuses such an engine in), nothing.
+mod spark {
+    use super::*;
+    use crate::engine::SparkAddress;
+
+    #[cfg(feature = "spark")]
+    pub fn run(
+        cfg: &Config,
+        addr: &SparkAddress,
+        start: Option<Micros>,
+        end: Option<Micros>,
+        parts: Parts,
+    ) -> Result<Outcome, LoadError> {
+        crate::engine::spark::run(cfg, addr, cfg.engine_timeout, start, end, parts)
+    }
+
+    #[cfg(feature = "spark")]
+    pub fn run_periods(
+        cfg: &Config,
+        addr: &SparkAddress,
+        windows: &[(Micros, Micros)],
+    ) -> Result<(Vec<Outcome>, Vec<BadRow>), LoadError> {
+        crate::engine::spark::run_periods(cfg, addr, cfg.engine_timeout, windows)
+    }
+
+    #[cfg(not(feature = "spark"))]
+    pub fn run(
+        _: &Config,
+        addr: &SparkAddress,
+        _: Option<Micros>,
+        _: Option<Micros>,
+        _: Parts,
+    ) -> Result<Outcome, LoadError> {
+        Err(LoadError::Input(format!("--engine {addr}: this build has no Spark support")))
+    }
+
+    #[cfg(not(feature = "spark"))]
+    pub fn run_periods(
+        _: &Config,
+        addr: &SparkAddress,
+        _: &[(Micros, Micros)],
+    ) -> Result<(Vec<Outcome>, Vec<BadRow>), LoadError> {
+        Err(LoadError::Input(format!("--engine {addr}: this build has no Spark support")))
+    }
 }
 
 /// Every session's sorted events, kept (for `serve`, which answers any

@@ -17,5 +17,7 @@ mod real;
 mod report;
 mod serve;
 mod sessions;
+#[cfg(feature = "spark")]
+mod spark;
 mod stream;
 mod text;

@@ -347,6 +347,7 @@ fn summary(
             "sessionCount": request.session_count,
         },
         "settings": {
+            "engine": cfg.engine.shown(),
             "tz": cfg.zone.to_string(),
             "idleAfterUs": cfg.idle_after,
             "columnMap": cfg.load.map.describe().into_iter().map(|(k, v)| (k, serde_json::Value::String(v))).collect::<serde_json::Map<_, _>>(),

@@ -30,6 +30,11 @@ const WATCH_EVERY: Duration = Duration::from_secs(2);
 
 pub fn run(args: ServeArgs) -> Result<()> {
     let cfg = Config::from_args(&args.input, None)?;
+    if cfg.engine != crate::engine::Engine::Local {
+        return Err(crate::error::usage(
+            "--engine: serve keeps every event here to answer any window, so it runs on the local engine only",
+        ));
+    }
     super::require_rejects_file(&cfg)?;
     let addr = listen_address(&args.listen)?;
     let keys = match &args.api_key_file {

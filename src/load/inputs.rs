@@ -131,6 +131,17 @@ pub fn resolve(specs: &[String], forced: Option<Format>) -> Result<Vec<InputFile
     Ok(out)
 }
 
+/// An input another engine reads by its URI (`s3a://bucket/logs/x.parquet`):
+/// not looked for here; its format from `--format` or its extension.
+pub fn remote(uri: &str, forced: Option<Format>) -> Result<InputFile, String> {
+    let path = PathBuf::from(uri);
+    Ok(InputFile {
+        format: format_of(&path, forced)?,
+        path,
+        hive: Vec::new(),
+    })
+}
+
 fn format_of(path: &Path, forced: Option<Format>) -> Result<Format, String> {
     forced.or_else(|| Format::from_path(path)).ok_or_else(|| {
         format!(

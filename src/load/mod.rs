@@ -63,6 +63,9 @@ pub enum At {
     Record(u64),
     /// A damaged EVTX chunk by its 0-based number.
     Chunk(u64),
+    /// No place in the file: a row found bad by the Spark engine, which
+    /// knows no line numbers (SPEC 11.2); named by file and value.
+    Unplaced,
 }
 
 /// A bad row: where it is, the first cell that breaks a rule, and the whole
@@ -86,6 +89,7 @@ impl BadRow {
             At::Row(r) => format!("{} row {r}", self.file),
             At::Record(r) => format!("{} record {r}", self.file),
             At::Chunk(c) => format!("{} chunk {c}", self.file),
+            At::Unplaced => self.file.clone(),
         }
     }
 }

@@ -45,6 +45,7 @@ pub fn write_rejects(mut w: impl Write, rows: &[BadRow]) -> io::Result<()> {
             At::Row(i) => row = Some(i),
             At::Record(n) => record_number = Some(n),
             At::Chunk(c) => chunk = Some(c),
+            At::Unplaced => {}
         }
         let l = Line {
             source: r.source(),

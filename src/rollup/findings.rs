@@ -168,7 +168,7 @@ impl RunningOutside {
 /// start; work hours start and end at whole local minutes and an offset is
 /// constant within a part, so every instant of a part is judged alike, and
 /// judging stretches is the same.
-fn stretch(t: Micros, cuts: &mut HourCuts, work: &WorkHours) -> (Micros, i64, bool) {
+pub(crate) fn stretch(t: Micros, cuts: &mut HourCuts, work: &WorkHours) -> (Micros, i64, bool) {
     let block = cuts.block(t);
     let offset = cuts.offset_us(t);
     let midnight = block.day * US_PER_DAY; // wall clock

@@ -41,7 +41,7 @@ impl HourCuts {
         i64::from(self.zone.offset_at(t)) * crate::time::US_PER_SEC
     }
 
-    pub(super) fn block(&mut self, t: Micros) -> HourBlock {
+    pub(crate) fn block(&mut self, t: Micros) -> HourBlock {
         match self.block {
             Some(b) if b.holds(t) => b,
             _ => *self.block.insert(HourBlock::at(&self.zone, t)),

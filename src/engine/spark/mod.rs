@@ -1,0 +1,711 @@
+//! The Spark engine (SPEC 11): Spark reads the inputs and does the per-event
+//! work in SQL (sql.rs); only each selected session's answer and its
+//! calendar groups come back, as Arrow, and become the same `Outcome` the
+//! local kernel gives, so the writers are shared.
+//!
+//! Every call goes through one worker thread that owns the client; the
+//! caller waits for it with a deadline (`--engine-timeout`). A call that
+//! gets no answer at all within it fails; a query that runs longer is not
+//! cut off while the server still accepts connections.
+
+mod calendar;
+mod sql;
+
+use crate::config::Config;
+use crate::engine::SparkAddress;
+use crate::load::columns::Canon;
+use crate::load::inputs::{Format, InputFile};
+use crate::load::{At, BadRow, LoadError, Loaded};
+use crate::model::SessionMeta;
+use crate::pipeline::{Outcome, Parts};
+use crate::rollup::hours::HourPart;
+use crate::rollup::findings::OutsidePart;
+use crate::rollup::{DayPart, SessionParts};
+use crate::time::{Micros, Zone};
+use arrow_array::{Array, Int64Array, RecordBatch, StringArray};
+use spark_connect::{DataType, SparkSession};
+use sql::{lit, Ty};
+use std::collections::BTreeMap;
+use std::net::{TcpStream, ToSocketAddrs};
+use std::sync::mpsc;
+use std::time::Duration;
+
+type Job = Box<dyn FnOnce(&SparkSession) + Send>;
+
+/// A connected Spark Connect session, owned by its worker thread.
+pub struct Spark {
+    addr: SparkAddress,
+    timeout: Duration,
+    jobs: mpsc::Sender<Job>,
+}
+
+impl Spark {
+    /// Checks the address and connects, each step within `timeout`.
+    pub fn connect(addr: &SparkAddress, timeout: Duration) -> Result<Spark, LoadError> {
+        reachable(addr, timeout)?;
+        let (ready_tx, ready_rx) = mpsc::channel();
+        let (jobs, rx) = mpsc::channel::<Job>();
+        let url = addr.url().to_string();
+        std::thread::Builder::new()
+            .name("spark-connect".into())
+            .spawn(move || {
+                let session = SparkSession::builder().remote(&url).get_or_create();
+                let session = match session {
+                    Ok(s) => {
+                        let _ = ready_tx.send(Ok(()));
+                        s
+                    }
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(e.to_string()));
+                        return;
+                    }
+                };
+                for job in rx {
+                    job(&session);
+                }
+            })
+            .map_err(|e| LoadError::Input(format!("cannot start the Spark client: {e}")))?;
+        match ready_rx.recv_timeout(timeout) {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => return Err(fail(addr, "cannot connect", &e)),
+            Err(_) => return Err(no_answer(addr, "connecting", timeout)),
+        }
+        let spark = Spark {
+            addr: addr.clone(),
+            timeout,
+            jobs,
+        };
+        // A server that takes the connection but never answers is found here.
+        spark.call("asking its version", |s| s.version().map(|_| ()))?;
+        for set in [
+            "SET spark.sql.session.timeZone=UTC",
+            "SET spark.sql.ansi.enabled=false",
+            "SET spark.sql.parquet.inferTimestampNTZ.enabled=true",
+        ] {
+            spark.call("setting up the session", move |s| s.sql(set)?.collect().map(|_| ()))?;
+        }
+        Ok(spark)
+    }
+
+    /// Runs `f` on the worker; no answer within the timeout is an error.
+    fn call<T: Send + 'static>(
+        &self,
+        what: &str,
+        f: impl FnOnce(&SparkSession) -> spark_connect::Result<T> + Send + 'static,
+    ) -> Result<T, LoadError> {
+        let rx = self.submit(f)?;
+        match rx.recv_timeout(self.timeout) {
+            Ok(r) => r.map_err(|e| fail(&self.addr, what, &e)),
+            Err(_) => Err(no_answer(&self.addr, what, self.timeout)),
+        }
+    }
+
+    /// Runs a query that may take long: it is waited for as long as the
+    /// server keeps accepting connections, checked once per timeout.
+    fn query(&self, what: &str, text: String) -> Result<Vec<RecordBatch>, LoadError> {
+        crate::trace::stage(&format!("spark: {what}"));
+        let rx = self.submit(move |s| s.sql(&text)?.collect_record_batches())?;
+        loop {
+            match rx.recv_timeout(self.timeout) {
+                Ok(r) => return r.map_err(|e| fail(&self.addr, what, &e)),
+                Err(mpsc::RecvTimeoutError::Timeout) => reachable(&self.addr, self.timeout)
+                    .map_err(|_| no_answer(&self.addr, what, self.timeout))?,
+                Err(mpsc::RecvTimeoutError::Disconnected) => {
+                    return Err(fail(&self.addr, what, "the client stopped"))
+                }
+            }
+        }
+    }
+
+    /// Runs a statement (a view's definition) for its effect.
+    fn exec(&self, what: &str, text: String) -> Result<(), LoadError> {
+        self.call(what, move |s| s.sql(&text)?.collect().map(|_| ()))
+    }
+
+    fn view(&self, name: &str, body: &str) -> Result<(), LoadError> {
+        self.exec(
+            &format!("defining {name}"),
+            format!("CREATE OR REPLACE TEMPORARY VIEW {name} AS {body}"),
+        )
+    }
+
+    fn submit<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&SparkSession) -> spark_connect::Result<T> + Send + 'static,
+    ) -> Result<mpsc::Receiver<spark_connect::Result<T>>, LoadError> {
+        let (tx, rx) = mpsc::channel();
+        self.jobs
+            .send(Box::new(move |s| {
+                let _ = tx.send(f(s));
+            }))
+            .map_err(|_| fail(&self.addr, "sending a request", "the client stopped"))?;
+        Ok(rx)
+    }
+}
+
+/// The server's port accepts a TCP connection within `timeout`.
+fn reachable(addr: &SparkAddress, timeout: Duration) -> Result<(), LoadError> {
+    let targets = (addr.host.as_str(), addr.port)
+        .to_socket_addrs()
+        .map_err(|e| fail(addr, "cannot resolve the host", &e.to_string()))?;
+    let mut last = String::from("the host has no address");
+    for t in targets {
+        match TcpStream::connect_timeout(&t, timeout) {
+            Ok(_) => return Ok(()),
+            Err(e) => last = e.to_string(),
+        }
+    }
+    Err(fail(addr, "cannot reach the server", &last))
+}
+
+fn fail(addr: &SparkAddress, what: &str, reason: &str) -> LoadError {
+    let reason = reason.lines().next().unwrap_or("").trim();
+    LoadError::Input(addr.scrub(&format!("Spark Connect server {addr}: {what}: {reason}")))
+}
+
+fn no_answer(addr: &SparkAddress, what: &str, timeout: Duration) -> LoadError {
+    LoadError::Input(format!(
+        "Spark Connect server {addr}: no answer within --engine-timeout {}s while {what}",
+        timeout.as_secs_f64()
+    ))
+}
+
+/// The inputs as `ss_p`, plus the number of rows read.
+fn load(spark: &Spark, cfg: &Config) -> Result<(), LoadError> {
+    let mut parts = Vec::new();
+    for (f, file) in cfg.files.iter().enumerate() {
+        let view = format!("ss_in_{f}");
+        let path = lit(&spark_path(file));
+        let using = match file.format {
+            Format::Parquet => format!("USING parquet OPTIONS (path {path})"),
+            Format::Csv => format!(
+                "USING csv OPTIONS (path {path}, header 'true', inferSchema 'false', escape '\"', multiLine 'true', mode 'PERMISSIVE', nullValue '\\u0000')"
+            ),
+            Format::Ndjson => format!("USING json OPTIONS (path {path}, multiLine 'false')"),
+            Format::Evtx => {
+                return Err(LoadError::Input(format!(
+                    "{}: Windows event logs are read on this machine only; run without --engine, or convert them to NDJSON first",
+                    file.display()
+                )))
+            }
+        };
+        spark.exec(
+            &format!("opening {}", file.display()),
+            format!("CREATE OR REPLACE TEMPORARY VIEW {view} {using}"),
+        )?;
+        let v = view.clone();
+        let schema = spark.call(&format!("reading the columns of {}", file.display()), move |s| {
+            s.table(&v)?.schema()
+        })?;
+        let cols = columns(cfg, file, &schema)?;
+        parts.push(sql::parsed_file(f, &view, &cols, &file.display()));
+    }
+    let body = match parts.is_empty() {
+        true => return Err(LoadError::Input("no input files".into())),
+        false => parts.join(" UNION ALL "),
+    };
+    spark.view("ss_p", &body)
+}
+
+/// The path Spark reads: a URI as given, a local file by its absolute path.
+fn spark_path(file: &InputFile) -> String {
+    let shown = file.display();
+    if shown.contains("://") {
+        return shown;
+    }
+    std::path::absolute(&file.path)
+        .map(|p| p.display().to_string())
+        .unwrap_or(shown)
+}
+
+/// Each canonical column's source expression and type in one file, as the
+/// column map resolves them (hive partition values included).
+fn columns(
+    cfg: &Config,
+    file: &InputFile,
+    schema: &DataType,
+) -> Result<[Option<(String, Ty)>; 7], LoadError> {
+    let DataType::Struct { fields } = schema else {
+        return Err(LoadError::Input(format!("{}: not a table", file.display())));
+    };
+    // Nested NDJSON objects are found by dotted paths (SPEC 9.4).
+    let mut found: Vec<(String, Vec<String>, Ty)> = Vec::new();
+    fn walk(prefix: &[String], dt: &DataType, nested: bool, out: &mut Vec<(String, Vec<String>, Ty)>) {
+        if let DataType::Struct { fields } = dt {
+            for f in fields {
+                let mut path = prefix.to_vec();
+                path.push(f.name.clone());
+                match &f.data_type {
+                    DataType::Struct { .. } if nested => walk(&path, &f.data_type, nested, out),
+                    t => {
+                        let name = path.iter().map(|s| s.replace('.', "\\.")).collect::<Vec<_>>().join(".");
+                        let name = if path.len() == 1 { path[0].clone() } else { name };
+                        out.push((name, path, ty(t)));
+                    }
+                }
+            }
+        }
+    }
+    walk(&[], schema, file.format == Format::Ndjson, &mut found);
+    let _ = fields;
+    for (k, _) in &file.hive {
+        if !found.iter().any(|f| f.0 == *k) {
+            found.push((k.clone(), vec![k.clone()], Ty::Text));
+        }
+    }
+    let names: Vec<String> = found.iter().map(|f| f.0.clone()).collect();
+    let map = cfg
+        .load
+        .map
+        .resolve(&file.display(), &names)
+        .map_err(LoadError::Columns)?;
+    let mut out: [Option<(String, Ty)>; 7] = Default::default();
+    for c in Canon::ALL {
+        let src = map.source(c);
+        let Some(hit) = found.iter().find(|f| f.0 == src) else {
+            continue;
+        };
+        let expr = match file.hive.iter().find(|(k, _)| *k == hit.0) {
+            Some((_, v)) if hit.1.len() == 1 && !fields_has(schema, k_of(&hit.1)) => lit(v),
+            _ => sql::ident(&hit.1),
+        };
+        out[c as usize] = Some((expr, hit.2));
+    }
+    Ok(out)
+}
+
+fn k_of(path: &[String]) -> &str {
+    &path[0]
+}
+
+fn fields_has(schema: &DataType, name: &str) -> bool {
+    matches!(schema, DataType::Struct { fields } if fields.iter().any(|f| f.name == name))
+}
+
+fn ty(t: &DataType) -> Ty {
+    match t {
+        DataType::Byte | DataType::Short | DataType::Integer | DataType::Long => Ty::Int,
+        DataType::Float | DataType::Double => Ty::Float,
+        DataType::Decimal { .. } => Ty::Decimal,
+        DataType::String { .. } | DataType::Char { .. } | DataType::Varchar { .. } => Ty::Text,
+        DataType::Timestamp => Ty::Instant,
+        DataType::TimestampNtz => Ty::Wall,
+        DataType::Date => Ty::Date,
+        _ => Ty::Other,
+    }
+}
+
+/// `ss_ev`: for a zone with changes, through the wall-clock segments of
+/// the data's range, which this machine computes from its own zone rules.
+fn resolve_zone(spark: &Spark, zone: &Zone) -> Result<(), LoadError> {
+    let fixed = match zone {
+        Zone::Fixed(o) => Some(i64::from(o.local_minus_utc())),
+        Zone::Iana(_) => None,
+    };
+    if fixed.is_none() {
+        let range = spark.query(
+            "finding the range of local times",
+            "SELECT min(wall) AS lo, max(wall) AS hi FROM ss_p WHERE utc IS NULL".into(),
+        )?;
+        let (lo, hi) = (first_i64(&range, "lo"), first_i64(&range, "hi"));
+        let rows = match (lo, hi) {
+            (Some(lo), Some(hi)) => calendar::zone_segments(zone, lo, hi),
+            _ => Vec::new(),
+        };
+        upload(spark, "ss_zone", &["bucket", "lo", "hi", "off", "st"], rows)?;
+    }
+    spark.view("ss_ev", &sql::resolved(fixed, &zone_name(zone)))
+}
+
+fn zone_name(zone: &Zone) -> String {
+    match zone {
+        Zone::Iana(tz) => tz.name().to_string(),
+        Zone::Fixed(o) => o.to_string(),
+    }
+}
+
+/// Sends a small table of integers to Spark as a temporary view.
+fn upload(spark: &Spark, name: &str, cols: &[&str], rows: Vec<Vec<i64>>) -> Result<(), LoadError> {
+    use spark_connect::types::StructField;
+    use spark_connect::row::{Row, Value};
+    let fields: Vec<String> = cols.iter().map(|c| c.to_string()).collect();
+    let schema = DataType::Struct {
+        fields: cols
+            .iter()
+            .map(|c| StructField {
+                name: c.to_string(),
+                data_type: DataType::Long,
+                nullable: false,
+                metadata: Default::default(),
+            })
+            .collect(),
+    };
+    let rows: Vec<Row> = rows
+        .into_iter()
+        .map(|r| Row::new(fields.clone(), r.into_iter().map(Value::Long).collect()))
+        .collect();
+    let name = name.to_string();
+    spark.call(&format!("sending {name}"), move |s| {
+        s.create_dataframe(rows, schema)?.create_or_replace_temp_view(&name)
+    })
+}
+
+fn col<'a>(b: &'a RecordBatch, name: &str) -> &'a dyn Array {
+    b.column_by_name(name)
+        .unwrap_or_else(|| panic!("the engine's query returns {name}"))
+        .as_ref()
+}
+
+fn i64s<'a>(b: &'a RecordBatch, name: &str) -> &'a Int64Array {
+    col(b, name)
+        .as_any()
+        .downcast_ref::<Int64Array>()
+        .unwrap_or_else(|| panic!("{name} is BIGINT"))
+}
+
+fn texts<'a>(b: &'a RecordBatch, name: &str) -> &'a StringArray {
+    col(b, name)
+        .as_any()
+        .downcast_ref::<StringArray>()
+        .unwrap_or_else(|| panic!("{name} is STRING"))
+}
+
+fn opt(a: &Int64Array, i: usize) -> Option<i64> {
+    a.is_valid(i).then(|| a.value(i))
+}
+
+fn first_i64(batches: &[RecordBatch], name: &str) -> Option<i64> {
+    batches
+        .iter()
+        .find(|b| b.num_rows() > 0)
+        .and_then(|b| opt(i64s(b, name), 0))
+}
+
+/// Loads, checks and resolves the inputs on Spark: `ss_good` is defined
+/// after this; the bad rows (at most `--max-bad-rows` + 1) and the number of
+/// rows read come back.
+fn prepare(spark: &Spark, cfg: &Config) -> Result<(u64, Vec<BadRow>), LoadError> {
+    load(spark, cfg)?;
+    resolve_zone(spark, &cfg.zone)?;
+    spark.view("ss_chk", sql::CHECKED)?;
+    spark.view("ss_good", &sql::good())?;
+    let counted = spark.query("counting rows", "SELECT CAST(count(*) AS BIGINT) AS n FROM ss_p".into())?;
+    let rows_read = first_i64(&counted, "n").unwrap_or(0) as u64;
+    let bad = spark.query("finding bad rows", sql::bad_rows(cfg.load.max_bad_rows.saturating_add(1)))?;
+    let mut rejected = Vec::new();
+    for b in &bad {
+        let (f, file, column, value, rule, record) = (
+            col(b, "f").as_any().downcast_ref::<arrow_array::Int32Array>().expect("f is INT"),
+            texts(b, "file"),
+            texts(b, "bad_col"),
+            texts(b, "bad_val"),
+            texts(b, "bad_rule"),
+            texts(b, "record"),
+        );
+        for i in 0..b.num_rows() {
+            let fields: BTreeMap<String, Option<String>> =
+                serde_json::from_str(record.value(i)).unwrap_or_default();
+            let seq = (f.value(i) as usize, rejected.len());
+            rejected.push(BadRow {
+                seq,
+                file: file.value(i).to_string(),
+                at: At::Unplaced,
+                column: column.value(i).to_string(),
+                value: value.value(i).to_string(),
+                rule: rule.value(i).to_string(),
+                record: Canon::ALL
+                    .iter()
+                    .filter_map(|c| {
+                        fields
+                            .get(c.name())
+                            .map(|v| (c.name().to_string(), v.clone().unwrap_or_default()))
+                    })
+                    .collect(),
+            });
+        }
+    }
+    if let Some(e) = Loaded::limit_error(&rejected, cfg.load.max_bad_rows) {
+        return Err(e);
+    }
+    Ok((rows_read, rejected))
+}
+
+/// One session's answer in one window, as it comes back.
+struct Answer {
+    p: usize,
+    meta: SessionMeta,
+    stats: crate::kernel::SessionStats,
+}
+
+/// `ss_evp`, `ss_sp`, then the answers and (with a calendar) the parts, per window.
+fn compute(
+    spark: &Spark,
+    cfg: &Config,
+    windows: &[(Option<Micros>, Option<Micros>)],
+    parts: Parts,
+) -> Result<(Vec<Answer>, BTreeMap<(i64, usize), SessionParts>), LoadError> {
+    if parts == Parts::None {
+        spark.view("ss_evp", &sql::in_window(windows[0].0, windows[0].1))?;
+    } else {
+        let lo = windows.first().and_then(|w| w.0).unwrap_or(Micros::MIN);
+        let hi = windows.last().and_then(|w| w.1).unwrap_or(Micros::MAX);
+        let range = spark.query(
+            "finding the range of events",
+            format!("SELECT min(ts) AS lo, max(ts) AS hi FROM ss_good WHERE ts >= {lo} AND ts <= {hi}"),
+        )?;
+        let rows = match (first_i64(&range, "lo"), first_i64(&range, "hi")) {
+            (Some(a), Some(b)) => calendar::pieces(&cfg.zone, &cfg.findings.work, windows, a, b),
+            _ => Vec::new(),
+        };
+        upload(
+            spark,
+            "ss_cal",
+            &["bucket", "lo", "hi", "p", "dday", "hday", "hour", "outside"],
+            rows,
+        )?;
+        spark.view("ss_evp", &sql::on_calendar())?;
+    }
+    spark.view("ss_sp", &sql::spans(cfg.idle_after))?;
+    let batches = spark.query("computing the sessions", sql::ANSWERS.into())?;
+    let mut answers = Vec::new();
+    for b in &batches {
+        let (sid, p, login, logout, events, productive, uid) = (
+            i64s(b, "sid"),
+            i64s(b, "p"),
+            i64s(b, "login"),
+            i64s(b, "logout"),
+            i64s(b, "events"),
+            i64s(b, "productive"),
+            i64s(b, "uid"),
+        );
+        let (uname, cguid, cname) = (texts(b, "uname"), texts(b, "cguid"), texts(b, "cname"));
+        let (first_ts, last_ts, has_logout) = (i64s(b, "first_ts"), i64s(b, "last_ts"), i64s(b, "has_logout"));
+        for i in 0..b.num_rows() {
+            let p = p.value(i) as usize;
+            let (start, end) = windows[p];
+            answers.push(Answer {
+                p,
+                meta: SessionMeta {
+                    session_id: sid.value(i) as i32,
+                    user_id: uid.value(i) as i32,
+                    user_name: uname.value(i).into(),
+                    client_guid: cguid.value(i).into(),
+                    client_name: cname.value(i).into(),
+                    ..SessionMeta::default()
+                },
+                stats: crate::kernel::SessionStats {
+                    session: 0,
+                    login: login.value(i),
+                    logout: logout.value(i),
+                    productive: productive.value(i),
+                    events: events.value(i) as u32,
+                    open: has_logout.value(i) == 0,
+                    clipped_start: start.is_some_and(|s| first_ts.value(i) < s),
+                    clipped_end: end.is_some_and(|e| last_ts.value(i) > e),
+                    lo: 0,
+                    hi: 0,
+                },
+            });
+        }
+    }
+    let mut by_session = BTreeMap::new();
+    if parts != Parts::None {
+        let batches = spark.query("computing the day and hour parts", sql::parts())?;
+        let mut groups: BTreeMap<(i64, usize), Vec<Group>> = BTreeMap::new();
+        for b in &batches {
+            let c: Vec<&Int64Array> = [
+                "sid", "p", "dday", "hday", "hour", "outside", "productive", "idle", "plo", "phi", "at",
+                "first_event", "last_event",
+            ]
+            .iter()
+            .map(|n| i64s(b, n))
+            .collect();
+            for i in 0..b.num_rows() {
+                groups
+                    .entry((c[0].value(i), c[1].value(i) as usize))
+                    .or_default()
+                    .push(Group {
+                        dday: c[2].value(i),
+                        hday: c[3].value(i),
+                        hour: c[4].value(i) as u8,
+                        outside: c[5].value(i) == 1,
+                        productive: c[6].value(i),
+                        idle: c[7].value(i),
+                        plo: opt(c[8], i),
+                        phi: opt(c[9], i),
+                        at: c[10].value(i),
+                        first_event: opt(c[11], i),
+                        last_event: opt(c[12], i),
+                    });
+            }
+        }
+        for (key, g) in groups {
+            by_session.insert(key, session_parts(g, parts));
+        }
+    }
+    Ok((answers, by_session))
+}
+
+/// One calendar group of one session in one window.
+#[derive(Debug, Clone, Copy)]
+struct Group {
+    dday: i64,
+    hday: i64,
+    hour: u8,
+    outside: bool,
+    productive: Micros,
+    idle: Micros,
+    plo: Option<Micros>,
+    phi: Option<Micros>,
+    at: Micros,
+    first_event: Option<Micros>,
+    last_event: Option<Micros>,
+}
+
+/// A session's parts from its calendar groups, as `RunningDays` keeps them:
+/// a day part for every day from its first to its last (a day the zone
+/// skips has one of length 0), hour parts of positive length in time
+/// order, and its productive time outside work hours per local date.
+fn session_parts(groups: Vec<Group>, parts: Parts) -> SessionParts {
+    let mut out = SessionParts::default();
+    if parts == Parts::All {
+        let mut days: BTreeMap<i64, DayPart> = BTreeMap::new();
+        for g in &groups {
+            let d = days.entry(g.dday).or_insert(DayPart {
+                day: g.dday,
+                ..DayPart::default()
+            });
+            d.first_event = match (d.first_event, g.first_event) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+            d.last_event = d.last_event.max(g.last_event);
+            d.duration += g.productive + g.idle;
+            d.productive += g.productive;
+            d.idle += g.idle;
+        }
+        if let (Some(&first), Some(&last)) = (days.keys().next(), days.keys().next_back()) {
+            for day in first..=last {
+                days.entry(day).or_insert(DayPart {
+                    day,
+                    ..DayPart::default()
+                });
+            }
+        }
+        out.days = days.into_values().collect();
+        let mut outside: BTreeMap<i64, OutsidePart> = BTreeMap::new();
+        for g in groups.iter().filter(|g| g.outside && g.productive > 0) {
+            let (lo, hi) = (g.plo.expect("productive"), g.phi.expect("productive"));
+            let o = outside.entry(g.hday).or_insert(OutsidePart {
+                day: g.hday,
+                start: lo,
+                end: hi,
+                total: 0,
+            });
+            o.start = o.start.min(lo);
+            o.end = o.end.max(hi);
+            o.total += g.productive;
+        }
+        out.outside = outside.into_values().collect();
+        out.outside.sort_by_key(|o| o.start);
+    }
+    let mut hours: BTreeMap<(i64, u8), (Micros, HourPart)> = BTreeMap::new();
+    for g in groups.iter().filter(|g| g.productive + g.idle > 0) {
+        let h = hours.entry((g.hday, g.hour)).or_insert((
+            g.at,
+            HourPart {
+                day: g.hday,
+                hour: g.hour,
+                ..HourPart::default()
+            },
+        ));
+        h.0 = h.0.min(g.at);
+        h.1.productive += g.productive;
+        h.1.idle += g.idle;
+    }
+    let mut hours: Vec<(Micros, HourPart)> = hours.into_values().collect();
+    hours.sort_by_key(|h| h.0);
+    out.hours = hours.into_iter().map(|h| h.1).collect();
+    out
+}
+
+/// `pipeline::run` on Spark: one window.
+pub fn run(
+    cfg: &Config,
+    addr: &SparkAddress,
+    timeout: Duration,
+    start: Option<Micros>,
+    end: Option<Micros>,
+    parts: Parts,
+) -> Result<Outcome, LoadError> {
+    let spark = Spark::connect(addr, timeout)?;
+    let (rows_read, rejected) = prepare(&spark, cfg)?;
+    let (answers, mut by_session) = compute(&spark, cfg, &[(start, end)], parts)?;
+    let mut out = Outcome {
+        rows_read,
+        rejected,
+        partitions: 1,
+        files: cfg.files.clone(),
+        ..Outcome::default()
+    };
+    gather(&mut out, answers, &mut by_session, 0, parts);
+    Ok(out)
+}
+
+/// `pipeline::run_periods` on Spark: every window in one read.
+pub fn run_periods(
+    cfg: &Config,
+    addr: &SparkAddress,
+    timeout: Duration,
+    windows: &[(Micros, Micros)],
+) -> Result<(Vec<Outcome>, Vec<BadRow>), LoadError> {
+    let spark = Spark::connect(addr, timeout)?;
+    let (rows_read, rejected) = prepare(&spark, cfg)?;
+    let ws: Vec<(Option<Micros>, Option<Micros>)> =
+        windows.iter().map(|&(s, e)| (Some(s), Some(e))).collect();
+    let (answers, mut by_session) = compute(&spark, cfg, &ws, Parts::All)?;
+    let mut per: Vec<Vec<Answer>> = windows.iter().map(|_| Vec::new()).collect();
+    for a in answers {
+        per[a.p].push(a);
+    }
+    let outs = per
+        .into_iter()
+        .enumerate()
+        .map(|(p, answers)| {
+            let mut out = Outcome {
+                rows_read,
+                partitions: 1,
+                files: cfg.files.clone(),
+                ..Outcome::default()
+            };
+            gather(&mut out, answers, &mut by_session, p, Parts::All);
+            out
+        })
+        .collect();
+    Ok((outs, rejected))
+}
+
+/// Puts one window's answers (and parts) into `out`, in the endpoint's order.
+fn gather(
+    out: &mut Outcome,
+    mut answers: Vec<Answer>,
+    by_session: &mut BTreeMap<(i64, usize), SessionParts>,
+    p: usize,
+    parts: Parts,
+) {
+    answers.sort_by_key(|a| (a.stats.login, a.meta.session_id));
+    out.total = answers.len();
+    for a in answers {
+        let mut st = a.stats;
+        st.session = out.metas.len() as u32;
+        if parts != Parts::None {
+            out.parts.push(
+                by_session
+                    .remove(&(i64::from(a.meta.session_id), p))
+                    .unwrap_or_default(),
+            );
+        }
+        out.metas.push(a.meta);
+        out.stats.push(st);
+    }
+}

@@ -1,0 +1,403 @@
+//! The Spark SQL of the Spark engine: the per-event work of the loader and
+//! the kernel, rule for rule (docs/spark.md).
+//!
+//! Views, each built on the ones before:
+//! - `ss_in_F`: input file F as Spark reads it;
+//! - `ss_p`: every row with its canonical values parsed, its place in input
+//!   order (file, block, row in block) and the first rule it breaks;
+//! - `ss_ev`: offset-less times resolved in `--tz` through `ss_zone`, a table
+//!   of wall-clock segments sessionstat computes from its own zone rules;
+//! - `ss_chk`: good rows with the first good row of their session beside them;
+//! - `ss_good`: the events the kernel sees;
+//! - `ss_evp`: events inside a window, with the window (`p`) and the
+//!   calendar piece they fall in (`ss_cal`, also computed here);
+//! - `ss_sp`: each window's spans (SPEC 2.2), `ss_spp` their pieces.
+
+use crate::load::columns::Canon;
+
+/// Regex of every blank that Rust's `str::trim` removes (Unicode White_Space).
+pub const BLANK: &str = r"[\s\p{Z}\x{85}]";
+
+/// `floor(e / d)` in exact integers: Spark's `/` divides as doubles, which
+/// at microsecond instants (about 2^61) can round across a bucket's edge.
+pub fn floor_div(e: &str, d: i64) -> String {
+    format!("((({e}) - pmod(({e}), {d})) DIV {d})")
+}
+
+/// A Spark SQL string literal of `s`.
+pub fn lit(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('\'');
+    for c in s.chars() {
+        match c {
+            '\'' => out.push_str("\\'"),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            _ => out.push(c),
+        }
+    }
+    out.push('\'');
+    out
+}
+
+/// A column reference: each segment of a dotted path in backticks.
+pub fn ident(path: &[String]) -> String {
+    path.iter()
+        .map(|s| format!("`{}`", s.replace('`', "``")))
+        .collect::<Vec<_>>()
+        .join(".")
+}
+
+/// How a source column is typed in Spark, as far as parsing goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ty {
+    Int,
+    Float,
+    Decimal,
+    Text,
+    Instant,
+    Wall,
+    Date,
+    Other,
+}
+
+/// `e` trimmed of blanks, as text.
+fn trimmed(e: &str) -> String {
+    let re = lit(&format!("^{BLANK}+|{BLANK}+$"));
+    format!("regexp_replace(CAST({e} AS STRING), {re}, '')")
+}
+
+const INT32_RULE: &str = "must be an integer from -2147483648 to 2147483647 (int32)";
+const NOT_INTEGER: &str =
+    "not an integer; must be an integer from -2147483648 to 2147483647 (int32)";
+const MISSING: &str = "missing required value";
+
+/// An int32 column's (value, rule) expressions, as `convert::int32_column`
+/// reads each type: integers and integral floats within int32, or decimal
+/// text with an optional sign and surrounding blanks.
+pub fn int32(e: &str, ty: Ty) -> (String, String) {
+    match ty {
+        Ty::Int | Ty::Float | Ty::Decimal => {
+            let v = format!("CAST({e} AS DECIMAL(38,6))");
+            let value = format!(
+                "CASE WHEN {v} = FLOOR({v}) AND {v} BETWEEN -2147483648 AND 2147483647 THEN CAST({v} AS BIGINT) END"
+            );
+            let rule = format!(
+                "CASE WHEN {e} IS NULL THEN {m} WHEN isnan(CAST({e} AS DOUBLE)) OR {v} IS NULL OR {v} <> FLOOR({v}) OR {v} NOT BETWEEN -2147483648 AND 2147483647 THEN {r} END",
+                m = lit(MISSING),
+                r = lit(INT32_RULE)
+            );
+            (value, rule)
+        }
+        _ => {
+            let t = trimmed(e);
+            // Sign and digits, leading zeros dropped so any length compares.
+            let digits = format!("regexp_replace(regexp_replace({t}, '^[+-]', ''), '^0+(?=[0-9])', '')");
+            let neg = format!("({t} LIKE '-%')");
+            let value = format!(
+                "CASE WHEN {t} RLIKE '^[+-]?[0-9]+$' AND length({digits}) <= 10 AND CAST({digits} AS BIGINT) * IF({neg}, -1, 1) BETWEEN -2147483648 AND 2147483647 THEN CAST({digits} AS BIGINT) * IF({neg}, -1, 1) END"
+            );
+            let rule = format!(
+                "CASE WHEN {e} IS NULL OR {t} = '' THEN {m} WHEN NOT {t} RLIKE '^[+-]?[0-9]+$' THEN {n} WHEN ({value}) IS NULL THEN {r} END",
+                m = lit(MISSING),
+                n = lit(NOT_INTEGER),
+                r = lit(INT32_RULE)
+            );
+            (value, rule)
+        }
+    }
+}
+
+/// A name column's (value, rule): text, missing when null, empty or blank.
+pub fn name(e: &str) -> (String, String) {
+    let value = format!("CAST({e} AS STRING)");
+    let rule = format!(
+        "CASE WHEN {e} IS NULL OR {t} = '' THEN {m} END",
+        t = trimmed(e),
+        m = lit(MISSING)
+    );
+    (value, rule)
+}
+
+/// The kind's (rank, rule): login 0, activity 1, idle 2, logout 3; a null
+/// or blank cell is activity.
+pub fn kind(e: Option<&str>) -> (String, String) {
+    let Some(e) = e else {
+        return ("1".into(), "CAST(NULL AS STRING)".into());
+    };
+    let t = format!("lower({})", trimmed(e));
+    let rank = format!(
+        "CASE WHEN {e} IS NULL OR {t} = '' OR {t} = 'activity' THEN 1 WHEN {t} = 'login' THEN 0 WHEN {t} = 'idle' THEN 2 WHEN {t} = 'logout' THEN 3 END"
+    );
+    let rule = format!(
+        "CASE WHEN ({rank}) IS NULL THEN 'unknown kind; must be login, activity, idle or logout (any case), or empty for activity' END"
+    );
+    (rank, rule)
+}
+
+/// The timestamp as the SPEC 1.2 text grammar reads it (`time::parse_time`):
+/// groups 1-3 date, 4-7 time of day and fraction, 8 `Z`, 9-11 offset.
+pub const TIME_RE: &str = r"^(\d{4})-(\d{2})-(\d{2})(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?)?(?:([Zz])|([+-])(\d{2})(?::?(\d{2}))?)?$";
+
+/// The timestamp's expressions: `utc` (an instant given with its offset, or
+/// native), `wall` (wall-clock microseconds still to be put in `--tz`),
+/// `rule`, and `shown` (the value as text, for bad rows).
+pub struct TimeExprs {
+    pub utc: String,
+    pub wall: String,
+    pub rule: String,
+    pub shown: String,
+}
+
+pub fn timestamp(e: &str, ty: Ty) -> TimeExprs {
+    let missing = format!("CASE WHEN {e} IS NULL THEN {} END", lit(MISSING));
+    match ty {
+        Ty::Instant => TimeExprs {
+            utc: format!("unix_micros({e})"),
+            wall: "CAST(NULL AS BIGINT)".into(),
+            rule: missing,
+            shown: format!("date_format({e}, \"yyyy-MM-dd'T'HH:mm:ss.SSSSSS'Z'\")"),
+        },
+        Ty::Wall => TimeExprs {
+            utc: "CAST(NULL AS BIGINT)".into(),
+            wall: format!("unix_micros(CAST({e} AS TIMESTAMP))"),
+            rule: missing,
+            shown: format!("date_format({e}, \"yyyy-MM-dd'T'HH:mm:ss.SSSSSS\")"),
+        },
+        Ty::Date => TimeExprs {
+            utc: "CAST(NULL AS BIGINT)".into(),
+            wall: format!("CAST(unix_date({e}) AS BIGINT) * 86400000000"),
+            rule: missing,
+            shown: format!("CAST({e} AS STRING)"),
+        },
+        _ => {
+            let t = trimmed(e);
+            let g = |i: usize| format!("regexp_extract({t}, {}, {i})", lit(TIME_RE));
+            let int = |i: usize| format!("CAST(NULLIF({}, '') AS BIGINT)", g(i));
+            let date = format!("make_date({}, {}, {})", int(1), int(2), int(3));
+            let frac = format!("CAST(rpad(substr({}, 1, 6), 6, '0') AS BIGINT)", g(7));
+            let wall = format!(
+                "CAST(unix_date({date}) AS BIGINT) * 86400000000 + coalesce({h}, 0) * 3600000000 + coalesce({m}, 0) * 60000000 + coalesce({s}, 0) * 1000000 + coalesce({frac}, 0)",
+                h = int(4),
+                m = int(5),
+                s = int(6),
+            );
+            let offset = format!(
+                "CASE WHEN {z} <> '' THEN 0 WHEN {sign} <> '' THEN IF({sign} = '-', -1, 1) * ({oh} * 3600 + coalesce({om}, 0) * 60) END",
+                z = g(8),
+                sign = g(9),
+                oh = int(10),
+                om = int(11),
+            );
+            let matched = format!("{t} RLIKE {}", lit(TIME_RE));
+            let forms = "expected YYYY-MM-DD[(T| )hh:mm[:ss[.fraction]]][Z|+hh:mm|-hh:mm]";
+            let rule = format!(
+                "CASE WHEN {e} IS NULL OR {t} = '' THEN 'empty timestamp' \
+                 WHEN NOT {matched} THEN {f} \
+                 WHEN {date} IS NULL THEN 'not a calendar date' \
+                 WHEN coalesce({h}, 0) > 23 OR coalesce({m}, 0) > 59 OR coalesce({s}, 0) > 59 THEN 'not a time of day (hours 00-23, minutes and seconds 00-59)' \
+                 WHEN coalesce({oh}, 0) > 23 OR coalesce({om}, 0) > 59 THEN 'offset out of range' END",
+                f = lit(&format!("not a timestamp; {forms}")),
+                h = int(4),
+                m = int(5),
+                s = int(6),
+                oh = int(10),
+                om = int(11),
+            );
+            TimeExprs {
+                utc: format!("CASE WHEN ({offset}) IS NOT NULL THEN ({wall}) - ({offset}) * 1000000 END"),
+                wall: format!("CASE WHEN ({offset}) IS NULL THEN {wall} END"),
+                rule,
+                shown: format!("CAST({e} AS STRING)"),
+            }
+        }
+    }
+}
+
+/// One input file's rows as `ss_p` has them. `cols` gives each canonical
+/// column's source expression and type (`None`: the file has no kind column).
+pub fn parsed_file(f: usize, view: &str, cols: &[Option<(String, Ty)>; 7], file_label: &str) -> String {
+    let col = |c: Canon| cols[c as usize].as_ref().expect("required column");
+    let (sid, sid_rule) = int32(&col(Canon::SessionId).0, col(Canon::SessionId).1);
+    let (uid, uid_rule) = int32(&col(Canon::UserId).0, col(Canon::UserId).1);
+    let (un, un_rule) = name(&col(Canon::UserName).0);
+    let (cg, cg_rule) = name(&col(Canon::ClientGuid).0);
+    let (cn, cn_rule) = name(&col(Canon::ClientName).0);
+    let (ts_e, ts_ty) = col(Canon::Timestamp);
+    let t = timestamp(ts_e, *ts_ty);
+    let kind_src = cols[Canon::Kind as usize].as_ref().map(|c| c.0.as_str());
+    let (k, k_rule) = kind(kind_src);
+    // Checked in the canonical column order; the first broken rule names the row.
+    let checks = [
+        (Canon::SessionId, sid_rule),
+        (Canon::UserId, uid_rule),
+        (Canon::Timestamp, t.rule.clone()),
+        (Canon::Kind, k_rule),
+        (Canon::UserName, un_rule),
+        (Canon::ClientGuid, cg_rule),
+        (Canon::ClientName, cn_rule),
+    ];
+    let shown = |c: Canon| match c {
+        Canon::Timestamp => t.shown.clone(),
+        _ => match &cols[c as usize] {
+            Some((e, _)) => format!("coalesce(CAST({e} AS STRING), '')"),
+            None => "''".into(),
+        },
+    };
+    let mut bad_col = String::from("CASE");
+    let mut bad_val = String::from("CASE");
+    let mut bad_rule = String::from("CASE");
+    for (c, rule) in &checks {
+        bad_col.push_str(&format!(" WHEN ({rule}) IS NOT NULL THEN {}", lit(c.name())));
+        bad_val.push_str(&format!(" WHEN ({rule}) IS NOT NULL THEN {}", shown(*c)));
+        bad_rule.push_str(&format!(" WHEN ({rule}) IS NOT NULL THEN {rule}"));
+    }
+    bad_col.push_str(" END");
+    bad_val.push_str(" END");
+    bad_rule.push_str(" END");
+    let record = Canon::ALL
+        .iter()
+        .filter_map(|&c| cols[c as usize].as_ref().map(|(e, _)| format!("{}, CAST({e} AS STRING)", lit(c.name()))))
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!(
+        "SELECT {f} AS f, _metadata.file_block_start AS b, monotonically_increasing_id() AS m, \
+         {label} AS file, \
+         CAST({sid} AS INT) AS sid, CAST({uid} AS INT) AS uid, {un} AS uname, {cg} AS cguid, {cn} AS cname, \
+         CAST({k} AS INT) AS k, CAST({utc} AS BIGINT) AS utc, CAST({wall} AS BIGINT) AS wall, \
+         {bad_col} AS bad_col, {bad_val} AS bad_val, {bad_rule} AS bad_rule, \
+         to_json(map({record})) AS record \
+         FROM {view}",
+        label = lit(file_label),
+        utc = t.utc,
+        wall = t.wall,
+    )
+}
+
+/// `ss_ev`: offset-less times put in the zone through the segment table
+/// (`fixed`: the zone's one offset in seconds, no table needed).
+pub fn resolved(fixed: Option<i64>, zone_name: &str) -> String {
+    let (join, utc, rule) = match fixed {
+        Some(off) => (
+            String::new(),
+            format!("coalesce(p.utc, p.wall - {off} * 1000000)"),
+            "p.bad_rule".to_string(),
+        ),
+        None => (
+            format!(
+                "LEFT JOIN ss_zone z ON z.bucket = {} AND p.wall >= z.lo AND p.wall < z.hi",
+                floor_div("p.wall", 86_400_000_000)
+            ),
+            "coalesce(p.utc, IF(z.st = 1, p.wall - z.off * 1000000, NULL))".to_string(),
+            format!(
+                "coalesce(p.bad_rule, CASE WHEN p.utc IS NULL AND p.wall IS NOT NULL AND coalesce(z.st, 0) = 0 THEN {gap} \
+                 WHEN p.utc IS NULL AND p.wall IS NOT NULL AND z.st = 2 THEN {twice} END)",
+                gap = lit(&format!("this local time does not exist in {zone_name} (clocks moved forward)")),
+                twice = lit(&format!("this local time happens twice in {zone_name} (clocks moved back)")),
+            ),
+        ),
+    };
+    let bad = format!("({rule}) IS NOT NULL");
+    format!(
+        "SELECT p.f, p.b, p.m, p.file, p.sid, p.uid, p.uname, p.cguid, p.cname, p.k, \
+         CAST({utc} AS BIGINT) AS ts, \
+         IF({bad} AND p.bad_col IS NULL, 'timestamp', p.bad_col) AS bad_col, \
+         IF({bad} AND p.bad_val IS NULL, date_format(timestamp_micros(p.wall), \"yyyy-MM-dd'T'HH:mm:ss.SSSSSS\"), p.bad_val) AS bad_val, \
+         {rule} AS bad_rule, p.record \
+         FROM ss_p p {join}"
+    )
+}
+
+/// `ss_chk`: the good rows of `ss_ev`, each with its session's first good row
+/// (in input order), which fixes the session's user and client (SPEC 1.4).
+pub const CHECKED: &str = "SELECT *, first_value(named_struct('uid', uid, 'uname', uname, 'cguid', cguid, 'cname', cname)) \
+     OVER (PARTITION BY sid ORDER BY f, b, m ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS fx \
+     FROM ss_ev WHERE bad_rule IS NULL";
+
+/// The column of `ss_chk` that differs from the session's first row, and the rule.
+pub const DIFFERS: &str = "CASE WHEN uid <> fx.uid THEN 'user_id' WHEN uname <> fx.uname THEN 'user_name' \
+     WHEN cguid <> fx.cguid THEN 'client_guid' WHEN cname <> fx.cname THEN 'client_name' END";
+
+/// Bad rows of every kind, in input order: at most `limit`.
+pub fn bad_rows(limit: u64) -> String {
+    format!(
+        "SELECT f, file, bad_col, bad_val, bad_rule, record FROM ( \
+           SELECT f, b, m, file, bad_col, bad_val, bad_rule, record FROM ss_ev WHERE bad_rule IS NOT NULL \
+           UNION ALL \
+           SELECT f, b, m, file, d AS bad_col, \
+             CASE d WHEN 'user_id' THEN CAST(uid AS STRING) WHEN 'user_name' THEN uname WHEN 'client_guid' THEN cguid ELSE cname END AS bad_val, \
+             concat('session ', sid, ' already has ', d, ' \"', \
+               CASE d WHEN 'user_id' THEN CAST(fx.uid AS STRING) WHEN 'user_name' THEN fx.uname WHEN 'client_guid' THEN fx.cguid ELSE fx.cname END, '\" ', \
+               'from an earlier row; a session has one user and one client') AS bad_rule, record \
+           FROM (SELECT *, {DIFFERS} AS d FROM ss_chk) WHERE d IS NOT NULL \
+         ) ORDER BY f, b, m LIMIT {limit}"
+    )
+}
+
+/// `ss_good`: the events the kernel sees.
+pub fn good() -> String {
+    format!("SELECT sid, uid, uname, cguid, cname, k, ts FROM ss_chk WHERE ({DIFFERS}) IS NULL")
+}
+
+/// `ss_evp` without a calendar: the events inside one window, as window 0.
+pub fn in_window(start: Option<i64>, end: Option<i64>) -> String {
+    let lo = start.map_or(String::from("TRUE"), |s| format!("ts >= {s}"));
+    let hi = end.map_or(String::from("TRUE"), |e| format!("ts <= {e}"));
+    format!("SELECT sid, k, ts, 0 AS p FROM ss_good WHERE {lo} AND {hi}")
+}
+
+/// `ss_evp` through the calendar: every event inside a window, with that
+/// window and its calendar piece.
+pub fn on_calendar() -> String {
+    format!(
+        "SELECT g.sid, g.k, g.ts, c.p, c.dday, c.hday, c.hour, c.outside FROM ss_good g \
+         JOIN ss_cal c ON c.bucket = {} AND g.ts >= c.lo AND g.ts < c.hi",
+        floor_div("g.ts", 3_600_000_000)
+    )
+}
+
+/// `ss_sp`: each window's spans of each session (SPEC 2.2): ties in time
+/// go by kind; which of two equal events comes first changes no number.
+pub fn spans(idle_after: Option<i64>) -> String {
+    let within = idle_after.map_or(String::from("TRUE"), |i| format!("hi - lo <= {i}"));
+    format!(
+        "SELECT sid, p, lo, hi, (k <= 1 AND {within}) AS prod FROM ( \
+           SELECT sid, p, k, ts AS lo, lead(ts) OVER (PARTITION BY sid, p ORDER BY ts, k) AS hi FROM ss_evp \
+         ) WHERE hi IS NOT NULL"
+    )
+}
+
+/// Each (session, window): clipped bounds, events, productive time, and the
+/// session's attributes and whole-input bounds (for the clipped flags).
+pub const ANSWERS: &str = "WITH a AS (SELECT sid, p, min(ts) AS login, max(ts) AS logout, count(*) AS events FROM ss_evp GROUP BY sid, p), \
+     s AS (SELECT sid, p, sum(IF(prod, hi - lo, 0)) AS productive FROM ss_sp GROUP BY sid, p), \
+     m AS (SELECT sid, first(uid) AS uid, first(uname) AS uname, first(cguid) AS cguid, first(cname) AS cname, \
+           min(ts) AS first_ts, max(ts) AS last_ts, max(IF(k = 3, 1, 0)) AS has_logout FROM ss_good GROUP BY sid) \
+     SELECT CAST(a.sid AS BIGINT) AS sid, CAST(a.p AS BIGINT) AS p, a.login, a.logout, CAST(a.events AS BIGINT) AS events, \
+       CAST(coalesce(s.productive, 0) AS BIGINT) AS productive, CAST(m.uid AS BIGINT) AS uid, m.uname, m.cguid, m.cname, \
+       m.first_ts, m.last_ts, CAST(m.has_logout AS BIGINT) AS has_logout \
+     FROM a JOIN m ON a.sid = m.sid LEFT JOIN s ON a.sid = s.sid AND a.p = s.p";
+
+/// Each (session, window, calendar group): productive and idle time, the
+/// first and last productive instants, the first piece's start, and the
+/// first and last events there.
+pub fn parts() -> String {
+    PARTS
+        .replace("FLOOR_LO", &floor_div("lo", 3_600_000_000))
+        .replace("FLOOR_HI", &floor_div("hi - 1", 3_600_000_000))
+}
+
+const PARTS: &str = "WITH spp AS ( \
+       SELECT s.sid, s.p, c.dday, c.hday, c.hour, c.outside, s.prod, greatest(s.lo, c.lo) AS a, least(s.hi, c.hi) AS z \
+       FROM (SELECT *, explode(sequence(FLOOR_LO, FLOOR_HI)) AS bucket FROM ss_sp WHERE hi > lo) s \
+       JOIN ss_cal c ON c.bucket = s.bucket AND c.p = s.p AND c.lo < s.hi AND c.hi > s.lo), \
+     u AS ( \
+       SELECT sid, p, dday, hday, hour, outside, IF(prod, z - a, 0) AS pr, IF(prod, 0, z - a) AS id, \
+         IF(prod, a, NULL) AS plo, IF(prod, z, NULL) AS phi, a AS at, CAST(NULL AS BIGINT) AS ef, CAST(NULL AS BIGINT) AS el FROM spp \
+       UNION ALL \
+       SELECT sid, p, dday, hday, hour, outside, 0, 0, NULL, NULL, ts, ts, ts FROM ss_evp) \
+     SELECT CAST(sid AS BIGINT) AS sid, CAST(p AS BIGINT) AS p, dday, hday, CAST(hour AS BIGINT) AS hour, CAST(outside AS BIGINT) AS outside, \
+       CAST(sum(pr) AS BIGINT) AS productive, CAST(sum(id) AS BIGINT) AS idle, min(plo) AS plo, max(phi) AS phi, min(at) AS at, \
+       min(ef) AS first_event, max(el) AS last_event \
+     FROM u GROUP BY sid, p, dday, hday, hour, outside";

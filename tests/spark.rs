@@ -1,0 +1,320 @@
+//! The Spark engine (SPEC 11) against the local one: the same bytes from
+//! both on the fixtures and on generated logs across midnight and DST, bad
+//! rows on both, and a dead or silent server failing within the deadline
+//! with nothing written.
+//!
+//! The server: `SESSIONSTAT_TEST_SPARK` (sc://127.0.0.1:PORT), which
+//! `.ci/run` starts. Without it these tests skip, except under CI, where
+//! they fail.
+
+use crate::util::{sessionstat, Dir};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+const SAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/data/sample.csv");
+const BASIC: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/basic.csv");
+
+/// The test server's address, or `None` to skip (never under CI).
+fn server() -> Option<String> {
+    match std::env::var("SESSIONSTAT_TEST_SPARK") {
+        Ok(a) if !a.is_empty() => Some(a),
+        _ if std::env::var_os("CI").is_some() => {
+            panic!("CI is set but SESSIONSTAT_TEST_SPARK names no Spark Connect server")
+        }
+        _ => {
+            eprintln!("skipped: no Spark Connect server (set SESSIONSTAT_TEST_SPARK)");
+            None
+        }
+    }
+}
+
+/// Every file below `dir`, relative, sorted.
+fn files(dir: &Path) -> Vec<String> {
+    fn walk(base: &Path, dir: &Path, out: &mut Vec<String>) {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                walk(base, &p, out);
+            } else {
+                out.push(p.strip_prefix(base).unwrap().display().to_string());
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(dir, dir, &mut out);
+    out.sort();
+    out
+}
+
+/// `summary.json` without the engine's name, which is all that may differ.
+fn summary_but_engine(path: &Path) -> serde_json::Value {
+    let mut v: serde_json::Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    let engine = v["settings"]
+        .as_object_mut()
+        .unwrap()
+        .remove("engine")
+        .expect("summary.json names the engine");
+    assert!(engine.is_string());
+    v
+}
+
+/// Two output folders hold the same files with the same bytes; summaries
+/// (and a backfill's manifest) equal but for the engine.
+fn same_folders(local: &Path, spark: &Path) {
+    let names = files(local);
+    assert_eq!(names, files(spark), "the same files");
+    assert!(names.iter().any(|n| n.ends_with("sessions.parquet")));
+    for n in &names {
+        let (a, b) = (local.join(n), spark.join(n));
+        if n.ends_with("summary.json") {
+            assert_eq!(summary_but_engine(&a), summary_but_engine(&b), "{n}");
+        } else if n.ends_with("_backfill.json") {
+            continue; // records run times; its periods are compared as folders
+        } else {
+            assert!(
+                std::fs::read(&a).unwrap() == std::fs::read(&b).unwrap(),
+                "{n} differs between the engines:\nlocal:\n{}\nspark:\n{}",
+                String::from_utf8_lossy(&std::fs::read(&a).unwrap()).chars().take(3000).collect::<String>(),
+                String::from_utf8_lossy(&std::fs::read(&b).unwrap()).chars().take(3000).collect::<String>()
+            );
+        }
+    }
+}
+
+/// A generated log of `users` over `days` from `start` in `tz`, as `style`
+/// writes times (naive: wall clock, resolved in --tz by the engine).
+fn generated(d: &Dir, name: &str, tz: &str, start: &str, days: &str, style: &str) -> String {
+    let out = d.path(name).display().to_string();
+    sessionstat(&[
+        "generate", "--out", &out, "--tz", tz, "--start-date", start, "--days", days, "--users", "12",
+        "--time-style", style, "--seed", "7", "--quiet",
+    ])
+    .ok();
+    out
+}
+
+fn report_both(addr: &str, d: &Dir, tag: &str, input: &str, extra: &[&str]) {
+    let (lo, sp) = (d.path(&format!("{tag}-local")), d.path(&format!("{tag}-spark")));
+    for (out, engine) in [(&lo, "local"), (&sp, addr)] {
+        let out = out.display().to_string();
+        let mut args = vec!["report", "--quiet", "--input", input, "--out", &out, "--engine", engine];
+        args.extend_from_slice(extra);
+        sessionstat(&args).ok();
+    }
+    same_folders(&lo, &sp);
+}
+
+#[test]
+fn reports_equal_the_local_engine() {
+    let Some(addr) = server() else { return };
+    let d = Dir::new();
+    report_both(&addr, &d, "sample", SAMPLE, &[]);
+    report_both(&addr, &d, "basic", BASIC, &["--tz", "Europe/Berlin", "--session-count", "2"]);
+    report_both(
+        &addr,
+        &d,
+        "window",
+        BASIC,
+        &["--start", "2021-04-01T08:10:00Z", "--end", "2021-04-01T11:00", "--idle-after", "20m"],
+    );
+    // Across Berlin's autumn change, wall times resolved in the zone, a
+    // window cutting sessions, other work hours.
+    let berlin = generated(&d, "berlin.csv", "Europe/Berlin", "2021-10-29", "3", "naive");
+    report_both(
+        &addr,
+        &d,
+        "berlin",
+        &berlin,
+        &["--tz", "Europe/Berlin", "--start", "2021-10-30T06:00", "--end", "2021-10-31T20:00", "--work-hours", "08:30-17:15"],
+    );
+    // New York's spring change, as Parquet, whole log, in Kathmandu's +05:45.
+    let ny = generated(&d, "ny.parquet", "America/New_York", "2021-03-13", "2", "utc");
+    report_both(&addr, &d, "ny", &ny, &["--tz", "Asia/Kathmandu"]);
+    let nd = generated(&d, "ny.ndjson", "America/New_York", "2021-03-13", "2", "offset");
+    report_both(&addr, &d, "ndjson", &nd, &["--tz", "America/New_York", "--idle-after", "off"]);
+}
+
+#[test]
+fn backfill_periods_equal_the_local_engine() {
+    let Some(addr) = server() else { return };
+    let d = Dir::new();
+    let log = generated(&d, "b.csv", "Europe/Berlin", "2021-03-26", "4", "offset");
+    let (lo, sp) = (d.path("local"), d.path("spark"));
+    for (out, engine) in [(&lo, "local"), (&sp, addr.as_str())] {
+        let out = out.display().to_string();
+        sessionstat(&[
+            "backfill", "--quiet", "--input", &log, "--out", &out, "--engine", engine, "--tz", "Europe/Berlin",
+            "--from", "2021-03-26", "--to", "2021-03-30", "--every", "day",
+        ])
+        .ok();
+    }
+    same_folders(&lo, &sp);
+    assert!(files(&lo).iter().any(|f| f.starts_with("day=2021-03-28/")));
+}
+
+#[test]
+fn stdout_commands_equal_the_local_engine() {
+    let Some(addr) = server() else { return };
+    let d = Dir::new();
+    let log = generated(&d, "s.csv", "Europe/Berlin", "2021-10-30", "2", "naive");
+    for args in [
+        vec!["sessions", "--session-count", "3", "--page-index", "1"],
+        vec!["sessions", "--get", "--start", "2021-10-31"],
+        vec!["productivity", "--start", "2021-10-30T22:00", "--end", "2021-10-31T05:00"],
+    ] {
+        let mut outs = Vec::new();
+        for engine in ["local", addr.as_str()] {
+            let mut a = args.clone();
+            a.extend(["--quiet", "--input", &log, "--tz", "Europe/Berlin", "--engine", engine]);
+            outs.push(sessionstat(&a).ok());
+        }
+        assert!(outs[0].len() > 20, "{args:?}: {}", outs[0]);
+        assert_eq!(outs[0], outs[1], "{args:?}");
+    }
+}
+
+#[test]
+fn bad_rows_are_found_on_spark_as_locally() {
+    let Some(addr) = server() else { return };
+    let d = Dir::new();
+    let log = d.write(
+        "bad.csv",
+        "session_id,user_id,user_name,client_guid,client_name,timestamp,kind\n\
+         1,1,ann,g1,PC1,2021-04-01T08:00:00Z,login\n\
+         1,1,ann,g1,PC1,2021-04-01T08:05:00Z,\n\
+         1,1,ann,g1,PC1,2021-04-01T08:07:00Z,sleeping\n\
+         1,2,bob,g1,PC1,2021-04-01T08:09:00Z,activity\n\
+         2,2,bob,g2,PC2,2021-04-01T09:00:00+02:00,login\n\
+         2,2,bob,g2,PC2,2021-04-31T09:10:00,activity\n\
+         2,2,bob,g2,PC2,2021-04-01T09:20:00,logout\n\
+         3,99999999999,cy,g3,PC3,2021-04-01T10:00:00Z,login\n\
+         4,4, ,g4,PC4,2021-04-01T10:00:00Z,login\n\
+         5,5,dee,g5,PC5,2021-03-28T02:30:00,login\n\
+         1,1,ann,g1,PC1,2021-04-01T08:20:00Z,logout\n",
+    );
+    // By default the first bad row stops both engines, with nothing written.
+    for engine in ["local", addr.as_str()] {
+        let out = d.path(&format!("stop-{}", engine.len()));
+        let err = sessionstat(&[
+            "report", "--quiet", "--input", &log, "--out", &out.display().to_string(), "--engine", engine,
+            "--tz", "Europe/Berlin",
+        ])
+        .fails(1);
+        assert!(err.contains("bad.csv") && err.contains("sleeping"), "{engine}: {err}");
+        assert!(!out.exists());
+    }
+    // Under --max-bad-rows both skip the same rows and give the same outputs.
+    let mut rejects = Vec::new();
+    let (lo, sp) = (d.path("local"), d.path("spark"));
+    for (out, engine) in [(&lo, "local"), (&sp, addr.as_str())] {
+        let r = d.path(&format!("rejects-{}.ndjson", engine.len())).display().to_string();
+        sessionstat(&[
+            "report", "--quiet", "--input", &log, "--out", &out.display().to_string(), "--engine", engine,
+            "--tz", "Europe/Berlin", "--max-bad-rows", "6", "--rejects", &r,
+        ])
+        .ok();
+        let mut rows: Vec<(String, String)> = std::fs::read_to_string(&r)
+            .unwrap()
+            .lines()
+            .map(|l| {
+                let v: serde_json::Value = serde_json::from_str(l).unwrap();
+                assert!(v["file"].as_str().unwrap().ends_with("bad.csv"), "{l}");
+                assert!(!v["reason"].as_str().unwrap().is_empty(), "{l}");
+                (v["column"].as_str().unwrap().to_string(), v["value"].as_str().unwrap().to_string())
+            })
+            .collect();
+        rows.sort();
+        rejects.push(rows);
+    }
+    assert_eq!(rejects[0].len(), 6, "{:?}", rejects[0]);
+    assert_eq!(rejects[0], rejects[1]);
+    same_folders(&lo, &sp);
+    // One over the limit fails both.
+    for engine in ["local", addr.as_str()] {
+        let out = d.path(&format!("over-{}", engine.len()));
+        let err = sessionstat(&[
+            "report", "--quiet", "--input", &log, "--out", &out.display().to_string(), "--engine", engine,
+            "--tz", "Europe/Berlin", "--max-bad-rows", "5", "--rejects", &d.path("r.ndjson").display().to_string(),
+        ])
+        .fails(1);
+        assert!(err.contains("--max-bad-rows 5"), "{engine}: {err}");
+        assert!(!out.exists());
+    }
+}
+
+/// A port nothing listens on.
+fn closed_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap().port()
+}
+
+#[test]
+fn a_dead_server_fails_at_once_naming_the_address_and_no_token() {
+    let d = Dir::new();
+    let port = closed_port();
+    let addr = format!("sc://127.0.0.1:{port}/;token=s3cr3t-tok;use_ssl=false");
+    let out = d.path("r");
+    let t = Instant::now();
+    let err = sessionstat(&[
+        "report", "--quiet", "--input", SAMPLE, "--out", &out.display().to_string(), "--engine", &addr,
+        "--engine-timeout", "5s",
+    ])
+    .fails(1);
+    assert!(t.elapsed() < Duration::from_secs(20), "{:?}", t.elapsed());
+    assert!(err.contains(&format!("sc://127.0.0.1:{port}")), "{err}");
+    assert!(!err.contains("s3cr3t"), "the token is shown: {err}");
+    assert!(!out.exists(), "nothing is written");
+    // The environment form, and a stdout command.
+    let run = crate::util::sessionstat_env(&["sessions", "--input", SAMPLE], &[("SESSIONSTAT_ENGINE", &addr)]);
+    let err = run.fails(1);
+    assert!(err.contains(&format!("127.0.0.1:{port}")) && !err.contains("s3cr3t"), "{err}");
+    assert!(run.stdout().is_empty());
+}
+
+#[test]
+fn a_silent_server_fails_within_the_deadline() {
+    // It takes connections and never answers: every call would hang.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let held = std::thread::spawn(move || {
+        let mut kept = Vec::new();
+        for s in listener.incoming().take(16) {
+            kept.push(s);
+        }
+    });
+    let d = Dir::new();
+    let out = d.path("r");
+    let t = Instant::now();
+    let err = sessionstat(&[
+        "backfill", "--quiet", "--input", SAMPLE, "--out", &out.display().to_string(), "--engine",
+        &format!("sc://127.0.0.1:{port}"), "--engine-timeout", "3s", "--from", "2021-04-01", "--to",
+        "2021-04-02", "--every", "day",
+    ])
+    .fails(1);
+    let took = t.elapsed();
+    assert!(took >= Duration::from_secs(3) && took < Duration::from_secs(30), "{took:?}");
+    assert!(err.contains(&format!("sc://127.0.0.1:{port}")) && err.contains("--engine-timeout"), "{err}");
+    assert!(!out.exists());
+    drop(held);
+}
+
+#[test]
+fn engine_flags_are_checked_before_any_work() {
+    let d = Dir::new();
+    for (flag, value, says) in [
+        ("--engine", "spark://h:7077", "--engine"),
+        ("--engine", "sc://h:0", "port"),
+        ("--engine-timeout", "0s", "--engine-timeout"),
+    ] {
+        let out = d.path("r").display().to_string();
+        let mut args = vec!["report", "--input", SAMPLE, "--out", &out, flag, value];
+        if flag == "--engine-timeout" {
+            args.extend(["--engine", "sc://127.0.0.1:1"]);
+        }
+        let err = sessionstat(&args).fails(2);
+        assert!(err.contains(says), "{value}: {err}");
+    }
+    let err = sessionstat(&["report", "--input", SAMPLE, "--out", "x", "--engine", "sc://h:1", "--sessionize", "30m"])
+        .fails(2);
+    assert!(err.contains("--sessionize"), "{err}");
+}
