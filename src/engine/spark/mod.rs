@@ -22,7 +22,7 @@ use crate::rollup::hours::HourPart;
 use crate::rollup::findings::OutsidePart;
 use crate::rollup::{DayPart, SessionParts};
 use crate::time::{Micros, Zone};
-use arrow_array::{Array, Int64Array, RecordBatch, StringArray};
+use arrow_array::{Array, Int64Array, LargeStringArray, RecordBatch, StringArray, StringViewArray};
 use spark_connect::{DataType, SparkSession};
 use sql::{lit, Ty};
 use std::collections::BTreeMap;
@@ -95,7 +95,7 @@ impl Spark {
     ) -> Result<T, LoadError> {
         let rx = self.submit(f)?;
         match rx.recv_timeout(self.timeout) {
-            Ok(r) => r.map_err(|e| fail(&self.addr, what, &e)),
+            Ok(r) => r.map_err(|e| fail(&self.addr, what, &e.to_string())),
             Err(_) => Err(no_answer(&self.addr, what, self.timeout)),
         }
     }
@@ -107,7 +107,7 @@ impl Spark {
         let rx = self.submit(move |s| s.sql(&text)?.collect_record_batches())?;
         loop {
             match rx.recv_timeout(self.timeout) {
-                Ok(r) => return r.map_err(|e| fail(&self.addr, what, &e)),
+                Ok(r) => return r.map_err(|e| fail(&self.addr, what, &e.to_string())),
                 Err(mpsc::RecvTimeoutError::Timeout) => reachable(&self.addr, self.timeout)
                     .map_err(|_| no_answer(&self.addr, what, self.timeout))?,
                 Err(mpsc::RecvTimeoutError::Disconnected) => {
@@ -363,11 +363,26 @@ fn i64s<'a>(b: &'a RecordBatch, name: &str) -> &'a Int64Array {
         .unwrap_or_else(|| panic!("{name} is BIGINT"))
 }
 
-fn texts<'a>(b: &'a RecordBatch, name: &str) -> &'a StringArray {
-    col(b, name)
-        .as_any()
-        .downcast_ref::<StringArray>()
-        .unwrap_or_else(|| panic!("{name} is STRING"))
+/// A text column, as whichever Arrow string type the server sends.
+struct Texts<'a>(&'a dyn Array);
+
+impl<'a> Texts<'a> {
+    fn value(&self, i: usize) -> &'a str {
+        let a = self.0.as_any();
+        if let Some(a) = a.downcast_ref::<StringArray>() {
+            a.value(i)
+        } else if let Some(a) = a.downcast_ref::<LargeStringArray>() {
+            a.value(i)
+        } else if let Some(a) = a.downcast_ref::<StringViewArray>() {
+            a.value(i)
+        } else {
+            panic!("a text column is {:?}", self.0.data_type())
+        }
+    }
+}
+
+fn texts<'a>(b: &'a RecordBatch, name: &str) -> Texts<'a> {
+    Texts(col(b, name))
 }
 
 fn opt(a: &Int64Array, i: usize) -> Option<i64> {
@@ -395,7 +410,7 @@ fn prepare(spark: &Spark, cfg: &Config) -> Result<(u64, Vec<BadRow>), LoadError>
     let mut rejected = Vec::new();
     for b in &bad {
         let (f, file, column, value, rule, record) = (
-            col(b, "f").as_any().downcast_ref::<arrow_array::Int32Array>().expect("f is INT"),
+            i64s(b, "f"),
             texts(b, "file"),
             texts(b, "bad_col"),
             texts(b, "bad_val"),

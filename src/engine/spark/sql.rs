@@ -262,16 +262,17 @@ pub fn parsed_file(f: usize, view: &str, cols: &[Option<(String, Ty)>; 7], file_
         .collect::<Vec<_>>()
         .join(", ");
     format!(
-        "SELECT {f} AS f, _metadata.file_block_start AS b, monotonically_increasing_id() AS m, \
+        "SELECT {f} AS f, input_file_block_start() AS b, monotonically_increasing_id() AS m, \
          {label} AS file, \
          CAST({sid} AS INT) AS sid, CAST({uid} AS INT) AS uid, {un} AS uname, {cg} AS cguid, {cn} AS cname, \
          CAST({k} AS INT) AS k, CAST({utc} AS BIGINT) AS utc, CAST({wall} AS BIGINT) AS wall, \
-         {bad_col} AS bad_col, {bad_val} AS bad_val, {bad_rule} AS bad_rule, \
+         {bad_col} AS bad_col, {bad_val} AS bad_val, {bad_rule} AS bad_rule, {ts_shown} AS ts_shown, \
          to_json(map({record})) AS record \
          FROM {view}",
         label = lit(file_label),
         utc = t.utc,
         wall = t.wall,
+        ts_shown = t.shown,
     )
 }
 
@@ -303,7 +304,7 @@ pub fn resolved(fixed: Option<i64>, zone_name: &str) -> String {
         "SELECT p.f, p.b, p.m, p.file, p.sid, p.uid, p.uname, p.cguid, p.cname, p.k, \
          CAST({utc} AS BIGINT) AS ts, \
          IF({bad} AND p.bad_col IS NULL, 'timestamp', p.bad_col) AS bad_col, \
-         IF({bad} AND p.bad_val IS NULL, date_format(timestamp_micros(p.wall), \"yyyy-MM-dd'T'HH:mm:ss.SSSSSS\"), p.bad_val) AS bad_val, \
+         IF({bad} AND p.bad_val IS NULL, p.ts_shown, p.bad_val) AS bad_val, \
          {rule} AS bad_rule, p.record \
          FROM ss_p p {join}"
     )
@@ -322,7 +323,7 @@ pub const DIFFERS: &str = "CASE WHEN uid <> fx.uid THEN 'user_id' WHEN uname <> 
 /// Bad rows of every kind, in input order: at most `limit`.
 pub fn bad_rows(limit: u64) -> String {
     format!(
-        "SELECT f, file, bad_col, bad_val, bad_rule, record FROM ( \
+        "SELECT CAST(f AS BIGINT) AS f, file, bad_col, bad_val, bad_rule, record FROM ( \
            SELECT f, b, m, file, bad_col, bad_val, bad_rule, record FROM ss_ev WHERE bad_rule IS NOT NULL \
            UNION ALL \
            SELECT f, b, m, file, d AS bad_col, \
