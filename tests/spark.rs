@@ -132,6 +132,15 @@ fn reports_equal_the_local_engine() {
     report_both(&addr, &d, "ny", &ny, &["--tz", "Asia/Kathmandu"]);
     let nd = generated(&d, "ny.ndjson", "America/New_York", "2021-03-13", "2", "offset");
     report_both(&addr, &d, "ndjson", &nd, &["--tz", "America/New_York", "--idle-after", "off"]);
+    // Blank rows (an empty line, a row of empty cells) are counted, not bad.
+    let blank = d.write(
+        "blank.csv",
+        "session_id,user_id,user_name,client_guid,client_name,timestamp,kind\n\
+         1,1,a,g,c,2021-04-01T08:00:00Z,login\n\n,,,,,,\n1,1,a,g,c,2021-04-01T08:10:00Z,logout\n",
+    );
+    report_both(&addr, &d, "blank", &blank, &[]);
+    let s: serde_json::Value = serde_json::from_str(&d.read("blank-spark/summary.json")).unwrap();
+    assert_eq!((s["counts"]["blankRowsSkipped"].as_u64(), s["counts"]["eventsRead"].as_u64()), (Some(2), Some(4)));
 }
 
 #[test]
@@ -240,6 +249,91 @@ fn bad_rows_are_found_on_spark_as_locally() {
         assert!(err.contains("--max-bad-rows 5"), "{engine}: {err}");
         assert!(!out.exists());
     }
+}
+
+/// A Spark Connect server of this test's own, from pyspark as `.ci/run`
+/// starts one, so that it can be stopped without harm to the others.
+struct OwnServer {
+    state: tempfile::TempDir,
+    port: u16,
+}
+
+impl OwnServer {
+    fn start() -> OwnServer {
+        let home = std::process::Command::new("python3")
+            .args(["-c", "import os, pyspark; print(os.path.dirname(pyspark.__file__))"])
+            .output()
+            .expect("python3");
+        let home = String::from_utf8(home.stdout).unwrap().trim().to_string();
+        let state = tempfile::tempdir().unwrap();
+        let port = closed_port();
+        let ok = std::process::Command::new(format!("{home}/sbin/start-connect-server.sh"))
+            .args(["--master", "local[1]", "--conf", "spark.connect.grpc.binding.address=127.0.0.1"])
+            .args(["--conf", &format!("spark.connect.grpc.binding.port={port}")])
+            .args(["--conf", "spark.driver.host=127.0.0.1", "--conf", "spark.driver.bindAddress=127.0.0.1"])
+            .args(["--conf", "spark.ui.enabled=false"])
+            .env("SPARK_LOG_DIR", state.path())
+            .env("SPARK_PID_DIR", state.path())
+            .env("SPARK_IDENT_STRING", format!("sessionstat-test-{port}"))
+            .status()
+            .expect("start-connect-server.sh");
+        assert!(ok.success());
+        let t = Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(t.elapsed() < Duration::from_secs(180), "the test's own server did not start");
+            std::thread::sleep(Duration::from_millis(300));
+        }
+        OwnServer { state, port }
+    }
+
+    /// Kills the server's JVM at once, as a crash would.
+    fn kill(&self) {
+        for e in std::fs::read_dir(self.state.path()).unwrap() {
+            let p = e.unwrap().path();
+            if p.extension().is_some_and(|x| x == "pid") {
+                let pid = std::fs::read_to_string(&p).unwrap();
+                std::process::Command::new("kill").args(["-9", pid.trim()]).status().unwrap();
+            }
+        }
+    }
+}
+
+impl Drop for OwnServer {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+#[test]
+fn a_server_stopped_mid_run_fails_at_once_with_nothing_written() {
+    if server().is_none() {
+        return; // no pyspark here either
+    }
+    let own = OwnServer::start();
+    let d = Dir::new();
+    // Large enough that the backfill is still at work when the server dies.
+    let log = d.path("big.parquet").display().to_string();
+    sessionstat(&["generate", "--quiet", "--out", &log, "--days", "40", "--users", "200"]).ok();
+    let out = d.path("bf");
+    let addr = format!("sc://127.0.0.1:{}", own.port);
+    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("sessionstat"))
+        .args(["backfill", "--quiet", "--input", &log, "--from", "2021-03-25", "--to", "2021-05-03"])
+        .args(["--every", "day", "--engine-timeout", "5s", "--engine", &addr, "--out"])
+        .arg(&out)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_secs(4));
+    own.kill();
+    let killed = Instant::now();
+    let done = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&done.stderr);
+    assert_eq!(done.status.code(), Some(1), "{err}");
+    assert!(killed.elapsed() < Duration::from_secs(30), "{:?}", killed.elapsed());
+    assert!(err.contains(&addr), "{err}");
+    assert!(done.stdout.is_empty());
+    assert!(!out.exists(), "nothing is written");
 }
 
 /// A port nothing listens on.

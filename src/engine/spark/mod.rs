@@ -170,8 +170,10 @@ fn no_answer(addr: &SparkAddress, what: &str, timeout: Duration) -> LoadError {
     ))
 }
 
-/// The inputs as `ss_p`, plus the number of rows read.
-fn load(spark: &Spark, cfg: &Config) -> Result<(), LoadError> {
+/// The inputs as `ss_p`; returns the number of empty lines in CSV files,
+/// which Spark's CSV reader drops and the local reader counts as blank rows.
+fn load(spark: &Spark, cfg: &Config) -> Result<u64, LoadError> {
+    let mut empty_lines = 0;
     let mut parts = Vec::new();
     for (f, file) in cfg.files.iter().enumerate() {
         let view = format!("ss_in_{f}");
@@ -193,18 +195,37 @@ fn load(spark: &Spark, cfg: &Config) -> Result<(), LoadError> {
             &format!("opening {}", file.display()),
             format!("CREATE OR REPLACE TEMPORARY VIEW {view} {using}"),
         )?;
+        if file.format == Format::Csv {
+            let counted = spark.query(
+                &format!("counting the empty lines of {}", file.display()),
+                format!("SELECT CAST(count(*) AS BIGINT) AS n FROM text.`{}` WHERE value = ''", spark_path(file).replace('`', "``")),
+            )?;
+            empty_lines += first_i64(&counted, "n").unwrap_or(0) as u64;
+        }
         let v = view.clone();
         let schema = spark.call(&format!("reading the columns of {}", file.display()), move |s| {
             s.table(&v)?.schema()
         })?;
         let cols = columns(cfg, file, &schema)?;
-        parts.push(sql::parsed_file(f, &view, &cols, &file.display()));
+        let blank = match (file.format, &schema) {
+            (Format::Csv, DataType::Struct { fields }) if !fields.is_empty() => fields
+                .iter()
+                .map(|c| {
+                    let c = sql::ident(std::slice::from_ref(&c.name));
+                    format!("({c} IS NULL OR CAST({c} AS STRING) = '')")
+                })
+                .collect::<Vec<_>>()
+                .join(" AND "),
+            _ => "FALSE".into(),
+        };
+        parts.push(sql::parsed_file(f, &view, &cols, &file.display(), &blank));
     }
     let body = match parts.is_empty() {
         true => return Err(LoadError::Input("no input files".into())),
         false => parts.join(" UNION ALL "),
     };
-    spark.view("ss_p", &body)
+    spark.view("ss_p", &body)?;
+    Ok(empty_lines)
 }
 
 /// The path Spark reads: a URI as given, a local file by its absolute path.
@@ -399,13 +420,17 @@ fn first_i64(batches: &[RecordBatch], name: &str) -> Option<i64> {
 /// Loads, checks and resolves the inputs on Spark: `ss_good` is defined
 /// after this; the bad rows (at most `--max-bad-rows` + 1) and the number of
 /// rows read come back.
-fn prepare(spark: &Spark, cfg: &Config) -> Result<(u64, Vec<BadRow>), LoadError> {
-    load(spark, cfg)?;
+fn prepare(spark: &Spark, cfg: &Config) -> Result<(u64, u64, Vec<BadRow>), LoadError> {
+    let empty_lines = load(spark, cfg)?;
     resolve_zone(spark, &cfg.zone)?;
     spark.view("ss_chk", sql::CHECKED)?;
     spark.view("ss_good", &sql::good())?;
-    let counted = spark.query("counting rows", "SELECT CAST(count(*) AS BIGINT) AS n FROM ss_p".into())?;
-    let rows_read = first_i64(&counted, "n").unwrap_or(0) as u64;
+    let counted = spark.query(
+        "counting rows",
+        "SELECT CAST(count(*) AS BIGINT) AS n, CAST(coalesce(sum(IF(blank, 1, 0)), 0) AS BIGINT) AS blank FROM ss_p".into(),
+    )?;
+    let rows_read = first_i64(&counted, "n").unwrap_or(0) as u64 + empty_lines;
+    let blank_rows = first_i64(&counted, "blank").unwrap_or(0) as u64 + empty_lines;
     let bad = spark.query("finding bad rows", sql::bad_rows(cfg.load.max_bad_rows.saturating_add(1)))?;
     let mut rejected = Vec::new();
     for b in &bad {
@@ -442,7 +467,7 @@ fn prepare(spark: &Spark, cfg: &Config) -> Result<(u64, Vec<BadRow>), LoadError>
     if let Some(e) = Loaded::limit_error(&rejected, cfg.load.max_bad_rows) {
         return Err(e);
     }
-    Ok((rows_read, rejected))
+    Ok((rows_read, blank_rows, rejected))
 }
 
 /// One session's answer in one window, as it comes back.
@@ -654,10 +679,11 @@ pub fn run(
     parts: Parts,
 ) -> Result<Outcome, LoadError> {
     let spark = Spark::connect(addr, timeout)?;
-    let (rows_read, rejected) = prepare(&spark, cfg)?;
+    let (rows_read, blank_rows, rejected) = prepare(&spark, cfg)?;
     let (answers, mut by_session) = compute(&spark, cfg, &[(start, end)], parts)?;
     let mut out = Outcome {
         rows_read,
+        blank_rows,
         rejected,
         partitions: 1,
         files: cfg.files.clone(),
@@ -675,7 +701,7 @@ pub fn run_periods(
     windows: &[(Micros, Micros)],
 ) -> Result<(Vec<Outcome>, Vec<BadRow>), LoadError> {
     let spark = Spark::connect(addr, timeout)?;
-    let (rows_read, rejected) = prepare(&spark, cfg)?;
+    let (rows_read, blank_rows, rejected) = prepare(&spark, cfg)?;
     let ws: Vec<(Option<Micros>, Option<Micros>)> =
         windows.iter().map(|&(s, e)| (Some(s), Some(e))).collect();
     let (answers, mut by_session) = compute(&spark, cfg, &ws, Parts::All)?;
@@ -689,6 +715,7 @@ pub fn run_periods(
         .map(|(p, answers)| {
             let mut out = Outcome {
                 rows_read,
+                blank_rows,
                 partitions: 1,
                 files: cfg.files.clone(),
                 ..Outcome::default()

@@ -217,7 +217,16 @@ pub fn timestamp(e: &str, ty: Ty) -> TimeExprs {
 
 /// One input file's rows as `ss_p` has them. `cols` gives each canonical
 /// column's source expression and type (`None`: the file has no kind column).
-pub fn parsed_file(f: usize, view: &str, cols: &[Option<(String, Ty)>; 7], file_label: &str) -> String {
+///
+/// `blank` is the condition of a blank row (CSV: every cell empty), which is
+/// no data: skipped and counted, as the local CSV reader does.
+pub fn parsed_file(
+    f: usize,
+    view: &str,
+    cols: &[Option<(String, Ty)>; 7],
+    file_label: &str,
+    blank: &str,
+) -> String {
     let col = |c: Canon| cols[c as usize].as_ref().expect("required column");
     let (sid, sid_rule) = int32(&col(Canon::SessionId).0, col(Canon::SessionId).1);
     let (uid, uid_rule) = int32(&col(Canon::UserId).0, col(Canon::UserId).1);
@@ -267,7 +276,7 @@ pub fn parsed_file(f: usize, view: &str, cols: &[Option<(String, Ty)>; 7], file_
          CAST({sid} AS INT) AS sid, CAST({uid} AS INT) AS uid, {un} AS uname, {cg} AS cguid, {cn} AS cname, \
          CAST({k} AS INT) AS k, CAST({utc} AS BIGINT) AS utc, CAST({wall} AS BIGINT) AS wall, \
          {bad_col} AS bad_col, {bad_val} AS bad_val, {bad_rule} AS bad_rule, {ts_shown} AS ts_shown, \
-         to_json(map({record})) AS record \
+         to_json(map({record})) AS record, {blank} AS blank \
          FROM {view}",
         label = lit(file_label),
         utc = t.utc,
@@ -306,7 +315,7 @@ pub fn resolved(fixed: Option<i64>, zone_name: &str) -> String {
          IF({bad} AND p.bad_col IS NULL, 'timestamp', p.bad_col) AS bad_col, \
          IF({bad} AND p.bad_val IS NULL, p.ts_shown, p.bad_val) AS bad_val, \
          {rule} AS bad_rule, p.record \
-         FROM ss_p p {join}"
+         FROM ss_p p {join} WHERE NOT p.blank"
     )
 }
 
