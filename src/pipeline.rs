@@ -179,16 +179,8 @@ fn order(out: &mut Outcome, keep: usize) {
     out.stats = stats;
 }
 
-/// What a run computes per selected session besides its answer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Parts {
-    /// Nothing (pages).
-    None,
-    /// Day and hour parts (report).
-    All,
-    /// Hour parts alone (User Productivity).
-    Hours,
-}
+pub use crate::rollup::Parts;
+
 
 /// Runs the load and kernel for one request; `parts` says which rollup parts
 /// to add. With `keep`, only the first `keep` sessions
@@ -209,7 +201,10 @@ pub fn run(
     );
     let settings = cfg.settings(request);
     if let crate::engine::Engine::Spark(addr) = &cfg.engine {
-        let mut out = spark::run(cfg, addr, settings.start, settings.end, parts)?;
+        let ran = spark::run(cfg, addr, vec![(settings.start, settings.end)], parts)?;
+        let (mut outs, rejected) = spark::outcomes(cfg, ran, parts);
+        let mut out = outs.pop().expect("one window");
+        out.rejected = rejected;
         out.stats.truncate(keep.unwrap_or(usize::MAX));
         return Ok(out);
     }
@@ -375,7 +370,9 @@ pub fn run_periods(
     progress: &dyn Progress,
 ) -> Result<(Vec<Outcome>, Vec<BadRow>), LoadError> {
     if let crate::engine::Engine::Spark(addr) = &cfg.engine {
-        return spark::run_periods(cfg, addr, windows);
+        let windows = windows.iter().map(|&(s, e)| (Some(s), Some(e))).collect();
+        let ran = spark::run(cfg, addr, windows, Parts::All)?;
+        return Ok(spark::outcomes(cfg, ran, Parts::All));
     }
     let files = cfg.files.clone();
     let settings: Vec<Settings> = windows
@@ -487,50 +484,81 @@ pub fn run_periods(
     Ok((outs, rejected))
 }
 
-/// The Spark engine's runs (SPEC 11), or, in a build without it (which
-/// `Config` refuses such an engine in), nothing.
+/// The Spark engine's runs (SPEC 11); in a build without it (whose
+/// `Config` refuses such an engine), an error.
 mod spark {
     use super::*;
     use crate::engine::SparkAddress;
 
     #[cfg(feature = "spark")]
-    pub fn run(
-        cfg: &Config,
-        addr: &SparkAddress,
-        start: Option<Micros>,
-        end: Option<Micros>,
-        parts: Parts,
-    ) -> Result<Outcome, LoadError> {
-        crate::engine::spark::run(cfg, addr, cfg.engine_timeout, start, end, parts)
+    pub use crate::engine::spark::Ran;
+
+    /// What a build without the Spark engine would have returned.
+    #[cfg(not(feature = "spark"))]
+    pub struct Ran {
+        pub windows: Vec<Vec<(SessionMeta, SessionStats, SessionParts)>>,
+        pub rows_read: u64,
+        pub blank_rows: u64,
+        pub rejected: Vec<BadRow>,
     }
 
     #[cfg(feature = "spark")]
-    pub fn run_periods(
+    pub fn run(
         cfg: &Config,
         addr: &SparkAddress,
-        windows: &[(Micros, Micros)],
-    ) -> Result<(Vec<Outcome>, Vec<BadRow>), LoadError> {
-        crate::engine::spark::run_periods(cfg, addr, cfg.engine_timeout, windows)
+        windows: Vec<(Option<Micros>, Option<Micros>)>,
+        parts: Parts,
+    ) -> Result<Ran, LoadError> {
+        let job = crate::engine::spark::Job {
+            files: &cfg.files,
+            map: &cfg.load.map,
+            max_bad_rows: cfg.load.max_bad_rows,
+            zone: cfg.zone,
+            idle_after: cfg.idle_after,
+            work: cfg.findings.work,
+            windows,
+            parts,
+        };
+        crate::engine::spark::run(&job, addr, cfg.engine_timeout)
     }
 
     #[cfg(not(feature = "spark"))]
     pub fn run(
         _: &Config,
         addr: &SparkAddress,
-        _: Option<Micros>,
-        _: Option<Micros>,
+        _: Vec<(Option<Micros>, Option<Micros>)>,
         _: Parts,
-    ) -> Result<Outcome, LoadError> {
+    ) -> Result<Ran, LoadError> {
         Err(LoadError::Input(format!("--engine {addr}: this build has no Spark support")))
     }
 
-    #[cfg(not(feature = "spark"))]
-    pub fn run_periods(
-        _: &Config,
-        addr: &SparkAddress,
-        _: &[(Micros, Micros)],
-    ) -> Result<(Vec<Outcome>, Vec<BadRow>), LoadError> {
-        Err(LoadError::Input(format!("--engine {addr}: this build has no Spark support")))
+    /// One `Outcome` per window, as the local engine gives them, and the
+    /// skipped bad rows.
+    pub fn outcomes(cfg: &Config, ran: Ran, parts: Parts) -> (Vec<Outcome>, Vec<BadRow>) {
+        let outs = ran
+            .windows
+            .into_iter()
+            .map(|selected| {
+                let mut out = Outcome {
+                    total: selected.len(),
+                    rows_read: ran.rows_read,
+                    blank_rows: ran.blank_rows,
+                    partitions: 1,
+                    files: cfg.files.clone(),
+                    ..Outcome::default()
+                };
+                for (meta, mut st, session_parts) in selected {
+                    st.session = out.metas.len() as u32;
+                    out.metas.push(meta);
+                    out.stats.push(st);
+                    if parts != Parts::None {
+                        out.parts.push(session_parts);
+                    }
+                }
+                out
+            })
+            .collect();
+        (outs, ran.rejected)
     }
 }
 

@@ -27,6 +27,17 @@ pub struct SessionParts {
     pub outside: Vec<OutsidePart>,
 }
 
+/// What a run computes per selected session besides its answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Parts {
+    /// Nothing (pages).
+    None,
+    /// Day and hour parts (report).
+    All,
+    /// Hour parts alone (User Productivity).
+    Hours,
+}
+
 /// One session's share of one local day.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct DayPart {

@@ -11,16 +11,15 @@
 mod calendar;
 mod sql;
 
-use crate::config::Config;
 use crate::engine::SparkAddress;
-use crate::load::columns::Canon;
+use crate::kernel::SessionStats;
+use crate::load::columns::{Canon, ColumnMap};
 use crate::load::inputs::{Format, InputFile};
 use crate::load::{At, BadRow, LoadError, Loaded};
 use crate::model::SessionMeta;
-use crate::pipeline::{Outcome, Parts};
+use crate::rollup::findings::{OutsidePart, WorkHours};
 use crate::rollup::hours::HourPart;
-use crate::rollup::findings::OutsidePart;
-use crate::rollup::{DayPart, SessionParts};
+use crate::rollup::{DayPart, Parts, SessionParts};
 use crate::time::{Micros, Zone};
 use arrow_array::{Array, Int64Array, LargeStringArray, RecordBatch, StringArray, StringViewArray};
 use spark_connect::{DataType, SparkSession};
@@ -30,13 +29,40 @@ use std::net::{TcpStream, ToSocketAddrs};
 use std::sync::mpsc;
 use std::time::Duration;
 
-type Job = Box<dyn FnOnce(&SparkSession) + Send>;
+type Call = Box<dyn FnOnce(&SparkSession) + Send>;
+
+/// What a run asks of Spark: the inputs and how to read them, the span
+/// rule, the zone and work hours that cut time, the windows (ascending and
+/// apart) and which parts to cut.
+pub struct Job<'a> {
+    pub files: &'a [InputFile],
+    pub map: &'a ColumnMap,
+    pub max_bad_rows: u64,
+    pub zone: Zone,
+    pub idle_after: Option<Micros>,
+    pub work: WorkHours,
+    pub windows: Vec<(Option<Micros>, Option<Micros>)>,
+    pub parts: Parts,
+}
+
+/// One selected session of a window: its attributes, its clipped answer
+/// (`session` unset) and its parts (empty under `Parts::None`).
+pub type Selected = (SessionMeta, SessionStats, SessionParts);
+
+/// What comes back: per window, its selection in the endpoint's order;
+/// and the whole input's counts and skipped bad rows.
+pub struct Ran {
+    pub windows: Vec<Vec<Selected>>,
+    pub rows_read: u64,
+    pub blank_rows: u64,
+    pub rejected: Vec<BadRow>,
+}
 
 /// A connected Spark Connect session, owned by its worker thread.
 pub struct Spark {
     addr: SparkAddress,
     timeout: Duration,
-    jobs: mpsc::Sender<Job>,
+    jobs: mpsc::Sender<Call>,
 }
 
 impl Spark {
@@ -44,7 +70,7 @@ impl Spark {
     pub fn connect(addr: &SparkAddress, timeout: Duration) -> Result<Spark, LoadError> {
         reachable(addr, timeout)?;
         let (ready_tx, ready_rx) = mpsc::channel();
-        let (jobs, rx) = mpsc::channel::<Job>();
+        let (jobs, rx) = mpsc::channel::<Call>();
         let url = addr.url().to_string();
         std::thread::Builder::new()
             .name("spark-connect".into())
@@ -172,10 +198,10 @@ fn no_answer(addr: &SparkAddress, what: &str, timeout: Duration) -> LoadError {
 
 /// The inputs as `ss_p`; returns the number of empty lines in CSV files,
 /// which Spark's CSV reader drops and the local reader counts as blank rows.
-fn load(spark: &Spark, cfg: &Config) -> Result<u64, LoadError> {
+fn load(spark: &Spark, job: &Job) -> Result<u64, LoadError> {
     let mut empty_lines = 0;
     let mut parts = Vec::new();
-    for (f, file) in cfg.files.iter().enumerate() {
+    for (f, file) in job.files.iter().enumerate() {
         let view = format!("ss_in_{f}");
         let path = lit(&spark_path(file));
         let using = match file.format {
@@ -206,7 +232,7 @@ fn load(spark: &Spark, cfg: &Config) -> Result<u64, LoadError> {
         let schema = spark.call(&format!("reading the columns of {}", file.display()), move |s| {
             s.table(&v)?.schema()
         })?;
-        let cols = columns(cfg, file, &schema)?;
+        let cols = columns(job.map, file, &schema)?;
         let blank = match (file.format, &schema) {
             (Format::Csv, DataType::Struct { fields }) if !fields.is_empty() => fields
                 .iter()
@@ -242,7 +268,7 @@ fn spark_path(file: &InputFile) -> String {
 /// Each canonical column's source expression and type in one file, as the
 /// column map resolves them (hive partition values included).
 fn columns(
-    cfg: &Config,
+    map: &ColumnMap,
     file: &InputFile,
     schema: &DataType,
 ) -> Result<[Option<(String, Ty)>; 7], LoadError> {
@@ -275,9 +301,7 @@ fn columns(
         }
     }
     let names: Vec<String> = found.iter().map(|f| f.0.clone()).collect();
-    let map = cfg
-        .load
-        .map
+    let map = map
         .resolve(&file.display(), &names)
         .map_err(LoadError::Columns)?;
     let mut out: [Option<(String, Ty)>; 7] = Default::default();
@@ -420,9 +444,9 @@ fn first_i64(batches: &[RecordBatch], name: &str) -> Option<i64> {
 /// Loads, checks and resolves the inputs on Spark: `ss_good` is defined
 /// after this; the bad rows (at most `--max-bad-rows` + 1) and the number of
 /// rows read come back.
-fn prepare(spark: &Spark, cfg: &Config) -> Result<(u64, u64, Vec<BadRow>), LoadError> {
-    let empty_lines = load(spark, cfg)?;
-    resolve_zone(spark, &cfg.zone)?;
+fn prepare(spark: &Spark, job: &Job) -> Result<(u64, u64, Vec<BadRow>), LoadError> {
+    let empty_lines = load(spark, job)?;
+    resolve_zone(spark, &job.zone)?;
     spark.view("ss_chk", sql::CHECKED)?;
     spark.view("ss_good", &sql::good())?;
     let counted = spark.query(
@@ -431,7 +455,7 @@ fn prepare(spark: &Spark, cfg: &Config) -> Result<(u64, u64, Vec<BadRow>), LoadE
     )?;
     let rows_read = first_i64(&counted, "n").unwrap_or(0) as u64 + empty_lines;
     let blank_rows = first_i64(&counted, "blank").unwrap_or(0) as u64 + empty_lines;
-    let bad = spark.query("finding bad rows", sql::bad_rows(cfg.load.max_bad_rows.saturating_add(1)))?;
+    let bad = spark.query("finding bad rows", sql::bad_rows(job.max_bad_rows.saturating_add(1)))?;
     let mut rejected = Vec::new();
     for b in &bad {
         let (f, file, column, value, rule, record) = (
@@ -464,7 +488,7 @@ fn prepare(spark: &Spark, cfg: &Config) -> Result<(u64, u64, Vec<BadRow>), LoadE
             });
         }
     }
-    if let Some(e) = Loaded::limit_error(&rejected, cfg.load.max_bad_rows) {
+    if let Some(e) = Loaded::limit_error(&rejected, job.max_bad_rows) {
         return Err(e);
     }
     Ok((rows_read, blank_rows, rejected))
@@ -474,16 +498,12 @@ fn prepare(spark: &Spark, cfg: &Config) -> Result<(u64, u64, Vec<BadRow>), LoadE
 struct Answer {
     p: usize,
     meta: SessionMeta,
-    stats: crate::kernel::SessionStats,
+    stats: SessionStats,
 }
 
 /// `ss_evp`, `ss_sp`, then the answers and (with a calendar) the parts, per window.
-fn compute(
-    spark: &Spark,
-    cfg: &Config,
-    windows: &[(Option<Micros>, Option<Micros>)],
-    parts: Parts,
-) -> Result<(Vec<Answer>, BTreeMap<(i64, usize), SessionParts>), LoadError> {
+fn compute(spark: &Spark, job: &Job) -> Result<(Vec<Answer>, BTreeMap<(i64, usize), SessionParts>), LoadError> {
+    let (windows, parts) = (&job.windows[..], job.parts);
     if parts == Parts::None {
         spark.view("ss_evp", &sql::in_window(windows[0].0, windows[0].1))?;
     } else {
@@ -494,7 +514,7 @@ fn compute(
             format!("SELECT min(ts) AS lo, max(ts) AS hi FROM ss_good WHERE ts >= {lo} AND ts <= {hi}"),
         )?;
         let rows = match (first_i64(&range, "lo"), first_i64(&range, "hi")) {
-            (Some(a), Some(b)) => calendar::pieces(&cfg.zone, &cfg.findings.work, windows, a, b),
+            (Some(a), Some(b)) => calendar::pieces(&job.zone, &job.work, windows, a, b),
             _ => Vec::new(),
         };
         upload(
@@ -505,7 +525,7 @@ fn compute(
         )?;
         spark.view("ss_evp", &sql::on_calendar())?;
     }
-    spark.view("ss_sp", &sql::spans(cfg.idle_after))?;
+    spark.view("ss_sp", &sql::spans(job.idle_after))?;
     let batches = spark.query("computing the sessions", sql::ANSWERS.into())?;
     let mut answers = Vec::new();
     for b in &batches {
@@ -533,7 +553,7 @@ fn compute(
                     client_name: cname.value(i).into(),
                     ..SessionMeta::default()
                 },
-                stats: crate::kernel::SessionStats {
+                stats: SessionStats {
                     session: 0,
                     login: login.value(i),
                     logout: logout.value(i),
@@ -669,85 +689,25 @@ fn session_parts(groups: Vec<Group>, parts: Parts) -> SessionParts {
     out
 }
 
-/// `pipeline::run` on Spark: one window.
-pub fn run(
-    cfg: &Config,
-    addr: &SparkAddress,
-    timeout: Duration,
-    start: Option<Micros>,
-    end: Option<Micros>,
-    parts: Parts,
-) -> Result<Outcome, LoadError> {
+/// Runs `job` on the server at `addr`: the inputs read once for every window.
+pub fn run(job: &Job, addr: &SparkAddress, timeout: Duration) -> Result<Ran, LoadError> {
     let spark = Spark::connect(addr, timeout)?;
-    let (rows_read, blank_rows, rejected) = prepare(&spark, cfg)?;
-    let (answers, mut by_session) = compute(&spark, cfg, &[(start, end)], parts)?;
-    let mut out = Outcome {
+    let (rows_read, blank_rows, rejected) = prepare(&spark, job)?;
+    let (answers, mut by_session) = compute(&spark, job)?;
+    let mut windows: Vec<Vec<Selected>> = job.windows.iter().map(|_| Vec::new()).collect();
+    for a in answers {
+        let parts = by_session
+            .remove(&(i64::from(a.meta.session_id), a.p))
+            .unwrap_or_default();
+        windows[a.p].push((a.meta, a.stats, parts));
+    }
+    for w in &mut windows {
+        w.sort_by_key(|(m, s, _)| (s.login, m.session_id));
+    }
+    Ok(Ran {
+        windows,
         rows_read,
         blank_rows,
         rejected,
-        partitions: 1,
-        files: cfg.files.clone(),
-        ..Outcome::default()
-    };
-    gather(&mut out, answers, &mut by_session, 0, parts);
-    Ok(out)
-}
-
-/// `pipeline::run_periods` on Spark: every window in one read.
-pub fn run_periods(
-    cfg: &Config,
-    addr: &SparkAddress,
-    timeout: Duration,
-    windows: &[(Micros, Micros)],
-) -> Result<(Vec<Outcome>, Vec<BadRow>), LoadError> {
-    let spark = Spark::connect(addr, timeout)?;
-    let (rows_read, blank_rows, rejected) = prepare(&spark, cfg)?;
-    let ws: Vec<(Option<Micros>, Option<Micros>)> =
-        windows.iter().map(|&(s, e)| (Some(s), Some(e))).collect();
-    let (answers, mut by_session) = compute(&spark, cfg, &ws, Parts::All)?;
-    let mut per: Vec<Vec<Answer>> = windows.iter().map(|_| Vec::new()).collect();
-    for a in answers {
-        per[a.p].push(a);
-    }
-    let outs = per
-        .into_iter()
-        .enumerate()
-        .map(|(p, answers)| {
-            let mut out = Outcome {
-                rows_read,
-                blank_rows,
-                partitions: 1,
-                files: cfg.files.clone(),
-                ..Outcome::default()
-            };
-            gather(&mut out, answers, &mut by_session, p, Parts::All);
-            out
-        })
-        .collect();
-    Ok((outs, rejected))
-}
-
-/// Puts one window's answers (and parts) into `out`, in the endpoint's order.
-fn gather(
-    out: &mut Outcome,
-    mut answers: Vec<Answer>,
-    by_session: &mut BTreeMap<(i64, usize), SessionParts>,
-    p: usize,
-    parts: Parts,
-) {
-    answers.sort_by_key(|a| (a.stats.login, a.meta.session_id));
-    out.total = answers.len();
-    for a in answers {
-        let mut st = a.stats;
-        st.session = out.metas.len() as u32;
-        if parts != Parts::None {
-            out.parts.push(
-                by_session
-                    .remove(&(i64::from(a.meta.session_id), p))
-                    .unwrap_or_default(),
-            );
-        }
-        out.metas.push(a.meta);
-        out.stats.push(st);
-    }
+    })
 }
