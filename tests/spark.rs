@@ -162,6 +162,38 @@ fn backfill_periods_equal_the_local_engine() {
 }
 
 #[test]
+fn backfill_reads_a_uri_and_never_skips_it_on_a_guess() {
+    let Some(addr) = server() else { return };
+    let d = Dir::new();
+    let log = generated(&d, "u.csv", "UTC", "2021-04-01", "2", "utc");
+    let uri = format!("file://{log}");
+    let (lo, sp) = (d.path("local"), d.path("spark"));
+    let run = |input: &str, out: &Path, engine: &str| {
+        sessionstat(&[
+            "backfill", "--input", input, "--out", &out.display().to_string(), "--engine", engine,
+            "--from", "2021-04-01", "--to", "2021-04-02", "--every", "day",
+        ])
+        .ok();
+        let r = sessionstat(&[
+            "backfill", "--input", input, "--out", &out.display().to_string(), "--engine", engine,
+            "--from", "2021-04-01", "--to", "2021-04-02", "--every", "day",
+        ]);
+        r.ok();
+        r.stderr()
+    };
+    assert!(run(&log, &lo, "local").contains("2 periods up to date, 0 computed"));
+    // Its size and time are not seen here: the rerun computes again.
+    assert!(run(&uri, &sp, &addr).contains("0 periods up to date, 2 computed"));
+    for day in ["day=2021-04-01", "day=2021-04-02"] {
+        for f in files(&lo.join(day)) {
+            if f != "summary.json" {
+                assert!(std::fs::read(lo.join(day).join(&f)).unwrap() == std::fs::read(sp.join(day).join(&f)).unwrap(), "{day}/{f}");
+            }
+        }
+    }
+}
+
+#[test]
 fn stdout_commands_equal_the_local_engine() {
     let Some(addr) = server() else { return };
     let d = Dir::new();

@@ -224,6 +224,12 @@ fn fingerprint(cfg: &Config, args: &BackfillArgs, template: &Request) -> Result<
         .files
         .iter()
         .map(|f: &InputFile| -> Result<Value> {
+            if f.display().contains("://") {
+                // A URI another engine reads (SPEC 11): its size and time are
+                // not seen here, so the record holds when it was read and
+                // never matches: a rerun recomputes, never skips on a guess.
+                return Ok(json!({ "path": f.display(), "size": null, "modifiedNs": null, "readAtUs": crate::time::now().to_string() }));
+            }
             let m = fs::metadata(&f.path)
                 .with_context(|| format!("cannot read {}", f.path.display()))?;
             let modified = m
