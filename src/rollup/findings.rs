@@ -117,6 +117,11 @@ impl RunningOutside {
     /// Adds the productive span `[from, to)`, later than every span before.
     #[inline]
     pub fn add_span(&mut self, from: Micros, to: Micros, cuts: &mut HourCuts, work: &WorkHours) {
+        if to <= from {
+            // No length, so no part (SPEC 10.2): two events at one instant
+            // must not move the end of an outside row past time it lacks.
+            return;
+        }
         if to <= self.end {
             if let Some(i) = self.part {
                 let p = &mut self.parts[i];
