@@ -143,6 +143,25 @@ impl Spark {
         }
     }
 
+    /// Runs a query whose rows all matter: the rows that come back are
+    /// counted against Spark's own count of the same view, so a result that
+    /// arrives short is an error, never a smaller answer.
+    fn query_whole(&self, what: &str, view: &str, body: &str) -> Result<Vec<RecordBatch>, LoadError> {
+        self.view(view, body)?;
+        let batches = self.query(what, format!("SELECT * FROM {view}"))?;
+        let counted = self.query(what, format!("SELECT CAST(count(*) AS BIGINT) AS n FROM {view}"))?;
+        let want = first_i64(&counted, "n").unwrap_or(-1);
+        let got: usize = batches.iter().map(|b| b.num_rows()).sum();
+        if i64::try_from(got) != Ok(want) {
+            return Err(fail(
+                &self.addr,
+                what,
+                &format!("{got} rows came back of the {want} the server counted; nothing is written"),
+            ));
+        }
+        Ok(batches)
+    }
+
     /// Runs a statement (a view's definition) for its effect.
     fn exec(&self, what: &str, text: String) -> Result<(), LoadError> {
         self.call(what, move |s| s.sql(&text)?.collect().map(|_| ()))
@@ -524,9 +543,26 @@ fn compute(spark: &Spark, job: &Job) -> Result<(Vec<Answer>, BTreeMap<(i64, usiz
             rows,
         )?;
         spark.view("ss_evp", &sql::on_calendar())?;
+        // Every event inside the windows must find its calendar piece: a
+        // lost one would be a smaller answer, so it fails the run instead.
+        let inside = spark.query(
+            "checking the calendar",
+            format!(
+                "SELECT (SELECT CAST(count(*) AS BIGINT) FROM ss_good WHERE ts >= {lo} AND ts <= {hi}) AS want, \
+                 (SELECT CAST(count(*) AS BIGINT) FROM ss_evp) AS got"
+            ),
+        )?;
+        let (want, got) = (first_i64(&inside, "want"), first_i64(&inside, "got"));
+        if want != got || want.is_none() {
+            return Err(fail(
+                &spark.addr,
+                "checking the calendar",
+                &format!("{got:?} of {want:?} events inside the windows found their calendar piece; nothing is written"),
+            ));
+        }
     }
     spark.view("ss_sp", &sql::spans(job.idle_after))?;
-    let batches = spark.query("computing the sessions", sql::ANSWERS.into())?;
+    let batches = spark.query_whole("computing the sessions", "ss_answers", sql::ANSWERS)?;
     let mut answers = Vec::new();
     for b in &batches {
         let (sid, p, login, logout, events, productive, uid) = (
@@ -570,7 +606,7 @@ fn compute(spark: &Spark, job: &Job) -> Result<(Vec<Answer>, BTreeMap<(i64, usiz
     }
     let mut by_session = BTreeMap::new();
     if parts != Parts::None {
-        let batches = spark.query("computing the day and hour parts", sql::parts())?;
+        let batches = spark.query_whole("computing the day and hour parts", "ss_parts", &sql::parts())?;
         let mut groups: BTreeMap<(i64, usize), Vec<Group>> = BTreeMap::new();
         for b in &batches {
             let c: Vec<&Int64Array> = [
