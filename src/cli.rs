@@ -98,7 +98,13 @@ pub struct InputArgs {
 
     /// Where the per-event work runs: local (this machine), or a Spark Connect server,
     /// sc://HOST:PORT[/;use_ssl=true;token=...] (needs a build with --features spark).
-    #[arg(long, value_name = "local|sc://HOST:PORT", env = "SESSIONSTAT_ENGINE", default_value = "local", hide_env_values = true)]
+    #[arg(
+        long,
+        value_name = "local|sc://HOST:PORT",
+        env = "SESSIONSTAT_ENGINE",
+        default_value = "local",
+        hide_env_values = true
+    )]
     pub engine: String,
 
     /// With a Spark engine: the longest wait for connecting and for any call that gets no

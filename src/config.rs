@@ -203,7 +203,9 @@ impl Config {
                 let mut files = Vec::new();
                 for spec in &self.load.inputs {
                     if spec.contains("://") {
-                        files.push(inputs::remote(spec, self.load.format).map_err(LoadError::Input)?);
+                        files.push(
+                            inputs::remote(spec, self.load.format).map_err(LoadError::Input)?,
+                        );
                     } else {
                         files.extend(
                             inputs::resolve(std::slice::from_ref(spec), self.load.format)

@@ -181,7 +181,6 @@ fn order(out: &mut Outcome, keep: usize) {
 
 pub use crate::rollup::Parts;
 
-
 /// Runs the load and kernel for one request; `parts` says which rollup parts
 /// to add. With `keep`, only the first `keep` sessions
 /// of the selection are returned (all are counted in `total`): a page needs
@@ -529,7 +528,9 @@ mod spark {
         _: Vec<(Option<Micros>, Option<Micros>)>,
         _: Parts,
     ) -> Result<Ran, LoadError> {
-        Err(LoadError::Input(format!("--engine {addr}: this build has no Spark support")))
+        Err(LoadError::Input(format!(
+            "--engine {addr}: this build has no Spark support"
+        )))
     }
 
     /// One `Outcome` per window, as the local engine gives them, and the

@@ -74,8 +74,14 @@ fn same_folders(local: &Path, spark: &Path) {
             assert!(
                 std::fs::read(&a).unwrap() == std::fs::read(&b).unwrap(),
                 "{n} differs between the engines:\nlocal:\n{}\nspark:\n{}",
-                String::from_utf8_lossy(&std::fs::read(&a).unwrap()).chars().take(3000).collect::<String>(),
-                String::from_utf8_lossy(&std::fs::read(&b).unwrap()).chars().take(3000).collect::<String>()
+                String::from_utf8_lossy(&std::fs::read(&a).unwrap())
+                    .chars()
+                    .take(3000)
+                    .collect::<String>(),
+                String::from_utf8_lossy(&std::fs::read(&b).unwrap())
+                    .chars()
+                    .take(3000)
+                    .collect::<String>()
             );
         }
     }
@@ -86,18 +92,37 @@ fn same_folders(local: &Path, spark: &Path) {
 fn generated(d: &Dir, name: &str, tz: &str, start: &str, days: &str, style: &str) -> String {
     let out = d.path(name).display().to_string();
     sessionstat(&[
-        "generate", "--out", &out, "--tz", tz, "--start-date", start, "--days", days, "--users", "12",
-        "--time-style", style, "--seed", "7", "--quiet",
+        "generate",
+        "--out",
+        &out,
+        "--tz",
+        tz,
+        "--start-date",
+        start,
+        "--days",
+        days,
+        "--users",
+        "12",
+        "--time-style",
+        style,
+        "--seed",
+        "7",
+        "--quiet",
     ])
     .ok();
     out
 }
 
 fn report_both(addr: &str, d: &Dir, tag: &str, input: &str, extra: &[&str]) {
-    let (lo, sp) = (d.path(&format!("{tag}-local")), d.path(&format!("{tag}-spark")));
+    let (lo, sp) = (
+        d.path(&format!("{tag}-local")),
+        d.path(&format!("{tag}-spark")),
+    );
     for (out, engine) in [(&lo, "local"), (&sp, addr)] {
         let out = out.display().to_string();
-        let mut args = vec!["report", "--quiet", "--input", input, "--out", &out, "--engine", engine];
+        let mut args = vec![
+            "report", "--quiet", "--input", input, "--out", &out, "--engine", engine,
+        ];
         args.extend_from_slice(extra);
         sessionstat(&args).ok();
     }
@@ -109,29 +134,78 @@ fn reports_equal_the_local_engine() {
     let Some(addr) = server() else { return };
     let d = Dir::new();
     report_both(&addr, &d, "sample", SAMPLE, &[]);
-    report_both(&addr, &d, "basic", BASIC, &["--tz", "Europe/Berlin", "--session-count", "2"]);
+    report_both(
+        &addr,
+        &d,
+        "basic",
+        BASIC,
+        &["--tz", "Europe/Berlin", "--session-count", "2"],
+    );
     report_both(
         &addr,
         &d,
         "window",
         BASIC,
-        &["--start", "2021-04-01T08:10:00Z", "--end", "2021-04-01T11:00", "--idle-after", "20m"],
+        &[
+            "--start",
+            "2021-04-01T08:10:00Z",
+            "--end",
+            "2021-04-01T11:00",
+            "--idle-after",
+            "20m",
+        ],
     );
     // Across Berlin's autumn change, wall times resolved in the zone, a
     // window cutting sessions, other work hours.
-    let berlin = generated(&d, "berlin.csv", "Europe/Berlin", "2021-10-29", "3", "naive");
+    let berlin = generated(
+        &d,
+        "berlin.csv",
+        "Europe/Berlin",
+        "2021-10-29",
+        "3",
+        "naive",
+    );
     report_both(
         &addr,
         &d,
         "berlin",
         &berlin,
-        &["--tz", "Europe/Berlin", "--start", "2021-10-30T06:00", "--end", "2021-10-31T20:00", "--work-hours", "08:30-17:15"],
+        &[
+            "--tz",
+            "Europe/Berlin",
+            "--start",
+            "2021-10-30T06:00",
+            "--end",
+            "2021-10-31T20:00",
+            "--work-hours",
+            "08:30-17:15",
+        ],
     );
     // New York's spring change, as Parquet, whole log, in Kathmandu's +05:45.
-    let ny = generated(&d, "ny.parquet", "America/New_York", "2021-03-13", "2", "utc");
+    let ny = generated(
+        &d,
+        "ny.parquet",
+        "America/New_York",
+        "2021-03-13",
+        "2",
+        "utc",
+    );
     report_both(&addr, &d, "ny", &ny, &["--tz", "Asia/Kathmandu"]);
-    let nd = generated(&d, "ny.ndjson", "America/New_York", "2021-03-13", "2", "offset");
-    report_both(&addr, &d, "ndjson", &nd, &["--tz", "America/New_York", "--idle-after", "off"]);
+    let nd = generated(
+        &d,
+        "ny.ndjson",
+        "America/New_York",
+        "2021-03-13",
+        "2",
+        "offset",
+    );
+    report_both(
+        &addr,
+        &d,
+        "ndjson",
+        &nd,
+        &["--tz", "America/New_York", "--idle-after", "off"],
+    );
     // Blank rows (an empty line, a row of empty cells) are counted, not bad.
     let blank = d.write(
         "blank.csv",
@@ -140,7 +214,13 @@ fn reports_equal_the_local_engine() {
     );
     report_both(&addr, &d, "blank", &blank, &[]);
     let s: serde_json::Value = serde_json::from_str(&d.read("blank-spark/summary.json")).unwrap();
-    assert_eq!((s["counts"]["blankRowsSkipped"].as_u64(), s["counts"]["eventsRead"].as_u64()), (Some(2), Some(4)));
+    assert_eq!(
+        (
+            s["counts"]["blankRowsSkipped"].as_u64(),
+            s["counts"]["eventsRead"].as_u64()
+        ),
+        (Some(2), Some(4))
+    );
 }
 
 #[test]
@@ -152,8 +232,22 @@ fn backfill_periods_equal_the_local_engine() {
     for (out, engine) in [(&lo, "local"), (&sp, addr.as_str())] {
         let out = out.display().to_string();
         sessionstat(&[
-            "backfill", "--quiet", "--input", &log, "--out", &out, "--engine", engine, "--tz", "Europe/Berlin",
-            "--from", "2021-03-26", "--to", "2021-03-30", "--every", "day",
+            "backfill",
+            "--quiet",
+            "--input",
+            &log,
+            "--out",
+            &out,
+            "--engine",
+            engine,
+            "--tz",
+            "Europe/Berlin",
+            "--from",
+            "2021-03-26",
+            "--to",
+            "2021-03-30",
+            "--every",
+            "day",
         ])
         .ok();
     }
@@ -170,13 +264,35 @@ fn backfill_reads_a_uri_and_never_skips_it_on_a_guess() {
     let (lo, sp) = (d.path("local"), d.path("spark"));
     let run = |input: &str, out: &Path, engine: &str| {
         sessionstat(&[
-            "backfill", "--input", input, "--out", &out.display().to_string(), "--engine", engine,
-            "--from", "2021-04-01", "--to", "2021-04-02", "--every", "day",
+            "backfill",
+            "--input",
+            input,
+            "--out",
+            &out.display().to_string(),
+            "--engine",
+            engine,
+            "--from",
+            "2021-04-01",
+            "--to",
+            "2021-04-02",
+            "--every",
+            "day",
         ])
         .ok();
         let r = sessionstat(&[
-            "backfill", "--input", input, "--out", &out.display().to_string(), "--engine", engine,
-            "--from", "2021-04-01", "--to", "2021-04-02", "--every", "day",
+            "backfill",
+            "--input",
+            input,
+            "--out",
+            &out.display().to_string(),
+            "--engine",
+            engine,
+            "--from",
+            "2021-04-01",
+            "--to",
+            "2021-04-02",
+            "--every",
+            "day",
         ]);
         r.ok();
         r.stderr()
@@ -187,7 +303,11 @@ fn backfill_reads_a_uri_and_never_skips_it_on_a_guess() {
     for day in ["day=2021-04-01", "day=2021-04-02"] {
         for f in files(&lo.join(day)) {
             if f != "summary.json" {
-                assert!(std::fs::read(lo.join(day).join(&f)).unwrap() == std::fs::read(sp.join(day).join(&f)).unwrap(), "{day}/{f}");
+                assert!(
+                    std::fs::read(lo.join(day).join(&f)).unwrap()
+                        == std::fs::read(sp.join(day).join(&f)).unwrap(),
+                    "{day}/{f}"
+                );
             }
         }
     }
@@ -201,12 +321,26 @@ fn stdout_commands_equal_the_local_engine() {
     for args in [
         vec!["sessions", "--session-count", "3", "--page-index", "1"],
         vec!["sessions", "--get", "--start", "2021-10-31"],
-        vec!["productivity", "--start", "2021-10-30T22:00", "--end", "2021-10-31T05:00"],
+        vec![
+            "productivity",
+            "--start",
+            "2021-10-30T22:00",
+            "--end",
+            "2021-10-31T05:00",
+        ],
     ] {
         let mut outs = Vec::new();
         for engine in ["local", addr.as_str()] {
             let mut a = args.clone();
-            a.extend(["--quiet", "--input", &log, "--tz", "Europe/Berlin", "--engine", engine]);
+            a.extend([
+                "--quiet",
+                "--input",
+                &log,
+                "--tz",
+                "Europe/Berlin",
+                "--engine",
+                engine,
+            ]);
             outs.push(sessionstat(&a).ok());
         }
         assert!(outs[0].len() > 20, "{args:?}: {}", outs[0]);
@@ -237,21 +371,47 @@ fn bad_rows_are_found_on_spark_as_locally() {
     for engine in ["local", addr.as_str()] {
         let out = d.path(&format!("stop-{}", engine.len()));
         let err = sessionstat(&[
-            "report", "--quiet", "--input", &log, "--out", &out.display().to_string(), "--engine", engine,
-            "--tz", "Europe/Berlin",
+            "report",
+            "--quiet",
+            "--input",
+            &log,
+            "--out",
+            &out.display().to_string(),
+            "--engine",
+            engine,
+            "--tz",
+            "Europe/Berlin",
         ])
         .fails(1);
-        assert!(err.contains("bad.csv") && err.contains("sleeping"), "{engine}: {err}");
+        assert!(
+            err.contains("bad.csv") && err.contains("sleeping"),
+            "{engine}: {err}"
+        );
         assert!(!out.exists());
     }
     // Under --max-bad-rows both skip the same rows and give the same outputs.
     let mut rejects = Vec::new();
     let (lo, sp) = (d.path("local"), d.path("spark"));
     for (out, engine) in [(&lo, "local"), (&sp, addr.as_str())] {
-        let r = d.path(&format!("rejects-{}.ndjson", engine.len())).display().to_string();
+        let r = d
+            .path(&format!("rejects-{}.ndjson", engine.len()))
+            .display()
+            .to_string();
         sessionstat(&[
-            "report", "--quiet", "--input", &log, "--out", &out.display().to_string(), "--engine", engine,
-            "--tz", "Europe/Berlin", "--max-bad-rows", "6", "--rejects", &r,
+            "report",
+            "--quiet",
+            "--input",
+            &log,
+            "--out",
+            &out.display().to_string(),
+            "--engine",
+            engine,
+            "--tz",
+            "Europe/Berlin",
+            "--max-bad-rows",
+            "6",
+            "--rejects",
+            &r,
         ])
         .ok();
         let mut rows: Vec<(String, String)> = std::fs::read_to_string(&r)
@@ -261,7 +421,10 @@ fn bad_rows_are_found_on_spark_as_locally() {
                 let v: serde_json::Value = serde_json::from_str(l).unwrap();
                 assert!(v["file"].as_str().unwrap().ends_with("bad.csv"), "{l}");
                 assert!(!v["reason"].as_str().unwrap().is_empty(), "{l}");
-                (v["column"].as_str().unwrap().to_string(), v["value"].as_str().unwrap().to_string())
+                (
+                    v["column"].as_str().unwrap().to_string(),
+                    v["value"].as_str().unwrap().to_string(),
+                )
             })
             .collect();
         rows.sort();
@@ -274,8 +437,20 @@ fn bad_rows_are_found_on_spark_as_locally() {
     for engine in ["local", addr.as_str()] {
         let out = d.path(&format!("over-{}", engine.len()));
         let err = sessionstat(&[
-            "report", "--quiet", "--input", &log, "--out", &out.display().to_string(), "--engine", engine,
-            "--tz", "Europe/Berlin", "--max-bad-rows", "5", "--rejects", &d.path("r.ndjson").display().to_string(),
+            "report",
+            "--quiet",
+            "--input",
+            &log,
+            "--out",
+            &out.display().to_string(),
+            "--engine",
+            engine,
+            "--tz",
+            "Europe/Berlin",
+            "--max-bad-rows",
+            "5",
+            "--rejects",
+            &d.path("r.ndjson").display().to_string(),
         ])
         .fails(1);
         assert!(err.contains("--max-bad-rows 5"), "{engine}: {err}");
@@ -293,16 +468,29 @@ struct OwnServer {
 impl OwnServer {
     fn start() -> OwnServer {
         let home = std::process::Command::new("python3")
-            .args(["-c", "import os, pyspark; print(os.path.dirname(pyspark.__file__))"])
+            .args([
+                "-c",
+                "import os, pyspark; print(os.path.dirname(pyspark.__file__))",
+            ])
             .output()
             .expect("python3");
         let home = String::from_utf8(home.stdout).unwrap().trim().to_string();
         let state = tempfile::tempdir().unwrap();
         let port = closed_port();
         let ok = std::process::Command::new(format!("{home}/sbin/start-connect-server.sh"))
-            .args(["--master", "local[1]", "--conf", "spark.connect.grpc.binding.address=127.0.0.1"])
+            .args([
+                "--master",
+                "local[1]",
+                "--conf",
+                "spark.connect.grpc.binding.address=127.0.0.1",
+            ])
             .args(["--conf", &format!("spark.connect.grpc.binding.port={port}")])
-            .args(["--conf", "spark.driver.host=127.0.0.1", "--conf", "spark.driver.bindAddress=127.0.0.1"])
+            .args([
+                "--conf",
+                "spark.driver.host=127.0.0.1",
+                "--conf",
+                "spark.driver.bindAddress=127.0.0.1",
+            ])
             .args(["--conf", "spark.ui.enabled=false"])
             .env("SPARK_LOG_DIR", state.path())
             .env("SPARK_PID_DIR", state.path())
@@ -312,7 +500,10 @@ impl OwnServer {
         assert!(ok.success());
         let t = Instant::now();
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(t.elapsed() < Duration::from_secs(180), "the test's own server did not start");
+            assert!(
+                t.elapsed() < Duration::from_secs(180),
+                "the test's own server did not start"
+            );
             std::thread::sleep(Duration::from_millis(300));
         }
         OwnServer { state, port }
@@ -324,7 +515,10 @@ impl OwnServer {
             let p = e.unwrap().path();
             if p.extension().is_some_and(|x| x == "pid") {
                 let pid = std::fs::read_to_string(&p).unwrap();
-                std::process::Command::new("kill").args(["-9", pid.trim()]).status().unwrap();
+                std::process::Command::new("kill")
+                    .args(["-9", pid.trim()])
+                    .status()
+                    .unwrap();
             }
         }
     }
@@ -345,12 +539,32 @@ fn a_server_stopped_mid_run_fails_at_once_with_nothing_written() {
     let d = Dir::new();
     // Large enough that the backfill is still at work when the server dies.
     let log = d.path("big.parquet").display().to_string();
-    sessionstat(&["generate", "--quiet", "--out", &log, "--days", "40", "--users", "200"]).ok();
+    sessionstat(&[
+        "generate", "--quiet", "--out", &log, "--days", "40", "--users", "200",
+    ])
+    .ok();
     let out = d.path("bf");
     let addr = format!("sc://127.0.0.1:{}", own.port);
     let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("sessionstat"))
-        .args(["backfill", "--quiet", "--input", &log, "--from", "2021-03-25", "--to", "2021-05-03"])
-        .args(["--every", "day", "--engine-timeout", "5s", "--engine", &addr, "--out"])
+        .args([
+            "backfill",
+            "--quiet",
+            "--input",
+            &log,
+            "--from",
+            "2021-03-25",
+            "--to",
+            "2021-05-03",
+        ])
+        .args([
+            "--every",
+            "day",
+            "--engine-timeout",
+            "5s",
+            "--engine",
+            &addr,
+            "--out",
+        ])
         .arg(&out)
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
@@ -362,7 +576,11 @@ fn a_server_stopped_mid_run_fails_at_once_with_nothing_written() {
     let done = child.wait_with_output().unwrap();
     let err = String::from_utf8_lossy(&done.stderr);
     assert_eq!(done.status.code(), Some(1), "{err}");
-    assert!(killed.elapsed() < Duration::from_secs(30), "{:?}", killed.elapsed());
+    assert!(
+        killed.elapsed() < Duration::from_secs(30),
+        "{:?}",
+        killed.elapsed()
+    );
     assert!(err.contains(&addr), "{err}");
     assert!(done.stdout.is_empty());
     assert!(!out.exists(), "nothing is written");
@@ -382,8 +600,16 @@ fn a_dead_server_fails_at_once_naming_the_address_and_no_token() {
     let out = d.path("r");
     let t = Instant::now();
     let err = sessionstat(&[
-        "report", "--quiet", "--input", SAMPLE, "--out", &out.display().to_string(), "--engine", &addr,
-        "--engine-timeout", "5s",
+        "report",
+        "--quiet",
+        "--input",
+        SAMPLE,
+        "--out",
+        &out.display().to_string(),
+        "--engine",
+        &addr,
+        "--engine-timeout",
+        "5s",
     ])
     .fails(1);
     assert!(t.elapsed() < Duration::from_secs(20), "{:?}", t.elapsed());
@@ -391,9 +617,15 @@ fn a_dead_server_fails_at_once_naming_the_address_and_no_token() {
     assert!(!err.contains("s3cr3t"), "the token is shown: {err}");
     assert!(!out.exists(), "nothing is written");
     // The environment form, and a stdout command.
-    let run = crate::util::sessionstat_env(&["sessions", "--input", SAMPLE], &[("SESSIONSTAT_ENGINE", &addr)]);
+    let run = crate::util::sessionstat_env(
+        &["sessions", "--input", SAMPLE],
+        &[("SESSIONSTAT_ENGINE", &addr)],
+    );
     let err = run.fails(1);
-    assert!(err.contains(&format!("127.0.0.1:{port}")) && !err.contains("s3cr3t"), "{err}");
+    assert!(
+        err.contains(&format!("127.0.0.1:{port}")) && !err.contains("s3cr3t"),
+        "{err}"
+    );
     assert!(run.stdout().is_empty());
 }
 
@@ -412,14 +644,33 @@ fn a_silent_server_fails_within_the_deadline() {
     let out = d.path("r");
     let t = Instant::now();
     let err = sessionstat(&[
-        "backfill", "--quiet", "--input", SAMPLE, "--out", &out.display().to_string(), "--engine",
-        &format!("sc://127.0.0.1:{port}"), "--engine-timeout", "3s", "--from", "2021-04-01", "--to",
-        "2021-04-02", "--every", "day",
+        "backfill",
+        "--quiet",
+        "--input",
+        SAMPLE,
+        "--out",
+        &out.display().to_string(),
+        "--engine",
+        &format!("sc://127.0.0.1:{port}"),
+        "--engine-timeout",
+        "3s",
+        "--from",
+        "2021-04-01",
+        "--to",
+        "2021-04-02",
+        "--every",
+        "day",
     ])
     .fails(1);
     let took = t.elapsed();
-    assert!(took >= Duration::from_secs(3) && took < Duration::from_secs(30), "{took:?}");
-    assert!(err.contains(&format!("sc://127.0.0.1:{port}")) && err.contains("--engine-timeout"), "{err}");
+    assert!(
+        took >= Duration::from_secs(3) && took < Duration::from_secs(30),
+        "{took:?}"
+    );
+    assert!(
+        err.contains(&format!("sc://127.0.0.1:{port}")) && err.contains("--engine-timeout"),
+        "{err}"
+    );
     assert!(!out.exists());
     drop(held);
 }
@@ -440,7 +691,17 @@ fn engine_flags_are_checked_before_any_work() {
         let err = sessionstat(&args).fails(2);
         assert!(err.contains(says), "{value}: {err}");
     }
-    let err = sessionstat(&["report", "--input", SAMPLE, "--out", "x", "--engine", "sc://h:1", "--sessionize", "30m"])
-        .fails(2);
+    let err = sessionstat(&[
+        "report",
+        "--input",
+        SAMPLE,
+        "--out",
+        "x",
+        "--engine",
+        "sc://h:1",
+        "--sessionize",
+        "30m",
+    ])
+    .fails(2);
     assert!(err.contains("--sessionize"), "{err}");
 }

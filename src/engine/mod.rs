@@ -179,16 +179,31 @@ mod tests {
         let a = SparkAddress::parse("sc://db.example:443/;use_ssl=true;token=abc123;user_id=x")
             .unwrap();
         assert_eq!((a.host.as_str(), a.port), ("db.example", 443));
-        assert_eq!(a.to_string(), "sc://db.example:443/;use_ssl=true;token=***;user_id=x");
+        assert_eq!(
+            a.to_string(),
+            "sc://db.example:443/;use_ssl=true;token=***;user_id=x"
+        );
         assert_eq!(format!("{:?}", Engine::Spark(a.clone())), a.to_string());
         assert!(!a.to_string().contains("abc123"));
         assert_eq!(a.scrub("bad token abc123 given"), "bad token *** given");
-        assert_eq!(a.url(), "sc://db.example:443/;use_ssl=true;token=abc123;user_id=x");
+        assert_eq!(
+            a.url(),
+            "sc://db.example:443/;use_ssl=true;token=abc123;user_id=x"
+        );
         let d = SparkAddress::parse("sc://localhost").unwrap();
         assert_eq!((d.host.as_str(), d.port), ("localhost", 15002));
         let v6 = SparkAddress::parse("sc://[::1]:15003").unwrap();
-        assert_eq!((v6.host.as_str(), v6.port, v6.to_string().as_str()), ("::1", 15003, "sc://[::1]:15003"));
-        for bad in ["sc://", "sc://:15002", "sc://h:0", "sc://h:99999", "sc://h:1/;x"] {
+        assert_eq!(
+            (v6.host.as_str(), v6.port, v6.to_string().as_str()),
+            ("::1", 15003, "sc://[::1]:15003")
+        );
+        for bad in [
+            "sc://",
+            "sc://:15002",
+            "sc://h:0",
+            "sc://h:99999",
+            "sc://h:1/;x",
+        ] {
             assert!(SparkAddress::parse(bad).is_err(), "{bad}");
         }
         let e = SparkAddress::parse("sc://h:1/;token").unwrap_err();

@@ -615,7 +615,10 @@ mod tests {
             end: t("2021-04-05T06:31:00Z"),
             total: US_PER_MIN,
         }];
-        assert_eq!(session_outside(&keys, &zone, &work, Some(15 * US_PER_MIN)), want);
+        assert_eq!(
+            session_outside(&keys, &zone, &work, Some(15 * US_PER_MIN)),
+            want
+        );
         let mut days = RunningDays::default();
         let mut starts = DayStarts::new(zone, work);
         let mut prev = None;

@@ -2,9 +2,9 @@
 //! from this tool's own zone rules, so that Spark cuts and resolves time
 //! exactly as the local engine does, whatever zone data its JVM carries.
 
+use crate::rollup::day_start;
 use crate::rollup::findings::{stretch, WorkHours};
 use crate::rollup::hours::HourCuts;
-use crate::rollup::day_start;
 use crate::rollup::local_day;
 use crate::time::{Micros, Zone, US_PER_DAY, US_PER_HOUR, US_PER_SEC};
 
@@ -42,10 +42,17 @@ pub fn pieces(
         let (stretch_end, hday, outside) = stretch(t, &mut cuts, work);
         let bucket = t.div_euclid(US_PER_HOUR);
         let (p, window_end) = window_at(windows, t);
-        let cut = [end, next_day, block.end, stretch_end, (bucket + 1) * US_PER_HOUR, window_end]
-            .into_iter()
-            .min()
-            .expect("candidates");
+        let cut = [
+            end,
+            next_day,
+            block.end,
+            stretch_end,
+            (bucket + 1) * US_PER_HOUR,
+            window_end,
+        ]
+        .into_iter()
+        .min()
+        .expect("candidates");
         debug_assert!(cut > t);
         if let Some(p) = p {
             rows.push(vec![
@@ -114,7 +121,11 @@ pub fn zone_segments(zone: &Zone, lo: Micros, hi: Micros) -> Vec<Vec<i64>> {
     // Each run covers wall times [from + offset, to + offset).
     let walls: Vec<(Micros, Micros, Micros)> =
         runs.iter().map(|&(a, b, o)| (a + o, b + o, o)).collect();
-    let mut edges: Vec<Micros> = walls.iter().flat_map(|w| [w.0, w.1]).chain([lo, hi + 1]).collect();
+    let mut edges: Vec<Micros> = walls
+        .iter()
+        .flat_map(|w| [w.0, w.1])
+        .chain([lo, hi + 1])
+        .collect();
     edges.retain(|&e| (lo..=hi + 1).contains(&e));
     edges.sort_unstable();
     edges.dedup();
@@ -190,11 +201,21 @@ mod tests {
     #[test]
     fn pieces_tile_the_range_and_keep_their_calendar() {
         let work = WorkHours::default();
-        for name in ["Europe/Berlin", "Asia/Kathmandu", "Australia/Lord_Howe", "UTC"] {
+        for name in [
+            "Europe/Berlin",
+            "Asia/Kathmandu",
+            "Australia/Lord_Howe",
+            "UTC",
+        ] {
             let z = zone(name);
-            let from = crate::time::parse_time("2021-10-30T20:17:00Z").unwrap().wall_us;
+            let from = crate::time::parse_time("2021-10-30T20:17:00Z")
+                .unwrap()
+                .wall_us;
             let to = from + 3 * US_PER_DAY;
-            let windows = [(Some(from + US_PER_HOUR), Some(from + 40 * US_PER_HOUR)), (Some(from + 40 * US_PER_HOUR + 1), None)];
+            let windows = [
+                (Some(from + US_PER_HOUR), Some(from + 40 * US_PER_HOUR)),
+                (Some(from + 40 * US_PER_HOUR + 1), None),
+            ];
             let rows = pieces(&z, &work, &windows, from, to);
             assert_eq!(rows.first().unwrap()[1], from + US_PER_HOUR);
             assert_eq!(rows.last().unwrap()[2], to + 1);
@@ -203,11 +224,23 @@ mod tests {
             }
             for r in &rows {
                 let (lo, hi) = (r[1], r[2]);
-                assert!(lo < hi && r[0] == lo.div_euclid(US_PER_HOUR) && (hi - 1).div_euclid(US_PER_HOUR) == r[0]);
+                assert!(
+                    lo < hi
+                        && r[0] == lo.div_euclid(US_PER_HOUR)
+                        && (hi - 1).div_euclid(US_PER_HOUR) == r[0]
+                );
                 for t in [lo, hi - 1] {
                     let wall = z.to_wall(t);
-                    assert_eq!(r[5], wall.div_euclid(US_PER_DAY), "{name} local date at {t}");
-                    assert_eq!(r[6], wall.rem_euclid(US_PER_DAY) / US_PER_HOUR, "{name} hour at {t}");
+                    assert_eq!(
+                        r[5],
+                        wall.div_euclid(US_PER_DAY),
+                        "{name} local date at {t}"
+                    );
+                    assert_eq!(
+                        r[6],
+                        wall.rem_euclid(US_PER_DAY) / US_PER_HOUR,
+                        "{name} hour at {t}"
+                    );
                     assert!(day_start(&z, r[4]) <= t && t < day_start(&z, r[4] + 1));
                     let p = if t <= from + 40 * US_PER_HOUR { 0 } else { 1 };
                     assert_eq!(r[3], p);

@@ -108,7 +108,9 @@ impl Spark {
             "SET spark.sql.ansi.enabled=false",
             "SET spark.sql.parquet.inferTimestampNTZ.enabled=true",
         ] {
-            spark.call("setting up the session", move |s| s.sql(set)?.collect().map(|_| ()))?;
+            spark.call("setting up the session", move |s| {
+                s.sql(set)?.collect().map(|_| ())
+            })?;
         }
         Ok(spark)
     }
@@ -146,17 +148,27 @@ impl Spark {
     /// Runs a query whose rows all matter: the rows that come back are
     /// counted against Spark's own count of the same view, so a result that
     /// arrives short is an error, never a smaller answer.
-    fn query_whole(&self, what: &str, view: &str, body: &str) -> Result<Vec<RecordBatch>, LoadError> {
+    fn query_whole(
+        &self,
+        what: &str,
+        view: &str,
+        body: &str,
+    ) -> Result<Vec<RecordBatch>, LoadError> {
         self.view(view, body)?;
         let batches = self.query(what, format!("SELECT * FROM {view}"))?;
-        let counted = self.query(what, format!("SELECT CAST(count(*) AS BIGINT) AS n FROM {view}"))?;
+        let counted = self.query(
+            what,
+            format!("SELECT CAST(count(*) AS BIGINT) AS n FROM {view}"),
+        )?;
         let want = first_i64(&counted, "n").unwrap_or(-1);
         let got: usize = batches.iter().map(|b| b.num_rows()).sum();
         if i64::try_from(got) != Ok(want) {
             return Err(fail(
                 &self.addr,
                 what,
-                &format!("{got} rows came back of the {want} the server counted; nothing is written"),
+                &format!(
+                    "{got} rows came back of the {want} the server counted; nothing is written"
+                ),
             ));
         }
         Ok(batches)
@@ -243,14 +255,18 @@ fn load(spark: &Spark, job: &Job) -> Result<u64, LoadError> {
         if file.format == Format::Csv {
             let counted = spark.query(
                 &format!("counting the empty lines of {}", file.display()),
-                format!("SELECT CAST(count(*) AS BIGINT) AS n FROM text.`{}` WHERE value = ''", spark_path(file).replace('`', "``")),
+                format!(
+                    "SELECT CAST(count(*) AS BIGINT) AS n FROM text.`{}` WHERE value = ''",
+                    spark_path(file).replace('`', "``")
+                ),
             )?;
             empty_lines += first_i64(&counted, "n").unwrap_or(0) as u64;
         }
         let v = view.clone();
-        let schema = spark.call(&format!("reading the columns of {}", file.display()), move |s| {
-            s.table(&v)?.schema()
-        })?;
+        let schema = spark.call(
+            &format!("reading the columns of {}", file.display()),
+            move |s| s.table(&v)?.schema(),
+        )?;
         let cols = columns(job.map, file, &schema)?;
         let blank = match (file.format, &schema) {
             (Format::Csv, DataType::Struct { fields }) if !fields.is_empty() => fields
@@ -296,7 +312,12 @@ fn columns(
     };
     // Nested NDJSON objects are found by dotted paths (SPEC 9.4).
     let mut found: Vec<(String, Vec<String>, Ty)> = Vec::new();
-    fn walk(prefix: &[String], dt: &DataType, nested: bool, out: &mut Vec<(String, Vec<String>, Ty)>) {
+    fn walk(
+        prefix: &[String],
+        dt: &DataType,
+        nested: bool,
+        out: &mut Vec<(String, Vec<String>, Ty)>,
+    ) {
         if let DataType::Struct { fields } = dt {
             for f in fields {
                 let mut path = prefix.to_vec();
@@ -304,8 +325,16 @@ fn columns(
                 match &f.data_type {
                     DataType::Struct { .. } if nested => walk(&path, &f.data_type, nested, out),
                     t => {
-                        let name = path.iter().map(|s| s.replace('.', "\\.")).collect::<Vec<_>>().join(".");
-                        let name = if path.len() == 1 { path[0].clone() } else { name };
+                        let name = path
+                            .iter()
+                            .map(|s| s.replace('.', "\\."))
+                            .collect::<Vec<_>>()
+                            .join(".");
+                        let name = if path.len() == 1 {
+                            path[0].clone()
+                        } else {
+                            name
+                        };
                         out.push((name, path, ty(t)));
                     }
                 }
@@ -390,8 +419,8 @@ fn zone_name(zone: &Zone) -> String {
 
 /// Sends a small table of integers to Spark as a temporary view.
 fn upload(spark: &Spark, name: &str, cols: &[&str], rows: Vec<Vec<i64>>) -> Result<(), LoadError> {
-    use spark_connect::types::StructField;
     use spark_connect::row::{Row, Value};
+    use spark_connect::types::StructField;
     let fields: Vec<String> = cols.iter().map(|c| c.to_string()).collect();
     let schema = DataType::Struct {
         fields: cols
@@ -410,7 +439,8 @@ fn upload(spark: &Spark, name: &str, cols: &[&str], rows: Vec<Vec<i64>>) -> Resu
         .collect();
     let name = name.to_string();
     spark.call(&format!("sending {name}"), move |s| {
-        s.create_dataframe(rows, schema)?.create_or_replace_temp_view(&name)
+        s.create_dataframe(rows, schema)?
+            .create_or_replace_temp_view(&name)
     })
 }
 
@@ -474,7 +504,10 @@ fn prepare(spark: &Spark, job: &Job) -> Result<(u64, u64, Vec<BadRow>), LoadErro
     )?;
     let rows_read = first_i64(&counted, "n").unwrap_or(0) as u64 + empty_lines;
     let blank_rows = first_i64(&counted, "blank").unwrap_or(0) as u64 + empty_lines;
-    let bad = spark.query("finding bad rows", sql::bad_rows(job.max_bad_rows.saturating_add(1)))?;
+    let bad = spark.query(
+        "finding bad rows",
+        sql::bad_rows(job.max_bad_rows.saturating_add(1)),
+    )?;
     let mut rejected = Vec::new();
     for b in &bad {
         let (f, file, column, value, rule, record) = (
@@ -521,7 +554,10 @@ struct Answer {
 }
 
 /// `ss_evp`, `ss_sp`, then the answers and (with a calendar) the parts, per window.
-fn compute(spark: &Spark, job: &Job) -> Result<(Vec<Answer>, BTreeMap<(i64, usize), SessionParts>), LoadError> {
+fn compute(
+    spark: &Spark,
+    job: &Job,
+) -> Result<(Vec<Answer>, BTreeMap<(i64, usize), SessionParts>), LoadError> {
     let (windows, parts) = (&job.windows[..], job.parts);
     if parts == Parts::None {
         spark.view("ss_evp", &sql::in_window(windows[0].0, windows[0].1))?;
@@ -530,7 +566,9 @@ fn compute(spark: &Spark, job: &Job) -> Result<(Vec<Answer>, BTreeMap<(i64, usiz
         let hi = windows.last().and_then(|w| w.1).unwrap_or(Micros::MAX);
         let range = spark.query(
             "finding the range of events",
-            format!("SELECT min(ts) AS lo, max(ts) AS hi FROM ss_good WHERE ts >= {lo} AND ts <= {hi}"),
+            format!(
+                "SELECT min(ts) AS lo, max(ts) AS hi FROM ss_good WHERE ts >= {lo} AND ts <= {hi}"
+            ),
         )?;
         let rows = match (first_i64(&range, "lo"), first_i64(&range, "hi")) {
             (Some(a), Some(b)) => calendar::pieces(&job.zone, &job.work, windows, a, b),
@@ -575,7 +613,11 @@ fn compute(spark: &Spark, job: &Job) -> Result<(Vec<Answer>, BTreeMap<(i64, usiz
             i64s(b, "uid"),
         );
         let (uname, cguid, cname) = (texts(b, "uname"), texts(b, "cguid"), texts(b, "cname"));
-        let (first_ts, last_ts, has_logout) = (i64s(b, "first_ts"), i64s(b, "last_ts"), i64s(b, "has_logout"));
+        let (first_ts, last_ts, has_logout) = (
+            i64s(b, "first_ts"),
+            i64s(b, "last_ts"),
+            i64s(b, "has_logout"),
+        );
         for i in 0..b.num_rows() {
             let p = p.value(i) as usize;
             let (start, end) = windows[p];
@@ -606,12 +648,27 @@ fn compute(spark: &Spark, job: &Job) -> Result<(Vec<Answer>, BTreeMap<(i64, usiz
     }
     let mut by_session = BTreeMap::new();
     if parts != Parts::None {
-        let batches = spark.query_whole("computing the day and hour parts", "ss_parts", &sql::parts())?;
+        let batches = spark.query_whole(
+            "computing the day and hour parts",
+            "ss_parts",
+            &sql::parts(),
+        )?;
         let mut groups: BTreeMap<(i64, usize), Vec<Group>> = BTreeMap::new();
         for b in &batches {
             let c: Vec<&Int64Array> = [
-                "sid", "p", "dday", "hday", "hour", "outside", "productive", "idle", "plo", "phi", "at",
-                "first_event", "last_event",
+                "sid",
+                "p",
+                "dday",
+                "hday",
+                "hour",
+                "outside",
+                "productive",
+                "idle",
+                "plo",
+                "phi",
+                "at",
+                "first_event",
+                "last_event",
             ]
             .iter()
             .map(|n| i64s(b, n))

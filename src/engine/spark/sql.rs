@@ -93,7 +93,8 @@ pub fn int32(e: &str, ty: Ty) -> (String, String) {
         _ => {
             let t = trimmed(e);
             // Sign and digits, leading zeros dropped so any length compares.
-            let digits = format!("regexp_replace(regexp_replace({t}, '^[+-]', ''), '^0+(?=[0-9])', '')");
+            let digits =
+                format!("regexp_replace(regexp_replace({t}, '^[+-]', ''), '^0+(?=[0-9])', '')");
             let neg = format!("({t} LIKE '-%')");
             let value = format!(
                 "CASE WHEN {t} RLIKE '^[+-]?[0-9]+$' AND length({digits}) <= 10 AND CAST({digits} AS BIGINT) * IF({neg}, -1, 1) BETWEEN -2147483648 AND 2147483647 THEN CAST({digits} AS BIGINT) * IF({neg}, -1, 1) END"
@@ -206,7 +207,9 @@ pub fn timestamp(e: &str, ty: Ty) -> TimeExprs {
                 om = int(11),
             );
             TimeExprs {
-                utc: format!("CASE WHEN ({offset}) IS NOT NULL THEN ({wall}) - ({offset}) * 1000000 END"),
+                utc: format!(
+                    "CASE WHEN ({offset}) IS NOT NULL THEN ({wall}) - ({offset}) * 1000000 END"
+                ),
                 wall: format!("CASE WHEN ({offset}) IS NULL THEN {wall} END"),
                 rule,
                 shown: format!("CAST({e} AS STRING)"),
@@ -258,7 +261,10 @@ pub fn parsed_file(
     let mut bad_val = String::from("CASE");
     let mut bad_rule = String::from("CASE");
     for (c, rule) in &checks {
-        bad_col.push_str(&format!(" WHEN ({rule}) IS NOT NULL THEN {}", lit(c.name())));
+        bad_col.push_str(&format!(
+            " WHEN ({rule}) IS NOT NULL THEN {}",
+            lit(c.name())
+        ));
         bad_val.push_str(&format!(" WHEN ({rule}) IS NOT NULL THEN {}", shown(*c)));
         bad_rule.push_str(&format!(" WHEN ({rule}) IS NOT NULL THEN {rule}"));
     }
@@ -267,7 +273,11 @@ pub fn parsed_file(
     bad_rule.push_str(" END");
     let record = Canon::ALL
         .iter()
-        .filter_map(|&c| cols[c as usize].as_ref().map(|(e, _)| format!("{}, CAST({e} AS STRING)", lit(c.name()))))
+        .filter_map(|&c| {
+            cols[c as usize]
+                .as_ref()
+                .map(|(e, _)| format!("{}, CAST({e} AS STRING)", lit(c.name())))
+        })
         .collect::<Vec<_>>()
         .join(", ");
     format!(
@@ -326,7 +336,8 @@ pub const CHECKED: &str = "SELECT *, first_value(named_struct('uid', uid, 'uname
      FROM ss_ev WHERE bad_rule IS NULL";
 
 /// The column of `ss_chk` that differs from the session's first row, and the rule.
-pub const DIFFERS: &str = "CASE WHEN uid <> fx.uid THEN 'user_id' WHEN uname <> fx.uname THEN 'user_name' \
+pub const DIFFERS: &str =
+    "CASE WHEN uid <> fx.uid THEN 'user_id' WHEN uname <> fx.uname THEN 'user_name' \
      WHEN cguid <> fx.cguid THEN 'client_guid' WHEN cname <> fx.cname THEN 'client_name' END";
 
 /// Bad rows of every kind, in input order: at most `limit`.
