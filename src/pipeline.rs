@@ -501,36 +501,33 @@ mod spark {
         pub rejected: Vec<BadRow>,
     }
 
-    #[cfg(feature = "spark")]
     pub fn run(
         cfg: &Config,
         addr: &SparkAddress,
         windows: Vec<(Option<Micros>, Option<Micros>)>,
         parts: Parts,
     ) -> Result<Ran, LoadError> {
-        let job = crate::engine::spark::Job {
-            files: &cfg.files,
-            map: &cfg.load.map,
-            max_bad_rows: cfg.load.max_bad_rows,
-            zone: cfg.zone,
-            idle_after: cfg.idle_after,
-            work: cfg.findings.work,
-            windows,
-            parts,
-        };
-        crate::engine::spark::run(&job, addr, cfg.engine_timeout)
-    }
-
-    #[cfg(not(feature = "spark"))]
-    pub fn run(
-        _: &Config,
-        addr: &SparkAddress,
-        _: Vec<(Option<Micros>, Option<Micros>)>,
-        _: Parts,
-    ) -> Result<Ran, LoadError> {
-        Err(LoadError::Input(format!(
-            "--engine {addr}: this build has no Spark support"
-        )))
+        #[cfg(feature = "spark")]
+        {
+            let job = crate::engine::spark::Job {
+                files: &cfg.files,
+                map: &cfg.load.map,
+                max_bad_rows: cfg.load.max_bad_rows,
+                zone: cfg.zone,
+                idle_after: cfg.idle_after,
+                work: cfg.findings.work,
+                windows,
+                parts,
+            };
+            crate::engine::spark::run(&job, addr, cfg.engine_timeout)
+        }
+        #[cfg(not(feature = "spark"))]
+        {
+            let _ = (cfg, windows, parts);
+            Err(LoadError::Input(format!(
+                "--engine {addr}: this build has no Spark support"
+            )))
+        }
     }
 
     /// One `Outcome` per window, as the local engine gives them, and the

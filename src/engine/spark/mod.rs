@@ -307,45 +307,40 @@ fn columns(
     file: &InputFile,
     schema: &DataType,
 ) -> Result<[Option<(String, Ty)>; 7], LoadError> {
-    let DataType::Struct { fields } = schema else {
+    if !matches!(schema, DataType::Struct { .. }) {
         return Err(LoadError::Input(format!("{}: not a table", file.display())));
-    };
-    // Nested NDJSON objects are found by dotted paths (SPEC 9.4).
-    let mut found: Vec<(String, Vec<String>, Ty)> = Vec::new();
-    fn walk(
-        prefix: &[String],
-        dt: &DataType,
-        nested: bool,
-        out: &mut Vec<(String, Vec<String>, Ty)>,
-    ) {
-        if let DataType::Struct { fields } = dt {
-            for f in fields {
-                let mut path = prefix.to_vec();
-                path.push(f.name.clone());
-                match &f.data_type {
-                    DataType::Struct { .. } if nested => walk(&path, &f.data_type, nested, out),
-                    t => {
-                        let name = path
+    }
+    // Nested NDJSON objects are found by dotted paths (SPEC 9.4): each
+    // column as (name, expression, type).
+    let mut found: Vec<(String, String, Ty)> = Vec::new();
+    fn walk(prefix: &[String], dt: &DataType, nested: bool, out: &mut Vec<(String, String, Ty)>) {
+        let DataType::Struct { fields } = dt else {
+            return;
+        };
+        for f in fields {
+            let mut path = prefix.to_vec();
+            path.push(f.name.clone());
+            match &f.data_type {
+                DataType::Struct { .. } if nested => walk(&path, &f.data_type, nested, out),
+                t => {
+                    let name = match path.len() {
+                        1 => path[0].clone(),
+                        _ => path
                             .iter()
                             .map(|s| s.replace('.', "\\."))
                             .collect::<Vec<_>>()
-                            .join(".");
-                        let name = if path.len() == 1 {
-                            path[0].clone()
-                        } else {
-                            name
-                        };
-                        out.push((name, path, ty(t)));
-                    }
+                            .join("."),
+                    };
+                    out.push((name, sql::ident(&path), ty(t)));
                 }
             }
         }
     }
     walk(&[], schema, file.format == Format::Ndjson, &mut found);
-    let _ = fields;
-    for (k, _) in &file.hive {
+    // A hive partition value is a column unless the file has its own.
+    for (k, v) in &file.hive {
         if !found.iter().any(|f| f.0 == *k) {
-            found.push((k.clone(), vec![k.clone()], Ty::Text));
+            found.push((k.clone(), lit(v), Ty::Text));
         }
     }
     let names: Vec<String> = found.iter().map(|f| f.0.clone()).collect();
@@ -355,24 +350,11 @@ fn columns(
     let mut out: [Option<(String, Ty)>; 7] = Default::default();
     for c in Canon::ALL {
         let src = map.source(c);
-        let Some(hit) = found.iter().find(|f| f.0 == src) else {
-            continue;
-        };
-        let expr = match file.hive.iter().find(|(k, _)| *k == hit.0) {
-            Some((_, v)) if hit.1.len() == 1 && !fields_has(schema, k_of(&hit.1)) => lit(v),
-            _ => sql::ident(&hit.1),
-        };
-        out[c as usize] = Some((expr, hit.2));
+        if let Some((_, expr, t)) = found.iter().find(|f| f.0 == src) {
+            out[c as usize] = Some((expr.clone(), *t));
+        }
     }
     Ok(out)
-}
-
-fn k_of(path: &[String]) -> &str {
-    &path[0]
-}
-
-fn fields_has(schema: &DataType, name: &str) -> bool {
-    matches!(schema, DataType::Struct { fields } if fields.iter().any(|f| f.name == name))
 }
 
 fn ty(t: &DataType) -> Ty {
