@@ -4,12 +4,15 @@
 //! local kernel gives, so the writers are shared.
 //!
 //! Every call goes through one worker thread that owns the client; the
-//! caller waits for it with a deadline (`--engine-timeout`). A call that
-//! gets no answer at all within it fails; a query that runs longer is not
-//! cut off while the server still accepts connections.
+//! caller waits for it with a deadline (`--engine-timeout`). Connecting and
+//! the first call must be answered within it; after that a call that runs
+//! longer (a query, or a statement on a busy server) is not cut off while
+//! the server still accepts connections, and fails within the deadline
+//! once it does not.
 
 mod calendar;
 mod sql;
+mod stream;
 
 use crate::engine::SparkAddress;
 use crate::kernel::SessionStats;
@@ -29,7 +32,14 @@ use std::net::{TcpStream, ToSocketAddrs};
 use std::sync::mpsc;
 use std::time::Duration;
 
-type Call = Box<dyn FnOnce(&SparkSession) + Send>;
+/// The client's two connections to one session: the crate's session for
+/// statements, schemas and sent tables, and `Results` for rows.
+struct Link {
+    session: SparkSession,
+    results: stream::Results,
+}
+
+type Call = Box<dyn FnOnce(&Link) + Send>;
 
 /// What a run asks of Spark: the inputs and how to read them, the span
 /// rule, the zone and work hours that cut time, the windows (ascending and
@@ -75,11 +85,17 @@ impl Spark {
         std::thread::Builder::new()
             .name("spark-connect".into())
             .spawn(move || {
-                let session = SparkSession::builder().remote(&url).get_or_create();
-                let session = match session {
-                    Ok(s) => {
+                let link = SparkSession::builder()
+                    .remote(&url)
+                    .get_or_create()
+                    .and_then(|session| {
+                        let results = stream::Results::connect(&url, session.session_id())?;
+                        Ok(Link { session, results })
+                    });
+                let link = match link {
+                    Ok(l) => {
                         let _ = ready_tx.send(Ok(()));
-                        s
+                        l
                     }
                     Err(e) => {
                         let _ = ready_tx.send(Err(e.to_string()));
@@ -87,7 +103,7 @@ impl Spark {
                     }
                 };
                 for job in rx {
-                    job(&session);
+                    job(&link);
                 }
             })
             .map_err(|e| LoadError::Input(format!("cannot start the Spark client: {e}")))?;
@@ -102,42 +118,54 @@ impl Spark {
             jobs,
         };
         // A server that takes the connection but never answers is found here.
-        spark.call("asking its version", |s| s.version().map(|_| ()))?;
+        spark.call("asking its version", |l| l.session.version().map(|_| ()))?;
         for set in [
             "SET spark.sql.session.timeZone=UTC",
             "SET spark.sql.ansi.enabled=false",
             "SET spark.sql.parquet.inferTimestampNTZ.enabled=true",
         ] {
-            spark.call("setting up the session", move |s| {
-                s.sql(set)?.collect().map(|_| ())
-            })?;
+            spark.exec("setting up the session", set.to_string())?;
         }
         Ok(spark)
     }
 
     /// Runs `f` on the worker; no answer within the timeout is an error.
+    /// Used until the server has answered once.
     fn call<T: Send + 'static>(
         &self,
         what: &str,
-        f: impl FnOnce(&SparkSession) -> spark_connect::Result<T> + Send + 'static,
+        f: impl FnOnce(&Link) -> spark_connect::Result<T> + Send + 'static,
     ) -> Result<T, LoadError> {
-        let rx = self.submit(f)?;
-        match rx.recv_timeout(self.timeout) {
-            Ok(r) => r.map_err(|e| fail(&self.addr, what, &e.to_string())),
-            Err(_) => Err(no_answer(&self.addr, what, self.timeout)),
-        }
+        self.answer(what, self.submit(f)?, false)
     }
 
-    /// Runs a query that may take long: it is waited for as long as the
-    /// server keeps accepting connections, checked once per timeout.
-    fn query(&self, what: &str, text: String) -> Result<Vec<RecordBatch>, LoadError> {
-        crate::trace::stage(&format!("spark: {what}"));
-        let rx = self.submit(move |s| s.sql(&text)?.collect_record_batches())?;
+    /// Runs `f` on a server that has answered before: a busy server may take
+    /// long, so it is waited for as long as it keeps accepting connections,
+    /// checked once per timeout; a server gone is an error within it.
+    fn wait<T: Send + 'static>(
+        &self,
+        what: &str,
+        f: impl FnOnce(&Link) -> spark_connect::Result<T> + Send + 'static,
+    ) -> Result<T, LoadError> {
+        self.answer(what, self.submit(f)?, true)
+    }
+
+    fn answer<T>(
+        &self,
+        what: &str,
+        rx: mpsc::Receiver<spark_connect::Result<T>>,
+        patient: bool,
+    ) -> Result<T, LoadError> {
         loop {
             match rx.recv_timeout(self.timeout) {
                 Ok(r) => return r.map_err(|e| fail(&self.addr, what, &e.to_string())),
-                Err(mpsc::RecvTimeoutError::Timeout) => reachable(&self.addr, self.timeout)
-                    .map_err(|_| no_answer(&self.addr, what, self.timeout))?,
+                Err(mpsc::RecvTimeoutError::Timeout) if patient => {
+                    reachable(&self.addr, self.timeout)
+                        .map_err(|_| no_answer(&self.addr, what, self.timeout))?
+                }
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    return Err(no_answer(&self.addr, what, self.timeout))
+                }
                 Err(mpsc::RecvTimeoutError::Disconnected) => {
                     return Err(fail(&self.addr, what, "the client stopped"))
                 }
@@ -145,38 +173,39 @@ impl Spark {
         }
     }
 
-    /// Runs a query whose rows all matter: the rows that come back are
-    /// counted against Spark's own count of the same view, so a result that
-    /// arrives short is an error, never a smaller answer.
-    fn query_whole(
+    /// Runs a query and returns its rows.
+    fn query(&self, what: &str, text: String) -> Result<Vec<RecordBatch>, LoadError> {
+        crate::trace::stage(&format!("spark: {what}"));
+        self.wait(what, move |l| l.results.run(&text))
+    }
+
+    /// Runs an aggregate query that gives one row, and returns its integer
+    /// columns `names` (null where the aggregate is).
+    fn scalars<const N: usize>(
         &self,
         what: &str,
-        view: &str,
-        body: &str,
-    ) -> Result<Vec<RecordBatch>, LoadError> {
-        self.view(view, body)?;
-        let batches = self.query(what, format!("SELECT * FROM {view}"))?;
-        let counted = self.query(
-            what,
-            format!("SELECT CAST(count(*) AS BIGINT) AS n FROM {view}"),
-        )?;
-        let want = first_i64(&counted, "n").unwrap_or(-1);
-        let got: usize = batches.iter().map(|b| b.num_rows()).sum();
-        if i64::try_from(got) != Ok(want) {
+        text: String,
+        names: [&str; N],
+    ) -> Result<[Option<i64>; N], LoadError> {
+        let batches = self.query(what, text)?;
+        let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
+        let Some(b) = batches
+            .iter()
+            .find(|b| b.num_rows() > 0)
+            .filter(|_| rows == 1)
+        else {
             return Err(fail(
                 &self.addr,
                 what,
-                &format!(
-                    "{got} rows came back of the {want} the server counted; nothing is written"
-                ),
+                &format!("{rows} rows came back where one was expected"),
             ));
-        }
-        Ok(batches)
+        };
+        Ok(names.map(|n| opt(i64s(b, n), 0)))
     }
 
     /// Runs a statement (a view's definition) for its effect.
     fn exec(&self, what: &str, text: String) -> Result<(), LoadError> {
-        self.call(what, move |s| s.sql(&text)?.collect().map(|_| ()))
+        self.wait(what, move |l| l.results.run(&text).map(|_| ()))
     }
 
     fn view(&self, name: &str, body: &str) -> Result<(), LoadError> {
@@ -188,7 +217,7 @@ impl Spark {
 
     fn submit<T: Send + 'static>(
         &self,
-        f: impl FnOnce(&SparkSession) -> spark_connect::Result<T> + Send + 'static,
+        f: impl FnOnce(&Link) -> spark_connect::Result<T> + Send + 'static,
     ) -> Result<mpsc::Receiver<spark_connect::Result<T>>, LoadError> {
         let (tx, rx) = mpsc::channel();
         self.jobs
@@ -253,19 +282,20 @@ fn load(spark: &Spark, job: &Job) -> Result<u64, LoadError> {
             format!("CREATE OR REPLACE TEMPORARY VIEW {view} {using}"),
         )?;
         if file.format == Format::Csv {
-            let counted = spark.query(
+            let [n] = spark.scalars(
                 &format!("counting the empty lines of {}", file.display()),
                 format!(
                     "SELECT CAST(count(*) AS BIGINT) AS n FROM text.`{}` WHERE value = ''",
                     spark_path(file).replace('`', "``")
                 ),
+                ["n"],
             )?;
-            empty_lines += first_i64(&counted, "n").unwrap_or(0) as u64;
+            empty_lines += n.unwrap_or(0) as u64;
         }
         let v = view.clone();
-        let schema = spark.call(
+        let schema = spark.wait(
             &format!("reading the columns of {}", file.display()),
-            move |s| s.table(&v)?.schema(),
+            move |l| l.session.table(&v)?.schema(),
         )?;
         let cols = columns(job.map, file, &schema)?;
         let blank = match (file.format, &schema) {
@@ -378,11 +408,11 @@ fn resolve_zone(spark: &Spark, zone: &Zone) -> Result<(), LoadError> {
         Zone::Iana(_) => None,
     };
     if fixed.is_none() {
-        let range = spark.query(
+        let [lo, hi] = spark.scalars(
             "finding the range of local times",
             "SELECT min(wall) AS lo, max(wall) AS hi FROM ss_p WHERE utc IS NULL".into(),
+            ["lo", "hi"],
         )?;
-        let (lo, hi) = (first_i64(&range, "lo"), first_i64(&range, "hi"));
         let rows = match (lo, hi) {
             (Some(lo), Some(hi)) => calendar::zone_segments(zone, lo, hi),
             _ => Vec::new(),
@@ -420,8 +450,9 @@ fn upload(spark: &Spark, name: &str, cols: &[&str], rows: Vec<Vec<i64>>) -> Resu
         .map(|r| Row::new(fields.clone(), r.into_iter().map(Value::Long).collect()))
         .collect();
     let name = name.to_string();
-    spark.call(&format!("sending {name}"), move |s| {
-        s.create_dataframe(rows, schema)?
+    spark.wait(&format!("sending {name}"), move |l| {
+        l.session
+            .create_dataframe(rows, schema)?
             .create_or_replace_temp_view(&name)
     })
 }
@@ -465,13 +496,6 @@ fn opt(a: &Int64Array, i: usize) -> Option<i64> {
     a.is_valid(i).then(|| a.value(i))
 }
 
-fn first_i64(batches: &[RecordBatch], name: &str) -> Option<i64> {
-    batches
-        .iter()
-        .find(|b| b.num_rows() > 0)
-        .and_then(|b| opt(i64s(b, name), 0))
-}
-
 /// Loads, checks and resolves the inputs on Spark: `ss_good` is defined
 /// after this; the bad rows (at most `--max-bad-rows` + 1) and the number of
 /// rows read come back.
@@ -480,12 +504,13 @@ fn prepare(spark: &Spark, job: &Job) -> Result<(u64, u64, Vec<BadRow>), LoadErro
     resolve_zone(spark, &job.zone)?;
     spark.view("ss_chk", sql::CHECKED)?;
     spark.view("ss_good", &sql::good())?;
-    let counted = spark.query(
+    let [n, blank] = spark.scalars(
         "counting rows",
         "SELECT CAST(count(*) AS BIGINT) AS n, CAST(coalesce(sum(IF(blank, 1, 0)), 0) AS BIGINT) AS blank FROM ss_p".into(),
+        ["n", "blank"],
     )?;
-    let rows_read = first_i64(&counted, "n").unwrap_or(0) as u64 + empty_lines;
-    let blank_rows = first_i64(&counted, "blank").unwrap_or(0) as u64 + empty_lines;
+    let rows_read = n.unwrap_or(0) as u64 + empty_lines;
+    let blank_rows = blank.unwrap_or(0) as u64 + empty_lines;
     let bad = spark.query(
         "finding bad rows",
         sql::bad_rows(job.max_bad_rows.saturating_add(1)),
@@ -541,18 +566,21 @@ fn compute(
     job: &Job,
 ) -> Result<(Vec<Answer>, BTreeMap<(i64, usize), SessionParts>), LoadError> {
     let (windows, parts) = (&job.windows[..], job.parts);
+    // With a calendar: the events inside the windows, each of which must
+    // find its calendar piece.
+    let mut inside = None;
     if parts == Parts::None {
         spark.view("ss_evp", &sql::in_window(windows[0].0, windows[0].1))?;
     } else {
-        let lo = windows.first().and_then(|w| w.0).unwrap_or(Micros::MIN);
-        let hi = windows.last().and_then(|w| w.1).unwrap_or(Micros::MAX);
-        let range = spark.query(
+        let [a, b, n] = spark.scalars(
             "finding the range of events",
             format!(
-                "SELECT min(ts) AS lo, max(ts) AS hi FROM ss_good WHERE ts >= {lo} AND ts <= {hi}"
+                "SELECT min(ts) AS lo, max(ts) AS hi, CAST(count(*) AS BIGINT) AS n FROM ss_good WHERE {}",
+                sql::inside(windows)
             ),
+            ["lo", "hi", "n"],
         )?;
-        let rows = match (first_i64(&range, "lo"), first_i64(&range, "hi")) {
+        let rows = match (a, b) {
             (Some(a), Some(b)) => calendar::pieces(&job.zone, &job.work, windows, a, b),
             _ => Vec::new(),
         };
@@ -563,26 +591,10 @@ fn compute(
             rows,
         )?;
         spark.view("ss_evp", &sql::on_calendar())?;
-        // Every event inside the windows must find its calendar piece: a
-        // lost one would be a smaller answer, so it fails the run instead.
-        let inside = spark.query(
-            "checking the calendar",
-            format!(
-                "SELECT (SELECT CAST(count(*) AS BIGINT) FROM ss_good WHERE ts >= {lo} AND ts <= {hi}) AS want, \
-                 (SELECT CAST(count(*) AS BIGINT) FROM ss_evp) AS got"
-            ),
-        )?;
-        let (want, got) = (first_i64(&inside, "want"), first_i64(&inside, "got"));
-        if want != got || want.is_none() {
-            return Err(fail(
-                &spark.addr,
-                "checking the calendar",
-                &format!("{got:?} of {want:?} events inside the windows found their calendar piece; nothing is written"),
-            ));
-        }
+        inside = n;
     }
     spark.view("ss_sp", &sql::spans(job.idle_after))?;
-    let batches = spark.query_whole("computing the sessions", "ss_answers", sql::ANSWERS)?;
+    let batches = spark.query("computing the sessions", sql::ANSWERS.into())?;
     let mut answers = Vec::new();
     for b in &batches {
         let (sid, p, login, logout, events, productive, uid) = (
@@ -628,13 +640,20 @@ fn compute(
             });
         }
     }
+    // A lost event would be a smaller answer: it fails the run instead.
+    if let Some(want) = inside {
+        let got: i64 = answers.iter().map(|a| i64::from(a.stats.events)).sum();
+        if got != want {
+            return Err(fail(
+                &spark.addr,
+                "checking the calendar",
+                &format!("{got} of the {want} events inside the windows found their calendar piece; nothing is written"),
+            ));
+        }
+    }
     let mut by_session = BTreeMap::new();
     if parts != Parts::None {
-        let batches = spark.query_whole(
-            "computing the day and hour parts",
-            "ss_parts",
-            &sql::parts(),
-        )?;
+        let batches = spark.query("computing the day and hour parts", sql::parts())?;
         let mut groups: BTreeMap<(i64, usize), Vec<Group>> = BTreeMap::new();
         for b in &batches {
             let c: Vec<&Int64Array> = [

@@ -361,11 +361,39 @@ pub fn good() -> String {
     format!("SELECT sid, uid, uname, cguid, cname, k, ts FROM ss_chk WHERE ({DIFFERS}) IS NULL")
 }
 
+/// The condition that `ts` lies inside one of `windows` (ascending and
+/// apart; a side `None` is open), with windows that follow each other
+/// without a gap merged into one range.
+pub fn inside(windows: &[(Option<i64>, Option<i64>)]) -> String {
+    let mut runs: Vec<(Option<i64>, Option<i64>)> = Vec::new();
+    for &(s, e) in windows {
+        match runs.last_mut() {
+            Some(last) if last.1.and_then(|end| end.checked_add(1)) == s && s.is_some() => {
+                last.1 = e
+            }
+            _ => runs.push((s, e)),
+        }
+    }
+    let terms: Vec<String> = runs
+        .iter()
+        .map(|&(s, e)| {
+            let lo = s.map_or(String::from("TRUE"), |s| format!("ts >= {s}"));
+            let hi = e.map_or(String::from("TRUE"), |e| format!("ts <= {e}"));
+            format!("({lo} AND {hi})")
+        })
+        .collect();
+    match terms.is_empty() {
+        true => "FALSE".into(),
+        false => terms.join(" OR "),
+    }
+}
+
 /// `ss_evp` without a calendar: the events inside one window, as window 0.
 pub fn in_window(start: Option<i64>, end: Option<i64>) -> String {
-    let lo = start.map_or(String::from("TRUE"), |s| format!("ts >= {s}"));
-    let hi = end.map_or(String::from("TRUE"), |e| format!("ts <= {e}"));
-    format!("SELECT sid, k, ts, 0 AS p FROM ss_good WHERE {lo} AND {hi}")
+    format!(
+        "SELECT sid, k, ts, 0 AS p FROM ss_good WHERE {}",
+        inside(&[(start, end)])
+    )
 }
 
 /// `ss_evp` through the calendar: every event inside a window, with that
@@ -422,3 +450,33 @@ const PARTS: &str = "WITH spp AS ( \
        CAST(sum(pr) AS BIGINT) AS productive, CAST(sum(id) AS BIGINT) AS idle, min(plo) AS plo, max(phi) AS phi, min(at) AS at, \
        min(ef) AS first_event, max(el) AS last_event \
      FROM u GROUP BY sid, p, dday, hday, hour, outside";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Windows that follow each other are one range; a gap (a period a
+    /// resumed backfill skips) stays out; open sides need no bound.
+    #[test]
+    fn inside_merges_only_windows_without_a_gap() {
+        let days = [
+            (Some(0), Some(9)),
+            (Some(10), Some(19)),
+            (Some(30), Some(39)),
+        ];
+        assert_eq!(
+            inside(&days),
+            "(ts >= 0 AND ts <= 19) OR (ts >= 30 AND ts <= 39)"
+        );
+        assert_eq!(
+            inside(&[(None, Some(5)), (Some(6), None)]),
+            "(TRUE AND TRUE)"
+        );
+        assert_eq!(inside(&[(None, None)]), "(TRUE AND TRUE)");
+        assert_eq!(inside(&[]), "FALSE");
+        assert_eq!(
+            inside(&[(Some(i64::MIN), Some(i64::MAX))]),
+            format!("(ts >= {} AND ts <= {})", i64::MIN, i64::MAX)
+        );
+    }
+}
