@@ -505,12 +505,17 @@ impl OwnServer {
 
     /// Kills the server's JVM at once, as a crash would.
     fn kill(&self) {
+        self.signal("-KILL");
+    }
+
+    /// Sends `sig` (as `kill` takes it) to the server's JVM.
+    fn signal(&self, sig: &str) {
         for e in std::fs::read_dir(self.state.path()).unwrap() {
             let p = e.unwrap().path();
             if p.extension().is_some_and(|x| x == "pid") {
                 let pid = std::fs::read_to_string(&p).unwrap();
                 std::process::Command::new("kill")
-                    .args(["-9", pid.trim()])
+                    .args([sig, pid.trim()])
                     .status()
                     .unwrap();
             }
@@ -550,6 +555,18 @@ fn results_cut_into_many_streams_come_back_whole() {
 
 #[test]
 fn a_server_stopped_mid_run_fails_at_once_with_nothing_written() {
+    fails_mid_run("-KILL");
+}
+
+/// A frozen server still accepts connections (the kernel does) but answers
+/// nothing: the run must not wait for it forever.
+#[test]
+fn a_server_frozen_mid_run_fails_within_the_deadline() {
+    fails_mid_run("-STOP");
+}
+
+/// A backfill on a server of the test's own that gets `sig` mid-run.
+fn fails_mid_run(sig: &str) {
     if server().is_none() {
         return; // no pyspark here either
     }
@@ -589,8 +606,16 @@ fn a_server_stopped_mid_run_fails_at_once_with_nothing_written() {
         .spawn()
         .unwrap();
     std::thread::sleep(Duration::from_secs(4));
-    own.kill();
+    own.signal(sig);
     let killed = Instant::now();
+    let mut child = child;
+    while child.try_wait().unwrap().is_none() {
+        if killed.elapsed() > Duration::from_secs(60) {
+            child.kill().unwrap();
+            panic!("still waiting for the server 60 s after {sig}");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
     let done = child.wait_with_output().unwrap();
     let err = String::from_utf8_lossy(&done.stderr);
     assert_eq!(done.status.code(), Some(1), "{err}");

@@ -7,8 +7,8 @@
 //! caller waits for it with a deadline (`--engine-timeout`). Connecting and
 //! the first call must be answered within it; after that a call that runs
 //! longer (a query, or a statement on a busy server) is not cut off while
-//! the server still accepts connections, and fails within the deadline
-//! once it does not.
+//! the server still answers a version request within the deadline, and
+//! fails once it does not (stopped, unreachable or frozen).
 
 mod calendar;
 mod sql;
@@ -68,11 +68,13 @@ pub struct Ran {
     pub rejected: Vec<BadRow>,
 }
 
-/// A connected Spark Connect session, owned by its worker thread.
+/// A connected Spark Connect session, owned by its worker thread; `probe`
+/// asks the server whether it is alive while the worker waits.
 pub struct Spark {
     addr: SparkAddress,
     timeout: Duration,
     jobs: mpsc::Sender<Call>,
+    probe: stream::Results,
 }
 
 impl Spark {
@@ -94,7 +96,7 @@ impl Spark {
                     });
                 let link = match link {
                     Ok(l) => {
-                        let _ = ready_tx.send(Ok(()));
+                        let _ = ready_tx.send(Ok(l.session.session_id().to_string()));
                         l
                     }
                     Err(e) => {
@@ -107,15 +109,18 @@ impl Spark {
                 }
             })
             .map_err(|e| LoadError::Input(format!("cannot start the Spark client: {e}")))?;
-        match ready_rx.recv_timeout(timeout) {
-            Ok(Ok(())) => {}
+        let session_id = match ready_rx.recv_timeout(timeout) {
+            Ok(Ok(id)) => id,
             Ok(Err(e)) => return Err(fail(addr, "cannot connect", &e)),
             Err(_) => return Err(no_answer(addr, "connecting", timeout)),
-        }
+        };
+        let probe = stream::Results::connect(addr.url(), &session_id)
+            .map_err(|e| fail(addr, "cannot connect", &e.to_string()))?;
         let spark = Spark {
             addr: addr.clone(),
             timeout,
             jobs,
+            probe,
         };
         // A server that takes the connection but never answers is found here.
         spark.call("asking its version", |l| l.session.version().map(|_| ()))?;
@@ -140,8 +145,9 @@ impl Spark {
     }
 
     /// Runs `f` on a server that has answered before: a busy server may take
-    /// long, so it is waited for as long as it keeps accepting connections,
-    /// checked once per timeout; a server gone is an error within it.
+    /// long, so it is waited for as long as it answers a version request
+    /// within the timeout, asked once per timeout; a server gone or frozen
+    /// is an error within twice the timeout.
     fn wait<T: Send + 'static>(
         &self,
         what: &str,
@@ -160,8 +166,9 @@ impl Spark {
             match rx.recv_timeout(self.timeout) {
                 Ok(r) => return r.map_err(|e| fail(&self.addr, what, &e.to_string())),
                 Err(mpsc::RecvTimeoutError::Timeout) if patient => {
-                    reachable(&self.addr, self.timeout)
-                        .map_err(|_| no_answer(&self.addr, what, self.timeout))?
+                    if !self.probe.alive(self.timeout) {
+                        return Err(no_answer(&self.addr, what, self.timeout));
+                    }
                 }
                 Err(mpsc::RecvTimeoutError::Timeout) => {
                     return Err(no_answer(&self.addr, what, self.timeout))

@@ -36,6 +36,24 @@ impl Results {
         Ok(Results { client })
     }
 
+    /// The server answers a version request within `timeout`: it is alive,
+    /// however busy. A frozen server that still accepts connections is not.
+    pub fn alive(&self, timeout: std::time::Duration) -> bool {
+        let request = proto::AnalyzePlanRequest {
+            session_id: self.client.session_id().to_string(),
+            user_context: Some(proto::UserContext::default()),
+            analyze: Some(proto::analyze_plan_request::Analyze::SparkVersion(
+                proto::analyze_plan_request::SparkVersion {},
+            )),
+            ..Default::default()
+        };
+        // The timer is made inside the runtime, as tokio requires.
+        let asked = block_on(async {
+            tokio::time::timeout(timeout, self.client.analyze_plan(request)).await
+        });
+        matches!(asked, Ok(Ok(_)))
+    }
+
     /// Runs `query` and returns all its rows: a result the server did not
     /// mark complete, or whose batches do not add up, is an error.
     pub fn run(&self, query: &str) -> Result<Vec<RecordBatch>> {
