@@ -355,22 +355,28 @@ fn bad_rows_are_found_on_spark_as_locally() {
          5,5,dee,g5,PC5,2021-03-28T02:30:00,login\n\
          1,1,ann,g1,PC1,2021-04-01T08:20:00Z,logout\n",
     );
-    // By default the first bad row stops both engines, with nothing written.
-    for engine in ["local", addr.as_str()] {
-        let out = d.path(&format!("stop-{}", engine.len()));
-        let err = sessionstat(&[
+    // A report of the log in Berlin into `out` on `engine`, with `extra` flags.
+    let report = |out: &Path, engine: &str, extra: &[&str]| {
+        let out = out.display().to_string();
+        let mut args = vec![
             "report",
             "--quiet",
             "--input",
             &log,
             "--out",
-            &out.display().to_string(),
+            &out,
             "--engine",
             engine,
             "--tz",
             "Europe/Berlin",
-        ])
-        .fails(1);
+        ];
+        args.extend_from_slice(extra);
+        sessionstat(&args)
+    };
+    // By default the first bad row stops both engines, with nothing written.
+    for engine in ["local", addr.as_str()] {
+        let out = d.path(&format!("stop-{}", engine.len()));
+        let err = report(&out, engine, &[]).fails(1);
         assert!(
             err.contains("bad.csv") && err.contains("sleeping"),
             "{engine}: {err}"
@@ -385,23 +391,7 @@ fn bad_rows_are_found_on_spark_as_locally() {
             .path(&format!("rejects-{}.ndjson", engine.len()))
             .display()
             .to_string();
-        sessionstat(&[
-            "report",
-            "--quiet",
-            "--input",
-            &log,
-            "--out",
-            &out.display().to_string(),
-            "--engine",
-            engine,
-            "--tz",
-            "Europe/Berlin",
-            "--max-bad-rows",
-            "6",
-            "--rejects",
-            &r,
-        ])
-        .ok();
+        report(out, engine, &["--max-bad-rows", "6", "--rejects", &r]).ok();
         let mut rows: Vec<(String, String)> = std::fs::read_to_string(&r)
             .unwrap()
             .lines()
@@ -424,23 +414,8 @@ fn bad_rows_are_found_on_spark_as_locally() {
     // One over the limit fails both.
     for engine in ["local", addr.as_str()] {
         let out = d.path(&format!("over-{}", engine.len()));
-        let err = sessionstat(&[
-            "report",
-            "--quiet",
-            "--input",
-            &log,
-            "--out",
-            &out.display().to_string(),
-            "--engine",
-            engine,
-            "--tz",
-            "Europe/Berlin",
-            "--max-bad-rows",
-            "5",
-            "--rejects",
-            &d.path("r.ndjson").display().to_string(),
-        ])
-        .fails(1);
+        let r = d.path("r.ndjson").display().to_string();
+        let err = report(&out, engine, &["--max-bad-rows", "5", "--rejects", &r]).fails(1);
         assert!(err.contains("--max-bad-rows 5"), "{engine}: {err}");
         assert!(!out.exists());
     }
