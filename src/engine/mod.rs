@@ -51,8 +51,9 @@ impl fmt::Debug for Engine {
 
 /// A Spark Connect connection string, `sc://host:port/;name=value;...` as
 /// the Spark Connect clients define it (port 15002 when left out). It
-/// prints with the value of every secret parameter (`token`, `password`)
-/// hidden, so neither an error line nor a summary can show one.
+/// prints with every parameter's value hidden, so neither an error line nor
+/// a summary can show a token, and no message repeats the text as given:
+/// whatever its shape, a secret in it is never printed.
 #[derive(Clone, PartialEq, Eq)]
 pub struct SparkAddress {
     /// The whole string, for the client only.
@@ -62,10 +63,12 @@ pub struct SparkAddress {
     params: Vec<(String, String)>,
 }
 
-/// Parameters whose values are never printed.
+/// Parameters whose values are secrets: cut out of what the client says.
 const SECRET: [&str; 3] = ["token", "password", "secret"];
 
 impl SparkAddress {
+    /// Parses an address; an error never quotes the parameters or a user
+    /// part, where secrets are.
     pub fn parse(text: &str) -> Result<SparkAddress, String> {
         let rest = text
             .strip_prefix("sc://")
@@ -74,6 +77,12 @@ impl SparkAddress {
             Some(i) => (&rest[..i], &rest[i + 1..]),
             None => (rest, ""),
         };
+        if authority.contains('@') {
+            return Err("a Spark Connect address has no user:password@ part; give a token as sc://HOST:PORT/;token=... (the part is not shown)".into());
+        }
+        if authority.contains([';', '?', '#', ' ', '\t']) {
+            return Err("parameters follow a slash after the port: sc://HOST:PORT/;name=value (they are not shown)".into());
+        }
         let (host, port) = match authority.rsplit_once(':') {
             Some((h, p)) if !h.ends_with(']') || h.starts_with('[') => {
                 let port = p
@@ -90,11 +99,17 @@ impl SparkAddress {
             return Err("the address names no host: sc://HOST:PORT".into());
         }
         let mut params = Vec::new();
-        for p in tail.split(';').filter(|p| !p.is_empty()) {
+        for (n, p) in tail.split(';').filter(|p| !p.trim().is_empty()).enumerate() {
             let (k, v) = p
                 .split_once('=')
-                .ok_or_else(|| format!("parameter {:?} is not name=value", shown_param(p)))?;
-            params.push((k.to_string(), v.to_string()));
+                .filter(|(k, _)| !k.trim().is_empty())
+                .ok_or_else(|| {
+                    format!(
+                        "parameter {} after the host is not name=value (its text is not shown)",
+                        n + 1
+                    )
+                })?;
+            params.push((k.trim().to_string(), v.to_string()));
         }
         Ok(SparkAddress {
             url: text.to_string(),
@@ -114,27 +129,20 @@ impl SparkAddress {
     pub fn secrets(&self) -> impl Iterator<Item = &str> {
         self.params
             .iter()
-            .filter(|(k, v)| is_secret(k) && !v.is_empty())
+            .filter(|(k, v)| is_secret(k) && !v.trim().is_empty())
             .map(|(_, v)| v.as_str())
     }
 
-    /// `text` with every secret of this address replaced by `***`.
+    /// `text` with the address as given shown as it prints, and every
+    /// secret of it replaced by `***`.
     pub fn scrub(&self, text: &str) -> String {
-        self.secrets()
-            .fold(text.to_string(), |t, s| t.replace(s, "***"))
+        let text = text.replace(&self.url, &self.to_string());
+        self.secrets().fold(text, |t, s| t.replace(s, "***"))
     }
 }
 
 fn is_secret(name: &str) -> bool {
-    SECRET.iter().any(|s| name.eq_ignore_ascii_case(s))
-}
-
-fn shown_param(p: &str) -> String {
-    match p.split_once('=') {
-        Some((k, _)) if is_secret(k) => format!("{k}=***"),
-        _ if SECRET.iter().any(|s| p.to_ascii_lowercase().starts_with(s)) => "***".into(),
-        _ => p.to_string(),
-    }
+    SECRET.iter().any(|s| name.trim().eq_ignore_ascii_case(s))
 }
 
 impl fmt::Display for SparkAddress {
@@ -144,10 +152,9 @@ impl fmt::Display for SparkAddress {
         } else {
             write!(f, "sc://{}:{}", self.host, self.port)?;
         }
-        for (i, (k, v)) in self.params.iter().enumerate() {
+        for (i, (k, _)) in self.params.iter().enumerate() {
             let sep = if i == 0 { "/;" } else { ";" };
-            let v = if is_secret(k) { "***" } else { v.as_str() };
-            write!(f, "{sep}{k}={v}")?;
+            write!(f, "{sep}{k}=***")?;
         }
         Ok(())
     }
@@ -181,7 +188,7 @@ mod tests {
         assert_eq!((a.host.as_str(), a.port), ("db.example", 443));
         assert_eq!(
             a.to_string(),
-            "sc://db.example:443/;use_ssl=true;token=***;user_id=x"
+            "sc://db.example:443/;use_ssl=***;token=***;user_id=***"
         );
         assert_eq!(format!("{:?}", Engine::Spark(a.clone())), a.to_string());
         assert!(!a.to_string().contains("abc123"));
@@ -208,6 +215,42 @@ mod tests {
         }
         let e = SparkAddress::parse("sc://h:1/;token").unwrap_err();
         assert!(!e.contains("token"), "{e}");
+    }
+
+    #[test]
+    fn no_message_shows_a_secret_whatever_the_shape() {
+        // Malformed or odd, each holds SECRET where a careless parser
+        // would repeat it: in an error, in Display, in Debug.
+        for text in [
+            "sc://h:1;token=SECRET",
+            "sc://h:1;SECRET",
+            "sc://user:SECRET@h:1",
+            "sc://SECRET@h:1/;use_ssl=true",
+            "sc://h:1/; token=SECRET",
+            "sc://h:1/;Token =SECRET",
+            "sc://h:1/;SECRET",
+            "sc://h:1/;=SECRET",
+            "sc://h:1/;user_id=SECRET;token=x",
+            "sc://h:1/;password=SECRET",
+            "sc://h:1?token=SECRET",
+            "sc://h:1 /;token=SECRET",
+            "sc://h:1/;x=1;secret=SECRET;",
+        ] {
+            let shown = match Engine::parse(text) {
+                Ok(e) => format!("{e:?} {}", e.shown()),
+                Err(e) => e,
+            };
+            assert!(!shown.contains("SECRET"), "{text}: {shown}");
+        }
+        let a = SparkAddress::parse("sc://h:1/; token=SECRET").unwrap();
+        assert_eq!(
+            a.scrub("the server said: bad token SECRET"),
+            "the server said: bad token ***"
+        );
+        assert_eq!(
+            a.scrub("cannot reach sc://h:1/; token=SECRET"),
+            "cannot reach sc://h:1/;token=***"
+        );
         assert_eq!(Engine::parse(" LOCAL ").unwrap(), Engine::Local);
         assert!(Engine::parse("spark://h:7077").is_err());
     }
