@@ -90,6 +90,19 @@ pub struct InputArgs {
     #[arg(long, value_name = "PATH")]
     pub rejects: Option<PathBuf>,
 
+    /// No progress bar and no closing line on stderr.
+    #[arg(short, long)]
+    pub quiet: bool,
+
+    /// How errors are printed on stderr.
+    #[arg(long, value_enum, default_value_t = ErrorFormat::Text)]
+    pub error_format: ErrorFormat,
+}
+
+/// How a run that answers once does its work: memory, and where (SPEC 11).
+/// `serve` keeps every event and runs here, so it takes none of these.
+#[derive(Debug, Clone, clap::Args)]
+pub struct RunArgs {
     /// Memory for events when they must be kept, for a log not in time order (about 12
     /// bytes each); beyond it sessions are processed in partitions, one pass over the
     /// input each: a size (512MiB, 2GB), auto (half of RAM) or off.
@@ -111,14 +124,6 @@ pub struct InputArgs {
     /// answer at all (a query that is running is not cut off).
     #[arg(long, value_name = "LENGTH", default_value = "30s")]
     pub engine_timeout: String,
-
-    /// No progress bar and no closing line on stderr.
-    #[arg(short, long)]
-    pub quiet: bool,
-
-    /// How errors are printed on stderr.
-    #[arg(long, value_enum, default_value_t = ErrorFormat::Text)]
-    pub error_format: ErrorFormat,
 }
 
 /// The request window, as flags or as the endpoint's JSON request body.
@@ -147,6 +152,9 @@ pub struct SessionsArgs {
     pub input: InputArgs,
 
     #[command(flatten)]
+    pub run: RunArgs,
+
+    #[command(flatten)]
     pub window: WindowArgs,
 
     /// Page to print, from 0.
@@ -167,6 +175,9 @@ pub struct SessionsArgs {
 pub struct ProductivityArgs {
     #[command(flatten)]
     pub input: InputArgs,
+
+    #[command(flatten)]
+    pub run: RunArgs,
 
     #[command(flatten)]
     pub window: WindowArgs,
@@ -213,6 +224,9 @@ pub struct ServeArgs {
 pub struct ReportArgs {
     #[command(flatten)]
     pub input: InputArgs,
+
+    #[command(flatten)]
+    pub run: RunArgs,
 
     #[command(flatten)]
     pub findings: FindingArgs,
@@ -284,6 +298,9 @@ pub struct BackfillArgs {
     pub input: InputArgs,
 
     #[command(flatten)]
+    pub run: RunArgs,
+
+    #[command(flatten)]
     pub findings: FindingArgs,
 
     /// A date in the first period: YYYY-MM-DD, today or yesterday (in --tz).
@@ -310,9 +327,22 @@ pub struct BackfillArgs {
     #[arg(long)]
     pub force: bool,
 
+    /// The most periods one run writes: a longer span is refused before
+    /// anything is written (a typo in --from would otherwise start writing
+    /// a folder per day for a century).
+    #[arg(long, value_name = "N", default_value_t = 10_000)]
+    pub max_periods: u64,
+
     /// Indent the JSON pages.
     #[arg(long)]
     pub pretty: bool,
+}
+
+/// The formats `generate` writes, as `--format` takes and lists them.
+fn generated_format() -> impl clap::builder::TypedValueParser<Value = Format> {
+    use clap::builder::TypedValueParser;
+    clap::builder::PossibleValuesParser::new(["csv", "parquet", "ndjson"])
+        .map(|s| s.parse::<Format>().expect("a format generate writes"))
 }
 
 #[derive(Debug, Clone, clap::Args)]
@@ -321,8 +351,8 @@ pub struct GenerateArgs {
     #[arg(short, long, value_name = "PATH")]
     pub out: PathBuf,
 
-    /// Output format.
-    #[arg(long, value_enum)]
+    /// Output format (the formats generate writes; EVTX is read only).
+    #[arg(long, value_parser = generated_format())]
     pub format: Option<Format>,
 
     /// Random seed: the same seed and flags give the same file.

@@ -1,7 +1,7 @@
 //! Raw flags -> a checked `Config` and `Request`, before any data is touched.
 //! Every problem here is a usage error or a bad request: exit status 2.
 
-use crate::cli::{InputArgs, WindowArgs};
+use crate::cli::{InputArgs, RunArgs, WindowArgs};
 use crate::engine::Engine;
 use crate::error::usage;
 use crate::ids::IdKeys;
@@ -107,9 +107,9 @@ pub fn parse_memory_limit(text: &str) -> Result<Option<u64>, String> {
 }
 
 /// `--engine`, with the rules of what the Spark engine reads (SPEC 11).
-fn engine_of(a: &InputArgs) -> Result<Engine> {
+fn engine_of(a: &InputArgs, text: &str) -> Result<Engine> {
     // The value may hold a token: it is never repeated in a message.
-    let engine = Engine::parse(&a.engine).map_err(|e| usage(format!("--engine: {e}")))?;
+    let engine = Engine::parse(text).map_err(|e| usage(format!("--engine: {e}")))?;
     if let Engine::Spark(addr) = &engine {
         if !cfg!(feature = "spark") {
             return Err(usage(format!(
@@ -131,8 +131,13 @@ fn engine_of(a: &InputArgs) -> Result<Engine> {
 }
 
 impl Config {
-    /// `default_input` is used when no `--input` is given (report's sample).
-    pub fn from_args(a: &InputArgs, default_input: Option<&str>) -> Result<Self> {
+    /// `default_input` is used when no `--input` is given (report's sample);
+    /// without `run` (serve), the local engine and no memory limit.
+    pub fn from_args(
+        a: &InputArgs,
+        run: Option<&RunArgs>,
+        default_input: Option<&str>,
+    ) -> Result<Self> {
         let zone: Zone = a.tz.parse().map_err(|e| usage(format!("--tz: {e}")))?;
         let idle_after = parse_idle_after(&a.idle_after)
             .map_err(|e| usage(format!("--idle-after {:?}: {e}", a.idle_after)))?;
@@ -181,15 +186,24 @@ impl Config {
             idle_after,
             rejects: a.rejects.clone(),
             quiet: a.quiet,
-            memory_limit: parse_memory_limit(&a.memory_limit)
-                .map_err(|e| usage(format!("--memory-limit {:?}: {e}", a.memory_limit)))?,
+            memory_limit: match run {
+                Some(r) => parse_memory_limit(&r.memory_limit)
+                    .map_err(|e| usage(format!("--memory-limit {:?}: {e}", r.memory_limit)))?,
+                None => None,
+            },
             ids: a.ids.clone(),
             sessionize,
             registry: None,
             findings: Default::default(),
-            engine: engine_of(a)?,
-            engine_timeout: crate::engine::parse_timeout(&a.engine_timeout)
-                .map_err(|e| usage(format!("--engine-timeout {:?}: {e}", a.engine_timeout)))?,
+            engine: match run {
+                Some(r) => engine_of(a, &r.engine)?,
+                None => Engine::Local,
+            },
+            engine_timeout: match run {
+                Some(r) => crate::engine::parse_timeout(&r.engine_timeout)
+                    .map_err(|e| usage(format!("--engine-timeout {:?}: {e}", r.engine_timeout)))?,
+                None => std::time::Duration::from_micros(crate::engine::DEFAULT_TIMEOUT as u64),
+            },
         })
     }
 

@@ -181,9 +181,12 @@ pub struct Keys(pub Option<Vec<Vec<u8>>>);
 
 impl Keys {
     /// The keys of a key file: one a line, blanks around a key and empty
-    /// lines ignored; a file without a key is an error.
+    /// lines ignored, and a UTF-8 byte order mark before the first (as
+    /// Windows editors save a file) too; a file without a key is an error.
     pub fn parse(text: &str) -> Result<Keys, String> {
         let keys: Vec<Vec<u8>> = text
+            .strip_prefix('\u{feff}')
+            .unwrap_or(text)
             .lines()
             .map(str::trim)
             .filter(|l| !l.is_empty())

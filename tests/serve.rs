@@ -619,3 +619,84 @@ fn a_stalled_client_is_cut_off() {
     let waited = began.elapsed();
     assert!(waited < Duration::from_secs(25), "{waited:?}");
 }
+
+#[test]
+fn a_key_file_saved_with_a_byte_order_mark_keeps_its_first_key() {
+    let d = Dir::new();
+    let log = log(&d, "log.csv", "4");
+    let keys = d.write("keys.txt", format!("\u{feff}{KEY}\r\nsecond-key\r\n"));
+    let s = Server::start(&["-i", &log, "--api-key-file", &keys, "-q"]);
+    let a = agent();
+    let url = s.url("/ekranapi/sessions");
+    assert_eq!(call(&a, "GET", &url, Some(KEY), b"").0, 200);
+    assert_eq!(call(&a, "GET", &url, Some("second-key"), b"").0, 200);
+    assert_eq!(call(&a, "GET", &url, Some("third-key"), b"").0, 401);
+}
+
+#[test]
+fn a_sighup_during_the_first_load_loads_again_once_serving() {
+    let d = Dir::new();
+    let big = d.path("big.csv").display().to_string();
+    sessionstat(&["generate", "--out", &big, "--events", "3000000", "--quiet"]).ok();
+    let mut child = Command::new(assert_cmd::cargo_bin!("sessionstat"))
+        .args(["serve", "-i", &big, "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawns");
+    let log = Arc::new(Mutex::new(String::new()));
+    let stderr = child.stderr.take().unwrap();
+    let lines = log.clone();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            lines.lock().unwrap().push_str(&(line + "\n"));
+        }
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    // SAFETY: kill only sends a signal to the child process.
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGHUP);
+    }
+    let sent_while_loading = !log.lock().unwrap().contains("serving");
+    let until = Instant::now() + Duration::from_secs(120);
+    while !log.lock().unwrap().contains("reloaded") {
+        let alive = child.try_wait().unwrap().is_none();
+        assert!(alive && Instant::now() < until, "{}", log.lock().unwrap());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    let text = log.lock().unwrap().clone();
+    assert!(
+        sent_while_loading,
+        "the load ended before the signal: make the log bigger\n{text}"
+    );
+    let serving = text.find("serving").expect("served");
+    assert!(
+        text.find("reloading after SIGHUP")
+            .is_some_and(|r| r > serving),
+        "{text}"
+    );
+}
+
+#[test]
+fn watch_tells_a_deleted_input_and_keeps_serving() {
+    let d = Dir::new();
+    let old_log = log(&d, "a.csv", "12");
+    let live = d.path("live.csv").display().to_string();
+    std::fs::copy(&old_log, &live).unwrap();
+    let s = Server::start(&["-i", &live, "-q", "--watch"]);
+    let a = agent();
+    let url = s.url("/ekranapi/sessions");
+    let before = call(&a, "GET", &url, None, b"").1;
+    std::fs::remove_file(&live).unwrap();
+    s.wait_for("reload failed");
+    assert!(s.log().contains("live.csv"), "{}", s.log());
+    assert_eq!(call(&a, "GET", &url, None, b""), (200, before.clone()));
+    // Told once, not every time it looks.
+    std::thread::sleep(Duration::from_secs(5));
+    assert_eq!(s.log().matches("reload failed").count(), 1, "{}", s.log());
+    std::fs::copy(&old_log, &live).unwrap();
+    s.wait_for("reloaded");
+    assert_eq!(call(&a, "GET", &url, None, b""), (200, before));
+}

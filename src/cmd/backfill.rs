@@ -39,7 +39,7 @@ const WRITERS: usize = 6;
 
 pub fn run(args: BackfillArgs) -> Result<()> {
     let began = Instant::now();
-    let mut cfg = Config::from_args(&args.input, None)?;
+    let mut cfg = Config::from_args(&args.input, Some(&args.run), None)?;
     cfg.findings = args.findings.rules()?;
     let now = crate::time::now();
     let date = |field: &str, text: &str| {

@@ -11,7 +11,7 @@ use anyhow::Result;
 use std::io::{IsTerminal, Write};
 
 pub fn run(args: ProductivityArgs) -> Result<()> {
-    let mut cfg = Config::from_args(&args.input, None)?;
+    let mut cfg = Config::from_args(&args.input, Some(&args.run), None)?;
     let request = args.window.window(&cfg.zone, None, "User Productivity")?;
     super::prepare_stdout_run(&mut cfg)?;
     let progress = Progress::new(cfg.quiet);

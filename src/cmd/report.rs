@@ -45,7 +45,7 @@ fn sample_input() -> String {
 
 pub fn run(args: ReportArgs) -> Result<()> {
     let began = Instant::now();
-    let mut cfg = Config::from_args(&args.input, Some(&sample_input()))?;
+    let mut cfg = Config::from_args(&args.input, Some(&args.run), Some(&sample_input()))?;
     cfg.findings = args.findings.rules()?;
     let mut request = args.window.request(&cfg.zone, None)?;
     if let Some(day) = &args.day {

@@ -29,10 +29,13 @@ const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 const WATCH_EVERY: Duration = Duration::from_secs(2);
 
 pub fn run(args: ServeArgs) -> Result<()> {
-    let cfg = Config::from_args(&args.input, None)?;
-    if cfg.engine != crate::engine::Engine::Local {
+    let cfg = Config::from_args(&args.input, None, None)?;
+    // serve takes no --engine; an engine set for the other commands in the
+    // environment is refused, not passed over (its value is never shown).
+    let engine = std::env::var("SESSIONSTAT_ENGINE").unwrap_or_default();
+    if !engine.trim().is_empty() && !engine.trim().eq_ignore_ascii_case("local") {
         return Err(crate::error::usage(
-            "--engine: serve keeps every event here to answer any window, so it runs on the local engine only",
+            "SESSIONSTAT_ENGINE names a Spark engine: serve keeps every event here to answer any window, so it runs on the local engine only; unset it for serve",
         ));
     }
     super::require_rejects_file(&cfg)?;
@@ -51,14 +54,6 @@ pub fn run(args: ServeArgs) -> Result<()> {
         (Some(cert), Some(key)) => Some(read_tls(cert, key)?),
         _ => None,
     };
-    let (snapshot, seen) = load(&cfg)?;
-    let listener = std::net::TcpListener::bind(addr)
-        .with_context(|| format!("cannot listen on {}", args.listen))?;
-    let state = Arc::new(State {
-        snapshot: ArcSwap::from_pointee(snapshot),
-        keys: ArcSwap::from_pointee(keys),
-        log: Log::stderr(cfg.quiet),
-    });
     let mut runtime = tokio::runtime::Builder::new_multi_thread();
     if let Some(n) = args.workers {
         runtime.worker_threads(n.get());
@@ -67,15 +62,43 @@ pub fn run(args: ServeArgs) -> Result<()> {
         .enable_all()
         .build()
         .context("cannot start the server's threads")?;
+    // SIGHUP is caught before the first load, which may take minutes: one
+    // that comes during it means "load again once serving", never a kill.
+    let hup = {
+        let _in_runtime = runtime.enter();
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+            .context("cannot catch SIGHUP")?
+    };
+    let (snapshot, seen) = load(&cfg)?;
+    let listener = std::net::TcpListener::bind(addr)
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    let state = Arc::new(State {
+        snapshot: ArcSwap::from_pointee(snapshot),
+        keys: ArcSwap::from_pointee(keys),
+        log: Log::stderr(cfg.quiet),
+    });
     runtime.block_on(serve(
         listener,
         tls,
         state,
-        cfg,
-        args.api_key_file,
-        args.watch,
-        seen,
+        Reloads {
+            cfg,
+            key_file: args.api_key_file,
+            watch: args.watch,
+            seen,
+            hup,
+        },
     ))
+}
+
+/// What reloads the snapshot: SIGHUP (caught from the start), and with
+/// `--watch` a change of the inputs or the key file.
+struct Reloads {
+    cfg: Config,
+    key_file: Option<PathBuf>,
+    watch: bool,
+    seen: Seen,
+    hup: tokio::signal::unix::Signal,
 }
 
 /// `--listen`: an address and port (`127.0.0.1:8080`, `[::1]:0`,
@@ -160,11 +183,15 @@ async fn serve(
     listener: std::net::TcpListener,
     tls: Option<(Vec<u8>, Vec<u8>)>,
     state: Arc<State>,
-    cfg: Config,
-    key_file: Option<PathBuf>,
-    watch: bool,
-    seen: Seen,
+    reloads: Reloads,
 ) -> Result<()> {
+    let Reloads {
+        cfg,
+        key_file,
+        watch,
+        seen,
+        hup,
+    } = reloads;
     let handle = axum_server::Handle::new();
     let app = {
         let state = state.clone();
@@ -175,6 +202,7 @@ async fn serve(
         state.clone(),
         cfg.clone(),
         key_file.clone(),
+        hup,
     ));
     if watch {
         tokio::spawn(reload_on_change(state.clone(), cfg, key_file, seen));
@@ -259,22 +287,19 @@ async fn stop_on_signal(handle: axum_server::Handle<SocketAddr>) {
     handle.graceful_shutdown(Some(DRAIN));
 }
 
-async fn reload_on_signal(state: Arc<State>, cfg: Config, key_file: Option<PathBuf>) {
-    use tokio::signal::unix::{signal, SignalKind};
-    let Ok(mut hup) = signal(SignalKind::hangup()) else {
-        return;
-    };
+async fn reload_on_signal(
+    state: Arc<State>,
+    cfg: Config,
+    key_file: Option<PathBuf>,
+    mut hup: tokio::signal::unix::Signal,
+) {
     while hup.recv().await.is_some() {
         reload(&state, &cfg, key_file.as_deref(), "SIGHUP").await;
     }
 }
 
-async fn reload_on_change(
-    state: Arc<State>,
-    cfg: Config,
-    key_file: Option<PathBuf>,
-    mut last: Seen,
-) {
+async fn reload_on_change(state: Arc<State>, cfg: Config, key_file: Option<PathBuf>, last: Seen) {
+    let mut last: Result<Seen, String> = Ok(last);
     let stamp = |p: &Option<PathBuf>| {
         p.as_ref()
             .and_then(|p| std::fs::metadata(p).ok())
@@ -284,19 +309,18 @@ async fn reload_on_change(
     loop {
         tokio::time::sleep(WATCH_EVERY).await;
         let mut now = cfg.clone();
+        // Inputs that cannot be found (a file deleted) are a change too:
+        // the reload tries, fails saying why, and keeps the old snapshot.
         let files = match now.resolve_inputs() {
-            Ok(()) => seen(&now),
-            Err(_) => continue, // told when a reload is tried
+            Ok(()) => Ok(seen(&now)),
+            Err(e) => Err(crate::error::one_line(&format!("{e:#}"))),
         };
         let keys = stamp(&key_file);
         if files != last || keys != last_keys {
-            if let Some(s) =
-                reload(&state, &cfg, key_file.as_deref(), "a change of the inputs").await
-            {
-                last = s;
-            } else {
-                last = files;
-            }
+            last = match reload(&state, &cfg, key_file.as_deref(), "a change of the inputs").await {
+                Some(s) => Ok(s),
+                None => files,
+            };
             last_keys = keys;
         }
     }

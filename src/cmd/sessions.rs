@@ -10,7 +10,7 @@ use crate::progress::Progress;
 use anyhow::Result;
 
 pub fn run(args: SessionsArgs) -> Result<()> {
-    let mut cfg = Config::from_args(&args.input, None)?;
+    let mut cfg = Config::from_args(&args.input, Some(&args.run), None)?;
     let request = if args.get {
         args.window
             .window(&cfg.zone, args.page_index.as_deref(), "Sessions (Get)")?
