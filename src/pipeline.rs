@@ -47,6 +47,8 @@ pub struct Outcome {
     pub files: Vec<InputFile>,
     pub rows_read: u64,
     pub blank_rows: u64,
+    /// EVTX chunks read whose stored checksums were stale (SPEC 9.3).
+    pub stale_chunks: u64,
     /// Bad rows skipped under `--max-bad-rows`, in input order.
     pub rejected: Vec<BadRow>,
     pub partitions: u32,
@@ -267,12 +269,14 @@ pub fn run(
             mut firsts,
             rows_read,
             blank_rows,
+            stale_chunks,
             rejected,
             over_limit,
             ..
         } = pass.loaded;
         out.rows_read += rows_read;
         out.blank_rows += blank_rows;
+        out.stale_chunks += stale_chunks;
         out.rejected.extend(rejected);
         if over_limit {
             continue; // this pass fails the run; later passes may hold earlier bad rows
@@ -384,7 +388,7 @@ pub fn run_periods(
         .collect();
     let mut outs: Vec<Outcome> = windows.iter().map(|_| Outcome::default()).collect();
     let mut rejected = Vec::new();
-    let (mut rows_read, mut blank_rows) = (0, 0);
+    let (mut rows_read, mut blank_rows, mut stale_chunks) = (0, 0, 0);
     let keyed = cfg.load.id_keys.any();
     let mut good: Vec<Good> = Vec::new();
     crate::trace::stage("one pass, every period's sessions computed while reading");
@@ -406,7 +410,8 @@ pub fn run_periods(
         if keyed {
             good = goods(&loaded.sessions, &loaded.firsts);
         }
-        (rows_read, blank_rows) = (loaded.rows_read, loaded.blank_rows);
+        (rows_read, blank_rows, stale_chunks) =
+            (loaded.rows_read, loaded.blank_rows, loaded.stale_chunks);
         rejected = loaded.rejected;
         if !loaded.over_limit {
             for (out, answers) in outs.iter_mut().zip(sink.finish()) {
@@ -430,6 +435,7 @@ pub fn run_periods(
             let (loaded, stored) = stored_pass(cfg, &files, k, partitions, progress)?;
             rows_read += loaded.rows_read;
             blank_rows += loaded.blank_rows;
+            stale_chunks += loaded.stale_chunks;
             rejected.extend(loaded.rejected);
             if loaded.over_limit {
                 continue; // this pass fails the run; later passes may hold earlier bad rows
@@ -476,6 +482,7 @@ pub fn run_periods(
         out.total = out.stats.len();
         out.rows_read = rows_read;
         out.blank_rows = blank_rows;
+        out.stale_chunks = stale_chunks;
         out.partitions = partitions;
         out.files = files.clone();
     }
@@ -566,6 +573,7 @@ mod spark {
 pub struct Kept {
     pub grouped: kernel::Grouped,
     pub rows_read: u64,
+    pub stale_chunks: u64,
     pub rejected: Vec<BadRow>,
     pub ids: Option<FinalIds>,
     pub files: Vec<InputFile>,
@@ -590,6 +598,7 @@ pub fn load_kept(cfg: &Config, progress: &dyn Progress) -> Result<Kept, LoadErro
     Ok(Kept {
         grouped,
         rows_read: loaded.rows_read,
+        stale_chunks: loaded.stale_chunks,
         rejected,
         ids,
         files,

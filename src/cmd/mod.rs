@@ -56,6 +56,9 @@ pub(crate) fn require_rejects_file(cfg: &Config) -> Result<()> {
 
 /// After such a run's load: its rejected rows go to their file.
 pub(crate) fn finish_stdout_run(cfg: &Config, outcome: &Outcome) -> Result<()> {
+    if let Some(note) = stale_note(outcome.stale_chunks) {
+        eprintln!("sessionstat: {note}");
+    }
     if let Some(path) = &cfg.rejects {
         write_rejects_file(path, &outcome.rejected)?;
         tell_rejects(&outcome.rejected, path);
@@ -80,6 +83,17 @@ pub(crate) fn print_body(mut body: Vec<u8>) -> Result<()> {
 pub(crate) fn write_rejects_file(path: &Path, rejected: &[BadRow]) -> Result<()> {
     write_atomic(path, |w| write_rejects(w, rejected))
         .with_context(|| format!("cannot write the rejects file {}", path.display()))
+}
+
+/// What a run says of the EVTX chunks it read whose stored checksums were
+/// stale (SPEC 9.3): nothing when there were none.
+pub(crate) fn stale_note(chunks: u64) -> Option<String> {
+    (chunks > 0).then(|| {
+        format!(
+            "read {chunks} EVTX chunk{} whose stored checksums did not match (a log copied while Windows had it open); every record in them was checked",
+            if chunks == 1 { "" } else { "s" }
+        )
+    })
 }
 
 /// Tells stderr how many bad rows were skipped and where they went.

@@ -102,14 +102,15 @@ pub fn run(args: ReportArgs) -> Result<()> {
     progress.finish();
     if !cfg.quiet {
         eprintln!(
-            "sessionstat: {} events read ({} rejected, {} used), {} sessions, {pages} page{}, {written} files in {} ({:.1?})",
+            "sessionstat: {} events read ({} rejected, {} used), {} sessions, {pages} page{}, {written} files in {} ({:.1?}){}",
             outcome.rows_read,
             rejected.len(),
             outcome.events_used(),
             selection.len(),
             if pages == 1 { "" } else { "s" },
             args.out.display(),
-            began.elapsed()
+            began.elapsed(),
+            super::stale_note(outcome.stale_chunks).map_or_else(String::new, |n| format!("; {n}"))
         );
     }
     Ok(())
@@ -363,6 +364,7 @@ fn summary(
             "eventsRead": outcome.rows_read,
             "eventsRejected": rejected,
             "blankRowsSkipped": outcome.blank_rows,
+            "staleChecksumChunks": outcome.stale_chunks,
             "eventsUsed": outcome.events_used(),
             "sessions": selection.len(),
             "pages": pages,

@@ -156,6 +156,9 @@ fn load(base: &Config) -> Result<(Snapshot, Seen)> {
     progress.stage("loading");
     let kept = pipeline::load_kept(&cfg, &progress)?;
     progress.finish();
+    if let Some(note) = super::stale_note(kept.stale_chunks) {
+        eprintln!("sessionstat: {note}");
+    }
     if let Some(path) = &cfg.rejects {
         super::write_rejects_file(path, &kept.rejected)?;
         super::tell_rejects(&kept.rejected, path);

@@ -20,7 +20,9 @@
 //!
 //! What links and names sessions is shared by all the EVTX files of a load
 //! (`EvtxState`), in input order. A record the parser cannot read is a bad
-//! row named by its record number, a damaged chunk one named by its chunk.
+//! row named by its record number, a chunk whose header cannot be read one
+//! named by its chunk. A chunk whose stored checksums are stale (Windows
+//! writes them when it closes a chunk) is read all the same, and counted.
 
 use super::columns::Canon;
 use super::convert::BadCell;
@@ -77,6 +79,8 @@ pub struct EvtxSource {
     size: u64,
     /// Where the file is cut short, told after its last whole chunk.
     truncated: Option<(u64, String)>,
+    /// Chunks read so far whose checksums did not match.
+    stale: u64,
 }
 
 impl EvtxSource {
@@ -92,7 +96,7 @@ impl EvtxSource {
         let mut reader = File::open(&o.file.path).map_err(|e| LoadError::io(&name, e))?;
         std::io::Seek::seek(&mut reader, std::io::SeekFrom::Start(HEADER_BYTES))
             .map_err(|e| LoadError::io(&name, e))?;
-        // Checksums are checked where each chunk is made (`parse_chunk`).
+        // Checksums are checked, and counted, where each chunk is made (`parse_chunk`).
         let settings = Arc::new(ParserSettings::new().num_threads(1));
         Ok(EvtxSource {
             truncated,
@@ -104,6 +108,7 @@ impl EvtxSource {
             next_row: 0,
             state: o.evtx.clone(),
             size,
+            stale: 0,
         })
     }
 }
@@ -181,19 +186,26 @@ fn fields(record: u64, v: &Value) -> Fields {
 }
 
 /// Parses one chunk's bytes into its items, in the order they lie.
-fn parse_chunk(bytes: Vec<u8>, number: u64, settings: &Arc<ParserSettings>) -> Vec<Item> {
-    // A chunk whose checksums fail is damaged: one bad row, never records
-    // read from bytes that are not what Windows wrote.
-    let mut data = match EvtxChunkData::new(bytes, true) {
+///
+/// Windows updates a chunk's CRC32s only when it closes the chunk, so a log
+/// copied from a running machine, or one not shut down cleanly, holds
+/// chunks whose checksums fail while every record in them is whole (Event
+/// Viewer and python-evtx read them). Such a chunk's records are read, each
+/// checked by the parser as any record is, and the chunk is told as stale
+/// (the `bool`), so that the run counts it. A chunk whose header cannot be
+/// read at all stays one bad row.
+fn parse_chunk(bytes: Vec<u8>, number: u64, settings: &Arc<ParserSettings>) -> (bool, Vec<Item>) {
+    let mut data = match EvtxChunkData::new(bytes, false) {
         Ok(d) => d,
-        Err(e) => return vec![Item::BadChunk(number, one_line(&e))],
+        Err(e) => return (false, vec![Item::BadChunk(number, one_line(&e))]),
     };
     data.number = Some(number);
+    let stale = !data.validate_checksum();
     let mut chunk = match data.parse(settings.clone()) {
         Ok(c) => c,
-        Err(e) => return vec![Item::BadChunk(number, one_line(&e))],
+        Err(e) => return (false, vec![Item::BadChunk(number, one_line(&e))]),
     };
-    chunk
+    let items = chunk
         .iter()
         .filter_map(|r| match r {
             Ok(r) if r.recovered => None,
@@ -212,7 +224,8 @@ fn parse_chunk(bytes: Vec<u8>, number: u64, settings: &Arc<ParserSettings>) -> V
                 Some(Item::BadRecord(id, number, one_line(&e)))
             }
         })
-        .collect()
+        .collect();
+    (stale, items)
 }
 
 /// The numeric value of a logon id (`0x2610b`), for choosing the smaller.
@@ -320,13 +333,12 @@ impl Source for EvtxSource {
             return Ok(None);
         }
         let settings = &self.settings;
-        let mut items: Vec<Item> = raw
+        let chunks: Vec<(bool, Vec<Item>)> = raw
             .into_par_iter()
             .map(|(c, n)| parse_chunk(c, n, settings))
-            .collect::<Vec<_>>()
-            .into_iter()
-            .flatten()
             .collect();
+        self.stale += chunks.iter().filter(|c| c.0).count() as u64;
+        let mut items: Vec<Item> = chunks.into_iter().flat_map(|c| c.1).collect();
         items.extend(truncated.map(|(n, why)| Item::BadChunk(n, why)));
         let mut cols: [Vec<Option<String>>; 7] = Default::default();
         let mut bad = Vec::new();
@@ -382,6 +394,10 @@ impl Source for EvtxSource {
     fn estimated_rows(&self) -> u64 {
         // Most records of a Security log are other events; about 1 KiB each.
         self.size / 1024
+    }
+
+    fn stale_checksums(&self) -> u64 {
+        self.stale
     }
 }
 

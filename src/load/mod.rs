@@ -149,6 +149,8 @@ pub struct Loaded {
     pub rows_read: u64,
     /// Blank CSV rows (no value in any column), skipped.
     pub blank_rows: u64,
+    /// EVTX chunks read whose stored checksums were stale (`Source::stale_checksums`).
+    pub stale_chunks: u64,
     /// Bad rows in input order: at most `max_bad_rows` to skip, or one more,
     /// the first over the limit, when `over_limit` (loading stopped there).
     pub rejected: Vec<BadRow>,
@@ -183,8 +185,16 @@ pub fn open(o: Open<'_>) -> Result<Box<dyn source::Source>, LoadError> {
     let name = o.file.display();
     let meta = std::fs::metadata(&o.file.path).map_err(|e| LoadError::io(&name, e))?;
     if meta.len() == 0 {
+        let needs = match o.file.format {
+            Format::Csv => "a CSV needs at least a header row",
+            Format::Ndjson => "NDJSON needs at least one line holding a JSON object",
+            Format::Parquet => {
+                "a Parquet file needs at least its footer and schema (it starts and ends with PAR1)"
+            }
+            Format::Evtx => "an EVTX file needs at least its 4096-byte file header (ElfFile)",
+        };
         return Err(LoadError::Input(format!(
-            "{name}: the file is empty (0 bytes); a CSV needs at least a header row"
+            "{name}: the file is empty (0 bytes); {needs}"
         )));
     }
     Ok(match o.file.format {
@@ -255,6 +265,9 @@ pub fn load_files(
             }
             Ok(())
         })?;
+        if state.counts_rows() {
+            state.loaded.stale_chunks += source.stale_checksums();
+        }
     }
     state.loaded.sessions = std::mem::take(&mut state.index.metas);
     state.loaded.firsts = std::mem::take(&mut state.index.firsts);
