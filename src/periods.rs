@@ -45,11 +45,7 @@ pub struct Period {
 impl Period {
     /// The period of `every` that contains the local date `date`.
     pub fn containing(every: Every, date: NaiveDate, zone: &Zone) -> Period {
-        let first = match every {
-            Every::Day => date,
-            Every::Week => date.week(Weekday::Mon).first_day(),
-            Every::Month => date.with_day(1).expect("every month has a 1st"),
-        };
+        let first = first_of(every, date);
         let next = following(every, first);
         Period {
             every,
@@ -62,6 +58,23 @@ impl Period {
     /// The period right after this one.
     pub fn next(&self, zone: &Zone) -> Period {
         Period::containing(self.every, following(self.every, self.first), zone)
+    }
+
+    /// The rule the period breaks when its window reaches outside years
+    /// 0001-9999 (in UTC or in `zone`), where no instant can be written.
+    pub fn out_of_range(&self, zone: &Zone) -> Option<String> {
+        let side = if crate::time::out_of_range(self.start, zone).is_some() {
+            "starts before year 0001"
+        } else if crate::time::out_of_range(self.end, zone).is_some() {
+            "ends after year 9999"
+        } else {
+            return None;
+        };
+        Some(format!(
+            "the {} from {} in {zone} {side} (in UTC or in --tz, where its dates are written), and the tool writes only instants of years 0001-9999",
+            self.every.key(),
+            self.first,
+        ))
     }
 
     /// The folder of this period in a hive dataset: `day=2024-03-31`.
@@ -89,6 +102,32 @@ pub fn periods(every: Every, from: NaiveDate, to: NaiveDate, zone: &Zone) -> Vec
         p = p.next(zone);
     }
     out
+}
+
+/// How many periods `periods` gives, without making them: a backfill
+/// checks it against `--max-periods` before anything else.
+pub fn count(every: Every, from: NaiveDate, to: NaiveDate) -> u64 {
+    if from > to {
+        return 0;
+    }
+    let (a, b) = (first_of(every, from), first_of(every, to));
+    let n = match every {
+        Every::Day => (b - a).num_days(),
+        Every::Week => (b - a).num_days() / 7,
+        Every::Month => {
+            i64::from(b.year() - a.year()) * 12 + i64::from(b.month()) - i64::from(a.month())
+        }
+    };
+    n as u64 + 1
+}
+
+/// The first date of the period of `every` that holds `date`.
+fn first_of(every: Every, date: NaiveDate) -> NaiveDate {
+    match every {
+        Every::Day => date,
+        Every::Week => date.week(Weekday::Mon).first_day(),
+        Every::Month => date.with_day(1).expect("every month has a 1st"),
+    }
 }
 
 /// The first date of the period after the one starting on `first`.
@@ -142,6 +181,61 @@ mod tests {
     /// The window of a period as `[start, end]` in UTC text.
     fn window(p: &Period) -> (String, String) {
         (format_rfc3339_utc(p.start), format_rfc3339_utc(p.end))
+    }
+
+    #[test]
+    fn counts_match_the_periods_made() {
+        let utc = zone("UTC");
+        for (from, to) in [
+            ("2024-01-01", "2024-01-01"),
+            ("2023-12-31", "2024-03-01"),
+            ("2021-01-04", "2021-01-03"),
+            ("2020-02-29", "2024-02-28"),
+            ("1999-12-27", "2000-01-09"),
+        ] {
+            for every in [Every::Day, Every::Week, Every::Month] {
+                let made = periods(every, date(from), date(to), &utc).len() as u64;
+                assert_eq!(
+                    count(every, date(from), date(to)),
+                    made,
+                    "{every:?} {from} {to}"
+                );
+            }
+        }
+        assert_eq!(
+            count(Every::Day, date("1900-01-01"), date("2000-12-31")),
+            36890
+        );
+    }
+
+    #[test]
+    fn windows_outside_years_1_to_9999_are_told() {
+        let tokyo = zone("Asia/Tokyo");
+        let ny = zone("America/New_York");
+        let first = Period::containing(Every::Day, date("0001-01-01"), &tokyo);
+        assert!(first.out_of_range(&tokyo).is_some());
+        assert!(Period::containing(Every::Day, date("0001-01-01"), &ny)
+            .out_of_range(&ny)
+            .is_none());
+        let last = Period::containing(Every::Day, date("9999-12-31"), &ny);
+        assert!(last
+            .out_of_range(&ny)
+            .unwrap()
+            .contains("ends after year 9999"));
+        assert!(first
+            .out_of_range(&tokyo)
+            .unwrap()
+            .contains("starts before year 0001"));
+        assert!(Period::containing(Every::Day, date("9999-12-31"), &tokyo)
+            .out_of_range(&tokyo)
+            .is_none());
+        let utc = zone("UTC");
+        assert!(Period::containing(Every::Month, date("9999-12-31"), &utc)
+            .out_of_range(&utc)
+            .is_none());
+        assert!(Period::containing(Every::Day, date("9999-12-30"), &ny)
+            .out_of_range(&ny)
+            .is_none());
     }
 
     #[test]

@@ -15,6 +15,7 @@ mod memory;
 mod props;
 mod real;
 mod report;
+mod safety;
 mod serve;
 mod sessions;
 #[cfg(feature = "spark")]

@@ -9,12 +9,14 @@
 //! with the same inputs and options skips the periods recorded, without
 //! reading anything when all are. The run holds `DIR`'s lock throughout.
 
-use super::report::{write_folder, Rejects, OWN_FILES};
+use super::report::{folder_files, write_folder, Rejects, OWN_FILES};
 use crate::cli::BackfillArgs;
 use crate::config::Config;
+use crate::error::usage;
 use crate::load::inputs::InputFile;
-use crate::output::atomic::write_atomic;
+use crate::output::atomic::{remove_stale_temps, replace_atomic};
 use crate::output::guard;
+use crate::output::rejects::write_rejects;
 use crate::output::staging::{self, Staging};
 use crate::periods::{self, Period};
 use crate::pipeline;
@@ -60,14 +62,50 @@ pub fn run(args: BackfillArgs) -> Result<()> {
     }
     let template =
         RawRequest::from_flags(None, None, args.session_count.as_deref(), None).check(&cfg.zone)?;
+    let n = periods::count(args.every, from, to);
+    if n > args.max_periods {
+        return Err(usage(format!(
+            "--from {} --to {} is {n} periods of a {}, more than --max-periods {}: check the dates, or raise --max-periods to write them all",
+            args.from,
+            args.to,
+            args.every.key(),
+            args.max_periods
+        )));
+    }
     let all = periods::periods(args.every, from, to, &cfg.zone);
+    for (field, text, p) in [
+        ("--from", &args.from, all.first()),
+        ("--to", &args.to, all.last()),
+    ] {
+        if let Some(rule) = p.and_then(|p| p.out_of_range(&cfg.zone)) {
+            return Err(RequestError {
+                field: field.into(),
+                value: text.clone(),
+                rule,
+            }
+            .into());
+        }
+    }
     cfg.resolve_inputs()?;
     let owns = |rel: &Path| backfill_owns(rel);
+    let report_files = &OWN_FILES[..OWN_FILES.len() - 1];
+    let mut files: Vec<std::path::PathBuf> = vec![MANIFEST.into()];
+    if cfg.rejects.is_none() {
+        files.push(REJECTS.into());
+    }
+    if let Some(first) = all.first() {
+        files.extend(folder_files(report_files, Path::new(&first.folder())));
+    }
     guard::check(&guard::Plan {
         specs: &cfg.load.inputs,
         inputs: &cfg.files,
         rejects: cfg.rejects.as_deref(),
-        out: Some((&args.out, &owns)),
+        out: Some(guard::Out {
+            dir: &args.out,
+            owns: &owns,
+            files,
+            folders: all.iter().map(|p| p.folder().into()).collect(),
+        }),
         ids: cfg.ids.as_deref(),
     })?;
     cfg.open_registry()?;
@@ -87,18 +125,27 @@ pub fn run(args: BackfillArgs) -> Result<()> {
         })
         .collect();
     let skipped = all.len() - todo.len();
-    let (mut sessions, mut files) = (0, 0);
+    let (mut sessions, mut files, mut stale) = (0, 0, 0);
     if !todo.is_empty() {
         let progress = Progress::new(cfg.quiet);
         progress.stage("loading");
         let windows: Vec<_> = todo.iter().map(|p| (p.start, p.end)).collect();
         let (outcomes, rejected) = pipeline::run_periods(&cfg, &windows, &progress)?;
         let outcomes_ids = outcomes.first().and_then(|o| o.ids.clone());
-        let rejects_path = cfg
-            .rejects
-            .clone()
-            .unwrap_or_else(|| args.out.join(REJECTS));
-        super::write_rejects_file(&rejects_path, &rejected)?;
+        stale = outcomes.first().map_or(0, |o| o.stale_chunks);
+        let rejects_path = match &cfg.rejects {
+            Some(path) => {
+                super::write_rejects_file(path, &rejected)?;
+                path.clone()
+            }
+            None => {
+                // The dataset's own file: replaced, never written through a link.
+                let path = args.out.join(REJECTS);
+                replace_atomic(&path, |w| write_rejects(w, &rejected))
+                    .with_context(|| format!("cannot write the rejects file {}", path.display()))?;
+                path
+            }
+        };
         super::tell_rejects(&rejected, &rejects_path);
         progress.steps("writing periods", todo.len() as u64);
         // Periods are written six at a time: each file is flushed to disk
@@ -146,7 +193,7 @@ pub fn run(args: BackfillArgs) -> Result<()> {
                     });
                     // Keys in sorted order, whatever order the periods finish in.
                     manifest.sort_all_objects();
-                    write_atomic(&manifest_path, |w| {
+                    replace_atomic(&manifest_path, |w| {
                         serde_json::to_writer_pretty(&mut *w, &**manifest)?;
                         w.write_all(b"\n")
                     })
@@ -174,7 +221,7 @@ pub fn run(args: BackfillArgs) -> Result<()> {
                 }
             }
             manifest.sort_all_objects();
-            write_atomic(&manifest_path, |w| {
+            replace_atomic(&manifest_path, |w| {
                 serde_json::to_writer_pretty(&mut *w, &manifest)?;
                 w.write_all(b"\n")
             })
@@ -185,17 +232,18 @@ pub fn run(args: BackfillArgs) -> Result<()> {
     drop(hold);
     if !cfg.quiet {
         eprintln!(
-            "sessionstat: {skipped} periods up to date, {} computed; {sessions} sessions, {files} files in {} ({:.1?})",
+            "sessionstat: {skipped} periods up to date, {} computed; {sessions} sessions, {files} files in {} ({:.1?}){}",
             todo.len(),
             args.out.display(),
-            began.elapsed()
+            began.elapsed(),
+            super::stale_note(stale).map_or_else(String::new, |n| format!("; {n}"))
         );
     }
     Ok(())
 }
 
-/// What a backfill writes in its folder: its manifest and rejects, and the
-/// report files of `key=DATE/` period folders.
+/// What a backfill writes or replaces in its folder: its manifest and
+/// rejects, and every `key=DATE/` period folder with all that is in it.
 fn backfill_owns(rel: &Path) -> bool {
     let mut parts = rel.components();
     let Some(first) = parts.next() else {
@@ -204,10 +252,10 @@ fn backfill_owns(rel: &Path) -> bool {
     let first = first.as_os_str().to_string_lossy();
     let rest = parts.as_path();
     if rest.as_os_str().is_empty() {
-        return first == MANIFEST || first == REJECTS;
+        return first == MANIFEST || first == REJECTS || is_period_folder(&first);
     }
-    let report_files = &OWN_FILES[..OWN_FILES.len() - 1];
-    is_period_folder(&first) && staging::owns(report_files, rest)
+    // A period folder is replaced whole: whatever lies in it goes.
+    is_period_folder(&first)
 }
 
 /// `day=2024-03-31`, `week=…`, `month=…`.
@@ -268,24 +316,36 @@ fn fingerprint(cfg: &Config, args: &BackfillArgs, template: &Request) -> Result<
     }))
 }
 
-/// The manifest as recorded, or an empty one (none yet, or unreadable:
-/// then every period is computed again).
+/// The manifest as recorded, or an empty one (none yet, unreadable, or
+/// not a regular file: then every period is computed again).
 fn read_manifest(path: &Path) -> Value {
-    let read = fs::read_to_string(path)
-        .ok()
+    // Its own file only: a link planted there is replaced, never read.
+    let regular = fs::symlink_metadata(path).is_ok_and(|m| m.is_file());
+    let read = regular
+        .then(|| fs::read_to_string(path).ok())
+        .flatten()
         .and_then(|t| serde_json::from_str::<Value>(&t).ok())
         .filter(|v| v["periods"].is_object());
     read.unwrap_or_else(|| json!({ "tool": { "name": "sessionstat" }, "periods": {} }))
 }
 
-/// Period folders a killed run was building: never in place, so removed.
+/// What killed runs left (the run holds the folder's lock, so no other
+/// run is writing): the period folders they were building, never in place,
+/// and the temporary files of the manifest and the rejects. Nothing else,
+/// not even a file named like a building folder.
 fn remove_leftovers(dir: &Path) -> Result<()> {
     for e in fs::read_dir(dir).with_context(|| format!("cannot read {}", dir.display()))? {
         let e = e?;
-        if e.file_name().to_string_lossy().starts_with(BUILDING_PREFIX) {
+        let ours = e.file_name().to_string_lossy().starts_with(BUILDING_PREFIX)
+            && e.file_type().is_ok_and(|t| t.is_dir());
+        if ours {
             fs::remove_dir_all(e.path())
                 .with_context(|| format!("cannot remove {}", e.path().display()))?;
         }
+    }
+    for name in [MANIFEST, REJECTS] {
+        remove_stale_temps(&dir.join(name))
+            .with_context(|| format!("cannot clean up after a killed run in {}", dir.display()))?;
     }
     Ok(())
 }

@@ -70,7 +70,12 @@ pub fn run(args: ReportArgs) -> Result<()> {
         specs: &cfg.load.inputs,
         inputs: &cfg.files,
         rejects: cfg.rejects.as_deref(),
-        out: Some((&args.out, &|rel: &Path| staging::owns(own, rel))),
+        out: Some(guard::Out {
+            dir: &args.out,
+            owns: &|rel: &Path| staging::owns(own, rel),
+            files: folder_files(own, Path::new("")),
+            folders: vec!["json".into()],
+        }),
         ids: cfg.ids.as_deref(),
     })?;
     cfg.open_registry()?;
@@ -273,6 +278,9 @@ fn day_window(day: &str, request: &Request, zone: &Zone) -> Result<(Micros, Micr
     }
     let date = periods::parse_date(day, zone, crate::time::now()).map_err(refuse)?;
     let p = Period::containing(Every::Day, date, zone);
+    if let Some(rule) = p.out_of_range(zone) {
+        return Err(refuse(rule).into());
+    }
     Ok((p.start, p.end))
 }
 
@@ -295,6 +303,15 @@ pub(crate) const OWN_FILES: [&str; 15] = [
     "summary.json",
     "rejects.ndjson",
 ];
+
+/// The files a report writes in `folder` (relative to its output folder):
+/// `own`, and the first page of `json/`, which stands for them all.
+pub(crate) fn folder_files(own: &[&str], folder: &Path) -> Vec<std::path::PathBuf> {
+    own.iter()
+        .map(|name| folder.join(name))
+        .chain([folder.join("json/page-00000.json")])
+        .collect()
+}
 
 /// Pages to write: every page of the selection; an empty selection (or a
 /// page size of 0) still has page 0 with the true count.

@@ -158,13 +158,14 @@ impl RegistryLock {
             ));
         }
         for _ in 0..8 {
-            let file = fs::OpenOptions::new()
-                .create(true)
-                .truncate(false)
-                .read(true)
-                .write(true)
-                .open(&path)
-                .map_err(|e| format!("cannot lock the id registry {shown}: {e}"))?;
+            // Created new, or the one a run left: never through a link,
+            // never a file of someone else's that was made to look like it.
+            let (file, new) = open_lock(&path).map_err(|e| {
+                format!(
+                    "cannot lock the id registry {shown} with {}: {e}",
+                    path.display()
+                )
+            })?;
             // SAFETY: flock on a file descriptor this function owns.
             if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
                 let err = io::Error::last_os_error();
@@ -179,23 +180,69 @@ impl RegistryLock {
             }
             // The file may have been removed by the run that held it just
             // before we locked it: then lock the one now at the path.
-            let same = match (file.metadata(), fs::metadata(&path)) {
+            let same = match (file.metadata(), fs::symlink_metadata(&path)) {
                 (Ok(a), Ok(b)) => a.ino() == b.ino() && a.dev() == b.dev(),
                 _ => false,
             };
-            if same {
-                let _ = file.set_len(0);
-                let _ = io::Write::write_all(
-                    &mut &file,
-                    format!("{}\n", std::process::id()).as_bytes(),
-                );
-                return Ok(RegistryLock { path, _file: file });
+            if !same {
+                continue;
             }
+            if !new {
+                // A killed run's lock, now ours: its name is removed (a
+                // file linked there keeps its data) and a new one made.
+                match fs::remove_file(&path) {
+                    Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(format!(
+                        "cannot lock the id registry {shown}: cannot remove the stale lock {}: {e}",
+                        path.display()
+                    )),
+                    _ => continue,
+                }
+            }
+            let _ =
+                io::Write::write_all(&mut &file, format!("{}\n", std::process::id()).as_bytes());
+            return Ok(RegistryLock { path, _file: file });
         }
         Err(format!(
             "cannot lock the id registry {shown}: other runs keep taking it"
         ))
     }
+}
+
+/// Opens the lock file: created exclusively (`true`), or the regular file
+/// a killed run left (`false`). Links are never followed, and anything
+/// but a regular file there is refused, left as it is.
+fn open_lock(path: &Path) -> io::Result<(fs::File, bool)> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let open = |create: bool| {
+        fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(create)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+            .open(path)
+    };
+    match open(true) {
+        Ok(f) => return Ok((f, true)),
+        Err(e) if e.kind() != io::ErrorKind::AlreadyExists => return Err(e),
+        Err(_) => {}
+    }
+    let not_ours = || {
+        io::Error::other(
+            "it is not a regular file (a link, a folder or a device), so not a lock that sessionstat made; it was left as it is: remove it",
+        )
+    };
+    if !fs::symlink_metadata(path).is_ok_and(|m| m.is_file()) {
+        return Err(not_ours());
+    }
+    let file = match open(false) {
+        Ok(f) => f,
+        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => return Err(not_ours()),
+        Err(e) => return Err(e),
+    };
+    if !file.metadata()?.is_file() {
+        return Err(not_ours());
+    }
+    Ok((file, false))
 }
 
 impl Drop for RegistryLock {

@@ -23,12 +23,9 @@ impl AtomicFile {
         let name = target
             .file_name()
             .ok_or_else(|| io::Error::other(format!("{} is not a file path", target.display())))?;
-        let tmp = dir.join(format!(
-            ".{}.tmp-{}",
-            name.to_string_lossy(),
-            std::process::id()
-        ));
-        let file = fs::File::create(&tmp)?;
+        remove_stale_temps(target)?;
+        let tmp = temp_name(dir, &name.to_string_lossy(), std::process::id());
+        let file = create_fresh(&tmp)?;
         Ok(AtomicFile {
             tmp,
             target: target.to_path_buf(),
@@ -64,6 +61,98 @@ impl Drop for AtomicFile {
             let _ = fs::remove_file(&self.tmp);
         }
     }
+}
+
+/// The temporary name of `name` in `dir` for process `pid`.
+fn temp_name(dir: &Path, name: &str, pid: u32) -> PathBuf {
+    dir.join(format!(".{name}.tmp-{pid}"))
+}
+
+/// Creates a new file at `path` for this process alone: whatever a killed
+/// run of the same process id left there is removed first (a link as a
+/// link, never what it names), and the file is created exclusively, so a
+/// link or file planted in between fails instead of being written through.
+pub fn create_fresh(path: &Path) -> io::Result<fs::File> {
+    match fs::remove_file(path) {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+        _ => {}
+    }
+    fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+}
+
+/// Removes the temporary files of `target` (`.NAME.tmp-PID`) that runs
+/// killed while writing it left: those of a process that is gone, or of
+/// this one. Nothing else is touched.
+pub fn remove_stale_temps(target: &Path) -> io::Result<()> {
+    let (Some(dir), Some(name)) = (target.parent(), target.file_name()) else {
+        return Ok(());
+    };
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
+    let prefix = format!(".{}.tmp-", name.to_string_lossy());
+    let entries = match fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    for entry in entries {
+        let entry = entry?;
+        let file = entry.file_name();
+        let Some(pid) = file
+            .to_str()
+            .and_then(|f| f.strip_prefix(&prefix))
+            .and_then(|p| p.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let regular = entry
+            .file_type()
+            .is_ok_and(|t| t.is_file() || t.is_symlink());
+        if regular && (pid == std::process::id() || !process_alive(pid)) {
+            match fs::remove_file(entry.path()) {
+                Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+                _ => {}
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Whether a process with this id exists (one of another user's counts).
+pub fn process_alive(pid: u32) -> bool {
+    let Ok(pid) = libc::pid_t::try_from(pid) else {
+        return false;
+    };
+    if pid <= 0 {
+        return false;
+    }
+    // SAFETY: signal 0 only asks whether the process exists.
+    let r = unsafe { libc::kill(pid, 0) };
+    r == 0 || io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+}
+
+/// Writes one of the tool's own files (a backfill's manifest and rejects)
+/// whole: whatever is at `target` is replaced, a link included, and never
+/// written through. A folder there is an error.
+pub fn replace_atomic(
+    target: &Path,
+    f: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+) -> io::Result<()> {
+    if fs::symlink_metadata(target).is_ok_and(|m| m.is_dir()) {
+        return Err(io::Error::other(format!(
+            "{} is a folder, not a file",
+            target.display()
+        )));
+    }
+    let mut file = AtomicFile::create(target)?;
+    f(&mut file)?;
+    file.commit()
 }
 
 /// Writes a whole file atomically from a closure. A target that is not a

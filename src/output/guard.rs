@@ -1,6 +1,9 @@
 //! Which paths a run may write, checked before any data is read: never an
 //! input, never a file that another output of the same run writes, never a
-//! place inside the input set (the next run would read it as input).
+//! place inside the input set (the next run would read it as input), and
+//! never a place the run replaces whole (a backfill's period folders). The
+//! run's own files at fixed names (`OUT/summary.json`, `DIR/_backfill.json`,
+//! the default rejects) pass the same checks as the paths given by flags.
 
 use crate::error::usage;
 use crate::load::inputs::InputFile;
@@ -17,10 +20,25 @@ pub struct Plan<'a> {
     pub inputs: &'a [InputFile],
     /// `--rejects`, if given.
     pub rejects: Option<&'a Path>,
-    /// `report`'s output folder, and which of its entries the run writes.
-    pub out: Option<(&'a Path, &'a dyn Fn(&Path) -> bool)>,
+    /// The output folder of `report` or `backfill`.
+    pub out: Option<Out<'a>>,
     /// `--ids`, if given: read and rewritten, so never another file of the run.
     pub ids: Option<&'a Path>,
+}
+
+/// An output folder and what the run does in it.
+pub struct Out<'a> {
+    pub dir: &'a Path,
+    /// Whether the run writes or replaces this path (relative to `dir`);
+    /// a period folder's every entry, since it is replaced whole.
+    pub owns: &'a dyn Fn(&Path) -> bool,
+    /// The files the run writes at fixed names (relative to `dir`), and
+    /// one page of each `json/` folder: replaced, never written through,
+    /// so none may be an input, a folder or the registry.
+    pub files: Vec<PathBuf>,
+    /// The folders the run puts in place (relative to `dir`): where one
+    /// exists, it must be a folder, not a file or a link.
+    pub folders: Vec<PathBuf>,
 }
 
 /// Checks the plan: every conflict is a usage error naming both paths.
@@ -37,40 +55,40 @@ pub fn check(plan: &Plan) -> anyhow::Result<()> {
             .find(|(a, i)| *a == abs || (id.is_some() && *i == id))
             .map(|(a, _)| a.clone())
     };
-    if let Some((out, owns)) = plan.out {
-        // Outputs in an input folder would be read as events by the next run.
-        for spec in plan.specs.iter().filter(|s| Path::new(s).is_dir()) {
-            if absolute(out).starts_with(absolute(Path::new(spec))) {
-                return Err(usage(format!(
-                    "--out {} is inside the input folder {spec}: the next run would read the report as events",
-                    out.display()
-                )));
-            }
-        }
-        // The run replaces what it owns in OUT: none of it may be an input.
-        for f in plan.inputs {
-            let abs = absolute(&f.path);
-            if let Ok(rel) = abs.strip_prefix(absolute(out)) {
-                if owns(rel) {
-                    return Err(usage(format!(
-                        "the input {} is a file that this report writes in {}; move it or choose another --out",
-                        f.path.display(),
-                        out.display()
-                    )));
-                }
-            }
-        }
+    if let Some(out) = &plan.out {
+        check_out(plan, out, &is_input)?;
     }
     if let Some(ids) = plan.ids {
         let abs = absolute(ids);
         let clash = if let Some(input) = is_input(ids) {
             Some(format!("the input {}", input.display()))
+        } else if let Some(spec) = inside_input(plan.specs, ids) {
+            Some(format!(
+                "inside the input {spec}: the next run would read the registry as events"
+            ))
         } else if plan.rejects.is_some_and(|r| absolute(r) == abs) {
             Some("the rejects file".to_string())
         } else {
-            plan.out
-                .filter(|(out, owns)| abs.strip_prefix(absolute(out)).is_ok_and(owns))
-                .map(|(out, _)| format!("a file that this run writes in {}", out.display()))
+            plan.out.as_ref().and_then(|o| {
+                let owned = abs.strip_prefix(absolute(o.dir)).is_ok_and(o.owns);
+                let id = identity(ids);
+                let linked = o
+                    .files
+                    .iter()
+                    .map(|r| o.dir.join(r))
+                    .find(|p| id.is_some() && identity(p) == id);
+                match (owned, linked) {
+                    (true, _) => Some(format!(
+                        "a file that this run writes or replaces in {}",
+                        o.dir.display()
+                    )),
+                    (false, Some(p)) => Some(format!(
+                        "{} under another name, a file that this run replaces",
+                        p.display()
+                    )),
+                    (false, None) => None,
+                }
+            })
         };
         if let Some(clash) = clash {
             return Err(usage(format!(
@@ -94,34 +112,143 @@ pub fn check(plan: &Plan) -> anyhow::Result<()> {
             input.display()
         )));
     }
-    let abs = absolute(&path);
-    for spec in plan.specs {
-        let inside = if Path::new(spec).is_dir() {
-            abs.starts_with(absolute(Path::new(spec)))
-        } else {
-            let spec_abs = std::path::absolute(spec).unwrap_or_else(|_| PathBuf::from(spec));
-            [spec_abs.to_string_lossy().as_ref(), spec.as_str()]
-                .iter()
-                .filter_map(|s| glob::Pattern::new(s).ok())
-                .any(|g| g.matches_path(rejects) || g.matches_path(&path) || g.matches_path(&abs))
-        };
-        if inside {
-            return Err(usage(format!(
-                "--rejects {} is inside the input {spec}: the next run would read the rejects as events",
-                rejects.display()
-            )));
-        }
+    if let Some(spec) =
+        inside_input(plan.specs, rejects).or_else(|| inside_input(plan.specs, &path))
+    {
+        return Err(usage(format!(
+            "--rejects {} is inside the input {spec}: the next run would read the rejects as events",
+            rejects.display()
+        )));
     }
-    if let Some((out, owns)) = plan.out {
-        if abs.strip_prefix(absolute(out)).is_ok_and(owns) {
+    if let Some(out) = &plan.out {
+        if absolute(&path)
+            .strip_prefix(absolute(out.dir))
+            .is_ok_and(out.owns)
+        {
             return Err(usage(format!(
-                "--rejects {} is a file that this report writes in {}; choose another path",
+                "--rejects {} is a file that this report writes (or replaces) in {}; choose another path",
                 rejects.display(),
-                out.display()
+                out.dir.display()
             )));
         }
     }
     Ok(())
+}
+
+/// The output folder: not inside the input set, no input among what the
+/// run replaces in it, and each of its own files free to be replaced.
+fn check_out(
+    plan: &Plan,
+    out: &Out,
+    is_input: &dyn Fn(&Path) -> Option<PathBuf>,
+) -> anyhow::Result<()> {
+    let shown = out.dir.display();
+    // Outputs in the input set would be read as events by the next run.
+    for spec in plan.specs.iter().filter(|s| Path::new(s).is_dir()) {
+        if absolute(out.dir).starts_with(absolute(Path::new(spec))) {
+            return Err(usage(format!(
+                "--out {shown} is inside the input folder {spec}: the next run would read the report as events"
+            )));
+        }
+    }
+    for rel in &out.files {
+        if let Some(spec) = inside_input(plan.specs, &out.dir.join(rel)) {
+            return Err(usage(format!(
+                "--out {shown} is inside the input {spec}: the next run would read {} as events",
+                out.dir.join(rel).display()
+            )));
+        }
+    }
+    // The run replaces what it owns in OUT: none of it may be an input.
+    for f in plan.inputs {
+        let abs = absolute(&f.path);
+        if abs.strip_prefix(absolute(out.dir)).is_ok_and(out.owns) {
+            return Err(usage(format!(
+                "the input {} is a file that this report writes (or replaces) in {shown}; move it or choose another --out",
+                f.path.display()
+            )));
+        }
+    }
+    for rel in &out.folders {
+        let path = out.dir.join(rel);
+        if fs::symlink_metadata(&path).is_ok_and(|m| !m.is_dir()) {
+            return Err(usage(format!(
+                "{} is not a folder (a file or a link) where this run puts a folder; it was left as it is: move it or choose another --out",
+                path.display()
+            )));
+        }
+    }
+    for rel in &out.files {
+        let path = out.dir.join(rel);
+        let Ok(meta) = fs::symlink_metadata(&path) else {
+            continue;
+        };
+        if let Some(input) = is_input(&path) {
+            return Err(usage(format!(
+                "{} is the input {} under another name; this run replaces {}: move it or choose another --out",
+                path.display(),
+                input.display(),
+                path.display()
+            )));
+        }
+        if meta.is_dir() {
+            return Err(usage(format!(
+                "{} is a folder where this run writes a file of that name; move it or choose another --out",
+                path.display()
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The input that `path` lies in: a folder that holds it, or a glob that
+/// matches it as the next run would expand the glob.
+pub fn inside_input<'s>(specs: &'s [String], path: &Path) -> Option<&'s String> {
+    let abs = absolute(path);
+    let literal = glob::MatchOptions {
+        case_sensitive: true,
+        require_literal_separator: true,
+        require_literal_leading_dot: false,
+    };
+    specs.iter().find(|spec| {
+        let p = Path::new(spec.as_str());
+        if p.is_dir() {
+            return abs.starts_with(absolute(p));
+        }
+        if !spec.contains(['*', '?', '[']) || p.exists() {
+            return false;
+        }
+        let spec_abs =
+            std::path::absolute(spec.as_str()).unwrap_or_else(|_| PathBuf::from(spec.as_str()));
+        // The glob's folder part spelled as the file system has it, links resolved.
+        let spec_real = glob_real(spec);
+        [
+            spec.to_string(),
+            spec_abs.to_string_lossy().into_owned(),
+            spec_real,
+        ]
+        .iter()
+        .filter_map(|s| glob::Pattern::new(s).ok())
+        .any(|g| {
+            g.matches_path_with(path, literal)
+                || g.matches_path_with(&abs, literal)
+                || std::path::absolute(path).is_ok_and(|a| g.matches_path_with(&a, literal))
+        })
+    })
+}
+
+/// A glob with its folder part before the first wildcard made absolute and
+/// free of links, as `absolute` spells the paths it is matched against.
+fn glob_real(spec: &str) -> String {
+    let cut = spec.find(['*', '?', '[']).unwrap_or(spec.len());
+    match spec[..cut].rfind('/') {
+        Some(i) => format!(
+            "{}/{}",
+            absolute(Path::new(&spec[..=i])).display(),
+            &spec[i + 1..]
+        ),
+        None => format!("{}/{spec}", absolute(Path::new(".")).display()),
+    }
 }
 
 /// A path made absolute and, as far as it exists, free of links and `..`.

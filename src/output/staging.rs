@@ -10,6 +10,7 @@
 //! A lock whose process is gone is stale and taken over, with the staging
 //! folder that run left. A run that fails leaves the folder as it found it.
 
+use crate::output::atomic::{create_fresh, process_alive};
 use anyhow::{bail, Context, Result};
 use std::fs;
 use std::io::{self, BufWriter, Write};
@@ -186,7 +187,8 @@ fn create_dirs(dir: &Path) -> io::Result<Vec<PathBuf>> {
 fn acquire(lock: &Path, out: &Path) -> Result<()> {
     let me = std::process::id();
     let tmp = out.join(format!("{LOCK}.{me}"));
-    fs::write(&tmp, format!("{me}\n"))
+    create_fresh(&tmp)
+        .and_then(|mut f| f.write_all(format!("{me}\n").as_bytes()))
         .with_context(|| format!("cannot write in {}", out.display()))?;
     let result = (|| {
         for _ in 0..3 {
@@ -222,7 +224,7 @@ pub fn refuse_if_locked(out: &Path) -> Result<()> {
         .ok()
         .and_then(|t| t.trim().parse::<u32>().ok());
     match holder {
-        Some(pid) if pid != std::process::id() && alive(pid) => bail!(
+        Some(pid) if pid != std::process::id() && process_alive(pid) => bail!(
             "another sessionstat run (pid {pid}) is writing the report folder {}; wait until it ends (if none is running, remove {})",
             out.display(),
             lock.display()
@@ -253,16 +255,6 @@ pub(crate) fn exchange(a: &Path, b: &Path) -> io::Result<()> {
     }
 }
 
-/// Whether a process with this PID exists.
-fn alive(pid: u32) -> bool {
-    let Ok(pid) = libc::pid_t::try_from(pid) else {
-        return false;
-    };
-    // SAFETY: signal 0 only checks that the process exists.
-    let r = unsafe { libc::kill(pid, 0) };
-    r == 0 || io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
-}
-
 /// Cleans up after runs that were killed (their PID is gone): puts back a
 /// `json` folder moved aside but not replaced, removes their staging
 /// folders and lock leftovers. A live run's folders are left alone.
@@ -271,7 +263,7 @@ fn recover(out: &Path) -> Result<()> {
     let me = std::process::id();
     let dead = |rest: &str| {
         rest.parse::<u32>()
-            .is_ok_and(|pid| pid == me || !alive(pid))
+            .is_ok_and(|pid| pid == me || !process_alive(pid))
     };
     for e in fs::read_dir(out)? {
         let e = e?;
@@ -283,7 +275,9 @@ fn recover(out: &Path) -> Result<()> {
             } else {
                 fs::rename(e.path(), &json)?;
             }
-        } else if name.strip_prefix(STAGING_PREFIX).is_some_and(dead) {
+        } else if name.strip_prefix(STAGING_PREFIX).is_some_and(dead)
+            && e.file_type().is_ok_and(|t| t.is_dir())
+        {
             fs::remove_dir_all(e.path())?;
         } else if name
             .strip_prefix(LOCK)
