@@ -444,6 +444,7 @@ impl WriteFinish for zstd::stream::write::Encoder<'static, AtomicFile> {
 
 impl Sink {
     fn create(opts: &GenOptions) -> anyhow::Result<Sink> {
+        crate::output::atomic::remove_stale_temps(&opts.out)?;
         let file = AtomicFile::create(&opts.out)?;
         if opts.format == Format::Parquet {
             let unit_tz = if opts.style == TimeStyle::Naive {

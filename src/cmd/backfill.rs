@@ -250,12 +250,9 @@ fn backfill_owns(rel: &Path) -> bool {
         return false;
     };
     let first = first.as_os_str().to_string_lossy();
-    let rest = parts.as_path();
-    if rest.as_os_str().is_empty() {
-        return first == MANIFEST || first == REJECTS || is_period_folder(&first);
-    }
+    let top = parts.as_path().as_os_str().is_empty();
     // A period folder is replaced whole: whatever lies in it goes.
-    is_period_folder(&first)
+    is_period_folder(&first) || (top && (first == MANIFEST || first == REJECTS))
 }
 
 /// `day=2024-03-31`, `week=…`, `month=…`.

@@ -191,10 +191,12 @@ impl RegistryLock {
                 // A killed run's lock, now ours: its name is removed (a
                 // file linked there keeps its data) and a new one made.
                 match fs::remove_file(&path) {
-                    Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(format!(
+                    Err(e) if e.kind() != io::ErrorKind::NotFound => {
+                        return Err(format!(
                         "cannot lock the id registry {shown}: cannot remove the stale lock {}: {e}",
                         path.display()
-                    )),
+                    ))
+                    }
                     _ => continue,
                 }
             }

@@ -23,7 +23,6 @@ impl AtomicFile {
         let name = target
             .file_name()
             .ok_or_else(|| io::Error::other(format!("{} is not a file path", target.display())))?;
-        remove_stale_temps(target)?;
         let tmp = temp_name(dir, &name.to_string_lossy(), std::process::id());
         let file = create_fresh(&tmp)?;
         Ok(AtomicFile {
@@ -85,7 +84,8 @@ pub fn create_fresh(path: &Path) -> io::Result<fs::File> {
 
 /// Removes the temporary files of `target` (`.NAME.tmp-PID`) that runs
 /// killed while writing it left: those of a process that is gone, or of
-/// this one. Nothing else is touched.
+/// this one. Nothing else is touched. It reads the whole folder, so it is
+/// called once per target and run (`write_atomic` does).
 pub fn remove_stale_temps(target: &Path) -> io::Result<()> {
     let (Some(dir), Some(name)) = (target.parent(), target.file_name()) else {
         return Ok(());
@@ -139,7 +139,9 @@ pub fn process_alive(pid: u32) -> bool {
 
 /// Writes one of the tool's own files (a backfill's manifest and rejects)
 /// whole: whatever is at `target` is replaced, a link included, and never
-/// written through. A folder there is an error.
+/// written through. A folder there is an error. Killed runs' temporary
+/// files are the caller's to remove (`remove_stale_temps`), once: the
+/// manifest is rewritten after every period.
 pub fn replace_atomic(
     target: &Path,
     f: impl FnOnce(&mut dyn Write) -> io::Result<()>,
@@ -175,6 +177,7 @@ pub fn write_atomic(
             w.flush()
         }
         Target::Regular(path) => {
+            remove_stale_temps(&path)?;
             let mut file = AtomicFile::create(&path)?;
             f(&mut file)?;
             file.commit()
@@ -235,6 +238,40 @@ mod tests {
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
         write_atomic(&target, |w| w.write_all(b"new")).unwrap();
         assert_eq!(fs::read_to_string(&target).unwrap(), "new");
+    }
+
+    #[test]
+    fn only_the_temporary_files_of_dead_runs_of_the_target_are_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("ids.parquet");
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let dead = child.id();
+        child.wait().unwrap();
+        let removed = [
+            format!(".ids.parquet.tmp-{dead}"),
+            format!(".ids.parquet.tmp-{}", std::process::id()),
+        ];
+        let kept = [
+            ".ids.parquet.tmp-1".to_string(), // init is alive
+            format!(".other.tmp-{dead}"),
+            format!("ids.parquet.tmp-{dead}"),
+            ".ids.parquet.tmp-x".to_string(),
+        ];
+        for name in removed.iter().chain(&kept) {
+            fs::write(dir.path().join(name), "left").unwrap();
+        }
+        fs::create_dir(dir.path().join(format!(".ids.parquet.tmp-{}", dead + 1))).unwrap();
+        remove_stale_temps(&target).unwrap();
+        for name in &removed {
+            assert!(!dir.path().join(name).exists(), "{name}");
+        }
+        for name in &kept {
+            assert!(dir.path().join(name).exists(), "{name}");
+        }
+        assert!(dir
+            .path()
+            .join(format!(".ids.parquet.tmp-{}", dead + 1))
+            .is_dir());
     }
 
     #[test]
