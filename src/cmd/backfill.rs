@@ -171,6 +171,14 @@ pub fn run(args: BackfillArgs) -> Result<()> {
                     let building = args
                         .out
                         .join(format!("{BUILDING_PREFIX}{}-{folder}", std::process::id()));
+                    // Killed runs' building folders went at start: anything
+                    // here now (a link) was planted, and is never written through.
+                    if fs::symlink_metadata(&building).is_ok() {
+                        anyhow::bail!(
+                            "{} is in the way of the folder this run builds there; it was left as it is: remove it",
+                            building.display()
+                        );
+                    }
                     let (files, pages) = write_folder(
                         &building,
                         &mut outcome,
