@@ -346,6 +346,20 @@ fn a_report_refuses_a_folder_or_link_where_it_writes_its_files() {
     let d = Dir::new();
     let out = d.path("r");
     let o = out.display().to_string();
+    // The folder itself a file: told before any data is read.
+    d.write("r", "mine\n");
+    one_line(
+        &sessionstat(&["report", "-i", EXAMPLE, "--out", &o]),
+        2,
+        &["--out", "not a folder"],
+    );
+    one_line(
+        &sessionstat(&backfill(EXAMPLE, &o, &[])),
+        2,
+        &["--out", "not a folder"],
+    );
+    assert_eq!(d.read("r"), "mine\n");
+    fs::remove_file(&out).unwrap();
     fs::create_dir_all(out.join("summary.json")).unwrap();
     one_line(
         &sessionstat(&["report", "-i", EXAMPLE, "--out", &o]),

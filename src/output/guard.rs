@@ -143,6 +143,11 @@ fn check_out(
     is_input: &dyn Fn(&Path) -> Option<PathBuf>,
 ) -> anyhow::Result<()> {
     let shown = out.dir.display();
+    if fs::metadata(out.dir).is_ok_and(|m| !m.is_dir()) {
+        return Err(usage(format!(
+            "--out {shown} is a file, not a folder; it was left as it is: choose a folder"
+        )));
+    }
     // Outputs in the input set would be read as events by the next run.
     for spec in plan.specs.iter().filter(|s| Path::new(s).is_dir()) {
         if absolute(out.dir).starts_with(absolute(Path::new(spec))) {
