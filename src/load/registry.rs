@@ -160,7 +160,11 @@ impl RegistryLock {
         for _ in 0..8 {
             // Created new, or the one a run left: never through a link,
             // never a file of someone else's that was made to look like it.
-            let (file, new) = open_lock(&path).map_err(|e| {
+            let (file, new) = match open_lock(&path) {
+                Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+                opened => opened,
+            }
+            .map_err(|e| {
                 format!(
                     "cannot lock the id registry {shown} with {}: {e}",
                     path.display()
@@ -233,7 +237,8 @@ fn open_lock(path: &Path) -> io::Result<(fs::File, bool)> {
             "it is not a regular file (a link, a folder or a device), so not a lock that sessionstat made; it was left as it is: remove it",
         )
     };
-    if !fs::symlink_metadata(path).is_ok_and(|m| m.is_file()) {
+    // Gone in between (its run ended): NotFound, and the caller tries again.
+    if !fs::symlink_metadata(path)?.is_file() {
         return Err(not_ours());
     }
     let file = match open(false) {
