@@ -171,6 +171,21 @@ impl Config {
                 ))
             }
         };
+        // How the run works; serve (no `run`) keeps every event, here.
+        let (memory_limit, engine, engine_timeout) = match run {
+            Some(r) => (
+                parse_memory_limit(&r.memory_limit)
+                    .map_err(|e| usage(format!("--memory-limit {:?}: {e}", r.memory_limit)))?,
+                engine_of(a, &r.engine)?,
+                crate::engine::parse_timeout(&r.engine_timeout)
+                    .map_err(|e| usage(format!("--engine-timeout {:?}: {e}", r.engine_timeout)))?,
+            ),
+            None => (
+                None,
+                Engine::Local,
+                std::time::Duration::from_micros(crate::engine::DEFAULT_TIMEOUT as u64),
+            ),
+        };
         Ok(Config {
             files: Vec::new(),
             load: LoadOptions {
@@ -186,24 +201,13 @@ impl Config {
             idle_after,
             rejects: a.rejects.clone(),
             quiet: a.quiet,
-            memory_limit: match run {
-                Some(r) => parse_memory_limit(&r.memory_limit)
-                    .map_err(|e| usage(format!("--memory-limit {:?}: {e}", r.memory_limit)))?,
-                None => None,
-            },
+            memory_limit,
             ids: a.ids.clone(),
             sessionize,
             registry: None,
             findings: Default::default(),
-            engine: match run {
-                Some(r) => engine_of(a, &r.engine)?,
-                None => Engine::Local,
-            },
-            engine_timeout: match run {
-                Some(r) => crate::engine::parse_timeout(&r.engine_timeout)
-                    .map_err(|e| usage(format!("--engine-timeout {:?}: {e}", r.engine_timeout)))?,
-                None => std::time::Duration::from_micros(crate::engine::DEFAULT_TIMEOUT as u64),
-            },
+            engine,
+            engine_timeout,
         })
     }
 

@@ -33,9 +33,11 @@ pub fn run(args: ServeArgs) -> Result<()> {
     // serve takes no --engine; an engine set for the other commands in the
     // environment is refused, not passed over (its value is never shown).
     let engine = std::env::var("SESSIONSTAT_ENGINE").unwrap_or_default();
-    if !engine.trim().is_empty() && !engine.trim().eq_ignore_ascii_case("local") {
+    if !engine.trim().is_empty()
+        && crate::engine::Engine::parse(&engine) != Ok(crate::engine::Engine::Local)
+    {
         return Err(crate::error::usage(
-            "SESSIONSTAT_ENGINE names a Spark engine: serve keeps every event here to answer any window, so it runs on the local engine only; unset it for serve",
+            "SESSIONSTAT_ENGINE names an engine other than local: serve keeps every event here to answer any window, so it runs on the local engine only; unset it for serve",
         ));
     }
     super::require_rejects_file(&cfg)?;

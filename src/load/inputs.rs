@@ -100,7 +100,7 @@ pub fn resolve(specs: &[String], forced: Option<Format>) -> Result<Vec<InputFile
                     "input folder {spec} holds no csv, parquet or ndjson files"
                 ));
             }
-        } else if spec.contains(['*', '?', '[']) && !path.exists() {
+        } else if is_glob(spec) {
             let paths = glob::glob(spec).map_err(|e| format!("bad glob {spec}: {e}"))?;
             let mut files: Vec<PathBuf> = paths
                 .filter_map(Result::ok)
@@ -170,14 +170,24 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
     Ok(())
 }
 
+/// Whether an `--input` is read as a glob: it has a wildcard and names no
+/// existing path.
+pub fn is_glob(spec: &str) -> bool {
+    spec.contains(['*', '?', '[']) && !Path::new(spec).exists()
+}
+
+/// A glob's folder part before its first wildcard, and the rest.
+pub fn glob_split(spec: &str) -> (PathBuf, &str) {
+    let cut = spec.find(['*', '?', '[']).unwrap_or(spec.len());
+    match spec[..cut].rfind('/') {
+        Some(i) => (PathBuf::from(&spec[..=i]), &spec[i + 1..]),
+        None => (PathBuf::from("."), spec),
+    }
+}
+
 /// The folder part of a glob before its first wildcard.
 fn glob_root(spec: &str) -> PathBuf {
-    let cut = spec.find(['*', '?', '[']).unwrap_or(spec.len());
-    let head = &spec[..cut];
-    match head.rfind('/') {
-        Some(i) => PathBuf::from(&head[..=i]),
-        None => PathBuf::from("."),
-    }
+    glob_split(spec).0
 }
 
 /// `key=value` folder names between `root` and the file, in order.

@@ -6,7 +6,7 @@
 //! the default rejects) pass the same checks as the paths given by flags.
 
 use crate::error::usage;
-use crate::load::inputs::InputFile;
+use crate::load::inputs::{self, InputFile};
 use crate::output::atomic::{kind_of, Target};
 use std::fs;
 use std::os::unix::fs::MetadataExt;
@@ -220,40 +220,24 @@ pub fn inside_input<'s>(specs: &'s [String], path: &Path) -> Option<&'s String> 
         if p.is_dir() {
             return abs.starts_with(absolute(p));
         }
-        if !spec.contains(['*', '?', '[']) || p.exists() {
+        if !inputs::is_glob(spec) {
             return false;
         }
-        let spec_abs =
-            std::path::absolute(spec.as_str()).unwrap_or_else(|_| PathBuf::from(spec.as_str()));
-        // The glob's folder part spelled as the file system has it, links resolved.
-        let spec_real = glob_real(spec);
+        // The glob and the path, each as given, made absolute, and with
+        // links resolved (the glob's folder part, as `absolute` does).
+        let (root, rest) = inputs::glob_split(spec);
+        let lexical = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
         [
-            spec.to_string(),
-            spec_abs.to_string_lossy().into_owned(),
-            spec_real,
+            (PathBuf::from(spec.as_str()), path.to_path_buf()),
+            (lexical(p), lexical(path)),
+            (absolute(&root).join(rest), abs.clone()),
         ]
         .iter()
-        .filter_map(|s| glob::Pattern::new(s).ok())
-        .any(|g| {
-            g.matches_path_with(path, literal)
-                || g.matches_path_with(&abs, literal)
-                || std::path::absolute(path).is_ok_and(|a| g.matches_path_with(&a, literal))
+        .any(|(glob, path)| {
+            glob::Pattern::new(&glob.to_string_lossy())
+                .is_ok_and(|g| g.matches_path_with(path, literal))
         })
     })
-}
-
-/// A glob with its folder part before the first wildcard made absolute and
-/// free of links, as `absolute` spells the paths it is matched against.
-fn glob_real(spec: &str) -> String {
-    let cut = spec.find(['*', '?', '[']).unwrap_or(spec.len());
-    match spec[..cut].rfind('/') {
-        Some(i) => format!(
-            "{}/{}",
-            absolute(Path::new(&spec[..=i])).display(),
-            &spec[i + 1..]
-        ),
-        None => format!("{}/{spec}", absolute(Path::new(".")).display()),
-    }
 }
 
 /// A path made absolute and, as far as it exists, free of links and `..`.
