@@ -203,15 +203,6 @@ async fn serve(
         axum::Router::new().fallback(move |req| handle_request(state.clone(), req))
     };
     tokio::spawn(stop_on_signal(handle.clone()));
-    tokio::spawn(reload_on_signal(
-        state.clone(),
-        cfg.clone(),
-        key_file.clone(),
-        hup,
-    ));
-    if watch {
-        tokio::spawn(reload_on_change(state.clone(), cfg, key_file, seen));
-    }
     let service = app.into_make_service();
     let tls = match tls {
         None => None,
@@ -241,6 +232,17 @@ async fn serve(
             ", no key (loopback only)"
         }
     );
+    // Reloads start once the log says what is served: a SIGHUP caught
+    // during the first load is told after it.
+    tokio::spawn(reload_on_signal(
+        state.clone(),
+        cfg.clone(),
+        key_file.clone(),
+        hup,
+    ));
+    if watch {
+        tokio::spawn(reload_on_change(state.clone(), cfg, key_file, seen));
+    }
     match tls {
         None => {
             let server = axum_server::from_tcp(listener)?;
