@@ -276,7 +276,9 @@ impl FindingArgs {
         use crate::rollup::findings::{Rules, WorkHours};
         let flag = |name: &str, value: &str| {
             let (name, value) = (name.to_string(), value.to_string());
-            move |rule: String| crate::error::usage(format!("{name} {value:?}: {rule}"))
+            move |rule: crate::error::BadValue| {
+                crate::error::usage(format!("{name} {value:?}: {rule}"))
+            }
         };
         let (start, end) = WorkHours::parse_hours(&self.work_hours)
             .map_err(flag("--work-hours", &self.work_hours))?;

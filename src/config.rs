@@ -1,15 +1,17 @@
 //! Raw flags -> a checked `Config` and `Request`, before any data is touched.
 //! Every problem here is a usage error or a bad request: exit status 2.
 
-use crate::cli::{InputArgs, RunArgs, WindowArgs};
+use crate::cli::{BackfillArgs, InputArgs, ReportArgs, RunArgs, WindowArgs};
 use crate::engine::Engine;
 use crate::error::usage;
+use crate::error::BadValue;
 use crate::ids::IdKeys;
 use crate::kernel::Settings;
 use crate::load::columns::{Canon, ColumnMap};
 use crate::load::inputs::{self, InputFile};
-use crate::load::registry::Registry;
-use crate::load::{LoadError, LoadOptions};
+use crate::load::LoadOptions;
+use crate::periods::{self, Every, Period};
+use crate::registry::Registry;
 use crate::request::{RawRequest, Request, RequestError};
 use crate::time::{parse_idle_after, Micros, Zone};
 use anyhow::Result;
@@ -57,7 +59,7 @@ fn half_of_ram() -> Option<u64> {
 
 /// Parses `--memory-limit`: `auto` (half of RAM), `off`, or a size like
 /// `512MiB`, `2GiB`, `1.5GB`, `800M`.
-pub fn parse_memory_limit(text: &str) -> Result<Option<u64>, String> {
+pub fn parse_memory_limit(text: &str) -> Result<Option<u64>, BadValue> {
     let t = text.trim();
     if t.eq_ignore_ascii_case("auto") {
         return Ok(half_of_ram());
@@ -82,7 +84,8 @@ pub fn parse_memory_limit(text: &str) -> Result<Option<u64>, String> {
         _ => {
             return Err(format!(
                 "unknown unit {unit:?}; expected a size like 512MiB or 2GB, auto or off"
-            ))
+            )
+            .into())
         }
     };
     // Whole units, or one fraction in thousandths: no float in the byte count.
@@ -110,23 +113,13 @@ pub fn parse_memory_limit(text: &str) -> Result<Option<u64>, String> {
 fn engine_of(a: &InputArgs, text: &str) -> Result<Engine> {
     // The value may hold a token: it is never repeated in a message.
     let engine = Engine::parse(text).map_err(|e| usage(format!("--engine: {e}")))?;
-    if let Engine::Spark(addr) = &engine {
-        if !cfg!(feature = "spark") {
-            return Err(usage(format!(
-                "--engine {addr}: this build has no Spark support; build it with cargo build --release --features spark"
-            )));
-        }
-        let unsupported = [
+    engine
+        .check(&[
             (!a.id_keys.is_empty(), "--id-keys"),
             (a.ids.is_some(), "--ids"),
             (a.sessionize.is_some(), "--sessionize"),
-        ];
-        if let Some((_, flag)) = unsupported.iter().find(|u| u.0) {
-            return Err(usage(format!(
-                "--engine {addr}: {flag} runs on the local engine only (docs/spark.md)"
-            )));
-        }
-    }
+        ])
+        .map_err(|e| usage(e.0))?;
     Ok(engine)
 }
 
@@ -141,8 +134,8 @@ impl Config {
         let zone: Zone = a.tz.parse().map_err(|e| usage(format!("--tz: {e}")))?;
         let idle_after = parse_idle_after(&a.idle_after)
             .map_err(|e| usage(format!("--idle-after {:?}: {e}", a.idle_after)))?;
-        let mut map = ColumnMap::parse(&a.map).map_err(usage)?;
-        let mut id_keys = IdKeys::parse(&a.id_keys).map_err(usage)?;
+        let mut map = ColumnMap::parse(&a.map).map_err(|e| usage(e.0))?;
+        let mut id_keys = IdKeys::parse(&a.id_keys).map_err(|e| usage(e.0))?;
         let sessionize = match &a.sessionize {
             None => None,
             Some(text) => match parse_idle_after(text) {
@@ -214,29 +207,7 @@ impl Config {
     /// Resolves the inputs into files (after the request is checked, so a
     /// bad request is told first).
     pub fn resolve_inputs(&mut self) -> Result<()> {
-        self.files = match self.engine {
-            // Spark reads paths as it sees them (s3a://, hdfs://): a URI is
-            // passed on as it is, a local path resolved here.
-            Engine::Spark(_) => {
-                let mut files = Vec::new();
-                for spec in &self.load.inputs {
-                    if spec.contains("://") {
-                        files.push(
-                            inputs::remote(spec, self.load.format).map_err(LoadError::Input)?,
-                        );
-                    } else {
-                        files.extend(
-                            inputs::resolve(std::slice::from_ref(spec), self.load.format)
-                                .map_err(LoadError::Input)?,
-                        );
-                    }
-                }
-                files
-            }
-            Engine::Local => {
-                inputs::resolve(&self.load.inputs, self.load.format).map_err(LoadError::Input)?
-            }
-        };
+        self.files = self.engine.resolve(&self.load.inputs, self.load.format)?;
         if self.files.iter().any(|f| f.format == inputs::Format::Evtx) {
             // Windows logs name sessions and users by logon id and SID (SPEC 9.3).
             self.load.id_keys = IdKeys {
@@ -252,12 +223,22 @@ impl Config {
         Ok(())
     }
 
+    /// For a run that writes no folder: the inputs found are checked
+    /// against the files it writes (rejects, registry).
+    pub fn check_outputs(&self) -> Result<()> {
+        crate::output::guard::check(&crate::output::guard::Plan {
+            specs: &self.load.inputs,
+            inputs: &self.files,
+            rejects: self.rejects.as_deref(),
+            out: None,
+            ids: self.ids.as_deref(),
+        })
+    }
+
     /// Locks and reads the `--ids` registry (after the paths are checked).
     pub fn open_registry(&mut self) -> Result<()> {
         if let Some(path) = &self.ids {
-            self.registry = Some(Arc::new(
-                crate::load::registry::open(path).map_err(LoadError::Input)?,
-            ));
+            self.registry = Some(Arc::new(crate::registry::open(path)?));
         }
         Ok(())
     }
@@ -269,6 +250,115 @@ impl Config {
             idle_after: self.idle_after,
         }
     }
+}
+
+/// `report`'s request: from the window flags or body, or from `--day`
+/// alone (SPEC 7.2); every page is written, so no `pageIndex`.
+pub fn report_request(args: &ReportArgs, zone: &Zone) -> Result<Request> {
+    let mut request = args.window.request(zone, None)?;
+    if let Some(day) = &args.day {
+        let (start, end) = day_window(day, &request, zone)?;
+        (request.start, request.end) = (Some(start), Some(end));
+    }
+    if request.page_index != 0 {
+        return Err(RequestError {
+            field: "pageIndex".into(),
+            value: request.page_index.to_string(),
+            rule: "report writes every page; pageIndex belongs to sessions".into(),
+        }
+        .into());
+    }
+    Ok(request)
+}
+
+/// The window of `--day` (SPEC 7.2): that local day's, as a backfill's
+/// day period has it. The window then comes from `--day` alone.
+fn day_window(day: &str, request: &Request, zone: &Zone) -> Result<(Micros, Micros)> {
+    let refuse = |rule: String| RequestError {
+        field: "--day".into(),
+        value: day.to_string(),
+        rule,
+    };
+    if request.start.is_some() || request.end.is_some() {
+        return Err(refuse(
+            "sets the window; the request body must not also have start or end".into(),
+        )
+        .into());
+    }
+    let date = periods::parse_date(day, zone, crate::time::now()).map_err(|e| refuse(e.0))?;
+    let p = Period::containing(Every::Day, date, zone);
+    if let Some(rule) = p.out_of_range(zone) {
+        return Err(refuse(rule).into());
+    }
+    Ok((p.start, p.end))
+}
+
+/// One backfill, checked: the dataset folder, its periods, the page
+/// template (a window-less request), and how to write.
+pub struct BackfillPlan {
+    pub out: PathBuf,
+    pub every: Every,
+    pub periods: Vec<Period>,
+    pub template: Request,
+    pub pretty: bool,
+    /// Compute every period again, recorded or not.
+    pub force: bool,
+}
+
+/// `backfill`'s periods from `--from`, `--to` and `--every` (SPEC 7.1):
+/// dates in order, at most `--max-periods` of them, each in range.
+pub fn backfill_plan(args: &BackfillArgs, zone: &Zone) -> Result<BackfillPlan> {
+    let now = crate::time::now();
+    let date = |field: &str, text: &str| {
+        periods::parse_date(text, zone, now).map_err(|rule| RequestError {
+            field: field.into(),
+            value: text.to_string(),
+            rule: rule.0,
+        })
+    };
+    let (from, to) = (date("--from", &args.from)?, date("--to", &args.to)?);
+    if from > to {
+        return Err(RequestError {
+            field: "--from".into(),
+            value: args.from.clone(),
+            rule: format!("must not be after --to = {}", args.to),
+        }
+        .into());
+    }
+    let template =
+        RawRequest::from_flags(None, None, args.session_count.as_deref(), None).check(zone)?;
+    let n = periods::count(args.every, from, to);
+    if n > args.max_periods {
+        return Err(usage(format!(
+            "--from {} --to {} is {n} periods of a {}, more than --max-periods {}: check the dates, or raise --max-periods to write them all",
+            args.from,
+            args.to,
+            args.every.key(),
+            args.max_periods
+        )));
+    }
+    let all = periods::periods(args.every, from, to, zone);
+    for (field, text, p) in [
+        ("--from", &args.from, all.first()),
+        ("--to", &args.to, all.last()),
+    ] {
+        if let Some(rule) = p.and_then(|p| p.out_of_range(zone)) {
+            return Err(RequestError {
+                field: field.into(),
+                value: text.clone(),
+                rule,
+            }
+            .into());
+        }
+    }
+    Ok(BackfillPlan {
+        out: args.out.clone(),
+        every: args.every,
+        periods: all,
+        template,
+        pretty: args.pretty,
+        force: args.force,
+    })
 }
 
 impl WindowArgs {

@@ -12,6 +12,33 @@ pub fn usage(msg: impl Into<String>) -> anyhow::Error {
     UsageError(msg.into()).into()
 }
 
+/// A value (of a flag, a setting, a key file's line) that breaks its rule.
+/// The text is the rule; the caller names the flag and, where it may be
+/// shown, the value.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct BadValue(pub String);
+
+impl From<String> for BadValue {
+    fn from(rule: String) -> Self {
+        BadValue(rule)
+    }
+}
+
+impl From<&str> for BadValue {
+    fn from(rule: &str) -> Self {
+        BadValue(rule.to_string())
+    }
+}
+
+impl BadValue {
+    /// Whether the rule's text contains `part` (for tests and callers that
+    /// tell rules apart).
+    pub fn contains(&self, part: &str) -> bool {
+        self.0.contains(part)
+    }
+}
+
 /// 2 for a bad request or usage, 1 for everything else.
 pub fn exit_code(e: &anyhow::Error) -> u8 {
     if e.downcast_ref::<RequestError>().is_some() || e.downcast_ref::<UsageError>().is_some() {

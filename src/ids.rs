@@ -10,6 +10,7 @@
 //! the next ids in order of first appearance. A leaf: it imports nothing
 //! of the crate.
 
+use crate::error::BadValue;
 use polars::prelude::PlHashMap as HashMap;
 use std::fmt;
 use std::sync::Mutex;
@@ -23,7 +24,7 @@ pub struct IdKeys {
 
 impl IdKeys {
     /// Parses `--id-keys`: `session`, `user`, or both, comma-separated.
-    pub fn parse(specs: &[String]) -> Result<IdKeys, String> {
+    pub fn parse(specs: &[String]) -> Result<IdKeys, BadValue> {
         let mut keys = IdKeys::default();
         for part in specs
             .iter()
@@ -37,7 +38,8 @@ impl IdKeys {
                 _ => {
                     return Err(format!(
                         "--id-keys {part:?}: expected session, user or session,user"
-                    ))
+                    )
+                    .into())
                 }
             }
         }
@@ -203,6 +205,27 @@ pub fn rows(tables: &[(IdKind, Table)]) -> Vec<(IdKind, Box<str>, i32)> {
         .collect();
     out.sort_unstable_by(|a, b| (a.0, a.2).cmp(&(b.0, b.2)));
     out
+}
+
+/// `ids.csv` and the registry: `kind,key,id`, rows as `rows` orders them.
+pub fn frame(
+    rows: &[(IdKind, Box<str>, i32)],
+) -> polars::prelude::PolarsResult<polars::prelude::DataFrame> {
+    use polars::prelude::*;
+    DataFrame::new(
+        rows.len(),
+        vec![
+            Column::new(
+                "kind".into(),
+                rows.iter().map(|r| r.0.name()).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "key".into(),
+                rows.iter().map(|r| &*r.1).collect::<Vec<&str>>(),
+            ),
+            Column::new("id".into(), rows.iter().map(|r| r.2).collect::<Vec<i32>>()),
+        ],
+    )
 }
 
 /// `\` as `\\` and `|` as `\|` (SPEC 9.2's session keys).

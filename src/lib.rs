@@ -18,11 +18,13 @@ pub mod load;
 pub mod model;
 pub mod output;
 pub mod periods;
-pub mod pipeline;
 pub mod progress;
+pub mod registry;
+pub mod report;
 pub mod request;
 pub mod rollup;
 pub mod serve;
+pub mod stamp;
 pub mod time;
 pub mod trace;
 

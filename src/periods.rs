@@ -8,6 +8,7 @@
 //! both inclusive, so consecutive windows neither overlap nor leave a gap,
 //! whatever the zone's clock changes.
 
+use crate::error::BadValue;
 use crate::time::{date_of_day, day_number, day_start, local_day, Micros, Zone};
 use chrono::{Datelike, Days, Months, NaiveDate, Weekday};
 use std::fmt;
@@ -142,7 +143,7 @@ fn following(every: Every, first: NaiveDate) -> NaiveDate {
 
 /// A date of the command line: `YYYY-MM-DD`, `today` or `yesterday` (local
 /// dates in `zone` at `now`); the error is the rule it breaks.
-pub fn parse_date(text: &str, zone: &Zone, now: Micros) -> Result<NaiveDate, String> {
+pub fn parse_date(text: &str, zone: &Zone, now: Micros) -> Result<NaiveDate, BadValue> {
     let today = || date_of_day(local_day(zone, now)).expect("now is a date");
     match text.trim() {
         t if t.eq_ignore_ascii_case("today") => Ok(today()),
@@ -160,7 +161,7 @@ pub fn parse_date(text: &str, zone: &Zone, now: Micros) -> Result<NaiveDate, Str
             NaiveDate::parse_from_str(t, "%Y-%m-%d")
                 .ok()
                 .filter(|d| d.year() >= 1)
-                .ok_or_else(|| format!("{t} is not a calendar date"))
+                .ok_or_else(|| format!("{t} is not a calendar date").into())
         }
     }
 }

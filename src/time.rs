@@ -6,6 +6,7 @@
 //! because it runs once per event and chrono's format-driven parser dominated a
 //! CSV load; chrono still validates the calendar and resolves zones.
 
+use crate::error::BadValue;
 use chrono::{Datelike, FixedOffset, LocalResult, NaiveDate, NaiveDateTime, Offset, TimeZone};
 use chrono_tz::Tz;
 use std::fmt;
@@ -537,14 +538,14 @@ pub fn format_rfc3339_utc(utc_us: Micros) -> String {
 
 /// Parses `--idle-after`: `90s`, `15m`, `1h30m`, `500ms`, `2d`, or `off`
 /// (no limit, returned as `None`). Units in any order, each at most once.
-pub fn parse_idle_after(text: &str) -> Result<Option<Micros>, String> {
+pub fn parse_idle_after(text: &str) -> Result<Option<Micros>, BadValue> {
     let s = text.trim();
     if s.eq_ignore_ascii_case("off") || s.eq_ignore_ascii_case("none") {
         return Ok(None);
     }
     let rule = "expected a length like 90s, 15m, 1h30m, 250ms, or off";
     if s.is_empty() {
-        return Err(rule.to_string());
+        return Err(rule.to_string().into());
     }
     let mut total: i64 = 0;
     let mut rest = s;
@@ -552,7 +553,7 @@ pub fn parse_idle_after(text: &str) -> Result<Option<Micros>, String> {
     while !rest.is_empty() {
         let ndig = rest.bytes().take_while(u8::is_ascii_digit).count();
         if ndig == 0 {
-            return Err(rule.to_string());
+            return Err(rule.to_string().into());
         }
         let n: i64 = rest[..ndig]
             .parse()
@@ -568,11 +569,11 @@ pub fn parse_idle_after(text: &str) -> Result<Option<Micros>, String> {
             "s" => US_PER_SEC,
             "ms" => 1_000,
             "us" => 1,
-            "" => return Err(format!("a unit is required after {n}; {rule}")),
-            other => return Err(format!("unknown unit {other:?}; {rule}")),
+            "" => return Err(format!("a unit is required after {n}; {rule}").into()),
+            other => return Err(format!("unknown unit {other:?}; {rule}").into()),
         };
         if seen.contains(&unit) {
-            return Err(format!("unit {unit:?} given twice; {rule}"));
+            return Err(format!("unit {unit:?} given twice; {rule}").into());
         }
         seen.push(unit);
         total = n

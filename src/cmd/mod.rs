@@ -1,4 +1,6 @@
-//! One module per subcommand, each a `run` over its flags (`crate::cli`).
+//! One module per subcommand, each a `run` over its flags (`crate::cli`):
+//! it parses, calls and prints. No command imports another; what two share
+//! is here.
 
 pub mod backfill;
 pub mod generate;
@@ -8,12 +10,11 @@ pub mod serve;
 pub mod sessions;
 
 use crate::config::Config;
+use crate::engine::Outcome;
 use crate::error::usage;
-use crate::ids::IdKind;
-use crate::load::BadRow;
-use crate::output::{atomic::write_atomic, rejects::write_rejects};
-use crate::pipeline::{FinalIds, Outcome};
-use anyhow::{Context, Result};
+use crate::load::evtx::stale_note;
+use crate::output::rejects;
+use anyhow::Result;
 use std::io::{IsTerminal, Write};
 use std::path::Path;
 
@@ -28,19 +29,7 @@ pub(crate) fn prepare_stdout_run(cfg: &mut Config) -> Result<()> {
             "--rejects -: stdout carries the answer; give the rejects a file (or /dev/stderr)",
         ));
     }
-    check_and_open(cfg)
-}
-
-/// For a run that writes no folder: the inputs found are checked against
-/// the files it writes (rejects, registry), and the id registry is opened.
-pub(crate) fn check_and_open(cfg: &mut Config) -> Result<()> {
-    crate::output::guard::check(&crate::output::guard::Plan {
-        specs: &cfg.load.inputs,
-        inputs: &cfg.files,
-        rejects: cfg.rejects.as_deref(),
-        out: None,
-        ids: cfg.ids.as_deref(),
-    })?;
+    cfg.check_outputs()?;
     cfg.open_registry()
 }
 
@@ -60,8 +49,8 @@ pub(crate) fn finish_stdout_run(cfg: &Config, outcome: &Outcome) -> Result<()> {
         eprintln!("sessionstat: {note}");
     }
     if let Some(path) = &cfg.rejects {
-        write_rejects_file(path, &outcome.rejected)?;
-        tell_rejects(&outcome.rejected, path);
+        rejects::write_file(path, &outcome.rejected)?;
+        rejects::tell(&outcome.rejected, path);
     }
     Ok(())
 }
@@ -76,49 +65,4 @@ pub(crate) fn print_body(mut body: Vec<u8>) -> Result<()> {
     out.write_all(&body)?;
     out.flush()?;
     Ok(())
-}
-
-/// Writes the rejects file (empty when nothing was rejected, so an old one
-/// never lingers).
-pub(crate) fn write_rejects_file(path: &Path, rejected: &[BadRow]) -> Result<()> {
-    write_atomic(path, |w| write_rejects(w, rejected))
-        .with_context(|| format!("cannot write the rejects file {}", path.display()))
-}
-
-/// What a run says of the EVTX chunks it read whose stored checksums were
-/// stale (SPEC 9.3): nothing when there were none.
-pub(crate) fn stale_note(chunks: u64) -> Option<String> {
-    (chunks > 0).then(|| {
-        format!(
-            "read {chunks} EVTX chunk{} whose stored checksums did not match (a log copied while Windows had it open); every record in them was checked",
-            if chunks == 1 { "" } else { "s" }
-        )
-    })
-}
-
-/// Tells stderr how many bad rows were skipped and where they went.
-pub(crate) fn tell_rejects(rejected: &[BadRow], path: &Path) {
-    if let Some(first) = rejected.first() {
-        eprintln!(
-            "sessionstat: skipped {} bad rows (written to {}); first: {first}",
-            rejected.len(),
-            path.display()
-        );
-    }
-}
-
-/// Once a run's outputs are in place: the id registry (`--ids`) takes the
-/// run's new keys, replaced whole; unchanged, it is not touched.
-pub(crate) fn save_registry(cfg: &Config, ids: Option<&FinalIds>) -> Result<()> {
-    let (Some(registry), Some(ids)) = (&cfg.registry, ids) else {
-        return Ok(());
-    };
-    if !ids.changed {
-        return Ok(());
-    }
-    let kept: Vec<_> = IdKind::ALL
-        .iter()
-        .map(|&k| (k, registry.table(k).clone()))
-        .collect();
-    crate::output::ids::write_registry(&registry.path, &ids.tables, &kept)
 }

@@ -3,8 +3,8 @@
 
 use crate::cli::ProductivityArgs;
 use crate::config::Config;
+use crate::engine::{self, Parts};
 use crate::output::json::write_productivity;
-use crate::pipeline;
 use crate::progress::Progress;
 use crate::rollup::hours::productivity_rows;
 use anyhow::Result;
@@ -16,7 +16,7 @@ pub fn run(args: ProductivityArgs) -> Result<()> {
     super::prepare_stdout_run(&mut cfg)?;
     let progress = Progress::new(cfg.quiet);
     progress.stage("loading");
-    let outcome = pipeline::run(&cfg, &request, pipeline::Parts::Hours, None, &progress)?;
+    let outcome = engine::run(&cfg, &request, Parts::Hours, None, &progress)?;
     super::finish_stdout_run(&cfg, &outcome)?;
     let rows = productivity_rows(&outcome.metas, &outcome.stats, &outcome.parts);
     crate::trace::stage("hours added up");
@@ -31,5 +31,5 @@ pub fn run(args: ProductivityArgs) -> Result<()> {
     }
     out.flush()?;
     crate::trace::stage("written");
-    super::save_registry(&cfg, outcome.ids.as_ref())
+    crate::registry::save(cfg.registry.as_deref(), outcome.ids.as_ref())
 }

@@ -3,9 +3,9 @@
 
 use crate::cli::SessionsArgs;
 use crate::config::Config;
+use crate::engine::{self, Parts};
 use crate::kernel;
 use crate::output::json::{write_sessions_get, Response};
-use crate::pipeline;
 use crate::progress::Progress;
 use anyhow::Result;
 
@@ -23,7 +23,7 @@ pub fn run(args: SessionsArgs) -> Result<()> {
     // A page needs the sessions up to its end, no more; Sessions (Get) all.
     let keep =
         (!args.get).then(|| (request.page_index as usize + 1) * request.session_count as usize);
-    let outcome = pipeline::run(&cfg, &request, pipeline::Parts::None, keep, &progress)?;
+    let outcome = engine::run(&cfg, &request, Parts::None, keep, &progress)?;
     super::finish_stdout_run(&cfg, &outcome)?;
     crate::trace::stage("selected");
     progress.finish();
@@ -43,5 +43,5 @@ pub fn run(args: SessionsArgs) -> Result<()> {
             .write(&mut body, args.pretty)?;
     }
     super::print_body(body)?;
-    super::save_registry(&cfg, outcome.ids.as_ref())
+    crate::registry::save(cfg.registry.as_deref(), outcome.ids.as_ref())
 }

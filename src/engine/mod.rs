@@ -1,16 +1,31 @@
-//! Where the per-event work runs (SPEC 11): on this machine (`local`, the
-//! loader and kernel) or on a Spark cluster reached through Spark Connect
-//! (`sc://HOST:PORT`). Both give the pipeline the same `Outcome`, so every
-//! writer after it is shared.
+//! Where the per-event work runs (SPEC 11), chosen once from the checked
+//! config: on this machine (`local`: the loader and the kernel, local.rs) or
+//! on a Spark cluster through Spark Connect (spark/, behind the `spark`
+//! feature, since its client needs `protoc` to build). Both give every
+//! writer the same `Outcome`: the selected sessions in the endpoint's order.
 //!
-//! This part is always built: it parses and checks the address and never
-//! lets a token be shown. The Spark client itself needs `protoc` to build,
-//! so it is behind the `spark` feature (spark/).
+//! This is the one place that asks which engine runs: `run` (one window)
+//! and `run_periods` (a backfill's windows) dispatch once, here.
 
+pub mod address;
+pub mod local;
 #[cfg(feature = "spark")]
 pub mod spark;
 
-use crate::time::{Micros, US_PER_SEC};
+pub use crate::registry::FinalIds;
+pub use crate::rollup::Parts;
+pub use address::{parse_timeout, SparkAddress, DEFAULT_TIMEOUT};
+pub use local::{load_kept, partitions_for, Kept, BYTES_PER_EVENT, MAX_PARTITIONS};
+
+use crate::config::Config;
+use crate::error::BadValue;
+use crate::kernel::SessionStats;
+use crate::load::inputs::{self, Format, InputFile};
+use crate::load::{BadRow, LoadError, Progress};
+use crate::model::SessionMeta;
+use crate::request::Request;
+use crate::rollup::SessionParts;
+use crate::time::Micros;
 use std::fmt;
 
 /// The engine named by `--engine` (or `SESSIONSTAT_ENGINE`).
@@ -23,7 +38,7 @@ pub enum Engine {
 
 impl Engine {
     /// `local`, or a Spark Connect connection string.
-    pub fn parse(text: &str) -> Result<Engine, String> {
+    pub fn parse(text: &str) -> Result<Engine, BadValue> {
         let t = text.trim();
         if t.eq_ignore_ascii_case("local") {
             return Ok(Engine::Local);
@@ -41,6 +56,52 @@ impl Engine {
             Engine::Spark(a) => a.to_string(),
         }
     }
+
+    /// Whether this build can run the engine, and the flags it cannot
+    /// honour (`flags`: whether each is given, and its name): a usage
+    /// problem, as text that never repeats a secret.
+    pub fn check(&self, flags: &[(bool, &str)]) -> Result<(), BadValue> {
+        let Engine::Spark(addr) = self else {
+            return Ok(());
+        };
+        if !cfg!(feature = "spark") {
+            return Err(format!(
+                "--engine {addr}: this build has no Spark support; build it with cargo build --release --features spark"
+            )
+            .into());
+        }
+        match flags.iter().find(|f| f.0) {
+            Some((_, flag)) => Err(format!(
+                "--engine {addr}: {flag} runs on the local engine only (docs/spark.md)"
+            )
+            .into()),
+            None => Ok(()),
+        }
+    }
+
+    /// The files the inputs name. The local engine reads local files; Spark
+    /// reads paths as it sees them (s3a://, hdfs://): a URI is passed on as
+    /// it is, a local path resolved here.
+    pub fn resolve(
+        &self,
+        specs: &[String],
+        format: Option<Format>,
+    ) -> Result<Vec<InputFile>, LoadError> {
+        match self {
+            Engine::Local => Ok(inputs::resolve(specs, format)?),
+            Engine::Spark(_) => {
+                let mut files = Vec::new();
+                for spec in specs {
+                    if spec.contains("://") {
+                        files.push(inputs::remote(spec, format)?);
+                    } else {
+                        files.extend(inputs::resolve(std::slice::from_ref(spec), format)?);
+                    }
+                }
+                Ok(files)
+            }
+        }
+    }
 }
 
 impl fmt::Debug for Engine {
@@ -49,218 +110,133 @@ impl fmt::Debug for Engine {
     }
 }
 
-/// A Spark Connect connection string, `sc://host:port/;name=value;...` as
-/// the Spark Connect clients define it (port 15002 when left out). It
-/// prints with every parameter's value hidden, so neither an error line nor
-/// a summary can show a token, and no message repeats the text as given:
-/// whatever its shape, a secret in it is never printed.
-#[derive(Clone, PartialEq, Eq)]
-pub struct SparkAddress {
-    /// The whole string, for the client only.
-    url: String,
-    pub host: String,
-    pub port: u16,
-    params: Vec<(String, String)>,
+/// What the writers need, in the endpoint's order.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    /// The selected sessions' attributes; `stats[i].session` indexes this.
+    pub metas: Vec<SessionMeta>,
+    /// The selection, ordered by (clipped login, session id); with `keep`,
+    /// only its first sessions.
+    pub stats: Vec<SessionStats>,
+    /// Sessions in the whole selection (`totalCount`).
+    pub total: usize,
+    /// Per selected session, its day and hour parts (empty unless asked for).
+    pub parts: Vec<SessionParts>,
+    pub files: Vec<InputFile>,
+    pub rows_read: u64,
+    pub blank_rows: u64,
+    /// EVTX chunks read whose stored checksums were stale (SPEC 9.3).
+    pub stale_chunks: u64,
+    /// Bad rows skipped under `--max-bad-rows`, in input order.
+    pub rejected: Vec<BadRow>,
+    pub partitions: u32,
+    /// When ids are keys: every key's final id (SPEC 9.1).
+    pub ids: Option<FinalIds>,
 }
 
-/// Parameters whose values are secrets: cut out of what the client says.
-const SECRET: [&str; 3] = ["token", "password", "secret"];
-
-impl SparkAddress {
-    /// Parses an address; an error never quotes the parameters or a user
-    /// part, where secrets are.
-    pub fn parse(text: &str) -> Result<SparkAddress, String> {
-        let rest = text
-            .strip_prefix("sc://")
-            .ok_or("a Spark Connect address starts with sc://")?;
-        let (authority, tail) = match rest.find('/') {
-            Some(i) => (&rest[..i], &rest[i + 1..]),
-            None => (rest, ""),
-        };
-        if authority.contains('@') {
-            return Err("a Spark Connect address has no user:password@ part; give a token as sc://HOST:PORT/;token=... (the part is not shown)".into());
-        }
-        if authority.contains([';', '?', '#', ' ', '\t']) {
-            return Err("parameters follow a slash after the port: sc://HOST:PORT/;name=value (they are not shown)".into());
-        }
-        let (host, port) = match authority.rsplit_once(':') {
-            Some((h, p)) if !h.ends_with(']') || h.starts_with('[') => {
-                let port = p
-                    .parse::<u16>()
-                    .ok()
-                    .filter(|&p| p > 0)
-                    .ok_or_else(|| format!("port {p:?} is not a number from 1 to 65535"))?;
-                (h, port)
-            }
-            _ => (authority, 15002),
-        };
-        let host = host.trim_start_matches('[').trim_end_matches(']');
-        if host.is_empty() {
-            return Err("the address names no host: sc://HOST:PORT".into());
-        }
-        let mut params = Vec::new();
-        for (n, p) in tail.split(';').filter(|p| !p.trim().is_empty()).enumerate() {
-            let (k, v) = p
-                .split_once('=')
-                .filter(|(k, _)| !k.trim().is_empty())
-                .ok_or_else(|| {
-                    format!(
-                        "parameter {} after the host is not name=value (its text is not shown)",
-                        n + 1
-                    )
-                })?;
-            params.push((k.trim().to_string(), v.to_string()));
-        }
-        Ok(SparkAddress {
-            url: text.to_string(),
-            host: host.to_string(),
-            port,
-            params,
-        })
-    }
-
-    /// The connection string as the client needs it, secrets included:
-    /// give it to the client only.
-    pub fn url(&self) -> &str {
-        &self.url
-    }
-
-    /// The values of secret parameters, to be cut out of any message.
-    pub fn secrets(&self) -> impl Iterator<Item = &str> {
-        self.params
-            .iter()
-            .filter(|(k, v)| is_secret(k) && !v.trim().is_empty())
-            .map(|(_, v)| v.as_str())
-    }
-
-    /// `text` with the address as given shown as it prints, and every
-    /// secret of it replaced by `***`.
-    pub fn scrub(&self, text: &str) -> String {
-        let text = text.replace(&self.url, &self.to_string());
-        self.secrets().fold(text, |t, s| t.replace(s, "***"))
+impl Outcome {
+    /// Events inside the window, over the sessions returned.
+    pub fn events_used(&self) -> u64 {
+        self.stats.iter().map(|s| u64::from(s.events)).sum()
     }
 }
 
-fn is_secret(name: &str) -> bool {
-    SECRET.iter().any(|s| name.trim().eq_ignore_ascii_case(s))
-}
-
-impl fmt::Display for SparkAddress {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.host.contains(':') {
-            write!(f, "sc://[{}]:{}", self.host, self.port)?;
-        } else {
-            write!(f, "sc://{}:{}", self.host, self.port)?;
+/// One request's run; `parts` says which rollup parts to add. With `keep`,
+/// only the first `keep` sessions of the selection are returned (all are
+/// counted in `total`): a page needs no more.
+pub fn run(
+    cfg: &Config,
+    request: &Request,
+    parts: Parts,
+    keep: Option<usize>,
+    progress: &dyn Progress,
+) -> Result<Outcome, LoadError> {
+    match &cfg.engine {
+        Engine::Local => local::run(cfg, request, parts, keep, progress),
+        Engine::Spark(addr) => {
+            let settings = cfg.settings(request);
+            let (mut outs, rejected) =
+                on_spark(cfg, addr, vec![(settings.start, settings.end)], parts)?;
+            let mut out = outs.pop().expect("one window");
+            out.rejected = rejected;
+            out.stats.truncate(keep.unwrap_or(usize::MAX));
+            Ok(out)
         }
-        for (i, (k, _)) in self.params.iter().enumerate() {
-            let sep = if i == 0 { "/;" } else { ";" };
-            write!(f, "{sep}{k}=***")?;
+    }
+}
+
+/// A backfill's run (SPEC 7.5): one `Outcome` per window of `windows`
+/// (consecutive, ascending), each what `run` gives for that window alone
+/// with day parts; the rejected rows once, beside them.
+pub fn run_periods(
+    cfg: &Config,
+    windows: &[(Micros, Micros)],
+    progress: &dyn Progress,
+) -> Result<(Vec<Outcome>, Vec<BadRow>), LoadError> {
+    match &cfg.engine {
+        Engine::Local => local::run_periods(cfg, windows, progress),
+        Engine::Spark(addr) => {
+            let windows = windows.iter().map(|&(s, e)| (Some(s), Some(e))).collect();
+            on_spark(cfg, addr, windows, Parts::All)
         }
-        Ok(())
     }
 }
 
-impl fmt::Debug for SparkAddress {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(self, f)
-    }
-}
-
-/// Default `--engine-timeout`.
-pub const DEFAULT_TIMEOUT: Micros = 30 * US_PER_SEC;
-
-/// Parses `--engine-timeout` (`30s`, `2m`): a positive length.
-pub fn parse_timeout(text: &str) -> Result<std::time::Duration, String> {
-    match crate::time::parse_idle_after(text)? {
-        Some(us) if us > 0 => Ok(std::time::Duration::from_micros(us as u64)),
-        _ => Err("must be a positive length such as 30s or 2m".into()),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn addresses_parse_and_never_show_a_token() {
-        let a = SparkAddress::parse("sc://db.example:443/;use_ssl=true;token=abc123;user_id=x")
-            .unwrap();
-        assert_eq!((a.host.as_str(), a.port), ("db.example", 443));
-        assert_eq!(
-            a.to_string(),
-            "sc://db.example:443/;use_ssl=***;token=***;user_id=***"
-        );
-        assert_eq!(format!("{:?}", Engine::Spark(a.clone())), a.to_string());
-        assert!(!a.to_string().contains("abc123"));
-        assert_eq!(a.scrub("bad token abc123 given"), "bad token *** given");
-        assert_eq!(
-            a.url(),
-            "sc://db.example:443/;use_ssl=true;token=abc123;user_id=x"
-        );
-        let d = SparkAddress::parse("sc://localhost").unwrap();
-        assert_eq!((d.host.as_str(), d.port), ("localhost", 15002));
-        let v6 = SparkAddress::parse("sc://[::1]:15003").unwrap();
-        assert_eq!(
-            (v6.host.as_str(), v6.port, v6.to_string().as_str()),
-            ("::1", 15003, "sc://[::1]:15003")
-        );
-        for bad in [
-            "sc://",
-            "sc://:15002",
-            "sc://h:0",
-            "sc://h:99999",
-            "sc://h:1/;x",
-        ] {
-            assert!(SparkAddress::parse(bad).is_err(), "{bad}");
-        }
-        let e = SparkAddress::parse("sc://h:1/;token").unwrap_err();
-        assert!(!e.contains("token"), "{e}");
-    }
-
-    #[test]
-    fn no_message_shows_a_secret_whatever_the_shape() {
-        // Malformed or odd, each holds SECRET where a careless parser
-        // would repeat it: in an error, in Display, in Debug.
-        for text in [
-            "sc://h:1;token=SECRET",
-            "sc://h:1;SECRET",
-            "sc://user:SECRET@h:1",
-            "sc://SECRET@h:1/;use_ssl=true",
-            "sc://h:1/; token=SECRET",
-            "sc://h:1/;Token =SECRET",
-            "sc://h:1/;SECRET",
-            "sc://h:1/;=SECRET",
-            "sc://h:1/;user_id=SECRET;token=x",
-            "sc://h:1/;password=SECRET",
-            "sc://h:1?token=SECRET",
-            "sc://h:1 /;token=SECRET",
-            "sc://h:1/;x=1;secret=SECRET;",
-        ] {
-            let shown = match Engine::parse(text) {
-                Ok(e) => format!("{e:?} {}", e.shown()),
-                Err(e) => e,
+/// The windows' outcomes as the Spark engine computes them, and the
+/// skipped bad rows.
+#[cfg(feature = "spark")]
+fn on_spark(
+    cfg: &Config,
+    addr: &SparkAddress,
+    windows: Vec<(Option<Micros>, Option<Micros>)>,
+    parts: Parts,
+) -> Result<(Vec<Outcome>, Vec<BadRow>), LoadError> {
+    let job = spark::Job {
+        files: &cfg.files,
+        map: &cfg.load.map,
+        max_bad_rows: cfg.load.max_bad_rows,
+        zone: cfg.zone,
+        idle_after: cfg.idle_after,
+        work: cfg.findings.work,
+        windows,
+        parts,
+    };
+    let ran = spark::run(&job, addr, cfg.engine_timeout)?;
+    let outs = ran
+        .windows
+        .into_iter()
+        .map(|selected| {
+            let mut out = Outcome {
+                total: selected.len(),
+                rows_read: ran.rows_read,
+                blank_rows: ran.blank_rows,
+                partitions: 1,
+                files: cfg.files.clone(),
+                ..Outcome::default()
             };
-            assert!(!shown.contains("SECRET"), "{text}: {shown}");
-        }
-        let a = SparkAddress::parse("sc://h:1/; token=SECRET").unwrap();
-        assert_eq!(
-            a.scrub("the server said: bad token SECRET"),
-            "the server said: bad token ***"
-        );
-        assert_eq!(
-            a.scrub("cannot reach sc://h:1/; token=SECRET"),
-            "cannot reach sc://h:1/;token=***"
-        );
-        assert_eq!(Engine::parse(" LOCAL ").unwrap(), Engine::Local);
-        assert!(Engine::parse("spark://h:7077").is_err());
-    }
+            for (meta, mut st, session_parts) in selected {
+                st.session = out.metas.len() as u32;
+                out.metas.push(meta);
+                out.stats.push(st);
+                if parts != Parts::None {
+                    out.parts.push(session_parts);
+                }
+            }
+            out
+        })
+        .collect();
+    Ok((outs, ran.rejected))
+}
 
-    #[test]
-    fn timeouts_are_positive_lengths() {
-        assert_eq!(parse_timeout("30s").unwrap().as_secs(), 30);
-        assert_eq!(parse_timeout("1m30s").unwrap().as_secs(), 90);
-        for bad in ["0s", "off", "-1s", "x"] {
-            assert!(parse_timeout(bad).is_err(), "{bad}");
-        }
-    }
+/// A build without the Spark engine (whose config refuses such an engine).
+#[cfg(not(feature = "spark"))]
+fn on_spark(
+    _: &Config,
+    addr: &SparkAddress,
+    _: Vec<(Option<Micros>, Option<Micros>)>,
+    _: Parts,
+) -> Result<(Vec<Outcome>, Vec<BadRow>), LoadError> {
+    Err(LoadError::Input(format!(
+        "--engine {addr}: this build has no Spark support"
+    )))
 }

@@ -171,7 +171,9 @@ impl Index {
                     }
                 }
             }
-            early.sort_unstable_by_key(|st| (st.login, self.metas[st.session as usize].session_id));
+            early.sort_unstable_by_key(|st| {
+                super::endpoint_order(st, &self.metas[st.session as usize])
+            });
         }
         Selection {
             index: self,
@@ -191,7 +193,7 @@ impl Selection<'_> {
 
     /// The sort key of the selection's order.
     fn key_of(&self, st: &SessionStats) -> (Micros, i32) {
-        (st.login, self.index.metas[st.session as usize].session_id)
+        super::endpoint_order(st, &self.index.metas[st.session as usize])
     }
 
     /// Positions `[at, at + count)` of the selection, clipped, in order.

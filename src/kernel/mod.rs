@@ -78,6 +78,13 @@ impl SessionStats {
     }
 }
 
+/// The endpoint's order of sessions (SPEC 2): by clipped login, then by
+/// session id. Every selection, page and merge sorts by this key alone.
+#[inline]
+pub fn endpoint_order(st: &SessionStats, meta: &crate::model::SessionMeta) -> (Micros, i32) {
+    (st.login, meta.session_id)
+}
+
 /// Positions `[page * count, (page + 1) * count)` of the selection, empty past the end.
 pub fn page<T>(selection: &[T], session_count: u32, page_index: u32) -> &[T] {
     let count = session_count as usize;

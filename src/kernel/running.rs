@@ -131,7 +131,7 @@ pub fn select_running<D: DayParts + Sync>(
         .enumerate()
         .filter_map(|(s, r)| r.stats(s))
         .collect();
-    out.par_sort_unstable_by_key(|st| (st.login, sessions[st.session as usize].session_id));
+    out.par_sort_unstable_by_key(|st| super::endpoint_order(st, &sessions[st.session as usize]));
     out
 }
 

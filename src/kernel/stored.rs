@@ -121,7 +121,7 @@ pub fn select(g: &Grouped, settings: &Settings) -> Vec<SessionStats> {
         .into_par_iter()
         .filter_map(|s| session_stats(g, s, settings))
         .collect();
-    out.par_sort_unstable_by_key(|st| (st.login, g.sessions[st.session as usize].session_id));
+    out.par_sort_unstable_by_key(|st| super::endpoint_order(st, &g.sessions[st.session as usize]));
     out
 }
 
@@ -154,7 +154,7 @@ pub fn select_each(g: &Grouped, windows: &[Settings]) -> Vec<Vec<SessionStats>> 
         out[w as usize].push(st);
     }
     out.par_iter_mut().for_each(|sel| {
-        sel.sort_unstable_by_key(|st| (st.login, g.sessions[st.session as usize].session_id));
+        sel.sort_unstable_by_key(|st| super::endpoint_order(st, &g.sessions[st.session as usize]));
     });
     out
 }

@@ -1,6 +1,7 @@
 //! The canonical columns (SPEC 1) and `--map canonical=source`, which says
 //! what the user's files call them.
 
+use crate::error::BadValue;
 use std::fmt;
 
 /// A canonical input column.
@@ -71,7 +72,7 @@ const NOT_READ: &str = "\0(not read)";
 
 impl ColumnMap {
     /// Parses `--map` values: each `canonical=source[,canonical=source...]`.
-    pub fn parse<S: AsRef<str>>(specs: &[S]) -> Result<Self, String> {
+    pub fn parse<S: AsRef<str>>(specs: &[S]) -> Result<Self, BadValue> {
         let mut map = ColumnMap::default();
         for spec in specs {
             for pair in spec
@@ -83,7 +84,8 @@ impl ColumnMap {
                 let Some((canon, source)) = pair.split_once('=') else {
                     return Err(format!(
                         "--map {pair:?}: expected canonical=source, like timestamp=event_time"
-                    ));
+                    )
+                    .into());
                 };
                 let (canon, source) = (canon.trim(), source.trim());
                 let Some(c) = Canon::ALL.iter().find(|c| c.name() == canon) else {
@@ -91,10 +93,11 @@ impl ColumnMap {
                     return Err(format!(
                         "--map {pair:?}: unknown column {canon:?}; the columns are {}",
                         names.join(", ")
-                    ));
+                    )
+                    .into());
                 };
                 if source.is_empty() {
-                    return Err(format!("--map {pair:?}: the source column name is empty"));
+                    return Err(format!("--map {pair:?}: the source column name is empty").into());
                 }
                 map.source[*c as usize] = source.to_string();
             }
@@ -131,7 +134,7 @@ impl ColumnMap {
     /// (`Kind`, `KIND`, `kind ` all name `kind`); two columns that then
     /// name one source are an error, and so is a missing required column or
     /// a mapped one that is not there. `found`: the file's columns.
-    pub fn resolve(&self, file: &str, found: &[String]) -> Result<ColumnMap, String> {
+    pub fn resolve(&self, file: &str, found: &[String]) -> Result<ColumnMap, BadValue> {
         let norm = |s: &str| s.trim().to_lowercase();
         let shown = || match found {
             [] => "(none)".to_string(),
@@ -144,7 +147,7 @@ impl ColumnMap {
                 if src != c.name() && src != NOT_READ {
                     return Err(format!(
                         "--sessionize builds the sessions, so session_id is not read: drop --map session_id={src}"
-                    ));
+                    ).into());
                 }
                 out.source[c as usize] = NOT_READ.to_string();
                 continue;
@@ -178,7 +181,8 @@ impl ColumnMap {
                     return Err(format!(
                         "{file}: {what} {src:?}{hint} not found; columns found: {}{advice}",
                         shown()
-                    ));
+                    )
+                    .into());
                 }
                 [] => {}
                 many => {
@@ -186,7 +190,7 @@ impl ColumnMap {
                     return Err(format!(
                         "{file}: columns {} all name {c} (names match ignoring case and blanks); rename one, or --map {c}=<the one to use> cannot tell them apart either",
                         names.join(" and ")
-                    ));
+                    ).into());
                 }
             }
         }

@@ -37,6 +37,17 @@ use std::fs::File;
 use std::io::Read;
 use std::sync::{Arc, Mutex};
 
+/// What a run says of the EVTX chunks it read whose stored checksums were
+/// stale (SPEC 9.3): nothing when there were none.
+pub fn stale_note(chunks: u64) -> Option<String> {
+    (chunks > 0).then(|| {
+        format!(
+            "read {chunks} EVTX chunk{} whose stored checksums did not match (a log copied while Windows had it open); every record in them was checked",
+            if chunks == 1 { "" } else { "s" }
+        )
+    })
+}
+
 /// Chunks per batch: 64 of 64 KiB, a few thousand records.
 const BATCH_CHUNKS: usize = 64;
 

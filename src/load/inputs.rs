@@ -29,10 +29,30 @@ impl fmt::Display for Format {
 }
 
 impl FromStr for Format {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        <Format as clap::ValueEnum>::from_str(s, true)
+    type Err = crate::error::BadValue;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        <Format as clap::ValueEnum>::from_str(s, true).map_err(Into::into)
     }
+}
+
+/// Why the inputs cannot be found: each names the `--input` it is about.
+#[derive(Debug, thiserror::Error)]
+pub enum InputError {
+    #[error("cannot read input folder {spec}: {error}")]
+    Folder { spec: String, error: std::io::Error },
+    #[error("input folder {spec} holds no csv, parquet or ndjson files")]
+    EmptyFolder { spec: String },
+    #[error("bad glob {spec}: {error}")]
+    Glob {
+        spec: String,
+        error: glob::PatternError,
+    },
+    #[error("no files match the input glob {spec}")]
+    NoMatch { spec: String },
+    #[error("input not found: {spec}")]
+    NotFound { spec: String },
+    #[error("cannot tell the format of {path} from its name; use --format csv|parquet|ndjson")]
+    UnknownFormat { path: String },
 }
 
 impl Format {
@@ -72,13 +92,16 @@ impl InputFile {
 /// Expands every `--input` into files: in the order given, each glob and
 /// directory in sorted path order. Missing paths, empty globs and files of an
 /// unknown format are errors naming the path.
-pub fn resolve(specs: &[String], forced: Option<Format>) -> Result<Vec<InputFile>, String> {
+pub fn resolve(specs: &[String], forced: Option<Format>) -> Result<Vec<InputFile>, InputError> {
     let mut out = Vec::new();
     for spec in specs {
         let path = Path::new(spec);
         if path.is_dir() {
             let mut files = Vec::new();
-            walk(path, &mut files).map_err(|e| format!("cannot read input folder {spec}: {e}"))?;
+            walk(path, &mut files).map_err(|error| InputError::Folder {
+                spec: spec.clone(),
+                error,
+            })?;
             files.sort();
             let before = out.len();
             for f in files {
@@ -96,19 +119,20 @@ pub fn resolve(specs: &[String], forced: Option<Format>) -> Result<Vec<InputFile
                 });
             }
             if out.len() == before {
-                return Err(format!(
-                    "input folder {spec} holds no csv, parquet or ndjson files"
-                ));
+                return Err(InputError::EmptyFolder { spec: spec.clone() });
             }
         } else if is_glob(spec) {
-            let paths = glob::glob(spec).map_err(|e| format!("bad glob {spec}: {e}"))?;
+            let paths = glob::glob(spec).map_err(|error| InputError::Glob {
+                spec: spec.clone(),
+                error,
+            })?;
             let mut files: Vec<PathBuf> = paths
                 .filter_map(Result::ok)
                 .filter(|p| p.is_file())
                 .collect();
             files.sort();
             if files.is_empty() {
-                return Err(format!("no files match the input glob {spec}"));
+                return Err(InputError::NoMatch { spec: spec.clone() });
             }
             let root = glob_root(spec);
             for f in files {
@@ -125,7 +149,7 @@ pub fn resolve(specs: &[String], forced: Option<Format>) -> Result<Vec<InputFile
                 path: path.to_path_buf(),
             });
         } else {
-            return Err(format!("input not found: {spec}"));
+            return Err(InputError::NotFound { spec: spec.clone() });
         }
     }
     Ok(out)
@@ -133,7 +157,7 @@ pub fn resolve(specs: &[String], forced: Option<Format>) -> Result<Vec<InputFile
 
 /// An input another engine reads by its URI (`s3a://bucket/logs/x.parquet`):
 /// not looked for here; its format from `--format` or its extension.
-pub fn remote(uri: &str, forced: Option<Format>) -> Result<InputFile, String> {
+pub fn remote(uri: &str, forced: Option<Format>) -> Result<InputFile, InputError> {
     let path = PathBuf::from(uri);
     Ok(InputFile {
         format: format_of(&path, forced)?,
@@ -142,13 +166,12 @@ pub fn remote(uri: &str, forced: Option<Format>) -> Result<InputFile, String> {
     })
 }
 
-fn format_of(path: &Path, forced: Option<Format>) -> Result<Format, String> {
-    forced.or_else(|| Format::from_path(path)).ok_or_else(|| {
-        format!(
-            "cannot tell the format of {} from its name; use --format csv|parquet|ndjson",
-            path.display()
-        )
-    })
+fn format_of(path: &Path, forced: Option<Format>) -> Result<Format, InputError> {
+    forced
+        .or_else(|| Format::from_path(path))
+        .ok_or_else(|| InputError::UnknownFormat {
+            path: path.display().to_string(),
+        })
 }
 
 fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {

@@ -15,7 +15,6 @@ pub mod evtx;
 pub mod inputs;
 pub mod ndjson;
 pub mod parquet;
-pub mod registry;
 pub mod sink;
 pub mod source;
 pub mod text;
@@ -123,6 +122,12 @@ pub enum LoadError {
     BadRow(Box<BadRow>),
     #[error("more than --max-bad-rows {max} bad rows; the one over the limit: {row}")]
     TooManyBadRows { max: u64, row: Box<BadRow> },
+    /// Inputs that cannot be found.
+    #[error(transparent)]
+    Inputs(#[from] inputs::InputError),
+    /// Keys that cannot be given ids (SPEC 9.1).
+    #[error(transparent)]
+    Ids(#[from] crate::ids::IdError),
 }
 
 impl LoadError {

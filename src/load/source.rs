@@ -93,7 +93,7 @@ pub fn resolve(
         }
     }
     map.resolve(&file.display(), &all)
-        .map_err(LoadError::Columns)
+        .map_err(|e| LoadError::Columns(e.0))
 }
 
 /// The file's columns that the map reads, each once, in canonical order.

@@ -4,7 +4,6 @@
 pub mod atomic;
 pub mod guard;
 pub mod html;
-pub mod ids;
 pub mod json;
 pub mod rejects;
 pub mod staging;

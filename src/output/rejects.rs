@@ -2,9 +2,30 @@
 //! broken rule and the whole original record, so nothing is dropped without a trace.
 
 use crate::load::{At, BadRow};
+use crate::output::atomic::write_atomic;
+use anyhow::Context;
 use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
 use std::io::{self, Write};
+use std::path::Path;
+
+/// Writes the rejects file (empty when nothing was rejected, so an old one
+/// never lingers).
+pub fn write_file(path: &Path, rejected: &[BadRow]) -> anyhow::Result<()> {
+    write_atomic(path, |w| write_rejects(w, rejected))
+        .with_context(|| format!("cannot write the rejects file {}", path.display()))
+}
+
+/// Tells stderr how many bad rows were skipped and where they went.
+pub fn tell(rejected: &[BadRow], path: &Path) {
+    if let Some(first) = rejected.first() {
+        eprintln!(
+            "sessionstat: skipped {} bad rows (written to {}); first: {first}",
+            rejected.len(),
+            path.display()
+        );
+    }
+}
 
 struct Record<'a>(&'a [(String, String)]);
 

@@ -2,7 +2,7 @@
 //! tools read without hints, and their two encodings: Parquet, and CSV with
 //! RFC 3339 UTC timestamps, ISO dates and spreadsheet formulas neutralised.
 
-use crate::ids::{IdKeys, IdKind};
+use crate::ids::IdKeys;
 use crate::kernel::SessionStats;
 use crate::model::SessionMeta;
 use crate::rollup::findings::Finding;
@@ -200,24 +200,6 @@ pub fn findings_frame<'a>(rows: &'a [Finding<'a>], keys: IdKeys) -> PolarsResult
         ));
     }
     DataFrame::new(rows.len(), cols)
-}
-
-/// `ids.csv`: `kind,key,id`, by kind, then id.
-pub fn ids_frame(rows: &[(IdKind, Box<str>, i32)]) -> PolarsResult<DataFrame> {
-    DataFrame::new(
-        rows.len(),
-        vec![
-            Column::new(
-                "kind".into(),
-                rows.iter().map(|r| r.0.name()).collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "key".into(),
-                rows.iter().map(|r| &*r.1).collect::<Vec<&str>>(),
-            ),
-            Column::new("id".into(), rows.iter().map(|r| r.2).collect::<Vec<i32>>()),
-        ],
-    )
 }
 
 /// `daily_client`.

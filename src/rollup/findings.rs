@@ -5,6 +5,7 @@
 //! cut in the same pass as the day and hour parts (`RunningOutside`).
 
 use super::hours::HourCuts;
+use crate::error::BadValue;
 use crate::kernel::SessionStats;
 use crate::model::SessionMeta;
 use crate::time::{parse_idle_after, Micros, US_PER_DAY, US_PER_MIN};
@@ -37,7 +38,7 @@ pub const WEEKDAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"
 
 impl WorkHours {
     /// `HH:MM-HH:MM` with 00:00 <= start < end <= 24:00.
-    pub fn parse_hours(text: &str) -> Result<(Micros, Micros), String> {
+    pub fn parse_hours(text: &str) -> Result<(Micros, Micros), BadValue> {
         let clock = |t: &str| -> Option<Micros> {
             let (h, m) = t.split_once(':')?;
             let ok = |s: &str| s.len() == 2 && s.bytes().all(|b| b.is_ascii_digit());
@@ -56,7 +57,7 @@ impl WorkHours {
     }
 
     /// A comma list of `mon`..`sun` or ranges of them (`mon-fri,sun`).
-    pub fn parse_days(text: &str) -> Result<[bool; 7], String> {
+    pub fn parse_days(text: &str) -> Result<[bool; 7], BadValue> {
         let rule = "must be a comma list of mon..sun or ranges of them, such as mon-fri";
         let day = |d: &str| {
             WEEKDAYS
@@ -216,7 +217,7 @@ impl Default for Rules {
 
 impl Rules {
     /// `--long-session`: a length such as `12h` or `90m`, over 0.
-    pub fn parse_long(text: &str) -> Result<Micros, String> {
+    pub fn parse_long(text: &str) -> Result<Micros, BadValue> {
         match parse_idle_after(text) {
             Ok(Some(us)) if us > 0 => Ok(us),
             _ => Err("must be a length over 0 such as 12h, 90m or 1h30m".into()),
@@ -225,7 +226,7 @@ impl Rules {
 
     /// `--idle-share`: a percentage from 0% to 100% (`50%`, `37.5%`, at
     /// most 4 decimals), as parts per million.
-    pub fn parse_idle_share(text: &str) -> Result<i64, String> {
+    pub fn parse_idle_share(text: &str) -> Result<i64, BadValue> {
         let rule = "must be a percentage from 0% to 100% such as 50% or 37.5% (at most 4 decimals)";
         let number = text.strip_suffix('%').ok_or(rule)?;
         let (whole, frac) = number.split_once('.').unwrap_or((number, ""));

@@ -383,7 +383,7 @@ fn columns(
     let names: Vec<String> = found.iter().map(|f| f.0.clone()).collect();
     let map = map
         .resolve(&file.display(), &names)
-        .map_err(LoadError::Columns)?;
+        .map_err(|e| LoadError::Columns(e.0))?;
     let mut out: [Option<(String, Ty)>; 7] = Default::default();
     for c in Canon::ALL {
         let src = map.source(c);
@@ -803,7 +803,7 @@ pub fn run(job: &Job, addr: &SparkAddress, timeout: Duration) -> Result<Ran, Loa
         windows[a.p].push((a.meta, a.stats, parts));
     }
     for w in &mut windows {
-        w.sort_by_key(|(m, s, _)| (s.login, m.session_id));
+        w.sort_by_key(|(m, s, _)| crate::kernel::endpoint_order(s, m));
     }
     Ok(Ran {
         windows,

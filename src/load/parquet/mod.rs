@@ -9,6 +9,7 @@ use super::convert;
 use super::inputs::InputFile;
 use super::source::{self, Batch, Locate, Open, Place, Source};
 use super::{At, LoadError};
+use crate::error::BadValue;
 use dict::Interner;
 use polars::prelude::*;
 use std::sync::{Arc, Mutex};
@@ -44,7 +45,7 @@ impl ParquetSource {
             .map_err(|e| LoadError::Input(format!("cannot read {name} as parquet: {e}")))?;
         let found: Vec<String> = schema.iter_names().map(|n| n.to_string()).collect();
         let map = source::resolve(o.file, o.map, &found)?;
-        check_types(&name, &map, &schema).map_err(LoadError::Input)?;
+        check_types(&name, &map, &schema).map_err(|e| LoadError::Input(e.0))?;
         let mut slices = Vec::new();
         let (mut start, mut len) = (0usize, 0usize);
         for rg in &footer.row_groups {
@@ -173,7 +174,7 @@ fn place((start, len): (usize, usize), footer: &FileMetadataRef) -> String {
 /// would not turn into one of the types the converters take (some it
 /// cannot even represent, and panics on): ids and names need integers,
 /// floats or text, timestamps native timestamps, dates or text.
-fn check_types(name: &str, map: &ColumnMap, schema: &ArrowSchema) -> Result<(), String> {
+fn check_types(name: &str, map: &ColumnMap, schema: &ArrowSchema) -> Result<(), BadValue> {
     use polars_arrow::datatypes::ArrowDataType as A;
     for c in Canon::ALL {
         let Some(field) = schema.get(map.source(c)) else {
@@ -205,7 +206,7 @@ fn check_types(name: &str, map: &ColumnMap, schema: &ArrowSchema) -> Result<(), 
                 "{name}: column {} has the Parquet type {:?}, which sessionstat does not read; {c} must be {wants}",
                 map.label(c),
                 field.dtype()
-            ));
+            ).into());
         }
     }
     Ok(())

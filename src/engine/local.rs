@@ -1,5 +1,5 @@
-//! One run from inputs to what the writers need: load, group, clip, select,
-//! and (for rollups) split into day parts.
+//! The local engine: one run from inputs to what the writers need: load,
+//! group, clip, select, and (for rollups) split into day parts.
 //!
 //! First one pass computes every session's answer while reading
 //! (`kernel::Running`), which needs no events kept and holds when each
@@ -13,17 +13,17 @@
 //! endpoint's order. Between passes only the selected sessions' attributes,
 //! stats and day parts are kept, never events.
 
+use super::{Outcome, Parts};
 use crate::config::Config;
-use crate::ids::{self, IdKind, Table};
 use crate::kernel::{self, PeriodsSink, RunningSink, SessionStats, Settings, Stored};
 use crate::load::inputs::InputFile;
 use crate::load::{estimated_rows, load_files, BadRow, LoadError, Loaded, Progress};
 use crate::model::SessionMeta;
+use crate::registry::{goods, FinalIds, Good};
 use crate::request::Request;
 use crate::rollup::hours::{hour_parts, HourCuts, RunningHours};
 use crate::rollup::{day_parts, DayStarts, RunningDays, SessionParts};
 use crate::time::Micros;
-use polars::prelude::PlHashMap;
 
 /// Memory held per event while a partition is loaded: its 8-byte key plus
 /// the slack of growing vectors.
@@ -32,108 +32,18 @@ pub const BYTES_PER_EVENT: u64 = 12;
 /// At most this many passes; a limit that would need more is exceeded.
 pub const MAX_PARTITIONS: u32 = 256;
 
-/// What the writers need, in the endpoint's order.
-#[derive(Debug, Default)]
-pub struct Outcome {
-    /// The selected sessions' attributes; `stats[i].session` indexes this.
-    pub metas: Vec<SessionMeta>,
-    /// The selection, ordered by (clipped login, session id); with `keep`,
-    /// only its first sessions.
-    pub stats: Vec<SessionStats>,
-    /// Sessions in the whole selection (`totalCount`).
-    pub total: usize,
-    /// Per selected session, its day and hour parts (empty unless asked for).
-    pub parts: Vec<SessionParts>,
-    pub files: Vec<InputFile>,
-    pub rows_read: u64,
-    pub blank_rows: u64,
-    /// EVTX chunks read whose stored checksums were stale (SPEC 9.3).
-    pub stale_chunks: u64,
-    /// Bad rows skipped under `--max-bad-rows`, in input order.
-    pub rejected: Vec<BadRow>,
-    pub partitions: u32,
-    /// When ids are keys: every key's final id (SPEC 9.1).
-    pub ids: Option<FinalIds>,
-}
-
-/// The ids of a run's keys: per kind used, the whole table after the run
-/// (with a registry, its old entries too), and whether it differs from the
-/// registry as read.
-#[derive(Debug, Clone, Default)]
-pub struct FinalIds {
-    pub tables: Vec<(IdKind, Table)>,
-    pub changed: bool,
-}
-
-/// A good session of a pass, for assigning final ids: the place of its
-/// first good row in input order, and its keys.
-type Good = (u64, Option<Box<str>>, Option<Box<str>>);
-
-/// The good sessions of a load, as `Good`s.
-fn goods(sessions: &[SessionMeta], firsts: &[u64]) -> Vec<Good> {
-    sessions
-        .iter()
-        .zip(firsts)
-        .map(|(m, &seq)| (seq, m.session_key.clone(), m.user_key.clone()))
-        .collect()
-}
-
-/// Gives every key its final id (SPEC 9.1): over the good sessions of all
-/// passes, in input order of their first good rows; then `metas` carry them.
+/// The final ids of a run's keys (SPEC 9.1), from the registry's home.
 fn final_ids<'a>(
     cfg: &Config,
-    mut goods: Vec<Good>,
+    good: Vec<Good>,
     metas: impl Iterator<Item = &'a mut SessionMeta>,
 ) -> Result<FinalIds, LoadError> {
-    goods.sort_by_key(|g| g.0);
-    let registry = cfg.registry.as_deref();
-    let shown = cfg
-        .ids
-        .as_ref()
-        .map_or_else(String::new, |p| p.display().to_string());
-    let keys = cfg.load.id_keys;
-    let mut out = FinalIds::default();
-    let mut maps: [Option<PlHashMap<Box<str>, i32>>; 2] = [None, None];
-    for kind in IdKind::ALL {
-        if !keys.has(kind) {
-            continue;
-        }
-        let mut seen: PlHashMap<&str, ()> = PlHashMap::default();
-        let mut list: Vec<&str> = Vec::new();
-        for g in &goods {
-            let k = match kind {
-                IdKind::Session => g.1.as_deref(),
-                IdKind::User => g.2.as_deref(),
-            };
-            if let Some(k) = k {
-                if seen.insert(k, ()).is_none() {
-                    list.push(k);
-                }
-            }
-        }
-        let known = registry.map(|r| r.table(kind));
-        let (ids, table) =
-            ids::assign(kind, &list, known, &shown).map_err(|e| LoadError::Input(e.to_string()))?;
-        out.changed |= known.is_some_and(|k| *k != table);
-        maps[kind as usize] = Some(list.iter().map(|k| Box::from(*k)).zip(ids).collect());
-        out.tables.push((kind, table));
-    }
-    for m in metas {
-        if let (Some(map), Some(k)) = (&maps[0], &m.session_key) {
-            m.session_id = map[k];
-        }
-        if let (Some(map), Some(k)) = (&maps[1], &m.user_key) {
-            m.user_id = map[k];
-        }
-    }
-    Ok(out)
-}
-
-impl Outcome {
-    /// Events inside the window, over the sessions returned.
-    pub fn events_used(&self) -> u64 {
-        self.stats.iter().map(|s| u64::from(s.events)).sum()
-    }
+    Ok(crate::registry::final_ids(
+        cfg.load.id_keys,
+        cfg.registry.as_deref(),
+        good,
+        metas,
+    )?)
 }
 
 /// How many partitions keep the events of one within `limit` bytes.
@@ -153,10 +63,8 @@ pub fn partitions_for(rows: u64, limit: Option<u64>) -> u32 {
 fn order(out: &mut Outcome, keep: usize) {
     let mut idx: Vec<usize> = (0..out.stats.len()).collect();
     idx.sort_unstable_by_key(|&i| {
-        (
-            out.stats[i].login,
-            out.metas[out.stats[i].session as usize].session_id,
-        )
+        let st = &out.stats[i];
+        kernel::endpoint_order(st, &out.metas[st.session as usize])
     });
     idx.truncate(keep);
     let mut metas: Vec<Option<SessionMeta>> = std::mem::take(&mut out.metas)
@@ -181,8 +89,6 @@ fn order(out: &mut Outcome, keep: usize) {
     out.stats = stats;
 }
 
-pub use crate::rollup::Parts;
-
 /// Runs the load and kernel for one request; `parts` says which rollup parts
 /// to add. With `keep`, only the first `keep` sessions
 /// of the selection are returned (all are counted in `total`): a page needs
@@ -201,14 +107,6 @@ pub fn run(
         "rollup parts are for whole selections"
     );
     let settings = cfg.settings(request);
-    if let crate::engine::Engine::Spark(addr) = &cfg.engine {
-        let ran = spark::run(cfg, addr, vec![(settings.start, settings.end)], parts)?;
-        let (mut outs, rejected) = spark::outcomes(cfg, ran, parts);
-        let mut out = outs.pop().expect("one window");
-        out.rejected = rejected;
-        out.stats.truncate(keep.unwrap_or(usize::MAX));
-        return Ok(out);
-    }
     // With keys, ids (and so the order among sessions that start together)
     // are final only once every pass is done: no pass may cut the selection.
     let keyed = cfg.load.id_keys.any();
@@ -372,11 +270,6 @@ pub fn run_periods(
     windows: &[(Micros, Micros)],
     progress: &dyn Progress,
 ) -> Result<(Vec<Outcome>, Vec<BadRow>), LoadError> {
-    if let crate::engine::Engine::Spark(addr) = &cfg.engine {
-        let windows = windows.iter().map(|&(s, e)| (Some(s), Some(e))).collect();
-        let ran = spark::run(cfg, addr, windows, Parts::All)?;
-        return Ok(spark::outcomes(cfg, ran, Parts::All));
-    }
     let files = cfg.files.clone();
     let settings: Vec<Settings> = windows
         .iter()
@@ -488,83 +381,6 @@ pub fn run_periods(
     }
     crate::trace::stage("periods ordered");
     Ok((outs, rejected))
-}
-
-/// The Spark engine's runs (SPEC 11); in a build without it (whose
-/// `Config` refuses such an engine), an error.
-mod spark {
-    use super::*;
-    use crate::engine::SparkAddress;
-
-    #[cfg(feature = "spark")]
-    pub use crate::engine::spark::Ran;
-
-    /// What a build without the Spark engine would have returned.
-    #[cfg(not(feature = "spark"))]
-    pub struct Ran {
-        pub windows: Vec<Vec<(SessionMeta, SessionStats, SessionParts)>>,
-        pub rows_read: u64,
-        pub blank_rows: u64,
-        pub rejected: Vec<BadRow>,
-    }
-
-    pub fn run(
-        cfg: &Config,
-        addr: &SparkAddress,
-        windows: Vec<(Option<Micros>, Option<Micros>)>,
-        parts: Parts,
-    ) -> Result<Ran, LoadError> {
-        #[cfg(feature = "spark")]
-        {
-            let job = crate::engine::spark::Job {
-                files: &cfg.files,
-                map: &cfg.load.map,
-                max_bad_rows: cfg.load.max_bad_rows,
-                zone: cfg.zone,
-                idle_after: cfg.idle_after,
-                work: cfg.findings.work,
-                windows,
-                parts,
-            };
-            crate::engine::spark::run(&job, addr, cfg.engine_timeout)
-        }
-        #[cfg(not(feature = "spark"))]
-        {
-            let _ = (cfg, windows, parts);
-            Err(LoadError::Input(format!(
-                "--engine {addr}: this build has no Spark support"
-            )))
-        }
-    }
-
-    /// One `Outcome` per window, as the local engine gives them, and the
-    /// skipped bad rows.
-    pub fn outcomes(cfg: &Config, ran: Ran, parts: Parts) -> (Vec<Outcome>, Vec<BadRow>) {
-        let outs = ran
-            .windows
-            .into_iter()
-            .map(|selected| {
-                let mut out = Outcome {
-                    total: selected.len(),
-                    rows_read: ran.rows_read,
-                    blank_rows: ran.blank_rows,
-                    partitions: 1,
-                    files: cfg.files.clone(),
-                    ..Outcome::default()
-                };
-                for (meta, mut st, session_parts) in selected {
-                    st.session = out.metas.len() as u32;
-                    out.metas.push(meta);
-                    out.stats.push(st);
-                    if parts != Parts::None {
-                        out.parts.push(session_parts);
-                    }
-                }
-                out
-            })
-            .collect();
-        (outs, ran.rejected)
-    }
 }
 
 /// Every session's sorted events, kept (for `serve`, which answers any

@@ -1,0 +1,305 @@
+//! The report folder (SPEC 6.2): one window, every output. All pages of the
+//! endpoint's answer, the sessions and the rollups as Parquet and CSV, the
+//! compliance page, productivity, the summary, and the rejected rows.
+//!
+//! What the folder owns is said here once (`OWN_FILES`, `folder_files`), for
+//! the guard that checks it before any data is read. Files are written
+//! through `output::staging`: built aside, renamed into place, one run at a
+//! time, and nothing but the report's own files touched. A backfill's
+//! dataset of such folders is backfill.rs; the summary and its settings
+//! record are summary.rs.
+
+pub mod backfill;
+pub mod summary;
+
+use crate::config::Config;
+use crate::engine::{self, Outcome, Parts};
+use crate::kernel::{self, SessionStats};
+use crate::load::BadRow;
+use crate::model::SessionMeta;
+use crate::output::guard;
+use crate::output::html;
+use crate::output::json::{write_productivity, Response};
+use crate::output::rejects::{self, write_rejects};
+use crate::output::staging::{self, Staging};
+use crate::output::tables::{
+    client_frame, findings_frame, hourly_frame, sessions_frame, user_frame, write_csv,
+    write_parquet, Frames,
+};
+use crate::progress::Progress;
+use crate::request::Request;
+use crate::rollup::findings::{findings, Finding, KINDS};
+use crate::rollup::hours::{hourly_users, productivity};
+use crate::rollup::{daily_clients, daily_users, day_totals, user_totals, DayTotal};
+use anyhow::Result;
+use rayon::prelude::*;
+use std::io;
+use std::path::{Path, PathBuf};
+
+/// The files a report writes in its folder besides the pages; the last,
+/// `rejects.ndjson`, only without `--rejects`.
+pub const OWN_FILES: [&str; 15] = [
+    "report.html",
+    "sessions.parquet",
+    "sessions.csv",
+    "findings.parquet",
+    "findings.csv",
+    "daily_user.parquet",
+    "daily_user.csv",
+    "hourly_user.parquet",
+    "hourly_user.csv",
+    "productivity.json",
+    "daily_client.parquet",
+    "daily_client.csv",
+    "ids.csv",
+    "summary.json",
+    "rejects.ndjson",
+];
+
+/// The files a report writes in `folder` (relative to its output folder):
+/// `own`, and the first page of `json/`, which stands for them all.
+pub fn folder_files(own: &[&str], folder: &Path) -> Vec<PathBuf> {
+    own.iter()
+        .map(|name| folder.join(name))
+        .chain([folder.join("json/page-00000.json")])
+        .collect()
+}
+
+/// Before any data is read: the folder `out` and what it will hold are
+/// checked against the inputs, the rejects file and the registry, the
+/// registry is opened, and a run already writing `out` is refused.
+pub fn prepare(cfg: &mut Config, out: &Path) -> Result<()> {
+    let own: &[&str] = if cfg.rejects.is_some() {
+        &OWN_FILES[..OWN_FILES.len() - 1]
+    } else {
+        &OWN_FILES
+    };
+    guard::check(&guard::Plan {
+        specs: &cfg.load.inputs,
+        inputs: &cfg.files,
+        rejects: cfg.rejects.as_deref(),
+        out: Some(guard::Out {
+            dir: out,
+            owns: &|rel: &Path| staging::owns(own, rel),
+            files: folder_files(own, Path::new("")),
+            folders: vec!["json".into()],
+        }),
+        ids: cfg.ids.as_deref(),
+    })?;
+    cfg.open_registry()?;
+    staging::refuse_if_locked(out)
+}
+
+/// What a report run did, for its closing line.
+pub struct Done {
+    pub rows_read: u64,
+    pub rejected: usize,
+    pub used: u64,
+    pub sessions: usize,
+    pub pages: usize,
+    pub files: usize,
+    pub stale_chunks: u64,
+}
+
+/// The report of `request` into `out` (after `prepare`): the run, the
+/// rejects (in the folder, or in `--rejects`), the folder, the registry.
+pub fn write(
+    cfg: &Config,
+    request: &Request,
+    out: &Path,
+    pretty: bool,
+    progress: &Progress,
+) -> Result<Done> {
+    progress.stage("loading");
+    let mut outcome = engine::run(cfg, request, Parts::All, None, progress)?;
+    crate::trace::stage("selected");
+    let rejects = match &cfg.rejects {
+        Some(path) => {
+            rejects::write_file(path, &outcome.rejected)?;
+            Rejects::Elsewhere(path.clone())
+        }
+        None => Rejects::InFolder,
+    };
+    let rejected = std::mem::take(&mut outcome.rejected);
+    progress.stage("writing");
+    let (files, pages) = write_folder(out, &mut outcome, &rejected, rejects, request, cfg, pretty)?;
+    crate::registry::save(cfg.registry.as_deref(), outcome.ids.as_ref())?;
+    Ok(Done {
+        rows_read: outcome.rows_read,
+        rejected: rejected.len(),
+        used: outcome.events_used(),
+        sessions: outcome.stats.len(),
+        pages,
+        files,
+        stale_chunks: outcome.stale_chunks,
+    })
+}
+
+/// Where a report's rejected rows go.
+pub enum Rejects {
+    /// `rejects.ndjson` in the report's folder.
+    InFolder,
+    /// A file of its own (`--rejects`), written already, named on stderr.
+    Elsewhere(PathBuf),
+    /// Written by the caller, once for many folders (a backfill's), and
+    /// not named here.
+    None,
+}
+
+/// Writes a report's files into `out` through a staging folder (SPEC 6.2):
+/// every page, the tables, the summary and (`Rejects::InFolder`) the
+/// rejected rows; returns how many files and pages it wrote. Takes the
+/// day parts.
+pub fn write_folder(
+    out: &Path,
+    outcome: &mut Outcome,
+    rejected: &[BadRow],
+    rejects: Rejects,
+    request: &Request,
+    cfg: &Config,
+    pretty: bool,
+) -> Result<(usize, usize)> {
+    let staging = Staging::create(out)?;
+    match rejects {
+        Rejects::InFolder => {
+            staging.write("rejects.ndjson", |w| write_rejects(w, rejected))?;
+            rejects::tell(rejected, &out.join("rejects.ndjson"));
+        }
+        Rejects::Elsewhere(path) => rejects::tell(rejected, &path),
+        Rejects::None => {}
+    }
+    if let (Some(ids), None) = (&outcome.ids, &cfg.registry) {
+        // Without a registry, the folder says which key each id is.
+        let rows = crate::ids::rows(&ids.tables);
+        staging.write("ids.csv", |w| {
+            write_csv(rows.len(), &|r| crate::ids::frame(&rows[r]), w)
+        })?;
+    }
+    let keys = cfg.load.id_keys;
+    let parts = std::mem::take(&mut outcome.parts);
+    let (metas, selection) = (&outcome.metas, &outcome.stats);
+    let pages = page_count(selection, request);
+    // The pages on one side, the tables on the other. A table is added up
+    // and turned into a frame just before its Parquet and CSV files are
+    // written side by side, and dropped after, so that memory holds one
+    // table at a time; the day parts go once both daily tables are made.
+    let write_table = |name: &str, rows: usize, frames: &Frames| -> Result<()> {
+        let (parquet, csv) = rayon::join(
+            || {
+                staging.write(&format!("{name}.parquet"), |w| {
+                    write_parquet(rows, frames, w).map_err(io::Error::other)
+                })
+            },
+            || staging.write(&format!("{name}.csv"), |w| write_csv(rows, frames, w)),
+        );
+        parquet?;
+        csv?;
+        crate::trace::stage(&format!("{name} written"));
+        Ok(())
+    };
+    let staged = &staging;
+    let (paged, tabled) = rayon::join(
+        || {
+            write_pages(&staging, metas, selection, pages, request, cfg, pretty)
+                .inspect(|_| crate::trace::stage("pages written"))
+        },
+        move || -> Result<(Vec<Finding<'_>>, Vec<DayTotal>)> {
+            let outside: Vec<&[_]> = parts.iter().map(|p| p.outside.as_slice()).collect();
+            let found = findings(metas, selection, &outside, &cfg.findings);
+            drop(outside);
+            write_table("findings", found.len(), &|r| {
+                findings_frame(&found[r], keys)
+            })?;
+            let users = daily_users(metas, selection, &parts);
+            write_table("daily_user", users.len(), &|r| user_frame(&users[r], keys))?;
+            let days = day_totals(&users);
+            drop(users);
+            let hours = hourly_users(metas, selection, &parts);
+            write_table("hourly_user", hours.len(), &|r| {
+                hourly_frame(&hours[r], keys)
+            })?;
+            staged.write("productivity.json", |w| {
+                write_productivity(w, &productivity(&hours), &cfg.zone, pretty)
+            })?;
+            drop(hours);
+            let clients = daily_clients(metas, selection, &parts);
+            drop(parts);
+            write_table("daily_client", clients.len(), &|r| {
+                client_frame(&clients[r])
+            })?;
+            drop(clients);
+            write_table("sessions", selection.len(), &|r| {
+                sessions_frame(metas, &selection[r], keys)
+            })?;
+            Ok((found, days))
+        },
+    );
+    paged?;
+    let (found, days) = tabled?;
+    crate::trace::stage("files written");
+    let users = user_totals(metas, selection);
+    let page = html::Page {
+        start: request.start,
+        end: request.end,
+        zone: cfg.zone.to_string(),
+        settings: summary::page_settings(request, cfg),
+        counts: vec![
+            ("Events read", outcome.rows_read),
+            ("Events rejected", rejected.len() as u64),
+            ("Events used", outcome.events_used()),
+            ("Sessions", selection.len() as u64),
+        ],
+        days: &days,
+        users: &users,
+        findings: &found,
+    };
+    staging.write("report.html", |w| html::write_html(w, &page))?;
+    crate::trace::stage("report.html written");
+    let mut summary = summary::summary(outcome, rejected.len(), request, cfg, pages);
+    summary["counts"]["findings"] = KINDS
+        .iter()
+        .map(|&k| {
+            let n = found.iter().filter(|f| f.kind == k).count();
+            (k.to_string(), serde_json::Value::from(n))
+        })
+        .collect::<serde_json::Map<_, _>>()
+        .into();
+    // Keys in sorted order (serde_json may keep them in insertion order).
+    summary.sort_all_objects();
+    staging.write("summary.json", |w| {
+        serde_json::to_writer_pretty(&mut *w, &summary)?;
+        w.write_all(b"\n")
+    })?;
+    crate::trace::stage("summary");
+    let written = staging.commit()?;
+    crate::trace::stage("committed");
+    Ok((written, pages))
+}
+
+/// Pages to write: every page of the selection; an empty selection (or a
+/// page size of 0) still has page 0 with the true count.
+fn page_count(selection: &[SessionStats], request: &Request) -> usize {
+    let size = request.session_count as usize;
+    if size == 0 {
+        1
+    } else {
+        selection.len().div_ceil(size).max(1)
+    }
+}
+
+fn write_pages(
+    staging: &Staging,
+    metas: &[SessionMeta],
+    selection: &[SessionStats],
+    pages: usize,
+    request: &Request,
+    cfg: &Config,
+    pretty: bool,
+) -> Result<()> {
+    (0..pages).into_par_iter().try_for_each(|p| {
+        let page = kernel::page(selection, request.session_count, p as u32);
+        staging.write(&format!("json/page-{p:05}.json"), |w| {
+            Response::new(metas, page, selection.len(), &cfg.zone).write(w, pretty)
+        })
+    })
+}

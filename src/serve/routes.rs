@@ -1,0 +1,144 @@
+//! What each endpoint answers (SPEC 12): the path and method pick the
+//! endpoint, and a snapshot answers it with the exact body the CLI prints.
+
+use super::snapshot::Snapshot;
+use crate::kernel::{SessionStats, Settings};
+use crate::output::json::{write_productivity, write_sessions_get, Response as Page};
+use crate::request::{RawRequest, RequestError};
+use crate::rollup::hours::{self, HourCuts};
+use crate::rollup::SessionParts;
+use axum::http::Method;
+
+/// The three endpoints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Route {
+    SessionsPost,
+    SessionsGet,
+    Productivity,
+}
+
+/// The path's endpoint and whether the method fits it: `Err(None)` for an
+/// unknown path (404), `Err(Some(allow))` for a known path with another
+/// method (405, with the methods it allows).
+pub fn route(method: &Method, path: &str) -> Result<Route, Option<&'static str>> {
+    match path {
+        "/ekranapi/sessions" => match *method {
+            Method::POST => Ok(Route::SessionsPost),
+            Method::GET => Ok(Route::SessionsGet),
+            _ => Err(Some("GET, POST")),
+        },
+        "/ekranapi/user/getproductivity" => match *method {
+            Method::GET => Ok(Route::Productivity),
+            _ => Err(Some("GET")),
+        },
+        _ => Err(None),
+    }
+}
+
+impl Snapshot {
+    /// The body of one endpoint's answer, or the bad request.
+    pub fn answer(
+        &self,
+        route: Route,
+        query: Option<&str>,
+        body: &[u8],
+    ) -> Result<Vec<u8>, RequestError> {
+        let zone = &self.zone;
+        let mut out = Vec::new();
+        let written = match route {
+            Route::SessionsPost => {
+                if query.is_some_and(|q| !q.is_empty()) {
+                    return Err(RequestError {
+                        field: "query".into(),
+                        value: format!("{:?}", query.unwrap_or_default()),
+                        rule: "POST /ekranapi/sessions takes its fields in the JSON body".into(),
+                    });
+                }
+                let text = std::str::from_utf8(body).map_err(|_| RequestError {
+                    field: "request body".into(),
+                    value: format!("{} bytes", body.len()),
+                    rule: "not UTF-8 text".into(),
+                })?;
+                // An empty body asks with every field absent, as `{}` does.
+                let raw = if text.trim().is_empty() {
+                    RawRequest::default()
+                } else {
+                    RawRequest::from_json(text)?
+                };
+                let request = raw.check(zone)?;
+                let sel = self.index.select(self.settings(request.start, request.end));
+                let count = request.session_count as usize;
+                let page = sel.range((request.page_index as usize).saturating_mul(count), count);
+                out.reserve(360 * page.len() + 32);
+                Page::new(&self.index.metas, &page, sel.total(), zone).write(&mut out, false)
+            }
+            Route::SessionsGet | Route::Productivity => {
+                let name = match route {
+                    Route::SessionsGet => "Sessions (Get)",
+                    _ => "User Productivity",
+                };
+                let raw = RawRequest::from_query(
+                    decode(query.unwrap_or_default())
+                        .iter()
+                        .map(|(k, v)| (k.as_str(), v.as_str())),
+                )?;
+                let request = raw.window_only(name)?.check(zone)?;
+                let settings = self.settings(request.start, request.end);
+                let all = self.index.select(settings).all();
+                if route == Route::SessionsGet {
+                    out.reserve(200 * all.len() + 2);
+                    write_sessions_get(&mut out, &self.index.metas, &all, zone, false)
+                } else {
+                    let parts = self.hour_parts(&all);
+                    let hourly = hours::hourly_users(&self.index.metas, &all, &parts);
+                    write_productivity(&mut out, &hours::productivity(&hourly), zone, false)
+                }
+            }
+        };
+        written.expect("writing to memory");
+        Ok(out)
+    }
+
+    fn settings(&self, start: Option<i64>, end: Option<i64>) -> Settings {
+        Settings {
+            start,
+            end,
+            idle_after: self.index.idle_after,
+        }
+    }
+
+    /// Each selected session's hour parts: kept ones for a session the
+    /// window leaves whole, cut from its events in the window otherwise.
+    fn hour_parts(&self, selection: &[SessionStats]) -> Vec<SessionParts> {
+        let mut cuts = HourCuts::new(self.zone);
+        selection
+            .iter()
+            .map(|st| {
+                let hours = if !st.clipped_start && !st.clipped_end {
+                    self.hours[st.session as usize].clone()
+                } else {
+                    let mut parts = Vec::new();
+                    crate::kernel::span::for_each_span(
+                        self.index.window(st),
+                        self.index.idle_after,
+                        |t0, len, p| {
+                            hours::add_span(&mut parts, t0, t0 + len, p, &mut cuts);
+                        },
+                    );
+                    parts
+                };
+                SessionParts {
+                    hours,
+                    ..SessionParts::default()
+                }
+            })
+            .collect()
+    }
+}
+
+/// A query string's `name=value` pairs, percent- and `+`-decoded.
+fn decode(query: &str) -> Vec<(String, String)> {
+    form_urlencoded::parse(query.as_bytes())
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
+}
