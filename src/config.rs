@@ -2,11 +2,10 @@
 //! Every problem here is a usage error or a bad request: exit status 2.
 
 use crate::cli::{BackfillArgs, InputArgs, ReportArgs, RunArgs, WindowArgs};
-use crate::engine::Engine;
+use crate::engine::{Engine, Job};
 use crate::error::usage;
 use crate::error::BadValue;
 use crate::ids::IdKeys;
-use crate::kernel::Settings;
 use crate::load::columns::{Canon, ColumnMap};
 use crate::load::inputs::{self, InputFile};
 use crate::load::LoadOptions;
@@ -243,11 +242,19 @@ impl Config {
         Ok(())
     }
 
-    pub fn settings(&self, r: &Request) -> Settings {
-        Settings {
-            start: r.start,
-            end: r.end,
+    /// What the engine is asked to run: this config's inputs and settings.
+    pub fn job(&self) -> Job<'_> {
+        Job {
+            engine: &self.engine,
+            timeout: self.engine_timeout,
+            load: &self.load,
+            files: &self.files,
+            zone: self.zone,
             idle_after: self.idle_after,
+            sessionize: self.sessionize,
+            memory_limit: self.memory_limit,
+            registry: self.registry.as_deref(),
+            work: self.findings.work,
         }
     }
 }

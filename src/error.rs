@@ -1,7 +1,16 @@
-//! Exit codes and how a failure is told: 0 ok, 2 bad request or usage (the
-//! endpoint's HTTP 400), 1 anything else (bad input, I/O).
+//! The errors every stage shares, and how a failure is told: exit codes 0
+//! ok, 2 bad request or usage (the endpoint's HTTP 400), 1 anything else
+//! (bad input, I/O). A leaf: it imports nothing of the crate.
 
-use crate::request::RequestError;
+/// A bad request: the field (endpoint name and flag), the value as given, and
+/// the rule it breaks.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("bad request: {field} = {value}: {rule}")]
+pub struct RequestError {
+    pub field: String,
+    pub value: String,
+    pub rule: String,
+}
 
 /// A usage problem found while checking flags: exit status 2.
 #[derive(Debug, thiserror::Error)]

@@ -2,6 +2,7 @@
 //! flags or a JSON body, checked before any data is touched. Every way it can
 //! be wrong is a `RequestError`: the endpoint's HTTP 400, exit status 2.
 
+pub use crate::error::RequestError;
 use crate::time::{parse_time, Micros, Zone};
 use serde_json::Value;
 
@@ -27,16 +28,6 @@ impl Default for Request {
             page_index: 0,
         }
     }
-}
-
-/// A bad request: the field (endpoint name and flag), the value as given, and
-/// the rule it breaks.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("bad request: {field} = {value}: {rule}")]
-pub struct RequestError {
-    pub field: String,
-    pub value: String,
-    pub rule: String,
 }
 
 fn err(field: Field, value: impl Into<String>, rule: impl Into<String>) -> RequestError {

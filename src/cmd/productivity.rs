@@ -16,7 +16,7 @@ pub fn run(args: ProductivityArgs) -> Result<()> {
     super::prepare_stdout_run(&mut cfg)?;
     let progress = Progress::new(cfg.quiet);
     progress.stage("loading");
-    let outcome = engine::run(&cfg, &request, Parts::Hours, None, &progress)?;
+    let outcome = engine::run(&cfg.job(), &request, Parts::Hours, None, &progress)?;
     super::finish_stdout_run(&cfg, &outcome)?;
     let rows = productivity_rows(&outcome.metas, &outcome.stats, &outcome.parts);
     crate::trace::stage("hours added up");

@@ -23,7 +23,7 @@ pub fn run(args: SessionsArgs) -> Result<()> {
     // A page needs the sessions up to its end, no more; Sessions (Get) all.
     let keep =
         (!args.get).then(|| (request.page_index as usize + 1) * request.session_count as usize);
-    let outcome = engine::run(&cfg, &request, Parts::None, keep, &progress)?;
+    let outcome = engine::run(&cfg.job(), &request, Parts::None, keep, &progress)?;
     super::finish_stdout_run(&cfg, &outcome)?;
     crate::trace::stage("selected");
     progress.finish();

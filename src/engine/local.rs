@@ -13,8 +13,7 @@
 //! endpoint's order. Between passes only the selected sessions' attributes,
 //! stats and day parts are kept, never events.
 
-use super::{Outcome, Parts};
-use crate::config::Config;
+use super::{Job, Outcome, Parts};
 use crate::kernel::{self, PeriodsSink, RunningSink, SessionStats, Settings, Stored};
 use crate::load::inputs::InputFile;
 use crate::load::{estimated_rows, load_files, BadRow, LoadError, Loaded, Progress};
@@ -34,13 +33,13 @@ pub const MAX_PARTITIONS: u32 = 256;
 
 /// The final ids of a run's keys (SPEC 9.1), from the registry's home.
 fn final_ids<'a>(
-    cfg: &Config,
+    job: &Job<'_>,
     good: Vec<Good>,
     metas: impl Iterator<Item = &'a mut SessionMeta>,
 ) -> Result<FinalIds, LoadError> {
     Ok(crate::registry::final_ids(
-        cfg.load.id_keys,
-        cfg.registry.as_deref(),
+        job.load.id_keys,
+        job.registry,
         good,
         metas,
     )?)
@@ -94,22 +93,22 @@ fn order(out: &mut Outcome, keep: usize) {
 /// of the selection are returned (all are counted in `total`): a page needs
 /// no more, and over several passes the others need not be held.
 pub fn run(
-    cfg: &Config,
+    job: &Job<'_>,
     request: &Request,
     parts: Parts,
     keep: Option<usize>,
     progress: &dyn Progress,
 ) -> Result<Outcome, LoadError> {
-    let files = cfg.files.clone();
+    let files = job.files.to_vec();
     // Parts are kept for every selected session; `keep` only serves pages.
     assert!(
         parts == Parts::None || keep.is_none(),
         "rollup parts are for whole selections"
     );
-    let settings = cfg.settings(request);
+    let settings = job.settings(request);
     // With keys, ids (and so the order among sessions that start together)
     // are final only once every pass is done: no pass may cut the selection.
-    let keyed = cfg.load.id_keys.any();
+    let keyed = job.load.id_keys.any();
     let pass_keep = if keyed { None } else { keep };
     let mut good: Vec<Good> = Vec::new();
     // A time-ordered log needs no stored events: one pass computes each
@@ -117,26 +116,26 @@ pub fn run(
     // limit, since it holds no events. A log whose sessions arrive out of
     // order is read again, keeping events, in the passes the limit allows.
     crate::trace::stage("one pass, sessions computed while reading");
-    let mut streamed = if cfg.sessionize.is_some() {
+    let mut streamed = if job.sessionize.is_some() {
         // Sessions are cut from each user and client's sorted events.
         None
     } else {
         Some(match parts {
             Parts::All => running_pass::<RunningDays>(
-                cfg,
+                job,
                 &files,
                 settings,
-                DayStarts::new(cfg.zone, cfg.findings.work),
+                DayStarts::new(job.zone, job.work),
                 progress,
             )?,
             Parts::Hours => running_pass::<RunningHours>(
-                cfg,
+                job,
                 &files,
                 settings,
-                HourCuts::new(cfg.zone),
+                HourCuts::new(job.zone),
                 progress,
             )?,
-            Parts::None => running_pass::<()>(cfg, &files, settings, (), progress)?,
+            Parts::None => running_pass::<()>(job, &files, settings, (), progress)?,
         })
     };
     if streamed.as_ref().is_some_and(|p| p.loaded.stopped) {
@@ -145,7 +144,7 @@ pub fn run(
     }
     let partitions = match streamed {
         Some(_) => 1,
-        None => partitions_for(estimated_rows(&files, &cfg.load.map), cfg.memory_limit),
+        None => partitions_for(estimated_rows(&files, &job.load.map), job.memory_limit),
     };
     let mut out = Outcome {
         partitions,
@@ -155,7 +154,7 @@ pub fn run(
         let pass = match streamed.take() {
             Some(pass) => pass,
             None => {
-                let (loaded, stored) = stored_pass(cfg, &files, k, partitions, progress)?;
+                let (loaded, stored) = stored_pass(job, &files, k, partitions, progress)?;
                 Pass {
                     loaded,
                     answers: Answers::Stored(stored),
@@ -182,7 +181,7 @@ pub fn run(
         if k + 1 == partitions {
             // No more loading: what the load freed goes back to the system,
             // and so will what selecting and writing free.
-            crate::alloc::release_if_near(cfg.memory_limit);
+            crate::alloc::release_if_near(job.memory_limit);
         }
         crate::trace::stage("loaded");
         let (selection, sessions) = match pass.answers {
@@ -196,22 +195,22 @@ pub fn run(
                 sessions,
             ),
             Answers::Stored(stored) => {
-                let (grouped, cut) = grouped(cfg, stored, sessions, firsts);
+                let (grouped, cut) = grouped(job, stored, sessions, firsts);
                 firsts = cut;
                 let selection = kernel::select(&grouped, &settings);
                 match parts {
                     Parts::All => out.parts.append(&mut day_parts(
                         &grouped,
                         &selection,
-                        &cfg.zone,
-                        &cfg.findings.work,
-                        cfg.idle_after,
+                        &job.zone,
+                        &job.work,
+                        job.idle_after,
                     )),
                     Parts::Hours => out.parts.append(&mut hour_parts(
                         &grouped,
                         &selection,
-                        &cfg.zone,
-                        cfg.idle_after,
+                        &job.zone,
+                        job.idle_after,
                     )),
                     Parts::None => {}
                 }
@@ -247,11 +246,11 @@ pub fn run(
     }
     // Bad rows of all passes in input order: the first ones over the limit fail the run.
     out.rejected.sort_by_key(|r| r.seq);
-    if let Some(e) = Loaded::limit_error(&out.rejected, cfg.load.max_bad_rows) {
+    if let Some(e) = Loaded::limit_error(&out.rejected, job.load.max_bad_rows) {
         return Err(e);
     }
     if keyed {
-        out.ids = Some(final_ids(cfg, good, out.metas.iter_mut())?);
+        out.ids = Some(final_ids(job, good, out.metas.iter_mut())?);
     }
     if partitions > 1 || keep.is_some() || keyed {
         order(&mut out, keep.unwrap_or(usize::MAX));
@@ -266,37 +265,35 @@ pub fn run(
 /// day parts. Rejected rows are returned once, beside them, and not kept
 /// in the outcomes; the whole input's counts are in each.
 pub fn run_periods(
-    cfg: &Config,
+    job: &Job<'_>,
     windows: &[(Micros, Micros)],
     progress: &dyn Progress,
 ) -> Result<(Vec<Outcome>, Vec<BadRow>), LoadError> {
-    let files = cfg.files.clone();
+    let files = job.files.to_vec();
     let settings: Vec<Settings> = windows
         .iter()
         .map(|&(start, end)| Settings {
             start: Some(start),
             end: Some(end),
-            idle_after: cfg.idle_after,
+            idle_after: job.idle_after,
         })
         .collect();
     let mut outs: Vec<Outcome> = windows.iter().map(|_| Outcome::default()).collect();
     let mut rejected = Vec::new();
     let (mut rows_read, mut blank_rows, mut stale_chunks) = (0, 0, 0);
-    let keyed = cfg.load.id_keys.any();
+    let keyed = job.load.id_keys.any();
     let mut good: Vec<Good> = Vec::new();
     crate::trace::stage("one pass, every period's sessions computed while reading");
-    let mut sink = PeriodsSink::<RunningDays>::new(
-        settings.clone(),
-        DayStarts::new(cfg.zone, cfg.findings.work),
-    );
-    let loaded = if cfg.sessionize.is_some() {
+    let mut sink =
+        PeriodsSink::<RunningDays>::new(settings.clone(), DayStarts::new(job.zone, job.work));
+    let loaded = if job.sessionize.is_some() {
         // Sessions are cut from each user and client's sorted events.
         Loaded {
             stopped: true,
             ..Loaded::default()
         }
     } else {
-        load_files(&cfg.load, &files, &mut sink, progress)?
+        load_files(&job.load, &files, &mut sink, progress)?
     };
     crate::trace::stage("loaded");
     let partitions = if !loaded.stopped {
@@ -323,9 +320,9 @@ pub fn run_periods(
     } else {
         crate::trace::stage("events out of order: reading again, keeping events");
         drop(sink);
-        let partitions = partitions_for(estimated_rows(&files, &cfg.load.map), cfg.memory_limit);
+        let partitions = partitions_for(estimated_rows(&files, &job.load.map), job.memory_limit);
         for k in 0..partitions {
-            let (loaded, stored) = stored_pass(cfg, &files, k, partitions, progress)?;
+            let (loaded, stored) = stored_pass(job, &files, k, partitions, progress)?;
             rows_read += loaded.rows_read;
             blank_rows += loaded.blank_rows;
             stale_chunks += loaded.stale_chunks;
@@ -333,7 +330,7 @@ pub fn run_periods(
             if loaded.over_limit {
                 continue; // this pass fails the run; later passes may hold earlier bad rows
             }
-            let (grouped, firsts) = grouped(cfg, stored, loaded.sessions, loaded.firsts);
+            let (grouped, firsts) = grouped(job, stored, loaded.sessions, loaded.firsts);
             if keyed {
                 good.extend(goods(&grouped.sessions, &firsts));
             }
@@ -342,9 +339,9 @@ pub fn run_periods(
                 out.parts.extend(day_parts(
                     &grouped,
                     &selection,
-                    &cfg.zone,
-                    &cfg.findings.work,
-                    cfg.idle_after,
+                    &job.zone,
+                    &job.work,
+                    job.idle_after,
                 ));
                 for mut st in selection {
                     let meta = grouped.sessions[st.session as usize].clone();
@@ -358,12 +355,12 @@ pub fn run_periods(
     };
     crate::trace::stage("periods selected");
     rejected.sort_by_key(|r| r.seq);
-    if let Some(e) = Loaded::limit_error(&rejected, cfg.load.max_bad_rows) {
+    if let Some(e) = Loaded::limit_error(&rejected, job.load.max_bad_rows) {
         return Err(e);
     }
     let ids = match keyed {
         true => Some(final_ids(
-            cfg,
+            job,
             good,
             outs.iter_mut().flat_map(|o| o.metas.iter_mut()),
         )?),
@@ -395,19 +392,19 @@ pub struct Kept {
     pub files: Vec<InputFile>,
 }
 
-pub fn load_kept(cfg: &Config, progress: &dyn Progress) -> Result<Kept, LoadError> {
-    let files = cfg.files.clone();
-    let (loaded, stored) = stored_pass(cfg, &files, 0, 1, progress)?;
+pub fn load_kept(job: &Job<'_>, progress: &dyn Progress) -> Result<Kept, LoadError> {
+    let files = job.files.to_vec();
+    let (loaded, stored) = stored_pass(job, &files, 0, 1, progress)?;
     let mut rejected = loaded.rejected;
     rejected.sort_by_key(|r| r.seq);
-    if let Some(e) = Loaded::limit_error(&rejected, cfg.load.max_bad_rows) {
+    if let Some(e) = Loaded::limit_error(&rejected, job.load.max_bad_rows) {
         return Err(e);
     }
-    let (mut grouped, firsts) = grouped(cfg, stored, loaded.sessions, loaded.firsts);
-    let ids = match cfg.load.id_keys.any() {
+    let (mut grouped, firsts) = grouped(job, stored, loaded.sessions, loaded.firsts);
+    let ids = match job.load.id_keys.any() {
         true => {
             let good = goods(&grouped.sessions, &firsts);
-            Some(final_ids(cfg, good, grouped.sessions.iter_mut())?)
+            Some(final_ids(job, good, grouped.sessions.iter_mut())?)
         }
         false => None,
     };
@@ -425,12 +422,12 @@ pub fn load_kept(cfg: &Config, progress: &dyn Progress) -> Result<Kept, LoadErro
 /// `--sessionize`, each (user, client) group cut into sessions (SPEC 9.2);
 /// `firsts` then gives each cut session's first row in input order.
 fn grouped(
-    cfg: &Config,
+    job: &Job<'_>,
     stored: Stored,
     sessions: Vec<SessionMeta>,
     firsts: Vec<u64>,
 ) -> (kernel::Grouped, Vec<u64>) {
-    match cfg.sessionize {
+    match job.sessionize {
         None => (kernel::group(stored, sessions), firsts),
         Some(gap) => {
             let cut = kernel::sessionize::cut(stored, &sessions, gap);
@@ -442,17 +439,17 @@ fn grouped(
 /// Pass `k` of `partitions` keeping events: those of the sessions of
 /// partition `k` (all of them when there is one partition).
 fn stored_pass(
-    cfg: &Config,
+    job: &Job<'_>,
     files: &[InputFile],
     k: u32,
     partitions: u32,
     progress: &dyn Progress,
 ) -> Result<(Loaded, Stored), LoadError> {
-    let mut opts = cfg.load.clone();
+    let mut opts = job.load.clone();
     opts.partition = (partitions > 1).then_some((k, partitions));
     crate::trace::stage(&format!("pass {} of {partitions}", k + 1));
     let mut stored = Stored {
-        seqs: cfg.sessionize.map(|_| Vec::new()),
+        seqs: job.sessionize.map(|_| Vec::new()),
         ..Stored::default()
     };
     let loaded = load_files(&opts, files, &mut stored, progress)?;
@@ -493,7 +490,7 @@ struct Pass {
 
 /// The first pass: every session's answer (with `D`, its day parts) while reading.
 fn running_pass<D: kernel::DayParts>(
-    cfg: &Config,
+    job: &Job<'_>,
     files: &[InputFile],
     settings: Settings,
     starts: D::Starts,
@@ -503,7 +500,7 @@ where
     Answers: From<RunningSink<D>>,
 {
     let mut sink = RunningSink::<D>::new(settings, starts);
-    let loaded = load_files(&cfg.load, files, &mut sink, progress)?;
+    let loaded = load_files(&job.load, files, &mut sink, progress)?;
     Ok(Pass {
         loaded,
         answers: sink.into(),

@@ -17,16 +17,18 @@ pub use crate::rollup::Parts;
 pub use address::{parse_timeout, SparkAddress, DEFAULT_TIMEOUT};
 pub use local::{load_kept, partitions_for, Kept, BYTES_PER_EVENT, MAX_PARTITIONS};
 
-use crate::config::Config;
 use crate::error::BadValue;
-use crate::kernel::SessionStats;
+use crate::kernel::{SessionStats, Settings};
 use crate::load::inputs::{self, Format, InputFile};
-use crate::load::{BadRow, LoadError, Progress};
+use crate::load::{BadRow, LoadError, LoadOptions, Progress};
 use crate::model::SessionMeta;
+use crate::registry::Registry;
 use crate::request::Request;
+use crate::rollup::findings::WorkHours;
 use crate::rollup::SessionParts;
-use crate::time::Micros;
+use crate::time::{Micros, Zone};
 use std::fmt;
+use std::time::Duration;
 
 /// The engine named by `--engine` (or `SESSIONSTAT_ENGINE`).
 #[derive(Clone, PartialEq, Eq, Default)]
@@ -110,6 +112,39 @@ impl fmt::Debug for Engine {
     }
 }
 
+/// What a run asks of its engine: the checked inputs and settings, as the
+/// config makes them (`Config::job`). The engine reads nothing else.
+#[derive(Clone, Copy)]
+pub struct Job<'a> {
+    pub engine: &'a Engine,
+    /// `--engine-timeout`.
+    pub timeout: Duration,
+    pub load: &'a LoadOptions,
+    /// The files the inputs name, resolved.
+    pub files: &'a [InputFile],
+    pub zone: Zone,
+    pub idle_after: Option<Micros>,
+    /// `--sessionize GAP`: sessions built per user and client.
+    pub sessionize: Option<Micros>,
+    /// Memory for events; more events are processed in partitions.
+    pub memory_limit: Option<u64>,
+    /// The `--ids` registry, read and locked.
+    pub registry: Option<&'a Registry>,
+    /// The work hours the day parts split by (SPEC 10.2).
+    pub work: WorkHours,
+}
+
+impl Job<'_> {
+    /// The kernel's settings for `r`'s window.
+    pub fn settings(&self, r: &Request) -> Settings {
+        Settings {
+            start: r.start,
+            end: r.end,
+            idle_after: self.idle_after,
+        }
+    }
+}
+
 /// What the writers need, in the endpoint's order.
 #[derive(Debug, Default)]
 pub struct Outcome {
@@ -145,18 +180,18 @@ impl Outcome {
 /// only the first `keep` sessions of the selection are returned (all are
 /// counted in `total`): a page needs no more.
 pub fn run(
-    cfg: &Config,
+    job: &Job<'_>,
     request: &Request,
     parts: Parts,
     keep: Option<usize>,
     progress: &dyn Progress,
 ) -> Result<Outcome, LoadError> {
-    match &cfg.engine {
-        Engine::Local => local::run(cfg, request, parts, keep, progress),
+    match job.engine {
+        Engine::Local => local::run(job, request, parts, keep, progress),
         Engine::Spark(addr) => {
-            let settings = cfg.settings(request);
+            let settings = job.settings(request);
             let (mut outs, rejected) =
-                on_spark(cfg, addr, vec![(settings.start, settings.end)], parts)?;
+                on_spark(job, addr, vec![(settings.start, settings.end)], parts)?;
             let mut out = outs.pop().expect("one window");
             out.rejected = rejected;
             out.stats.truncate(keep.unwrap_or(usize::MAX));
@@ -169,15 +204,15 @@ pub fn run(
 /// (consecutive, ascending), each what `run` gives for that window alone
 /// with day parts; the rejected rows once, beside them.
 pub fn run_periods(
-    cfg: &Config,
+    job: &Job<'_>,
     windows: &[(Micros, Micros)],
     progress: &dyn Progress,
 ) -> Result<(Vec<Outcome>, Vec<BadRow>), LoadError> {
-    match &cfg.engine {
-        Engine::Local => local::run_periods(cfg, windows, progress),
+    match job.engine {
+        Engine::Local => local::run_periods(job, windows, progress),
         Engine::Spark(addr) => {
             let windows = windows.iter().map(|&(s, e)| (Some(s), Some(e))).collect();
-            on_spark(cfg, addr, windows, Parts::All)
+            on_spark(job, addr, windows, Parts::All)
         }
     }
 }
@@ -186,22 +221,22 @@ pub fn run_periods(
 /// skipped bad rows.
 #[cfg(feature = "spark")]
 fn on_spark(
-    cfg: &Config,
+    job: &Job<'_>,
     addr: &SparkAddress,
     windows: Vec<(Option<Micros>, Option<Micros>)>,
     parts: Parts,
 ) -> Result<(Vec<Outcome>, Vec<BadRow>), LoadError> {
-    let job = spark::Job {
-        files: &cfg.files,
-        map: &cfg.load.map,
-        max_bad_rows: cfg.load.max_bad_rows,
-        zone: cfg.zone,
-        idle_after: cfg.idle_after,
-        work: cfg.findings.work,
+    let query = spark::Query {
+        files: job.files,
+        map: &job.load.map,
+        max_bad_rows: job.load.max_bad_rows,
+        zone: job.zone,
+        idle_after: job.idle_after,
+        work: job.work,
         windows,
         parts,
     };
-    let ran = spark::run(&job, addr, cfg.engine_timeout)?;
+    let ran = spark::run(&query, addr, job.timeout)?;
     let outs = ran
         .windows
         .into_iter()
@@ -211,7 +246,7 @@ fn on_spark(
                 rows_read: ran.rows_read,
                 blank_rows: ran.blank_rows,
                 partitions: 1,
-                files: cfg.files.clone(),
+                files: job.files.to_vec(),
                 ..Outcome::default()
             };
             for (meta, mut st, session_parts) in selected {
@@ -231,7 +266,7 @@ fn on_spark(
 /// A build without the Spark engine (whose config refuses such an engine).
 #[cfg(not(feature = "spark"))]
 fn on_spark(
-    _: &Config,
+    _: &Job<'_>,
     addr: &SparkAddress,
     _: Vec<(Option<Micros>, Option<Micros>)>,
     _: Parts,

@@ -98,7 +98,7 @@ pub fn run(cfg: &Config, job: &BackfillPlan, progress: &Progress) -> Result<Done
     if !todo.is_empty() {
         progress.stage("loading");
         let windows: Vec<_> = todo.iter().map(|p| (p.start, p.end)).collect();
-        let (outcomes, rejected) = engine::run_periods(cfg, &windows, progress)?;
+        let (outcomes, rejected) = engine::run_periods(&cfg.job(), &windows, progress)?;
         let outcomes_ids = outcomes.first().and_then(|o| o.ids.clone());
         stale = outcomes.first().map_or(0, |o| o.stale_chunks);
         let rejects_path = match &cfg.rejects {

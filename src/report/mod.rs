@@ -111,7 +111,7 @@ pub fn write(
     progress: &Progress,
 ) -> Result<Done> {
     progress.stage("loading");
-    let mut outcome = engine::run(cfg, request, Parts::All, None, progress)?;
+    let mut outcome = engine::run(&cfg.job(), request, Parts::All, None, progress)?;
     crate::trace::stage("selected");
     let rejects = match &cfg.rejects {
         Some(path) => {

@@ -4,10 +4,8 @@
 //! that the client sees the status), the request's fields (400, naming the
 //! field), then the answer; one log line each.
 
-use super::auth::Keys;
 use super::routes::{route, Route};
-use super::snapshot::Snapshot;
-use arc_swap::ArcSwap;
+use super::snapshot::Live;
 use axum::body::Body;
 use axum::http::{header, HeaderValue, Request, StatusCode};
 use axum::response::Response;
@@ -22,10 +20,9 @@ pub const DRAIN_BODY: usize = 1024 * 1024;
 /// A client that sends its body slower than this is cut off (408).
 pub const BODY_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// What the server shares between requests.
+/// What the server shares between requests: what reloads swap, and the log.
 pub struct State {
-    pub snapshot: ArcSwap<Snapshot>,
-    pub keys: ArcSwap<Keys>,
+    pub live: Arc<Live>,
     pub log: Log,
 }
 
@@ -133,7 +130,7 @@ pub async fn handle(state: Arc<State>, req: Request<Body>) -> Response {
 }
 
 async fn respond(state: &State, req: Request<Body>) -> Response {
-    if !state.keys.load().allow(req.headers()) {
+    if !state.live.keys.load().allow(req.headers()) {
         return error(
             StatusCode::UNAUTHORIZED,
             "a valid key is required in the ApiKey header",
@@ -166,7 +163,7 @@ async fn respond(state: &State, req: Request<Body>) -> Response {
         Err(r) => return r,
     };
     // One snapshot for the whole answer, whatever a reload does meanwhile.
-    let snapshot = state.snapshot.load_full();
+    let snapshot = state.live.snapshot.load_full();
     let answered = if route == Route::SessionsPost {
         // A page is at most 1000 sessions: answered on the spot.
         Ok(snapshot.answer(route, query.as_deref(), &body))

@@ -20,7 +20,7 @@ use anyhow::{Context, Result};
 use arc_swap::ArcSwap;
 use auth::Keys;
 use http::{handle, Log, State};
-use snapshot::{load, Reloads};
+use snapshot::{load, Live, Reloads};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -67,8 +67,10 @@ pub fn run(cfg: Config, server: Server) -> Result<()> {
     let listener = std::net::TcpListener::bind(server.addr)
         .with_context(|| format!("cannot listen on {}", server.listen))?;
     let state = Arc::new(State {
-        snapshot: ArcSwap::from_pointee(snapshot),
-        keys: ArcSwap::from_pointee(server.keys),
+        live: Arc::new(Live {
+            snapshot: ArcSwap::from_pointee(snapshot),
+            keys: ArcSwap::from_pointee(server.keys),
+        }),
         log: Log::stderr(cfg.quiet),
     });
     runtime.block_on(serve(
@@ -117,10 +119,10 @@ async fn serve(
     let bound = listener.local_addr()?;
     eprintln!(
         "sessionstat: serving {} sessions ({} events) on {}://{bound}{}",
-        state.snapshot.load().index.sessions(),
-        state.snapshot.load().index.events(),
+        state.live.snapshot.load().index.sessions(),
+        state.live.snapshot.load().index.events(),
         if tls.is_some() { "https" } else { "http" },
-        if state.keys.load().0.is_some() {
+        if state.live.keys.load().0.is_some() {
             ", ApiKey required"
         } else {
             ", no key (loopback only)"
@@ -128,7 +130,7 @@ async fn serve(
     );
     // Reloads start once the log says what is served: a SIGHUP caught
     // during the first load is told after it.
-    reloads.start(&state);
+    reloads.start(&state.live);
     match tls {
         None => {
             let server = axum_server::from_tcp(listener)?;

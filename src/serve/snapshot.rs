@@ -5,7 +5,7 @@
 //! from it alone. A failed reload keeps the old one and says why.
 
 use super::auth::read_keys;
-use super::http::State;
+use super::auth::Keys;
 use crate::config::Config;
 use crate::engine::load_kept;
 use crate::kernel::index::Index;
@@ -17,6 +17,7 @@ use crate::rollup::hours::{hour_parts, HourPart};
 use crate::stamp::Stamp;
 use crate::time::Zone;
 use anyhow::Result;
+use arc_swap::ArcSwap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -43,6 +44,13 @@ pub struct Reloads {
     pub hup: tokio::signal::unix::Signal,
 }
 
+/// What reloads swap and every request reads at its start: the snapshot
+/// and the accepted keys.
+pub struct Live {
+    pub snapshot: ArcSwap<Snapshot>,
+    pub keys: ArcSwap<Keys>,
+}
+
 /// What `--watch` compares: each input file's path and fingerprint, after
 /// the inputs are found again (a glob may match new files).
 pub type Seen = Vec<(PathBuf, Option<Stamp>)>;
@@ -63,7 +71,7 @@ pub fn load(base: &Config) -> Result<(Snapshot, Seen)> {
     cfg.open_registry()?;
     let progress = Progress::new(cfg.quiet);
     progress.stage("loading");
-    let kept = load_kept(&cfg, &progress)?;
+    let kept = load_kept(&cfg.job(), &progress)?;
     progress.finish();
     if let Some(note) = stale_note(kept.stale_chunks) {
         eprintln!("sessionstat: {note}");
@@ -94,7 +102,7 @@ pub fn load(base: &Config) -> Result<(Snapshot, Seen)> {
 impl Reloads {
     /// Starts the reload tasks (once the server says what it serves, so
     /// that a SIGHUP caught during the first load is told after it).
-    pub fn start(self, state: &Arc<State>) {
+    pub fn start(self, live: &Arc<Live>) {
         let Reloads {
             cfg,
             key_file,
@@ -103,25 +111,25 @@ impl Reloads {
             hup,
         } = self;
         tokio::spawn(reload_on_signal(
-            state.clone(),
+            live.clone(),
             cfg.clone(),
             key_file.clone(),
             hup,
         ));
         if watch {
-            tokio::spawn(reload_on_change(state.clone(), cfg, key_file, seen));
+            tokio::spawn(reload_on_change(live.clone(), cfg, key_file, seen));
         }
     }
 }
 
 async fn reload_on_signal(
-    state: Arc<State>,
+    live: Arc<Live>,
     cfg: Config,
     key_file: Option<PathBuf>,
     mut hup: tokio::signal::unix::Signal,
 ) {
     while hup.recv().await.is_some() {
-        reload(&state, &cfg, key_file.as_deref(), "SIGHUP").await;
+        reload(&live, &cfg, key_file.as_deref(), "SIGHUP").await;
     }
 }
 
@@ -129,7 +137,7 @@ async fn reload_on_signal(
 #[derive(Debug, PartialEq, Eq)]
 struct LookFailed(String);
 
-async fn reload_on_change(state: Arc<State>, cfg: Config, key_file: Option<PathBuf>, last: Seen) {
+async fn reload_on_change(live: Arc<Live>, cfg: Config, key_file: Option<PathBuf>, last: Seen) {
     // A failed look (inputs not found) is told by its one line.
     let mut last: Result<Seen, LookFailed> = Ok(last);
     let stamp = |p: &Option<PathBuf>| p.as_ref().and_then(|p| Stamp::of(p).ok());
@@ -145,7 +153,7 @@ async fn reload_on_change(state: Arc<State>, cfg: Config, key_file: Option<PathB
         };
         let keys = stamp(&key_file);
         if files != last || keys != last_keys {
-            last = match reload(&state, &cfg, key_file.as_deref(), "a change of the inputs").await {
+            last = match reload(&live, &cfg, key_file.as_deref(), "a change of the inputs").await {
                 Some(s) => Ok(s),
                 None => files,
             };
@@ -157,7 +165,7 @@ async fn reload_on_change(state: Arc<State>, cfg: Config, key_file: Option<PathB
 /// Loads a new snapshot (and key file) aside and swaps both in; on failure
 /// the old ones stay and the reason is logged. Returns what was loaded.
 async fn reload(
-    state: &Arc<State>,
+    live: &Arc<Live>,
     cfg: &Config,
     key_file: Option<&Path>,
     why: &str,
@@ -174,9 +182,9 @@ async fn reload(
     match loaded {
         Ok(Ok((keys, snapshot, seen))) => {
             let (sessions, events) = (snapshot.index.sessions(), snapshot.index.events());
-            state.snapshot.store(Arc::new(snapshot));
+            live.snapshot.store(Arc::new(snapshot));
             if let Some(keys) = keys {
-                state.keys.store(Arc::new(keys));
+                live.keys.store(Arc::new(keys));
             }
             eprintln!("sessionstat: reloaded: {sessions} sessions ({events} events)");
             Some(seen)

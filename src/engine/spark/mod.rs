@@ -44,7 +44,7 @@ type Call = Box<dyn FnOnce(&Link) + Send>;
 /// What a run asks of Spark: the inputs and how to read them, the span
 /// rule, the zone and work hours that cut time, the windows (ascending and
 /// apart) and which parts to cut.
-pub struct Job<'a> {
+pub struct Query<'a> {
     pub files: &'a [InputFile],
     pub map: &'a ColumnMap,
     pub max_bad_rows: u64,
@@ -265,7 +265,7 @@ fn no_answer(addr: &SparkAddress, what: &str, timeout: Duration) -> LoadError {
 
 /// The inputs as `ss_p`; returns the number of empty lines in CSV files,
 /// which Spark's CSV reader drops and the local reader counts as blank rows.
-fn load(spark: &Spark, job: &Job) -> Result<u64, LoadError> {
+fn load(spark: &Spark, job: &Query) -> Result<u64, LoadError> {
     let mut empty_lines = 0;
     let mut parts = Vec::new();
     for (f, file) in job.files.iter().enumerate() {
@@ -506,7 +506,7 @@ fn opt(a: &Int64Array, i: usize) -> Option<i64> {
 /// Loads, checks and resolves the inputs on Spark: `ss_good` is defined
 /// after this; the bad rows (at most `--max-bad-rows` + 1) and the number of
 /// rows read come back.
-fn prepare(spark: &Spark, job: &Job) -> Result<(u64, u64, Vec<BadRow>), LoadError> {
+fn prepare(spark: &Spark, job: &Query) -> Result<(u64, u64, Vec<BadRow>), LoadError> {
     let empty_lines = load(spark, job)?;
     resolve_zone(spark, &job.zone)?;
     spark.view("ss_chk", sql::CHECKED)?;
@@ -570,7 +570,7 @@ struct Answer {
 /// `ss_evp`, `ss_sp`, then the answers and (with a calendar) the parts, per window.
 fn compute(
     spark: &Spark,
-    job: &Job,
+    job: &Query,
 ) -> Result<(Vec<Answer>, BTreeMap<(i64, usize), SessionParts>), LoadError> {
     let (windows, parts) = (&job.windows[..], job.parts);
     // With a calendar: the events inside the windows, each of which must
@@ -791,7 +791,7 @@ fn session_parts(groups: Vec<Group>, parts: Parts) -> SessionParts {
 }
 
 /// Runs `job` on the server at `addr`: the inputs read once for every window.
-pub fn run(job: &Job, addr: &SparkAddress, timeout: Duration) -> Result<Ran, LoadError> {
+pub fn run(job: &Query, addr: &SparkAddress, timeout: Duration) -> Result<Ran, LoadError> {
     let spark = Spark::connect(addr, timeout)?;
     let (rows_read, blank_rows, rejected) = prepare(&spark, job)?;
     let (answers, mut by_session) = compute(&spark, job)?;
