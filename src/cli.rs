@@ -315,7 +315,7 @@ pub struct BackfillArgs {
 
     /// Period length: local days, ISO weeks (from Monday) or months.
     #[arg(long, value_enum)]
-    pub every: crate::periods::Every,
+    pub every: crate::time::periods::Every,
 
     /// Sessions per page, 0 to 1000 (default 1000).
     #[arg(long, value_name = "N", allow_hyphen_values = true)]

@@ -17,7 +17,6 @@ pub mod kernel;
 pub mod load;
 pub mod model;
 pub mod output;
-pub mod periods;
 pub mod progress;
 pub mod registry;
 pub mod report;

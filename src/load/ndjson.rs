@@ -7,6 +7,9 @@
 //! lines are skipped. A JSON array or a pretty-printed document is not
 //! NDJSON: an error naming the line where that shows.
 
+mod quick;
+mod serde_line;
+
 use super::columns::{Canon, ColumnMap};
 use super::convert::BadCell;
 use super::inputs::InputFile;
@@ -15,8 +18,10 @@ use super::text::{after_last_line, Chunks};
 use super::{At, LoadError};
 use polars::prelude::*;
 use polars_buffer::Buffer;
+use quick::*;
 use rayon::prelude::*;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
+use serde_line::*;
 use std::borrow::Cow;
 use std::fmt;
 
@@ -123,396 +128,26 @@ impl NdjsonSource {
 /// (At most one per canonical column; unused places stay `None`.)
 type Values<'a> = [Option<Cow<'a, str>>; Canon::ALL.len()];
 
-/// Where each key goes: the index of the source it names, matched as
-/// `ColumnMap::resolve` matches names (surrounding blanks and case aside).
-struct Keys<'s> {
-    /// Per source, the top-level key it names (a nested path names none).
-    sources: &'s [String],
-    /// Every key of the line, for the first line (the columns found).
-    all: Option<Vec<String>>,
-    /// The sources that are paths into nested objects (SPEC 9.4): their
-    /// index and the keys along the path.
-    nested: &'s [(usize, Vec<String>)],
-}
-
-impl Keys<'_> {
-    fn index(&self, key: &str) -> Option<usize> {
-        if let Some(i) = self.sources.iter().position(|s| s == key) {
-            return Some(i);
-        }
-        self.sources.iter().position(|s| same_name(s, key))
-    }
-
-    /// Whether a nested path starts at this top-level key.
-    fn starts_path(&self, key: &str) -> bool {
-        self.nested.iter().any(|(_, p)| same_name(&p[0], key))
-    }
-
-    /// The values of the nested paths that start at `key`, from its value.
-    fn fill_nested<'de>(&mut self, key: &str, value: &serde_json::Value, out: &mut Values<'de>) {
-        let nested = self.nested;
-        for (i, path) in nested.iter().filter(|(_, p)| same_name(&p[0], key)) {
-            let mut at = Some(value);
-            for step in &path[1..] {
-                at = at.and_then(|v| v.as_object()).and_then(|o| {
-                    o.get(step.as_str())
-                        .or_else(|| o.iter().find(|(k, _)| same_name(k, step)).map(|(_, v)| v))
-                });
-            }
-            let text = match at {
-                None | Some(serde_json::Value::Null) => None,
-                Some(serde_json::Value::String(s)) => Some(s.clone()),
-                Some(v) => Some(v.to_string()),
-            };
-            if text.is_some() {
-                if let Some(all) = &mut self.all {
-                    all.push(join_path(path));
-                }
-            }
-            out[*i] = text.map(Cow::Owned);
-        }
-    }
-}
-
-/// A `--map` source as the keys along a path: split at each `.` that is
-/// not written `\.` (SPEC 9.4).
-pub fn split_path(source: &str) -> Vec<String> {
-    let mut parts = vec![String::new()];
-    let mut chars = source.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '\\' if chars.peek() == Some(&'.') => {
-                chars.next();
-                parts.last_mut().expect("one part").push('.');
-            }
-            '.' => parts.push(String::new()),
-            c => parts.last_mut().expect("one part").push(c),
-        }
-    }
-    parts
-}
-
-/// The path as `--map` writes it.
-fn join_path(parts: &[String]) -> String {
-    parts
-        .iter()
-        .map(|p| p.replace('.', "\\."))
-        .collect::<Vec<_>>()
-        .join(".")
-}
-
-/// The top-level key each source names (a path's is none: `\0`), and the paths.
-fn lookups(sources: &[String]) -> (Vec<String>, Vec<(usize, Vec<String>)>) {
-    let mut top = Vec::new();
-    let mut nested = Vec::new();
-    for (i, s) in sources.iter().enumerate() {
-        let mut parts = split_path(s);
-        if parts.len() == 1 {
-            top.push(parts.remove(0));
-        } else {
-            top.push("\0".to_string());
-            nested.push((i, parts));
-        }
-    }
-    (top, nested)
-}
-
-/// Whether two column names are the same to `ColumnMap::resolve`.
-fn same_name(a: &str, b: &str) -> bool {
-    let (a, b) = (a.trim(), b.trim());
-    if a.is_ascii() && b.is_ascii() {
-        a.eq_ignore_ascii_case(b)
-    } else {
-        a.to_lowercase() == b.to_lowercase()
-    }
-}
-
-/// A key, borrowed from the line where it has no escapes.
-struct Key<'a>(Cow<'a, str>);
-
-impl<'de> de::Deserialize<'de> for Key<'de> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Key<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a key")
-            }
-            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Key<'de>, E> {
-                Ok(Key(Cow::Borrowed(v)))
-            }
-            fn visit_str<E>(self, v: &str) -> Result<Key<'de>, E> {
-                Ok(Key(Cow::Owned(v.to_string())))
-            }
-        }
-        d.deserialize_str(V)
-    }
-}
-
-/// A value as text: a string as it is, a number, `true` or `false` by its
-/// JSON spelling, an array or object as compact JSON; `null` is missing.
-struct Text<'a>(Option<Cow<'a, str>>);
-
-impl<'de> de::Deserialize<'de> for Text<'de> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Text<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a JSON value")
-            }
-            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Text<'de>, E> {
-                Ok(Text(Some(Cow::Borrowed(v))))
-            }
-            fn visit_str<E>(self, v: &str) -> Result<Text<'de>, E> {
-                Ok(Text(Some(Cow::Owned(v.to_string()))))
-            }
-            fn visit_string<E>(self, v: String) -> Result<Text<'de>, E> {
-                Ok(Text(Some(Cow::Owned(v))))
-            }
-            fn visit_unit<E>(self) -> Result<Text<'de>, E> {
-                Ok(Text(None))
-            }
-            fn visit_none<E>(self) -> Result<Text<'de>, E> {
-                Ok(Text(None))
-            }
-            fn visit_bool<E>(self, v: bool) -> Result<Text<'de>, E> {
-                Ok(Text(Some(Cow::Borrowed(if v { "true" } else { "false" }))))
-            }
-            fn visit_i64<E>(self, v: i64) -> Result<Text<'de>, E> {
-                Ok(Text(Some(Cow::Owned(v.to_string()))))
-            }
-            fn visit_u64<E>(self, v: u64) -> Result<Text<'de>, E> {
-                Ok(Text(Some(Cow::Owned(v.to_string()))))
-            }
-            fn visit_f64<E>(self, v: f64) -> Result<Text<'de>, E> {
-                let n = serde_json::Number::from_f64(v).map(|n| n.to_string());
-                Ok(Text(Some(Cow::Owned(n.unwrap_or_else(|| v.to_string())))))
-            }
-            fn visit_seq<A: de::SeqAccess<'de>>(self, seq: A) -> Result<Text<'de>, A::Error> {
-                let v = serde_json::Value::deserialize(de::value::SeqAccessDeserializer::new(seq))?;
-                Ok(Text(Some(Cow::Owned(v.to_string()))))
-            }
-            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Text<'de>, A::Error> {
-                let v = serde_json::Value::deserialize(de::value::MapAccessDeserializer::new(map))?;
-                Ok(Text(Some(Cow::Owned(v.to_string()))))
-            }
-        }
-        d.deserialize_any(V)
-    }
-}
-
-use serde::Deserialize as _;
-
-/// Reads one object, keeping the values of the mapped keys.
-struct Line<'k, 's>(&'k mut Keys<'s>);
-
-impl<'de> DeserializeSeed<'de> for Line<'_, '_> {
-    type Value = Values<'de>;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Values<'de>, D::Error> {
-        struct V<'k, 's>(&'k mut Keys<'s>);
-        impl<'de> Visitor<'de> for V<'_, '_> {
-            type Value = Values<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a JSON object")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Values<'de>, A::Error> {
-                let mut out: Values<'de> = Default::default();
-                while let Some(Key(k)) = map.next_key::<Key<'de>>()? {
-                    if let Some(all) = &mut self.0.all {
-                        all.push(k.to_string());
-                    }
-                    match self.0.index(&k) {
-                        Some(i) => out[i] = map.next_value::<Text<'de>>()?.0,
-                        None if self.0.starts_path(&k) => {
-                            let v = map.next_value::<serde_json::Value>()?;
-                            self.0.fill_nested(&k, &v, &mut out);
-                        }
-                        None => {
-                            map.next_value::<IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(out)
-            }
-        }
-        d.deserialize_map(V(self.0))
-    }
-}
-
-/// `quick_line_into`, returning the values (for tests).
-#[cfg(test)]
-fn quick_line<'a>(line: &'a str, keys: &Keys<'_>, last: &mut KeyOrder) -> Option<Values<'a>> {
-    let mut out: Values<'a> = Default::default();
-    quick_line_into(line, keys, last, &mut out).map(|()| out)
-}
-
-/// Reads a line the quick way when it is the plain shape writers emit: an
-/// object without blanks whose keys and strings have no escapes or control
-/// characters and whose other values are `true`, `false`, `null` or
-/// integers of up to 18 digits: `Some`, and `out` (all `None` on entry)
-/// holds its values, which are what `parse_line` gives. `None` for anything
-/// else, which then goes to `parse_line`. (Filling the caller's array saves
-/// copying it per line.)
-fn quick_line_into<'a>(
-    line: &'a str,
-    keys: &Keys<'_>,
-    last: &mut KeyOrder,
-    out: &mut Values<'a>,
-) -> Option<()> {
-    // No control character anywhere (in a string serde refuses it; outside,
-    // it is a blank): checked once for the line, without a branch per byte.
-    if line.bytes().fold(false, |any, c| any | (c < 0x20)) {
-        return None;
-    }
-    quick_fields_into(line, keys, last, out)
-}
-
-/// Whether `line` is ASCII with no byte below 0x20: then it is UTF-8 and
-/// has no control character that JSON forbids, as `quick_fields_into`
-/// needs. One pass without a branch per byte.
-fn plain_ascii(line: &[u8]) -> bool {
-    let (lo, hi) = line
-        .iter()
-        .fold((u8::MAX, 0u8), |(lo, hi), &c| (lo.min(c), hi.max(c)));
-    lo >= 0x20 && hi < 0x80
-}
-
-/// `quick_line_into` for a line known to have no control character.
-fn quick_fields_into<'a>(
-    line: &'a str,
-    keys: &Keys<'_>,
-    last: &mut KeyOrder,
-    out: &mut Values<'a>,
-) -> Option<()> {
-    let b = line.as_bytes();
-    if b.len() < 2 || b[0] != b'{' || b[b.len() - 1] != b'}' {
-        return None;
-    }
-    if b.len() == 2 {
-        return Some(());
-    }
-    // A string's end: its closing quote, when it has no escape.
-    let string_end = |open: usize| -> Option<usize> {
-        let close = open + 1 + memchr::memchr2(b'"', b'\\', &b[open + 1..])?;
-        (b[close] == b'"').then_some(close)
-    };
-    let mut pos = 1;
-    for k in 0.. {
-        if b[pos] != b'"' {
-            return None;
-        }
-        // Mostly the key the line before had here: its bytes and a quote
-        // (it has no quote or escape itself) end the key without a search.
-        let (close, at) = match last.expected(k, &b[pos + 1..]) {
-            Some((len, at)) => (pos + 1 + len, at),
-            None => {
-                let close = string_end(pos)?;
-                (close, last.learn(k, &line[pos + 1..close], keys))
-            }
-        };
-        if b.get(close + 1) != Some(&b':') {
-            return None;
-        }
-        let v = close + 2;
-        let (value, next) = match *b.get(v)? {
-            b'"' => {
-                let e = string_end(v)?;
-                (Some(Cow::Borrowed(&line[v + 1..e])), e + 1)
-            }
-            b't' if b[v..].starts_with(b"true") => (Some(Cow::Borrowed("true")), v + 4),
-            b'f' if b[v..].starts_with(b"false") => (Some(Cow::Borrowed("false")), v + 5),
-            b'n' if b[v..].starts_with(b"null") => (None, v + 4),
-            b'-' | b'0'..=b'9' => {
-                let digits = v + usize::from(b[v] == b'-');
-                let end = digits
-                    + b[digits..]
-                        .iter()
-                        .take_while(|c| c.is_ascii_digit())
-                        .count();
-                let n = end - digits;
-                // One spelling per integer: no leading zero, no `-0`.
-                let canonical = (n == 1 && (b[digits] != b'0' || digits == v))
-                    || (n > 1 && n <= 18 && b[digits] != b'0');
-                if !canonical {
-                    return None;
-                }
-                (Some(Cow::Borrowed(&line[v..end])), end)
-            }
-            _ => return None,
-        };
-        if let Some(i) = at {
-            out[i] = value;
-        }
-        match b.get(next) {
-            Some(b',') => pos = next + 1,
-            Some(b'}') if next + 1 == b.len() => return Some(()),
-            _ => return None,
-        }
-        if pos >= b.len() {
-            return None;
-        }
-    }
-    None
-}
-
-/// The keys of the line before, by place, with where each goes: lines of
-/// a file mostly have the same keys in the same order. A key kept here has
-/// no quote or backslash (it was read by the quick reader).
-#[derive(Default)]
-struct KeyOrder(Vec<(Box<[u8]>, Option<usize>)>);
-
-impl KeyOrder {
-    /// When `rest` (just after a key's opening quote) starts with the key
-    /// kept at place `k` and its closing quote: that key's length and
-    /// where it goes.
-    #[inline]
-    fn expected(&self, k: usize, rest: &[u8]) -> Option<(usize, Option<usize>)> {
-        let (key, at) = self.0.get(k)?;
-        let n = key.len();
-        (rest.get(n) == Some(&b'"') && same_bytes(key, &rest[..n])).then_some((n, *at))
-    }
-
-    /// Keeps `key` at place `k` (dropping the places after it): where it goes.
-    fn learn(&mut self, k: usize, key: &str, keys: &Keys<'_>) -> Option<usize> {
-        let i = keys.index(key);
-        self.0.truncate(k);
-        self.0.push((key.as_bytes().into(), i));
-        i
-    }
-}
-
-/// `a == b` for slices of one length, inline for short ones (keys are):
-/// two overlapping loads instead of a call.
-#[inline(always)]
-fn same_bytes(a: &[u8], b: &[u8]) -> bool {
-    debug_assert_eq!(a.len(), b.len());
-    let n = a.len();
-    let u32_at = |s: &[u8], i: usize| u32::from_ne_bytes(s[i..i + 4].try_into().unwrap());
-    let u64_at = |s: &[u8], i: usize| u64::from_ne_bytes(s[i..i + 8].try_into().unwrap());
-    match n {
-        0 => true,
-        1..=3 => a.iter().zip(b).all(|(x, y)| x == y),
-        4..=8 => u32_at(a, 0) == u32_at(b, 0) && u32_at(a, n - 4) == u32_at(b, n - 4),
-        9..=16 => u64_at(a, 0) == u64_at(b, 0) && u64_at(a, n - 8) == u64_at(b, n - 8),
-        _ => a == b,
-    }
+/// Why a line is a bad row as a whole.
+#[derive(Debug, thiserror::Error)]
+enum LineFault {
+    #[error("invalid UTF-8: byte 0x{byte:02X} at byte {at} of the line")]
+    NotUtf8 { byte: u8, at: usize },
+    #[error("not a JSON object: {0}")]
+    NotAnObject(serde_json::Error),
 }
 
 /// Parses one line: its values, or the rule it breaks.
-fn parse_line<'a>(line: &'a [u8], keys: &mut Keys<'_>) -> Result<Values<'a>, String> {
-    let text = std::str::from_utf8(line).map_err(|e| {
-        format!(
-            "invalid UTF-8: byte 0x{:02X} at byte {} of the line",
-            line[e.valid_up_to()],
-            e.valid_up_to() + 1
-        )
+fn parse_line<'a>(line: &'a [u8], keys: &mut Keys<'_>) -> Result<Values<'a>, LineFault> {
+    let text = std::str::from_utf8(line).map_err(|e| LineFault::NotUtf8 {
+        byte: line[e.valid_up_to()],
+        at: e.valid_up_to() + 1,
     })?;
     let mut de = serde_json::Deserializer::from_str(text);
     let values = Line(keys)
         .deserialize(&mut de)
         .and_then(|v| de.end().map(|_| v))
-        .map_err(|e| format!("not a JSON object: {e}"))?;
+        .map_err(LineFault::NotAnObject)?;
     Ok(values)
 }
 
@@ -609,7 +244,7 @@ impl Source for NdjsonSource {
                                 row,
                                 column: None,
                                 value: abbreviate(&escaped(line)),
-                                rule,
+                                rule: rule.to_string(),
                             });
                             for b in &mut builders {
                                 b.push_null();
@@ -742,7 +377,7 @@ impl Locate for NdjsonPlace {
 mod tests {
     use super::*;
 
-    fn parse(line: &str, sources: &[&str]) -> Result<Vec<Option<String>>, String> {
+    fn parse(line: &str, sources: &[&str]) -> Result<Vec<Option<String>>, LineFault> {
         let sources: Vec<String> = sources.iter().map(|s| s.to_string()).collect();
         let mut keys = Keys {
             sources: &sources,
@@ -800,7 +435,7 @@ mod tests {
     #[test]
     fn lines_that_are_not_objects_are_faults() {
         for line in ["[1,2]", "7", "{\"a\":1} x", "{\"a\":", "\"s\""] {
-            let e = parse(line, &["a"]).unwrap_err();
+            let e = parse(line, &["a"]).unwrap_err().to_string();
             assert!(e.starts_with("not a JSON object"), "{line}: {e}");
         }
         let e = parse_line(
@@ -811,103 +446,8 @@ mod tests {
                 nested: &[],
             },
         )
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
         assert!(e.contains("invalid UTF-8: byte 0xFF at byte 7"), "{e}");
-    }
-    #[test]
-    fn same_bytes_is_slice_equality() {
-        for n in 0..40usize {
-            let a: Vec<u8> = (0..n as u8).map(|i| b'a' + i % 26).collect();
-            assert!(same_bytes(&a, &a.clone()));
-            for i in 0..n {
-                let mut b = a.clone();
-                b[i] ^= 0x20;
-                assert!(!same_bytes(&a, &b), "length {n}, byte {i}");
-            }
-        }
-    }
-
-    #[test]
-    fn plain_ascii_has_no_byte_below_space_or_above_0x7f() {
-        for c in 0..=255u8 {
-            let line = [b'{', c, b'}'];
-            assert_eq!(plain_ascii(&line), (0x20..0x80).contains(&c), "{c:#x}");
-        }
-    }
-
-    #[test]
-    fn quick_lines_read_as_serde_reads_them() {
-        use rand::{RngExt, SeedableRng};
-        let mut rng = rand_pcg::Pcg64Mcg::seed_from_u64(9);
-        let tokens = [
-            "\"a\"",
-            "\"b\"",
-            "\"B \"",
-            "\"c\"",
-            "\"é\"",
-            "\"x\\\"y\"",
-            "\"t\tab\"",
-            "\"\"",
-            "1",
-            "0",
-            "-0",
-            "-7",
-            "07",
-            "123456789012345678",
-            "1234567890123456789",
-            "1.5",
-            "1e3",
-            "-",
-            "true",
-            "false",
-            "null",
-            "nul",
-            "[1]",
-            "{}",
-            " ",
-        ];
-        let sources: Vec<String> = ["a", "b", "c"].map(String::from).to_vec();
-        let (mut quick, mut cases) = (0, 0);
-        let mut order = KeyOrder::default();
-        while quick < 5_000 {
-            cases += 1;
-            let mut line = String::from("{");
-            for i in 0..rng.random_range(0..4) {
-                if i > 0 {
-                    line.push_str([",", ",", ",", ", ", ";"][rng.random_range(0..5)]);
-                }
-                line.push_str(tokens[rng.random_range(0..8)]);
-                line.push_str([":", ":", ":", " :"][rng.random_range(0..4)]);
-                line.push_str(tokens[rng.random_range(0..tokens.len())]);
-            }
-            line.push_str(["}", "}", "}", "} ", ",}", ""][rng.random_range(0..6)]);
-            let keys = Keys {
-                sources: &sources,
-                all: None,
-                nested: &[],
-            };
-            let Some(got) = quick_line(&line, &keys, &mut order) else {
-                continue;
-            };
-            quick += 1;
-            if plain_ascii(line.as_bytes()) {
-                let mut again = Default::default();
-                let mut order = KeyOrder::default();
-                assert!(quick_fields_into(&line, &keys, &mut order, &mut again).is_some());
-                assert_eq!(got, again, "{line}");
-            }
-            let mut keys = Keys {
-                sources: &sources,
-                all: None,
-                nested: &[],
-            };
-            let want = parse_line(line.as_bytes(), &mut keys)
-                .unwrap_or_else(|e| panic!("{line}: serde refuses a quick line: {e}"));
-            assert_eq!(got, want, "{line}");
-        }
-        assert!(
-            cases < 20 * quick,
-            "too few quick lines: {quick} of {cases}"
-        );
     }
 }
