@@ -270,30 +270,6 @@ pub struct FindingArgs {
     pub idle_share: String,
 }
 
-impl FindingArgs {
-    /// The rules, or a usage error naming the flag, its value and the rule.
-    pub fn rules(&self) -> anyhow::Result<crate::rollup::findings::Rules> {
-        use crate::rollup::findings::{Rules, WorkHours};
-        let flag = |name: &str, value: &str| {
-            let (name, value) = (name.to_string(), value.to_string());
-            move |rule: crate::error::BadValue| {
-                crate::error::usage(format!("{name} {value:?}: {rule}"))
-            }
-        };
-        let (start, end) = WorkHours::parse_hours(&self.work_hours)
-            .map_err(flag("--work-hours", &self.work_hours))?;
-        let days =
-            WorkHours::parse_days(&self.work_days).map_err(flag("--work-days", &self.work_days))?;
-        Ok(Rules {
-            long: Rules::parse_long(&self.long_session)
-                .map_err(flag("--long-session", &self.long_session))?,
-            idle_share_ppm: Rules::parse_idle_share(&self.idle_share)
-                .map_err(flag("--idle-share", &self.idle_share))?,
-            work: WorkHours { start, end, days },
-        })
-    }
-}
-
 #[derive(Debug, Clone, clap::Args)]
 pub struct BackfillArgs {
     #[command(flatten)]

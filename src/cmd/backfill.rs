@@ -2,7 +2,6 @@
 //! one read of the inputs (`report::backfill`).
 
 use crate::cli::BackfillArgs;
-use crate::config::{backfill_plan, Config};
 use crate::load::evtx::stale_note;
 use crate::progress::Progress;
 use crate::report::backfill;
@@ -11,15 +10,11 @@ use std::time::Instant;
 
 pub fn run(args: BackfillArgs) -> Result<()> {
     let began = Instant::now();
-    let mut cfg = Config::from_args(&args.input, Some(&args.run), None)?;
-    cfg.findings = args.findings.rules()?;
-    let plan = backfill_plan(&args, &cfg.zone)?;
-    cfg.resolve_inputs()?;
-    backfill::prepare(&mut cfg, &plan)?;
-    let progress = Progress::new(cfg.quiet);
-    let done = backfill::run(&cfg, &plan, &progress)?;
+    let plan = crate::config::backfill(&args)?;
+    let progress = Progress::new(plan.cfg.quiet);
+    let done = backfill::run(&plan, &progress)?;
     progress.finish();
-    if !cfg.quiet {
+    if !plan.cfg.quiet {
         eprintln!(
             "sessionstat: {} periods up to date, {} computed; {} sessions, {} files in {} ({:.1?}){}",
             done.skipped,

@@ -1,58 +1,12 @@
 //! `sessionstat generate`: a deterministic synthetic activity log.
 
 use crate::cli::GenerateArgs;
-use crate::error::usage;
-use crate::generate::{generate, GenOptions};
-use crate::load::inputs::Format;
+use crate::generate::generate;
 use anyhow::{Context, Result};
-use chrono::NaiveDate;
 use std::time::Instant;
 
 pub fn run(args: GenerateArgs) -> Result<()> {
-    let zone = args.tz.parse().map_err(|e| usage(format!("--tz: {e}")))?;
-    let start = NaiveDate::parse_from_str(&args.start_date, "%Y-%m-%d")
-        .map_err(|e| usage(format!("--start-date {:?}: {e}", args.start_date)))?;
-    let format = args
-        .format
-        .or_else(|| Format::from_path(&args.out))
-        .ok_or_else(|| {
-            usage(format!(
-                "cannot tell the format of {} from its name; use --format",
-                args.out.display()
-            ))
-        })?;
-    if format == Format::Evtx {
-        return Err(usage(
-            "generate writes csv, parquet or ndjson; EVTX logs come from Windows",
-        ));
-    }
-    // Every event must be one that `sessions` accepts: years 0001-9999 in
-    // UTC and in the zone, with room for sessions that run for days.
-    let first_ok = NaiveDate::from_ymd_opt(1, 1, 2).expect("a date");
-    let days = if args.events.is_some() { 1 } else { args.days };
-    let last_day = start.checked_add_days(chrono::Days::new(u64::from(days)));
-    if start < first_ok || last_day.is_none_or(|d| d > crate::generate::LAST_START_DAY) {
-        return Err(usage(format!(
-            "--start-date {:?} with {days} day(s): the log must lie within 0001-01-02 and {} (sessions run up to {} days past their first day), as `sessions` reads years 0001-9999 only",
-            args.start_date,
-            crate::generate::LAST_START_DAY,
-            crate::generate::SESSION_REACH_DAYS,
-        )));
-    }
-    if args.users == 0 {
-        return Err(usage("--users must be at least 1"));
-    }
-    let opts = GenOptions {
-        seed: args.seed,
-        users: args.users,
-        days: args.days,
-        events: args.events,
-        start,
-        zone,
-        style: args.time_style,
-        format,
-        out: args.out.clone(),
-    };
+    let opts = crate::config::generate(&args)?;
     let began = Instant::now();
     let summary =
         generate(&opts).with_context(|| format!("cannot write {}", args.out.display()))?;

@@ -2,7 +2,7 @@
 //! productive minutes per user and local hour of one window.
 
 use crate::cli::ProductivityArgs;
-use crate::config::Config;
+use crate::config::StdoutPlan;
 use crate::engine::{self, Parts};
 use crate::output::json::write_productivity;
 use crate::progress::Progress;
@@ -11,9 +11,7 @@ use anyhow::Result;
 use std::io::{IsTerminal, Write};
 
 pub fn run(args: ProductivityArgs) -> Result<()> {
-    let mut cfg = Config::from_args(&args.input, Some(&args.run), None)?;
-    let request = args.window.window(&cfg.zone, None, "User Productivity")?;
-    super::prepare_stdout_run(&mut cfg)?;
+    let StdoutPlan { cfg, request } = crate::config::productivity(&args)?;
     let progress = Progress::new(cfg.quiet);
     progress.stage("loading");
     let outcome = engine::run(&cfg.job(), &request, Parts::Hours, None, &progress)?;

@@ -2,7 +2,6 @@
 //! one folder (`report/`).
 
 use crate::cli::ReportArgs;
-use crate::config::{report_request, Config};
 use crate::load::evtx::stale_note;
 use crate::progress::Progress;
 use crate::report;
@@ -23,15 +22,11 @@ fn sample_input() -> String {
 
 pub fn run(args: ReportArgs) -> Result<()> {
     let began = Instant::now();
-    let mut cfg = Config::from_args(&args.input, Some(&args.run), Some(&sample_input()))?;
-    cfg.findings = args.findings.rules()?;
-    let request = report_request(&args, &cfg.zone)?;
-    cfg.resolve_inputs()?;
-    report::prepare(&mut cfg, &args.out)?;
-    let progress = Progress::new(cfg.quiet);
-    let done = report::write(&cfg, &request, &args.out, args.pretty, &progress)?;
+    let plan = crate::config::report(&args, &sample_input())?;
+    let progress = Progress::new(plan.cfg.quiet);
+    let done = report::write(&plan, &progress)?;
     progress.finish();
-    if !cfg.quiet {
+    if !plan.cfg.quiet {
         eprintln!(
             "sessionstat: {} events read ({} rejected, {} used), {} sessions, {} page{}, {} files in {} ({:.1?}){}",
             done.rows_read,
@@ -41,7 +36,7 @@ pub fn run(args: ReportArgs) -> Result<()> {
             done.pages,
             if done.pages == 1 { "" } else { "s" },
             done.files,
-            args.out.display(),
+            plan.out.display(),
             began.elapsed(),
             stale_note(done.stale_chunks).map_or_else(String::new, |n| format!("; {n}"))
         );

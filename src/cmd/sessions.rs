@@ -2,7 +2,7 @@
 //! with `--get` the Sessions (Get) array (SPEC 8.1).
 
 use crate::cli::SessionsArgs;
-use crate::config::Config;
+use crate::config::StdoutPlan;
 use crate::engine::{self, Parts};
 use crate::kernel;
 use crate::output::json::{write_sessions_get, Response};
@@ -10,14 +10,7 @@ use crate::progress::Progress;
 use anyhow::Result;
 
 pub fn run(args: SessionsArgs) -> Result<()> {
-    let mut cfg = Config::from_args(&args.input, Some(&args.run), None)?;
-    let request = if args.get {
-        args.window
-            .window(&cfg.zone, args.page_index.as_deref(), "Sessions (Get)")?
-    } else {
-        args.window.request(&cfg.zone, args.page_index.as_deref())?
-    };
-    super::prepare_stdout_run(&mut cfg)?;
+    let StdoutPlan { cfg, request } = crate::config::sessions(&args)?;
     let progress = Progress::new(cfg.quiet);
     progress.stage("loading");
     // A page needs the sessions up to its end, no more; Sessions (Get) all.

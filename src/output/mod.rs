@@ -5,6 +5,7 @@ pub mod atomic;
 pub mod guard;
 pub mod html;
 pub mod json;
+pub mod layout;
 pub mod rejects;
 pub mod staging;
 pub mod tables;

@@ -9,12 +9,12 @@
 //! with the same inputs and options skips the periods recorded, without
 //! reading anything when all are. The run holds `DIR`'s lock throughout.
 
-use super::{folder_files, summary, write_folder, Rejects, OWN_FILES};
+use super::{summary, write_folder, Rejects};
 use crate::config::{BackfillPlan, Config};
 use crate::engine;
 use crate::load::inputs::InputFile;
 use crate::output::atomic::{remove_stale_temps, replace_atomic};
-use crate::output::guard;
+use crate::output::layout::{BUILDING_PREFIX, MANIFEST, REJECTS};
 use crate::output::rejects::{self, write_rejects};
 use crate::output::staging::{self, Staging};
 use crate::progress::Progress;
@@ -26,13 +26,8 @@ use anyhow::{Context, Result};
 use rayon::prelude::*;
 use serde_json::{json, Value};
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-/// The manifest's name in the dataset folder.
-pub const MANIFEST: &str = "_backfill.json";
-/// Where the skipped rows go, once for all periods.
-pub const REJECTS: &str = "_rejects.ndjson";
-const BUILDING_PREFIX: &str = ".period-";
 /// Periods written at once: more than the cores, since much of writing a
 /// folder is waiting for each file to reach the disk before its rename.
 const WRITERS: usize = 6;
@@ -47,38 +42,9 @@ pub struct Done {
     pub stale_chunks: u64,
 }
 
-/// Before any data is read: the dataset folder and what it will hold are
-/// checked against the inputs, the rejects file and the registry, the
-/// registry is opened, and a run already writing there is refused.
-pub fn prepare(cfg: &mut Config, job: &BackfillPlan) -> Result<()> {
-    let owns = |rel: &Path| backfill_owns(rel);
-    let report_files = &OWN_FILES[..OWN_FILES.len() - 1];
-    let mut files: Vec<PathBuf> = vec![MANIFEST.into()];
-    if cfg.rejects.is_none() {
-        files.push(REJECTS.into());
-    }
-    if let Some(first) = job.periods.first() {
-        files.extend(folder_files(report_files, Path::new(&first.folder())));
-    }
-    guard::check(&guard::Plan {
-        specs: &cfg.load.inputs,
-        inputs: &cfg.files,
-        rejects: cfg.rejects.as_deref(),
-        out: Some(guard::Out {
-            dir: &job.out,
-            owns: &owns,
-            files,
-            folders: job.periods.iter().map(|p| p.folder().into()).collect(),
-        }),
-        ids: cfg.ids.as_deref(),
-    })?;
-    cfg.open_registry()?;
-    staging::refuse_if_locked(&job.out)
-}
-
 /// Writes the periods not yet recorded (all with `force`), after `prepare`.
-pub fn run(cfg: &Config, job: &BackfillPlan, progress: &Progress) -> Result<Done> {
-    let (all, out) = (&job.periods, &job.out);
+pub fn run(job: &BackfillPlan, progress: &Progress) -> Result<Done> {
+    let (cfg, all, out) = (&job.cfg, &job.periods, &job.out);
     // Held to the end: the dataset's lock (its staging folder stays empty).
     let hold = Staging::create(out)?;
     remove_leftovers(out)?;
@@ -210,26 +176,6 @@ pub fn run(cfg: &Config, job: &BackfillPlan, progress: &Progress) -> Result<Done
         files,
         stale_chunks: stale,
     })
-}
-
-/// What a backfill writes or replaces in its folder: its manifest and
-/// rejects, and every `key=DATE/` period folder with all that is in it.
-fn backfill_owns(rel: &Path) -> bool {
-    let mut parts = rel.components();
-    let Some(first) = parts.next() else {
-        return false;
-    };
-    let first = first.as_os_str().to_string_lossy();
-    let top = parts.as_path().as_os_str().is_empty();
-    // A period folder is replaced whole: whatever lies in it goes.
-    is_period_folder(&first) || (top && (first == MANIFEST || first == REJECTS))
-}
-
-/// `day=2024-03-31`, `week=…`, `month=…`.
-fn is_period_folder(name: &str) -> bool {
-    ["day=", "week=", "month="]
-        .iter()
-        .any(|k| name.strip_prefix(k).is_some_and(|d| d.len() == 10))
 }
 
 /// What results depend on besides the window: every input file (path,

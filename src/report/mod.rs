@@ -2,26 +2,25 @@
 //! endpoint's answer, the sessions and the rollups as Parquet and CSV, the
 //! compliance page, productivity, the summary, and the rejected rows.
 //!
-//! What the folder owns is said here once (`OWN_FILES`, `folder_files`), for
-//! the guard that checks it before any data is read. Files are written
-//! through `output::staging`: built aside, renamed into place, one run at a
+//! What the folder owns is named in `output::layout`, which the config's
+//! guard checks before any data is read. Files are written through
+//! `output::staging`: built aside, renamed into place, one run at a
 //! time, and nothing but the report's own files touched. A backfill's
 //! dataset of such folders is backfill.rs; the summary and its settings
-//! record are summary.rs.
+//! record are summary.rs. A run comes here checked (`config::report`).
 
 pub mod backfill;
 pub mod summary;
 
-use crate::config::Config;
+use crate::config::{Config, ReportPlan};
 use crate::engine::{self, Outcome, Parts};
 use crate::kernel::{self, SessionStats};
 use crate::load::BadRow;
 use crate::model::SessionMeta;
-use crate::output::guard;
 use crate::output::html;
 use crate::output::json::{write_productivity, Response};
 use crate::output::rejects::{self, write_rejects};
-use crate::output::staging::{self, Staging};
+use crate::output::staging::Staging;
 use crate::output::tables::{
     client_frame, findings_frame, hourly_frame, sessions_frame, user_frame, write_csv,
     write_parquet, Frames,
@@ -36,60 +35,6 @@ use rayon::prelude::*;
 use std::io;
 use std::path::{Path, PathBuf};
 
-/// The files a report writes in its folder besides the pages; the last,
-/// `rejects.ndjson`, only without `--rejects`.
-pub const OWN_FILES: [&str; 15] = [
-    "report.html",
-    "sessions.parquet",
-    "sessions.csv",
-    "findings.parquet",
-    "findings.csv",
-    "daily_user.parquet",
-    "daily_user.csv",
-    "hourly_user.parquet",
-    "hourly_user.csv",
-    "productivity.json",
-    "daily_client.parquet",
-    "daily_client.csv",
-    "ids.csv",
-    "summary.json",
-    "rejects.ndjson",
-];
-
-/// The files a report writes in `folder` (relative to its output folder):
-/// `own`, and the first page of `json/`, which stands for them all.
-pub fn folder_files(own: &[&str], folder: &Path) -> Vec<PathBuf> {
-    own.iter()
-        .map(|name| folder.join(name))
-        .chain([folder.join("json/page-00000.json")])
-        .collect()
-}
-
-/// Before any data is read: the folder `out` and what it will hold are
-/// checked against the inputs, the rejects file and the registry, the
-/// registry is opened, and a run already writing `out` is refused.
-pub fn prepare(cfg: &mut Config, out: &Path) -> Result<()> {
-    let own: &[&str] = if cfg.rejects.is_some() {
-        &OWN_FILES[..OWN_FILES.len() - 1]
-    } else {
-        &OWN_FILES
-    };
-    guard::check(&guard::Plan {
-        specs: &cfg.load.inputs,
-        inputs: &cfg.files,
-        rejects: cfg.rejects.as_deref(),
-        out: Some(guard::Out {
-            dir: out,
-            owns: &|rel: &Path| staging::owns(own, rel),
-            files: folder_files(own, Path::new("")),
-            folders: vec!["json".into()],
-        }),
-        ids: cfg.ids.as_deref(),
-    })?;
-    cfg.open_registry()?;
-    staging::refuse_if_locked(out)
-}
-
 /// What a report run did, for its closing line.
 pub struct Done {
     pub rows_read: u64,
@@ -101,15 +46,16 @@ pub struct Done {
     pub stale_chunks: u64,
 }
 
-/// The report of `request` into `out` (after `prepare`): the run, the
-/// rejects (in the folder, or in `--rejects`), the folder, the registry.
-pub fn write(
-    cfg: &Config,
-    request: &Request,
-    out: &Path,
-    pretty: bool,
-    progress: &Progress,
-) -> Result<Done> {
+/// The report of a checked plan: the run, the rejects (in the folder, or
+/// in `--rejects`), the folder, the registry.
+pub fn write(plan: &ReportPlan, progress: &Progress) -> Result<Done> {
+    let ReportPlan {
+        cfg,
+        request,
+        out,
+        pretty,
+    } = plan;
+    let pretty = *pretty;
     progress.stage("loading");
     let mut outcome = engine::run(&cfg.job(), request, Parts::All, None, progress)?;
     crate::trace::stage("selected");

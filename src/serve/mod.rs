@@ -14,15 +14,15 @@ pub mod http;
 pub mod routes;
 pub mod snapshot;
 
-use crate::config::Config;
+use crate::config::ServePlan;
 use crate::error::usage;
 use anyhow::{Context, Result};
 use arc_swap::ArcSwap;
-use auth::Keys;
+use auth::{read_keys, Keys};
 use http::{handle, Log, State};
 use snapshot::{load, Live, Reloads};
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -33,23 +33,24 @@ const DRAIN: Duration = Duration::from_secs(10);
 /// a connection idle this long between requests.
 const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// A server, checked: where it listens, who may ask, and how it reloads.
-pub struct Server {
-    pub addr: SocketAddr,
-    /// What `--listen` said, for messages.
-    pub listen: String,
-    pub keys: Keys,
-    pub key_file: Option<PathBuf>,
-    /// The certificate and key, PEM.
-    pub tls: Option<(Vec<u8>, Vec<u8>)>,
-    pub watch: bool,
-    pub workers: Option<usize>,
-}
-
 /// Loads the inputs and serves until SIGTERM.
-pub fn run(cfg: Config, server: Server) -> Result<()> {
+pub fn run(plan: ServePlan) -> Result<()> {
+    let ServePlan {
+        cfg,
+        addr,
+        listen,
+        key_file,
+        tls,
+        watch,
+        workers,
+    } = plan;
+    let keys = match &key_file {
+        Some(path) => read_keys(path)?,
+        None => Keys(None),
+    };
+    let tls = tls.map(|(cert, key)| read_tls(&cert, &key)).transpose()?;
     let mut runtime = tokio::runtime::Builder::new_multi_thread();
-    if let Some(n) = server.workers {
+    if let Some(n) = workers {
         runtime.worker_threads(n);
     }
     let runtime = runtime
@@ -64,27 +65,35 @@ pub fn run(cfg: Config, server: Server) -> Result<()> {
             .context("cannot catch SIGHUP")?
     };
     let (snapshot, seen) = load(&cfg)?;
-    let listener = std::net::TcpListener::bind(server.addr)
-        .with_context(|| format!("cannot listen on {}", server.listen))?;
+    let listener =
+        std::net::TcpListener::bind(addr).with_context(|| format!("cannot listen on {listen}"))?;
     let state = Arc::new(State {
         live: Arc::new(Live {
             snapshot: ArcSwap::from_pointee(snapshot),
-            keys: ArcSwap::from_pointee(server.keys),
+            keys: ArcSwap::from_pointee(keys),
         }),
         log: Log::stderr(cfg.quiet),
     });
     runtime.block_on(serve(
         listener,
-        server.tls,
+        tls,
         state,
         Reloads {
             cfg,
-            key_file: server.key_file,
-            watch: server.watch,
+            key_file,
+            watch,
             seen,
             hup,
         },
     ))
+}
+
+/// The certificate and key of `--tls-cert` and `--tls-key`, PEM.
+fn read_tls(cert: &Path, key: &Path) -> Result<(Vec<u8>, Vec<u8>)> {
+    let read = |flag: &str, p: &Path| {
+        std::fs::read(p).map_err(|e| usage(format!("{flag} {}: cannot read it: {e}", p.display())))
+    };
+    Ok((read("--tls-cert", cert)?, read("--tls-key", key)?))
 }
 
 async fn serve(

@@ -65,10 +65,7 @@ fn seen(cfg: &Config) -> Seen {
 /// Loads the inputs into a snapshot: the same checks, bad rows, built
 /// sessions and ids as `sessions`; every session's events are kept.
 pub fn load(base: &Config) -> Result<(Snapshot, Seen)> {
-    let mut cfg = base.clone();
-    cfg.resolve_inputs()?;
-    cfg.check_outputs()?;
-    cfg.open_registry()?;
+    let cfg = base.for_load()?;
     let progress = Progress::new(cfg.quiet);
     progress.stage("loading");
     let kept = load_kept(&cfg.job(), &progress)?;
@@ -144,11 +141,10 @@ async fn reload_on_change(live: Arc<Live>, cfg: Config, key_file: Option<PathBuf
     let mut last_keys = stamp(&key_file);
     loop {
         tokio::time::sleep(WATCH_EVERY).await;
-        let mut now = cfg.clone();
         // Inputs that cannot be found (a file deleted) are a change too:
         // the reload tries, fails saying why, and keeps the old snapshot.
-        let files = match now.resolve_inputs() {
-            Ok(()) => Ok(seen(&now)),
+        let files = match cfg.inputs_found() {
+            Ok(now) => Ok(seen(&now)),
             Err(e) => Err(LookFailed(crate::error::one_line(&format!("{e:#}")))),
         };
         let keys = stamp(&key_file);
