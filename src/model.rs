@@ -124,3 +124,50 @@ mod tests {
         assert_eq!(Kind::from_bits(c), Kind::Idle);
     }
 }
+
+/// A canonical input column (SPEC 1): what every reader gives, what
+/// `--map` names, what `generate` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Canon {
+    SessionId,
+    UserId,
+    UserName,
+    ClientGuid,
+    ClientName,
+    Timestamp,
+    Kind,
+}
+
+impl Canon {
+    pub const ALL: [Canon; 7] = [
+        Canon::SessionId,
+        Canon::UserId,
+        Canon::UserName,
+        Canon::ClientGuid,
+        Canon::ClientName,
+        Canon::Timestamp,
+        Canon::Kind,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Canon::SessionId => "session_id",
+            Canon::UserId => "user_id",
+            Canon::UserName => "user_name",
+            Canon::ClientGuid => "client_guid",
+            Canon::ClientName => "client_name",
+            Canon::Timestamp => "timestamp",
+            Canon::Kind => "kind",
+        }
+    }
+
+    pub fn required(self) -> bool {
+        self != Canon::Kind
+    }
+}
+
+impl std::fmt::Display for Canon {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}

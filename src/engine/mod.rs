@@ -271,7 +271,7 @@ fn on_spark(
     _: Vec<(Option<Micros>, Option<Micros>)>,
     _: Parts,
 ) -> Result<(Vec<Outcome>, Vec<BadRow>), LoadError> {
-    Err(LoadError::Input(format!(
+    Err(LoadError::Engine(format!(
         "--engine {addr}: this build has no Spark support"
     )))
 }

@@ -23,7 +23,7 @@ mod chunk;
 mod index;
 
 use super::columns::Canon;
-use super::convert::BadCell;
+use super::convert::{BadCell, CellRule};
 use super::parquet::dict::{dict_values, DictNames, Interner, MISSING};
 use super::sink::{EventSink, Flow, Rows, SKIP};
 use crate::ids::KeyDict;
@@ -647,7 +647,7 @@ mod tests {
                 for c in &bad {
                     let r = c.row + lo;
                     // A missing name's cell shows the value as read.
-                    if c.rule == "missing required value" {
+                    if c.rule == CellRule::Missing {
                         let i = NAME_COLUMNS
                             .iter()
                             .position(|&k| Some(k) == c.column)

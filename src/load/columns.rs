@@ -1,54 +1,9 @@
 //! The canonical columns (SPEC 1) and `--map canonical=source`, which says
 //! what the user's files call them.
 
+use super::error::ColumnsError;
 use crate::error::BadValue;
-use std::fmt;
-
-/// A canonical input column.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Canon {
-    SessionId,
-    UserId,
-    UserName,
-    ClientGuid,
-    ClientName,
-    Timestamp,
-    Kind,
-}
-
-impl Canon {
-    pub const ALL: [Canon; 7] = [
-        Canon::SessionId,
-        Canon::UserId,
-        Canon::UserName,
-        Canon::ClientGuid,
-        Canon::ClientName,
-        Canon::Timestamp,
-        Canon::Kind,
-    ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Canon::SessionId => "session_id",
-            Canon::UserId => "user_id",
-            Canon::UserName => "user_name",
-            Canon::ClientGuid => "client_guid",
-            Canon::ClientName => "client_name",
-            Canon::Timestamp => "timestamp",
-            Canon::Kind => "kind",
-        }
-    }
-
-    pub fn required(self) -> bool {
-        self != Canon::Kind
-    }
-}
-
-impl fmt::Display for Canon {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
+pub use crate::model::Canon;
 
 /// Source column name per canonical column.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -134,20 +89,16 @@ impl ColumnMap {
     /// (`Kind`, `KIND`, `kind ` all name `kind`); two columns that then
     /// name one source are an error, and so is a missing required column or
     /// a mapped one that is not there. `found`: the file's columns.
-    pub fn resolve(&self, file: &str, found: &[String]) -> Result<ColumnMap, BadValue> {
+    pub fn resolve(&self, file: &str, found: &[String]) -> Result<ColumnMap, ColumnsError> {
         let norm = |s: &str| s.trim().to_lowercase();
-        let shown = || match found {
-            [] => "(none)".to_string(),
-            _ => found.join(", "),
-        };
         let mut out = self.clone();
         for c in Canon::ALL {
             let src = self.source(c);
             if self.sessionize && c == Canon::SessionId {
                 if src != c.name() && src != NOT_READ {
-                    return Err(format!(
-                        "--sessionize builds the sessions, so session_id is not read: drop --map session_id={src}"
-                    ).into());
+                    return Err(ColumnsError::SessionizeMapped {
+                        mapped: src.to_string(),
+                    });
                 }
                 out.source[c as usize] = NOT_READ.to_string();
                 continue;
@@ -163,34 +114,21 @@ impl ColumnMap {
             match matches.as_slice() {
                 [one] => out.source[c as usize] = one.to_string(),
                 [] if c.required() || mapped => {
-                    let what = if c.required() {
-                        "required column"
-                    } else {
-                        "column"
-                    };
-                    let hint = if mapped {
-                        format!(" (mapped from {c} by --map)")
-                    } else {
-                        String::new()
-                    };
-                    let advice = if mapped {
-                        ""
-                    } else {
-                        "; map other names with --map canonical=source"
-                    };
-                    return Err(format!(
-                        "{file}: {what} {src:?}{hint} not found; columns found: {}{advice}",
-                        shown()
-                    )
-                    .into());
+                    return Err(ColumnsError::MissingColumn {
+                        file: file.to_string(),
+                        name: src.to_string(),
+                        required: c.required(),
+                        mapped_from: mapped.then_some(c),
+                        found: found.to_vec(),
+                    });
                 }
                 [] => {}
                 many => {
-                    let names: Vec<String> = many.iter().map(|n| format!("{n:?}")).collect();
-                    return Err(format!(
-                        "{file}: columns {} all name {c} (names match ignoring case and blanks); rename one, or --map {c}=<the one to use> cannot tell them apart either",
-                        names.join(" and ")
-                    ).into());
+                    return Err(ColumnsError::SameName {
+                        file: file.to_string(),
+                        canon: c,
+                        names: many.iter().map(|n| n.to_string()).collect(),
+                    });
                 }
             }
         }
@@ -242,14 +180,17 @@ mod tests {
     fn colliding_names_are_an_error() {
         let mut found = cols(&BASE);
         found.extend(cols(&["kind", "Kind"]));
-        let e = ColumnMap::default().resolve("a.csv", &found).unwrap_err();
+        let e = ColumnMap::default()
+            .resolve("a.csv", &found)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("\"kind\" and \"Kind\" all name kind"), "{e}");
     }
 
     #[test]
     fn a_mapped_optional_column_must_exist() {
         let m = ColumnMap::parse(&["kind=event_type"]).unwrap();
-        let e = m.resolve("a.csv", &cols(&BASE)).unwrap_err();
+        let e = m.resolve("a.csv", &cols(&BASE)).unwrap_err().to_string();
         assert!(
             e.contains("\"event_type\" (mapped from kind by --map) not found")
                 && e.contains("columns found: session_id, user_id"),
@@ -273,6 +214,7 @@ mod tests {
         assert_eq!(m.label(Canon::Kind), "event_type (kind)");
         assert!(ColumnMap::parse(&["time=x"])
             .unwrap_err()
+            .to_string()
             .contains("unknown column \"time\""));
         assert!(ColumnMap::parse(&["timestamp"]).is_err());
         assert!(ColumnMap::parse(&["timestamp="]).is_err());
@@ -285,7 +227,7 @@ mod tests {
         ]
         .map(String::from)
         .into();
-        let e = m.resolve("a.csv", &found).unwrap_err();
+        let e = m.resolve("a.csv", &found).unwrap_err().to_string();
         assert!(
             e.contains("\"event_time\"") && e.contains("columns found: session_id, uid"),
             "{e}"

@@ -11,16 +11,7 @@ use polars::prelude::PlHashMap as HashMap;
 use polars::prelude::*;
 use rayon::prelude::*;
 
-/// One cell that breaks a rule: its row in the file (0-based, data rows
-/// only), its column (`None` for the row as a whole), the value as text and
-/// the rule.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BadCell {
-    pub row: usize,
-    pub column: Option<Canon>,
-    pub value: String,
-    pub rule: String,
-}
+pub use super::error::{BadCell, CellRule};
 
 const CHUNK: usize = 1 << 16;
 
@@ -41,7 +32,7 @@ fn par_rows<T: Send>(n: usize, f: impl Fn(usize, usize) -> Converted<T> + Sync) 
     (values, bad)
 }
 
-fn cell(row: usize, column: Canon, value: impl Into<String>, rule: impl Into<String>) -> BadCell {
+fn cell(row: usize, column: Canon, value: impl Into<String>, rule: impl Into<CellRule>) -> BadCell {
     BadCell {
         row,
         column: Some(column),
@@ -59,7 +50,7 @@ where
     P: PolarsDataType,
     T: Copy + Send + Sync,
     M: Fn() -> F + Sync,
-    F: for<'a> FnMut(P::Physical<'a>) -> Result<T, (String, String)>,
+    F: for<'a> FnMut(P::Physical<'a>) -> Result<T, (String, CellRule)>,
 {
     par_rows(ca.len(), |off, len| {
         let mut convert = make();
@@ -83,8 +74,8 @@ where
     })
 }
 
-const MISSING: &str = "missing required value";
-const INT32_RULE: &str = "must be an integer from -2147483648 to 2147483647 (int32)";
+const MISSING: CellRule = CellRule::Missing;
+const INT32_RULE: CellRule = CellRule::Int32;
 
 pub fn as_text(s: &Series) -> PolarsResult<Series> {
     if s.dtype() == &DataType::String {
@@ -109,7 +100,7 @@ pub fn int32_column(s: &Series, column: Canon) -> PolarsResult<Converted<i32>> {
     if let Some(out) = narrowed {
         return Ok((out, Vec::new()));
     }
-    let out_of_range = |shown: String| (shown, INT32_RULE.to_string());
+    let out_of_range = |shown: String| (shown, INT32_RULE);
     let int = |v: i64| i32::try_from(v).map_err(|_| out_of_range(v.to_string()));
     Ok(if dt == DataType::UInt64 {
         each(s.u64()?, column, 0, || {
@@ -136,7 +127,7 @@ pub fn int32_column(s: &Series, column: Canon) -> PolarsResult<Converted<i32>> {
     } else {
         let s = as_text(s)?;
         each(s.str()?, column, 0, || {
-            |v: &str| parse_int32(v).map_err(|rule| (v.to_string(), rule.to_string()))
+            |v: &str| parse_int32(v).map_err(|rule| (v.to_string(), rule))
         })
     })
 }
@@ -256,7 +247,7 @@ where
 }
 
 /// Decimal text: optional sign, digits, surrounding blanks ignored.
-pub fn parse_int32(text: &str) -> Result<i32, &'static str> {
+pub fn parse_int32(text: &str) -> Result<i32, CellRule> {
     let t = crate::time::trim_blanks(text).as_bytes();
     let Some(&first) = t.first() else {
         return Err(MISSING);
@@ -282,8 +273,7 @@ pub fn parse_int32(text: &str) -> Result<i32, &'static str> {
     i32::try_from(if negative { -value } else { value }).map_err(|_| INT32_RULE)
 }
 
-const NOT_INTEGER: &str =
-    "not an integer; must be an integer from -2147483648 to 2147483647 (int32)";
+const NOT_INTEGER: CellRule = CellRule::NotInteger;
 
 /// The timestamp column: text (SPEC 1.2), or native timestamps and dates. A
 /// timestamp without zone is wall-clock time in `zone`. Native nanoseconds
@@ -387,7 +377,7 @@ fn timestamps(s: &Series, zone: Zone) -> PolarsResult<Converted<i64>> {
                                 crate::time::format_rfc3339_utc(wall)
                                     .trim_end_matches('Z')
                                     .to_string(),
-                                e.0,
+                                e.0.into(),
                             )
                         }),
                 }
@@ -402,7 +392,7 @@ fn timestamps(s: &Series, zone: Zone) -> PolarsResult<Converted<i64>> {
                         wall_us: wall,
                         offset_secs: None,
                     })
-                    .map_err(|e| (crate::time::format_rfc3339_utc(wall), e.0))
+                    .map_err(|e| (crate::time::format_rfc3339_utc(wall), e.0.into()))
             }
         })),
         DataType::String => Ok(each(s.str()?, column, 0, || {
@@ -412,9 +402,9 @@ fn timestamps(s: &Series, zone: Zone) -> PolarsResult<Converted<i64>> {
                     .and_then(|p| resolver.resolve(p))
                     .map_err(|e| {
                         let rule = if text.trim().is_empty() {
-                            MISSING.to_string()
+                            MISSING
                         } else {
-                            e.0
+                            e.0.into()
                         };
                         (text.to_string(), rule)
                     })
@@ -474,7 +464,7 @@ pub fn kind_column(s: Option<&Series>, n: usize) -> PolarsResult<Converted<Kind>
                         off + i,
                         Canon::Kind,
                         v.unwrap(),
-                        "unknown kind; expected login, activity, idle or logout",
+                        CellRule::UnknownKind,
                     ));
                     Kind::Activity
                 }

@@ -350,16 +350,18 @@ impl CsvSource {
         let mut chunks = Chunks::open(&o.file.path, last_boundary).map_err(io)?;
         let first = chunks.next_chunk().map_err(io)?;
         let Some(first) = first else {
-            return Err(LoadError::Input(format!(
-                "cannot read the header of {name}: the file has no header row"
-            )));
+            return Err(LoadError::Unreadable {
+                what: format!("the header of {name}"),
+                why: "the file has no header row".into(),
+            });
         };
         let mut recs = Records::new(&first.bytes, None);
         let header = recs.next().expect("a chunk holds a record");
         if let Some(fault) = &header.fault {
-            return Err(LoadError::Input(format!(
-                "cannot read the header of {name}: {fault}"
-            )));
+            return Err(LoadError::Unreadable {
+                what: format!("the header of {name}"),
+                why: fault.to_string(),
+            });
         }
         let headers = fields(&first.bytes[header.bytes.clone()]);
         let (at, line) = recs.position();
@@ -450,10 +452,10 @@ impl CsvSource {
         let records = records.unwrap_or_else(|| Records::new(bytes, Some(width)).collect());
         if let (Some(refused), true) = (&refused, records.iter().all(|r| r.fault.is_none())) {
             let last = first_line + bytes.iter().filter(|&&b| b == b'\n').count() as u64;
-            return Err(LoadError::Input(format!(
-                "cannot read {name} (lines {}-{last}) as csv: {refused}",
-                first_line
-            )));
+            return Err(LoadError::Unreadable {
+                what: format!("{name} (lines {first_line}-{last}) as csv"),
+                why: refused.to_string(),
+            });
         }
         let empty_row = ",".repeat(width.saturating_sub(1));
         let mut clean = Vec::with_capacity(bytes.len());
@@ -467,14 +469,16 @@ impl CsvSource {
                         row: i,
                         column: None,
                         value: abbreviate(&escaped(&bytes[r.bytes.clone()])),
-                        rule: rule.clone(),
+                        rule: rule.clone().into(),
                     });
                 }
             }
             clean.push(b'\n');
         }
-        let df = read(&clean)
-            .map_err(|e| LoadError::Input(format!("cannot read {name} as csv: {e}")))?;
+        let df = read(&clean).map_err(|e| LoadError::Unreadable {
+            what: format!("{name} as csv"),
+            why: e.to_string(),
+        })?;
         Ok((named(df), bad))
     }
 

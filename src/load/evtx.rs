@@ -99,8 +99,9 @@ impl EvtxSource {
         let name = o.file.display();
         let size = std::fs::metadata(&o.file.path).map_or(0, |m| m.len());
         let f = File::open(&o.file.path).map_err(|e| LoadError::io(&name, e))?;
-        let parser = EvtxParser::from_read_seek(f).map_err(|e| {
-            LoadError::Input(format!("cannot read {name} as EVTX: {}", one_line(&e)))
+        let parser = EvtxParser::from_read_seek(f).map_err(|e| LoadError::Unreadable {
+            what: format!("{name} as EVTX"),
+            why: one_line(&e),
         })?;
         let truncated = truncation(size, u64::from(parser.header().chunk_count));
         // The parser checked the file header; the chunks are read here, in file order.
@@ -371,7 +372,7 @@ impl Source for EvtxSource {
                         row,
                         column: None,
                         value: String::new(),
-                        rule: format!("cannot read this EVTX {what}: {why}"),
+                        rule: format!("cannot read this EVTX {what}: {why}").into(),
                     });
                     Default::default()
                 }
@@ -388,8 +389,10 @@ impl Source for EvtxSource {
             .zip(cols)
             .map(|(c, v)| Column::new(c.name().into(), v))
             .collect();
-        let df = DataFrame::new(n, columns)
-            .map_err(|e| LoadError::Input(format!("{}: {e}", self.file.display())))?;
+        let df = DataFrame::new(n, columns).map_err(|error| LoadError::Frame {
+            file: self.file.display(),
+            error,
+        })?;
         let first_row = self.next_row;
         self.next_row += n;
         Ok(Some(Batch {

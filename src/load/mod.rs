@@ -11,6 +11,7 @@ pub mod assemble;
 pub mod columns;
 pub mod convert;
 pub mod csv;
+pub mod error;
 pub mod evtx;
 pub mod inputs;
 pub mod ndjson;
@@ -23,12 +24,11 @@ use crate::ids::{IdKeys, KeyDict};
 use crate::model::SessionMeta;
 use crate::time::Zone;
 use columns::{Canon, ColumnMap};
-use convert::BadCell;
+pub use error::{At, BadCell, BadRow, CellRule, ColumnsError, LoadError};
 use inputs::{Format, InputFile};
 use polars::prelude::*;
 use sink::{EventSink, Flow};
 use source::{Batch, Open};
-use std::fmt;
 
 /// What to load and how to read it.
 #[derive(Debug, Clone)]
@@ -50,93 +50,6 @@ pub struct LoadOptions {
 /// The partition of a session id among `n`.
 pub fn partition_of(session_id: i32, n: u32) -> u32 {
     ((session_id as u32).wrapping_mul(0x9E37_79B9) >> 7) % n
-}
-
-/// Where a row is: a 1-based physical line (CSV, header included; NDJSON), or
-/// a 0-based row index (Parquet).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum At {
-    Line(u64),
-    Row(u64),
-    /// An EVTX record by its number (`EventRecordID`).
-    Record(u64),
-    /// A damaged EVTX chunk by its 0-based number.
-    Chunk(u64),
-    /// No place in the file: a row found bad by the Spark engine, which
-    /// knows no line numbers (SPEC 11.2); named by file and value.
-    Unplaced,
-}
-
-/// A bad row: where it is, the first cell that breaks a rule, and the whole
-/// record as it was in the file (column name and text per field).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BadRow {
-    /// (input file number, 0-based data row): the row's place in input order.
-    pub seq: (usize, usize),
-    pub file: String,
-    pub at: At,
-    pub column: String,
-    pub value: String,
-    pub rule: String,
-    pub record: Vec<(String, String)>,
-}
-
-impl BadRow {
-    pub fn source(&self) -> String {
-        match self.at {
-            At::Line(l) => format!("{}:{l}", self.file),
-            At::Row(r) => format!("{} row {r}", self.file),
-            At::Record(r) => format!("{} record {r}", self.file),
-            At::Chunk(c) => format!("{} chunk {c}", self.file),
-            At::Unplaced => self.file.clone(),
-        }
-    }
-}
-
-impl fmt::Display for BadRow {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "bad row at {}, column {}, value {:?}: {}",
-            self.source(),
-            self.column,
-            self.value,
-            self.rule
-        )
-    }
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum LoadError {
-    /// A file that cannot be opened or read.
-    #[error("cannot read {file}: {error}")]
-    Io { file: String, error: std::io::Error },
-    /// A file's columns do not fit the map: a mapped column missing, two
-    /// columns that are the same name to the map.
-    #[error("{0}")]
-    Columns(String),
-    /// A file that cannot be used at all: empty, not of its format, corrupt.
-    #[error("{0}")]
-    Input(String),
-    #[error("{0}")]
-    BadRow(Box<BadRow>),
-    #[error("more than --max-bad-rows {max} bad rows; the one over the limit: {row}")]
-    TooManyBadRows { max: u64, row: Box<BadRow> },
-    /// Inputs that cannot be found.
-    #[error(transparent)]
-    Inputs(#[from] inputs::InputError),
-    /// Keys that cannot be given ids (SPEC 9.1).
-    #[error(transparent)]
-    Ids(#[from] crate::ids::IdError),
-}
-
-impl LoadError {
-    pub fn io(file: &str, error: std::io::Error) -> LoadError {
-        LoadError::Io {
-            file: file.to_string(),
-            error,
-        }
-    }
 }
 
 /// What a load found: every session met (the first good row of each fixes
@@ -198,9 +111,7 @@ pub fn open(o: Open<'_>) -> Result<Box<dyn source::Source>, LoadError> {
             }
             Format::Evtx => "an EVTX file needs at least its 4096-byte file header (ElfFile)",
         };
-        return Err(LoadError::Input(format!(
-            "{name}: the file is empty (0 bytes); {needs}"
-        )));
+        return Err(LoadError::Empty { file: name, needs });
     }
     Ok(match o.file.format {
         Format::Csv => Box::new(csv::CsvSource::open(o)?),
@@ -304,13 +215,14 @@ pub fn estimated_rows(files: &[InputFile], map: &ColumnMap) -> u64 {
 /// error: the run stops with one line naming the file, never a crash.
 fn guarded<T>(file: &InputFile, f: impl FnOnce() -> Result<T, LoadError>) -> Result<T, LoadError> {
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_else(|payload| {
-        Err(LoadError::Input(format!(
-            "cannot read {} as {}: {} (the file is corrupt or not {})",
-            file.display(),
-            file.format,
-            crate::error::one_line(&crate::error::panic_message(payload.as_ref())),
-            file.format,
-        )))
+        Err(LoadError::Unreadable {
+            what: format!("{} as {}", file.display(), file.format),
+            why: format!(
+                "{} (the file is corrupt or not {})",
+                crate::error::one_line(&crate::error::panic_message(payload.as_ref())),
+                file.format
+            ),
+        })
     })
 }
 
@@ -354,7 +266,10 @@ impl Assembler<'_> {
         } = batch;
         let n = frame.height();
         let zone = self.opts.zone;
-        let err = |e: PolarsError| LoadError::Input(format!("{}: {e}", file.display()));
+        let err = |error: PolarsError| LoadError::Frame {
+            file: file.display(),
+            error,
+        };
         let series = |c: Canon| {
             frame
                 .column(c.name())

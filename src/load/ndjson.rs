@@ -104,10 +104,10 @@ impl NdjsonSource {
         let name = self.file.display();
         if let Some((no, first)) = lines.first() {
             let t = first.trim_ascii();
-            let not_ndjson = |what: &str| {
-                LoadError::Input(format!(
-                    "{name}:{no}: not NDJSON: {what}; NDJSON has one JSON object per line"
-                ))
+            let not_ndjson = |what: &str| LoadError::NotNdjson {
+                file: name.clone(),
+                line: *no,
+                what: what.to_string(),
             };
             if t.starts_with(b"[") {
                 return Err(not_ndjson("the file is a JSON array"));
@@ -244,7 +244,7 @@ impl Source for NdjsonSource {
                                 row,
                                 column: None,
                                 value: abbreviate(&escaped(line)),
-                                rule: rule.to_string(),
+                                rule: rule.to_string().into(),
                             });
                             for b in &mut builders {
                                 b.push_null();
@@ -285,8 +285,10 @@ impl Source for NdjsonSource {
                 None => c,
                 Some(mut acc) => {
                     for (a, x) in acc.iter_mut().zip(&c) {
-                        a.append(x)
-                            .map_err(|e| LoadError::Input(format!("{name}: {e}")))?;
+                        a.append(x).map_err(|error| LoadError::Frame {
+                            file: name.clone(),
+                            error,
+                        })?;
                     }
                     acc
                 }
@@ -326,8 +328,10 @@ impl Source for NdjsonSource {
             .filter(|(_, &s)| s)
             .map(|(c, _)| c.into_series().into())
             .collect();
-        let frame =
-            DataFrame::new(n, frame_cols).map_err(|e| LoadError::Input(format!("{name}: {e}")))?;
+        let frame = DataFrame::new(n, frame_cols).map_err(|error| LoadError::Frame {
+            file: name.clone(),
+            error,
+        })?;
         let df = source::canonical(&self.file, &self.given, &present, &frame, n, false)?;
         let batch = Batch {
             df,

@@ -92,8 +92,7 @@ pub fn resolve(
             all.push(k.clone());
         }
     }
-    map.resolve(&file.display(), &all)
-        .map_err(|e| LoadError::Columns(e.0))
+    Ok(map.resolve(&file.display(), &all)?)
 }
 
 /// The file's columns that the map reads, each once, in canonical order.
@@ -140,7 +139,10 @@ pub fn canonical(
             cols.push(Column::full_null(c.name().into(), n, &DataType::String));
         }
     }
-    DataFrame::new(n, cols).map_err(|e| LoadError::Input(format!("{}: {e}", file.display())))
+    DataFrame::new(n, cols).map_err(|error| LoadError::Frame {
+        file: file.display(),
+        error,
+    })
 }
 
 /// A text column whose values point into a chunk's own bytes (no copy),

@@ -77,7 +77,7 @@ pub fn write_rejects(mut w: impl Write, rows: &[BadRow]) -> io::Result<()> {
             chunk,
             column: &r.column,
             value: &r.value,
-            reason: &r.rule,
+            reason: &r.rule.text(),
             record: Record(&r.record),
         };
         serde_json::to_writer(&mut w, &l)?;

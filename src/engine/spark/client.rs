@@ -53,7 +53,7 @@ impl Spark {
                     job(&link);
                 }
             })
-            .map_err(|e| LoadError::Input(format!("cannot start the Spark client: {e}")))?;
+            .map_err(|e| LoadError::Engine(format!("cannot start the Spark client: {e}")))?;
         let session_id = match ready_rx.recv_timeout(timeout) {
             Ok(Ok(id)) => id,
             Ok(Err(e)) => return Err(fail(addr, "cannot connect", &e)),
@@ -198,11 +198,11 @@ pub(crate) fn reachable(addr: &SparkAddress, timeout: Duration) -> Result<(), Lo
 
 pub(crate) fn fail(addr: &SparkAddress, what: &str, reason: &str) -> LoadError {
     let reason = reason.lines().next().unwrap_or("").trim();
-    LoadError::Input(addr.scrub(&format!("Spark Connect server {addr}: {what}: {reason}")))
+    LoadError::Engine(addr.scrub(&format!("Spark Connect server {addr}: {what}: {reason}")))
 }
 
 pub(crate) fn no_answer(addr: &SparkAddress, what: &str, timeout: Duration) -> LoadError {
-    LoadError::Input(format!(
+    LoadError::Engine(format!(
         "Spark Connect server {addr}: no answer within --engine-timeout {}s while {what}",
         timeout.as_secs_f64()
     ))

@@ -105,7 +105,7 @@ fn prepare(spark: &Spark, job: &Query) -> Result<(u64, u64, Vec<BadRow>), LoadEr
                 at: At::Unplaced,
                 column: column.value(i).to_string(),
                 value: value.value(i).to_string(),
-                rule: rule.value(i).to_string(),
+                rule: rule.value(i).to_string().into(),
                 record: Canon::ALL
                     .iter()
                     .filter_map(|c| {

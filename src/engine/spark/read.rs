@@ -18,7 +18,7 @@ pub(crate) fn load(spark: &Spark, job: &Query) -> Result<u64, LoadError> {
             ),
             Format::Ndjson => format!("USING json OPTIONS (path {path}, multiLine 'false')"),
             Format::Evtx => {
-                return Err(LoadError::Input(format!(
+                return Err(LoadError::Engine(format!(
                     "{}: Windows event logs are read on this machine only; run without --engine, or convert them to NDJSON first",
                     file.display()
                 )))
@@ -59,7 +59,7 @@ pub(crate) fn load(spark: &Spark, job: &Query) -> Result<u64, LoadError> {
         parts.push(sql::parsed_file(f, &view, &cols, &file.display(), &blank));
     }
     let body = match parts.is_empty() {
-        true => return Err(LoadError::Input("no input files".into())),
+        true => return Err(LoadError::Engine("no input files".into())),
         false => parts.join(" UNION ALL "),
     };
     spark.view("ss_p", &body)?;
@@ -85,7 +85,10 @@ pub(crate) fn columns(
     schema: &DataType,
 ) -> Result<[Option<(String, Ty)>; 7], LoadError> {
     if !matches!(schema, DataType::Struct { .. }) {
-        return Err(LoadError::Input(format!("{}: not a table", file.display())));
+        return Err(LoadError::Engine(format!(
+            "{}: not a table",
+            file.display()
+        )));
     }
     // Nested NDJSON objects are found by dotted paths (SPEC 9.4): each
     // column as (name, expression, type).
@@ -126,9 +129,7 @@ pub(crate) fn columns(
         }
     }
     let names: Vec<String> = found.iter().map(|f| f.0.clone()).collect();
-    let map = map
-        .resolve(&file.display(), &names)
-        .map_err(|e| LoadError::Columns(e.0))?;
+    let map = map.resolve(&file.display(), &names)?;
     let mut out: [Option<(String, Ty)>; 7] = Default::default();
     for c in Canon::ALL {
         let src = map.source(c);

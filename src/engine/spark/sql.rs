@@ -14,6 +14,7 @@
 //! - `ss_sp`: each window's spans (SPEC 2.2), `ss_spp` their pieces.
 
 use crate::load::columns::Canon;
+use crate::load::CellRule;
 
 /// Regex of every blank that Rust's `str::trim` removes (Unicode White_Space).
 pub const BLANK: &str = r"[\s\p{Z}\x{85}]";
@@ -68,10 +69,10 @@ fn trimmed(e: &str) -> String {
     format!("regexp_replace(CAST({e} AS STRING), {re}, '')")
 }
 
-const INT32_RULE: &str = "must be an integer from -2147483648 to 2147483647 (int32)";
-const NOT_INTEGER: &str =
-    "not an integer; must be an integer from -2147483648 to 2147483647 (int32)";
-const MISSING: &str = "missing required value";
+// The rules' texts are the local loader's own (`CellRule`), written once.
+const INT32_RULE: CellRule = CellRule::Int32;
+const NOT_INTEGER: CellRule = CellRule::NotInteger;
+const MISSING: CellRule = CellRule::Missing;
 
 /// An int32 column's (value, rule) expressions, as `convert::int32_column`
 /// reads each type: integers and integral floats within int32, or decimal
@@ -85,8 +86,8 @@ pub fn int32(e: &str, ty: Ty) -> (String, String) {
             );
             let rule = format!(
                 "CASE WHEN {e} IS NULL THEN {m} WHEN isnan(CAST({e} AS DOUBLE)) OR {v} IS NULL OR {v} <> FLOOR({v}) OR {v} NOT BETWEEN -2147483648 AND 2147483647 THEN {r} END",
-                m = lit(MISSING),
-                r = lit(INT32_RULE)
+                m = lit(&MISSING.text()),
+                r = lit(&INT32_RULE.text())
             );
             (value, rule)
         }
@@ -101,9 +102,9 @@ pub fn int32(e: &str, ty: Ty) -> (String, String) {
             );
             let rule = format!(
                 "CASE WHEN {e} IS NULL OR {t} = '' THEN {m} WHEN NOT {t} RLIKE '^[+-]?[0-9]+$' THEN {n} WHEN ({value}) IS NULL THEN {r} END",
-                m = lit(MISSING),
-                n = lit(NOT_INTEGER),
-                r = lit(INT32_RULE)
+                m = lit(&MISSING.text()),
+                n = lit(&NOT_INTEGER.text()),
+                r = lit(&INT32_RULE.text())
             );
             (value, rule)
         }
@@ -116,7 +117,7 @@ pub fn name(e: &str) -> (String, String) {
     let rule = format!(
         "CASE WHEN {e} IS NULL OR {t} = '' THEN {m} END",
         t = trimmed(e),
-        m = lit(MISSING)
+        m = lit(&MISSING.text())
     );
     (value, rule)
 }
@@ -132,7 +133,8 @@ pub fn kind(e: Option<&str>) -> (String, String) {
         "CASE WHEN {e} IS NULL OR {t} = '' OR {t} = 'activity' THEN 1 WHEN {t} = 'login' THEN 0 WHEN {t} = 'idle' THEN 2 WHEN {t} = 'logout' THEN 3 END"
     );
     let rule = format!(
-        "CASE WHEN ({rank}) IS NULL THEN 'unknown kind; must be login, activity, idle or logout (any case), or empty for activity' END"
+        "CASE WHEN ({rank}) IS NULL THEN {} END",
+        lit(&CellRule::UnknownKind.text())
     );
     (rank, rule)
 }
@@ -152,7 +154,7 @@ pub struct TimeExprs {
 }
 
 pub fn timestamp(e: &str, ty: Ty) -> TimeExprs {
-    let missing = format!("CASE WHEN {e} IS NULL THEN {} END", lit(MISSING));
+    let missing = format!("CASE WHEN {e} IS NULL THEN {} END", lit(&MISSING.text()));
     match ty {
         Ty::Instant => TimeExprs {
             utc: format!("unix_micros({e})"),

@@ -260,7 +260,8 @@ impl<'a> Chunk<'a> {
                     value,
                     rule: format!(
                         "session {session} already has {column} {first:?} from an earlier row; a session has one user and one client"
-                    ),
+                    )
+                    .into(),
                 });
                 SKIP
             }
@@ -290,7 +291,7 @@ impl<'a> Chunk<'a> {
             row: r,
             column: Some(NAME_COLUMNS[i]),
             value: raw[i].unwrap_or("").to_string(),
-            rule: "missing required value".into(),
+            rule: CellRule::Missing,
         })
     }
 }

@@ -8,8 +8,7 @@ use super::columns::{Canon, ColumnMap};
 use super::convert;
 use super::inputs::InputFile;
 use super::source::{self, Batch, Locate, Open, Place, Source};
-use super::{At, LoadError};
-use crate::error::BadValue;
+use super::{At, ColumnsError, LoadError};
 use dict::Interner;
 use polars::prelude::*;
 use std::sync::{Arc, Mutex};
@@ -38,14 +37,18 @@ impl ParquetSource {
         let mut reader = ParquetReader::new(f);
         let footer = reader
             .get_metadata()
-            .map_err(|e| LoadError::Input(format!("cannot read {name} as parquet: {e}")))?
+            .map_err(|e| LoadError::Unreadable {
+                what: format!("{name} as parquet"),
+                why: e.to_string(),
+            })?
             .clone();
-        let schema = reader
-            .schema()
-            .map_err(|e| LoadError::Input(format!("cannot read {name} as parquet: {e}")))?;
+        let schema = reader.schema().map_err(|e| LoadError::Unreadable {
+            what: format!("{name} as parquet"),
+            why: e.to_string(),
+        })?;
         let found: Vec<String> = schema.iter_names().map(|n| n.to_string()).collect();
         let map = source::resolve(o.file, o.map, &found)?;
-        check_types(&name, &map, &schema).map_err(|e| LoadError::Input(e.0))?;
+        check_types(&name, &map, &schema)?;
         let mut slices = Vec::new();
         let (mut start, mut len) = (0usize, 0usize);
         for rg in &footer.row_groups {
@@ -93,11 +96,9 @@ impl ParquetSource {
             .with_columns(Some(wanted))
             .with_slice(Some(slice))
             .finish()
-            .map_err(|e| {
-                LoadError::Input(format!(
-                    "cannot read {name}{} as parquet: {e}",
-                    place(slice, &self.footer)
-                ))
+            .map_err(|e| LoadError::Unreadable {
+                what: format!("{name}{} as parquet", place(slice, &self.footer)),
+                why: e.to_string(),
             })?;
         let n = frame.height();
         let df = source::canonical(
@@ -131,12 +132,17 @@ impl Source for ParquetSource {
         // naming its row groups.
         std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.read(slice)))
             .unwrap_or_else(|payload| {
-                Err(LoadError::Input(format!(
-                    "cannot read {}{} as parquet: {} (the file is corrupt or not parquet)",
-                    self.file.display(),
-                    place(slice, &self.footer),
-                    crate::error::one_line(&crate::error::panic_message(payload.as_ref())),
-                )))
+                Err(LoadError::Unreadable {
+                    what: format!(
+                        "{}{} as parquet",
+                        self.file.display(),
+                        place(slice, &self.footer)
+                    ),
+                    why: format!(
+                        "{} (the file is corrupt or not parquet)",
+                        crate::error::one_line(&crate::error::panic_message(payload.as_ref()))
+                    ),
+                })
             })
             .map(Some)
     }
@@ -174,7 +180,7 @@ fn place((start, len): (usize, usize), footer: &FileMetadataRef) -> String {
 /// would not turn into one of the types the converters take (some it
 /// cannot even represent, and panics on): ids and names need integers,
 /// floats or text, timestamps native timestamps, dates or text.
-fn check_types(name: &str, map: &ColumnMap, schema: &ArrowSchema) -> Result<(), BadValue> {
+fn check_types(name: &str, map: &ColumnMap, schema: &ArrowSchema) -> Result<(), ColumnsError> {
     use polars_arrow::datatypes::ArrowDataType as A;
     for c in Canon::ALL {
         let Some(field) = schema.get(map.source(c)) else {
@@ -202,11 +208,13 @@ fn check_types(name: &str, map: &ColumnMap, schema: &ArrowSchema) -> Result<(), 
                 Canon::SessionId | Canon::UserId => "integers or text",
                 _ => "text",
             };
-            return Err(format!(
-                "{name}: column {} has the Parquet type {:?}, which sessionstat does not read; {c} must be {wants}",
-                map.label(c),
-                field.dtype()
-            ).into());
+            return Err(ColumnsError::WrongType {
+                file: name.to_string(),
+                column: map.label(c),
+                canon: c,
+                found: format!("{:?}", field.dtype()),
+                wants,
+            });
         }
     }
     Ok(())
