@@ -9,7 +9,7 @@
 //! could start, so memory stays at a few days of events.
 
 use crate::load::inputs::Format;
-use crate::model::Kind;
+use crate::model::{Canon, Kind};
 use crate::output::atomic::AtomicFile;
 use crate::time::{Micros, Zone, US_PER_DAY, US_PER_HOUR, US_PER_MIN, US_PER_SEC};
 use chrono::{Datelike, NaiveDate, Weekday};
@@ -453,16 +453,16 @@ impl Sink {
                 Some(TimeZone::UTC)
             };
             let schema = Schema::from_iter([
-                Field::new("session_id".into(), DataType::Int32),
-                Field::new("user_id".into(), DataType::Int32),
-                Field::new("user_name".into(), DataType::String),
-                Field::new("client_guid".into(), DataType::String),
-                Field::new("client_name".into(), DataType::String),
+                Field::new(Canon::SessionId.name().into(), DataType::Int32),
+                Field::new(Canon::UserId.name().into(), DataType::Int32),
+                Field::new(Canon::UserName.name().into(), DataType::String),
+                Field::new(Canon::ClientGuid.name().into(), DataType::String),
+                Field::new(Canon::ClientName.name().into(), DataType::String),
                 Field::new(
-                    "timestamp".into(),
+                    Canon::Timestamp.name().into(),
                     DataType::Datetime(TimeUnit::Microseconds, unit_tz),
                 ),
-                Field::new("kind".into(), DataType::String),
+                Field::new(Canon::Kind.name().into(), DataType::String),
             ]);
             let file = Shared(std::sync::Arc::new(std::sync::Mutex::new(file)));
             let writer = ParquetWriter::new(file.clone())
@@ -488,9 +488,8 @@ impl Sink {
             Box::new(file)
         };
         if opts.format == Format::Csv {
-            file.write_all(
-                b"session_id,user_id,user_name,client_guid,client_name,timestamp,kind\n",
-            )?;
+            let header = Canon::ALL.map(Canon::name).join(",");
+            file.write_all(format!("{header}\n").as_bytes())?;
         }
         Ok(Sink::Text {
             file,
@@ -527,9 +526,10 @@ impl Sink {
                             s.id, u.id, u.name, c.guid, c.name
                         )?;
                     } else {
+                        let [sid, uid, un, cg, cn, t, k] = Canon::ALL.map(Canon::name);
                         writeln!(
                             line,
-                            r#"{{"session_id":{},"user_id":{},"user_name":"{}","client_guid":"{}","client_name":"{}","timestamp":"{ts}","kind":"{kind}"}}"#,
+                            r#"{{"{sid}":{},"{uid}":{},"{un}":"{}","{cg}":"{}","{cn}":"{}","{t}":"{ts}","{k}":"{kind}"}}"#,
                             s.id, u.id, u.name, c.guid, c.name
                         )?;
                     }
@@ -561,37 +561,37 @@ impl Sink {
                     };
                     let cols = vec![
                         Column::new(
-                            "session_id".into(),
+                            Canon::SessionId.name().into(),
                             part.iter().map(|e| sess(e).id).collect::<Vec<_>>(),
                         ),
                         Column::new(
-                            "user_id".into(),
+                            Canon::UserId.name().into(),
                             part.iter()
                                 .map(|e| w.users[sess(e).user].id)
                                 .collect::<Vec<_>>(),
                         ),
                         Column::new(
-                            "user_name".into(),
+                            Canon::UserName.name().into(),
                             part.iter()
                                 .map(|e| w.users[sess(e).user].name.as_str())
                                 .collect::<Vec<_>>(),
                         ),
                         Column::new(
-                            "client_guid".into(),
+                            Canon::ClientGuid.name().into(),
                             part.iter()
                                 .map(|e| w.clients[sess(e).client].guid.as_str())
                                 .collect::<Vec<_>>(),
                         ),
                         Column::new(
-                            "client_name".into(),
+                            Canon::ClientName.name().into(),
                             part.iter()
                                 .map(|e| w.clients[sess(e).client].name.as_str())
                                 .collect::<Vec<_>>(),
                         ),
-                        Column::new("timestamp".into(), ts)
+                        Column::new(Canon::Timestamp.name().into(), ts)
                             .cast(&DataType::Datetime(TimeUnit::Microseconds, tz))?,
                         Column::new(
-                            "kind".into(),
+                            Canon::Kind.name().into(),
                             part.iter()
                                 .map(|e| Kind::NAMES[e.kind as usize])
                                 .collect::<Vec<_>>(),
