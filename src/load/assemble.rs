@@ -13,7 +13,7 @@
 //! fixes its user and client, and later rows that differ are bad. Comparing
 //! is cheap either way the names come:
 //! - as dictionary indices of a Parquet row group (`super::dict`): each
-//!   dictionary entry gets the id of its string once (`super::dict::Interner`),
+//!   dictionary entry gets the id of its string once (`super::names::Interner`),
 //!   and a row compares its user id and three name ids with its session's;
 //! - as strings: a session's user id and the 16-byte string views of its
 //!   names sit in one cache line; a name of at most 12 bytes is whole in its
@@ -24,7 +24,7 @@ mod index;
 
 use super::columns::Canon;
 use super::convert::{BadCell, CellRule};
-use super::parquet::dict::{dict_values, DictNames, Interner, MISSING};
+use super::names::{dict_values, DictNames, Interner, MISSING};
 use super::sink::{EventSink, Flow, Rows, SKIP};
 use crate::ids::KeyDict;
 use crate::model::SessionMeta;
@@ -60,7 +60,7 @@ pub struct Batch<'a> {
     pub user_keys: Option<&'a KeyDict>,
 }
 
-const NAME_COLUMNS: [Canon; 3] = super::parquet::dict::NAMES;
+const NAME_COLUMNS: [Canon; 3] = super::names::NAMES;
 
 /// The three name columns of a batch: strings, or per row group indices
 /// into that row group's dictionaries (`super::parquet::dict`).

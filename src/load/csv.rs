@@ -10,7 +10,9 @@
 use super::columns::ColumnMap;
 use super::convert::BadCell;
 use super::inputs::InputFile;
-use super::source::{self, abbreviate, escaped, Batch, Locate, Open, Place, Source, TextColumn};
+use super::source::{
+    self, abbreviate, escaped, Batch, Locate, Open, Place, Reader, Source, TextColumn,
+};
 use super::text::{Chunk, Chunks};
 use super::{At, LoadError};
 use polars::prelude::*;
@@ -341,6 +343,19 @@ pub struct CsvSource {
     next_row: usize,
     /// The file's size once decompressed, about (`text::text_size`).
     text_bytes: u64,
+}
+
+/// The Csv reader: nothing shared across files.
+pub struct Csv;
+
+impl Reader for Csv {
+    fn needs(&self) -> &'static str {
+        "a CSV needs at least a header row"
+    }
+
+    fn open(&mut self, o: Open<'_>) -> Result<Box<dyn Source>, LoadError> {
+        Ok(Box::new(CsvSource::open(o)?))
+    }
 }
 
 impl CsvSource {

@@ -27,7 +27,7 @@
 use super::columns::Canon;
 use super::convert::BadCell;
 use super::inputs::InputFile;
-use super::source::{Batch, EvtxState, Locate, Open, Place, Source};
+use super::source::{Batch, Locate, Open, Place, Reader, Source};
 use super::{At, LoadError};
 use evtx::{EvtxChunkData, EvtxParser, ParserSettings};
 use polars::prelude::*;
@@ -94,8 +94,35 @@ pub struct EvtxSource {
     stale: u64,
 }
 
+/// What links and names Windows logon sessions across the records and
+/// files of a load (its reader keeps it for the load).
+#[derive(Debug, Default)]
+pub struct EvtxState {
+    /// (computer, logon id) -> the logon id that keys its session.
+    linked: polars::prelude::PlHashMap<(Box<str>, Box<str>), Box<str>>,
+    /// Session key -> the user name of its first record.
+    names: polars::prelude::PlHashMap<Box<str>, Box<str>>,
+}
+
+/// The EVTX reader of a load: its files share one `EvtxState`, in input
+/// order.
+#[derive(Default)]
+pub struct Evtx {
+    state: Arc<Mutex<EvtxState>>,
+}
+
+impl Reader for Evtx {
+    fn needs(&self) -> &'static str {
+        "an EVTX file needs at least its 4096-byte file header (ElfFile)"
+    }
+
+    fn open(&mut self, o: Open<'_>) -> Result<Box<dyn Source>, LoadError> {
+        Ok(Box::new(EvtxSource::open(o, self.state.clone())?))
+    }
+}
+
 impl EvtxSource {
-    pub fn open(o: Open<'_>) -> Result<EvtxSource, LoadError> {
+    pub fn open(o: Open<'_>, state: Arc<Mutex<EvtxState>>) -> Result<EvtxSource, LoadError> {
         let name = o.file.display();
         let size = std::fs::metadata(&o.file.path).map_or(0, |m| m.len());
         let f = File::open(&o.file.path).map_err(|e| LoadError::io(&name, e))?;
@@ -118,7 +145,7 @@ impl EvtxSource {
             chunk_no: 0,
             chunks: size.saturating_sub(HEADER_BYTES) / CHUNK_BYTES,
             next_row: 0,
-            state: o.evtx.clone(),
+            state,
             size,
             stale: 0,
         })

@@ -14,6 +14,7 @@ pub mod csv;
 pub mod error;
 pub mod evtx;
 pub mod inputs;
+pub mod names;
 pub mod ndjson;
 pub mod parquet;
 pub mod sink;
@@ -28,7 +29,7 @@ pub use error::{At, BadCell, BadRow, CellRule, ColumnsError, LoadError};
 use inputs::{Format, InputFile};
 use polars::prelude::*;
 use sink::{EventSink, Flow};
-use source::{Batch, Open};
+use source::{Batch, Open, Readers};
 
 /// What to load and how to read it.
 #[derive(Debug, Clone)]
@@ -97,28 +98,17 @@ pub trait Progress {
 
 impl Progress for () {}
 
-/// Opens a file as its format says. Its columns are matched to the map
-/// (`ColumnMap::resolve`) before any row is read.
-pub fn open(o: Open<'_>) -> Result<Box<dyn source::Source>, LoadError> {
+/// Opens a file with its format's reader. Its columns are matched to the
+/// map (`ColumnMap::resolve`) before any row is read.
+fn open(o: Open<'_>, readers: &mut Readers) -> Result<Box<dyn source::Source>, LoadError> {
     let name = o.file.display();
     let meta = std::fs::metadata(&o.file.path).map_err(|e| LoadError::io(&name, e))?;
+    let reader = readers.get(o.file.format);
     if meta.len() == 0 {
-        let needs = match o.file.format {
-            Format::Csv => "a CSV needs at least a header row",
-            Format::Ndjson => "NDJSON needs at least one line holding a JSON object",
-            Format::Parquet => {
-                "a Parquet file needs at least its footer and schema (it starts and ends with PAR1)"
-            }
-            Format::Evtx => "an EVTX file needs at least its 4096-byte file header (ElfFile)",
-        };
+        let needs = reader.needs();
         return Err(LoadError::Empty { file: name, needs });
     }
-    Ok(match o.file.format {
-        Format::Csv => Box::new(csv::CsvSource::open(o)?),
-        Format::Ndjson => Box::new(ndjson::NdjsonSource::open(o)?),
-        Format::Parquet => Box::new(parquet::ParquetSource::open(o)?),
-        Format::Evtx => Box::new(evtx::EvtxSource::open(o)?),
-    })
+    reader.open(o)
 }
 
 /// Loads resolved files into `sink`. Bad rows do not fail here: they are
@@ -138,7 +128,7 @@ pub fn load_files(
         dicts: Default::default(),
     };
     let stopped = |s: &Assembler| s.loaded.over_limit || s.loaded.stopped;
-    let evtx_state = std::sync::Arc::new(std::sync::Mutex::new(source::EvtxState::default()));
+    let mut readers = Readers::default();
     for (file_no, file) in files.iter().enumerate() {
         if stopped(&state) {
             break;
@@ -146,12 +136,14 @@ pub fn load_files(
         state.file_no = file_no;
         let interner = state.index.interner.clone();
         let mut source = guarded(file, || {
-            open(Open {
-                file,
-                map: &opts.map,
-                interner,
-                evtx: evtx_state.clone(),
-            })
+            open(
+                Open {
+                    file,
+                    map: &opts.map,
+                    interner,
+                },
+                &mut readers,
+            )
         })?;
         // A reader thread reads the next batch while the current one is
         // converted and checked, and hands it over when that is done: the
@@ -198,12 +190,14 @@ pub fn estimated_rows(files: &[InputFile], map: &ColumnMap) -> u64 {
         .iter()
         .map(|file| {
             guarded(file, || {
-                open(Open {
-                    file,
-                    map,
-                    interner: Default::default(),
-                    evtx: Default::default(),
-                })
+                open(
+                    Open {
+                        file,
+                        map,
+                        interner: Default::default(),
+                    },
+                    &mut Readers::default(),
+                )
             })
             .map_or(0, |s| s.estimated_rows())
         })
@@ -357,7 +351,7 @@ impl Assembler<'_> {
         crate::trace::stage("converted");
         let text = match dict {
             Some(_) => Vec::new(),
-            None => parquet::dict::NAMES
+            None => names::NAMES
                 .iter()
                 .map(|&c| series(c).and_then(|s| convert::as_text(&s).map_err(err)))
                 .collect::<Result<Vec<_>, _>>()?,

@@ -2,13 +2,13 @@
 //! A source reads one file in batches of bounded size, each holding the
 //! mapped columns under their canonical names; the driver
 //! (`super::load_files`) converts, checks and pushes each batch on. Adding a
-//! format means adding one file that implements `Source` and one arm in
-//! `super::open`.
+//! format means adding one module that implements `Reader` and `Source`,
+//! and one line in `reader`.
 
 use super::columns::{Canon, ColumnMap};
 use super::convert::BadCell;
-use super::inputs::InputFile;
-use super::parquet::dict::{DictNames, Interner};
+use super::inputs::{Format, InputFile};
+use super::names::{DictNames, Interner};
 use super::{At, LoadError};
 use polars::prelude::*;
 use polars_arrow::array::{Utf8ViewArray, View};
@@ -65,18 +65,44 @@ pub struct Open<'a> {
     pub map: &'a ColumnMap,
     /// Gives the entries of names read as dictionaries their ids.
     pub interner: Arc<Mutex<Interner>>,
-    /// What links and names the sessions of Windows logs, over all files.
-    pub evtx: Arc<Mutex<EvtxState>>,
 }
 
-/// What links and names Windows logon sessions across the records and
-/// files of a load (`super::evtx` keeps it).
-#[derive(Debug, Default)]
-pub struct EvtxState {
-    /// (computer, logon id) -> the logon id that keys its session.
-    pub(super) linked: polars::prelude::PlHashMap<(Box<str>, Box<str>), Box<str>>,
-    /// Session key -> the user name of its first record.
-    pub(super) names: polars::prelude::PlHashMap<Box<str>, Box<str>>,
+/// One input format as a load uses it: what its files need at least, and
+/// how one is opened. A load keeps one reader per format for all its
+/// files, so what a format shares across files (the session links of
+/// Windows logs) is its reader's.
+pub trait Reader: Send {
+    /// What a file of the format holds at least (told of an empty file).
+    fn needs(&self) -> &'static str;
+    fn open(&mut self, o: Open<'_>) -> Result<Box<dyn Source>, LoadError>;
+}
+
+/// The one table of formats: each format's reader, fresh for a load.
+/// Adding a format means adding its module and one line here.
+pub fn reader(format: Format) -> Box<dyn Reader> {
+    match format {
+        Format::Csv => Box::new(super::csv::Csv),
+        Format::Ndjson => Box::new(super::ndjson::Ndjson),
+        Format::Parquet => Box::new(super::parquet::Parquet),
+        Format::Evtx => Box::new(super::evtx::Evtx::default()),
+    }
+}
+
+/// A load's readers, one per format met, made when first needed.
+#[derive(Default)]
+pub struct Readers(Vec<(Format, Box<dyn Reader>)>);
+
+impl Readers {
+    pub fn get(&mut self, format: Format) -> &mut dyn Reader {
+        let at = match self.0.iter().position(|(f, _)| *f == format) {
+            Some(at) => at,
+            None => {
+                self.0.push((format, reader(format)));
+                self.0.len() - 1
+            }
+        };
+        &mut *self.0[at].1
+    }
 }
 
 /// The map for a file's columns as it spells them (`found`), with the hive
@@ -121,7 +147,7 @@ pub fn canonical(
 ) -> Result<DataFrame, LoadError> {
     let mut cols = Vec::new();
     for c in Canon::ALL {
-        if dict && super::parquet::dict::NAMES.contains(&c) {
+        if dict && super::names::NAMES.contains(&c) {
             continue;
         }
         let src = map.source(c);

@@ -7,9 +7,9 @@ pub mod dict;
 use super::columns::{Canon, ColumnMap};
 use super::convert;
 use super::inputs::InputFile;
-use super::source::{self, Batch, Locate, Open, Place, Source};
+use super::names::{Interner, NAMES};
+use super::source::{self, Batch, Locate, Open, Place, Reader, Source};
 use super::{At, ColumnsError, LoadError};
-use dict::Interner;
 use polars::prelude::*;
 use std::sync::{Arc, Mutex};
 
@@ -28,6 +28,19 @@ pub struct ParquetSource {
     /// Batches of whole row groups: (first row, rows).
     slices: std::vec::IntoIter<(usize, usize)>,
     interner: Arc<Mutex<Interner>>,
+}
+
+/// The Parquet reader: nothing shared across files.
+pub struct Parquet;
+
+impl Reader for Parquet {
+    fn needs(&self) -> &'static str {
+        "a Parquet file needs at least its footer and schema (it starts and ends with PAR1)"
+    }
+
+    fn open(&mut self, o: Open<'_>) -> Result<Box<dyn Source>, LoadError> {
+        Ok(Box::new(ParquetSource::open(o)?))
+    }
 }
 
 impl ParquetSource {
@@ -87,7 +100,7 @@ impl ParquetSource {
                 .names(groups)
         });
         if dict_names.is_some() {
-            let names = dict::NAMES.map(|c| map.source(c));
+            let names = NAMES.map(|c| map.source(c));
             wanted.retain(|w| !names.contains(&w.as_str()));
         }
         let mut reader = ParquetReader::new(f);
