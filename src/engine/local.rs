@@ -19,10 +19,8 @@ use crate::load::inputs::InputFile;
 use crate::load::{estimated_rows, load_files, BadRow, LoadError, Loaded, Progress};
 use crate::model::SessionMeta;
 use crate::registry::{goods, FinalIds, Good};
-use crate::request::Request;
 use crate::rollup::hours::{hour_parts, HourCuts, RunningHours};
 use crate::rollup::{day_parts, DayStarts, RunningDays, SessionParts};
-use crate::time::Micros;
 
 /// Memory held per event while a partition is loaded: its 8-byte key plus
 /// the slack of growing vectors.
@@ -88,55 +86,47 @@ fn order(out: &mut Outcome, keep: usize) {
     out.stats = stats;
 }
 
-/// Runs the load and kernel for one request; `parts` says which rollup parts
-/// to add. With `keep`, only the first `keep` sessions
-/// of the selection are returned (all are counted in `total`): a page needs
-/// no more, and over several passes the others need not be held.
+/// One local run over `windows`: one for a request, one per period for a
+/// backfill (consecutive, ascending). Per window an `Outcome`: what that
+/// window alone gives, with the rollup parts `parts` asks for (many windows
+/// ask for day parts). With `keep` (one window, no parts), only the first
+/// `keep` sessions of the selection are returned, all counted in `total`:
+/// a page needs no more, and over several passes the others need not be
+/// held. Rejected rows come once, beside the outcomes, in input order.
 pub fn run(
     job: &Job<'_>,
-    request: &Request,
+    windows: &[Settings],
     parts: Parts,
     keep: Option<usize>,
     progress: &dyn Progress,
-) -> Result<Outcome, LoadError> {
-    let files = job.files.to_vec();
+) -> Result<(Vec<Outcome>, Vec<BadRow>), LoadError> {
     // Parts are kept for every selected session; `keep` only serves pages.
     assert!(
         parts == Parts::None || keep.is_none(),
         "rollup parts are for whole selections"
     );
-    let settings = job.settings(request);
+    assert!(
+        windows.len() == 1 || (parts == Parts::All && keep.is_none()),
+        "many windows are a backfill's, with day parts"
+    );
+    let files = job.files.to_vec();
     // With keys, ids (and so the order among sessions that start together)
     // are final only once every pass is done: no pass may cut the selection.
     let keyed = job.load.id_keys.any();
     let pass_keep = if keyed { None } else { keep };
     let mut good: Vec<Good> = Vec::new();
+    let mut outs: Vec<Outcome> = windows.iter().map(|_| Outcome::default()).collect();
+    let mut rejected = Vec::new();
+    let (mut rows_read, mut blank_rows, mut stale_chunks) = (0, 0, 0);
     // A time-ordered log needs no stored events: one pass computes each
     // session's answer (and day parts) as it is read, whatever the memory
     // limit, since it holds no events. A log whose sessions arrive out of
     // order is read again, keeping events, in the passes the limit allows.
     crate::trace::stage("one pass, sessions computed while reading");
-    let mut streamed = if job.sessionize.is_some() {
+    let mut streamed = match job.sessionize {
         // Sessions are cut from each user and client's sorted events.
-        None
-    } else {
-        Some(match parts {
-            Parts::All => running_pass::<RunningDays>(
-                job,
-                &files,
-                settings,
-                DayStarts::new(job.zone, job.work),
-                progress,
-            )?,
-            Parts::Hours => running_pass::<RunningHours>(
-                job,
-                &files,
-                settings,
-                HourCuts::new(job.zone),
-                progress,
-            )?,
-            Parts::None => running_pass::<()>(job, &files, settings, (), progress)?,
-        })
+        Some(_) => None,
+        None => Some(running_pass(job, &files, windows, parts, progress)?),
     };
     if streamed.as_ref().is_some_and(|p| p.loaded.stopped) {
         crate::trace::stage("events out of order: reading again, keeping events");
@@ -145,10 +135,6 @@ pub fn run(
     let partitions = match streamed {
         Some(_) => 1,
         None => partitions_for(estimated_rows(&files, &job.load.map), job.memory_limit),
-    };
-    let mut out = Outcome {
-        partitions,
-        ..Outcome::default()
     };
     for k in 0..partitions {
         let pass = match streamed.take() {
@@ -164,17 +150,16 @@ pub fn run(
         let Loaded {
             sessions,
             mut firsts,
-            rows_read,
-            blank_rows,
-            stale_chunks,
-            rejected,
+            rows_read: read,
+            blank_rows: blank,
+            stale_chunks: stale,
+            rejected: bad,
             over_limit,
             ..
         } = pass.loaded;
-        out.rows_read += rows_read;
-        out.blank_rows += blank_rows;
-        out.stale_chunks += stale_chunks;
-        out.rejected.extend(rejected);
+        (rows_read, blank_rows, stale_chunks) =
+            (rows_read + read, blank_rows + blank, stale_chunks + stale);
+        rejected.extend(bad);
         if over_limit {
             continue; // this pass fails the run; later passes may hold earlier bad rows
         }
@@ -184,176 +169,24 @@ pub fn run(
             crate::alloc::release_if_near(job.memory_limit);
         }
         crate::trace::stage("loaded");
-        let (selection, sessions) = match pass.answers {
-            Answers::Running(sink) => (kernel::select_running(&sink.running, &sessions), sessions),
-            Answers::RunningDays(sink) => (
-                selected_parts(sink, &sessions, &mut out.parts, RunningDays::take),
-                sessions,
-            ),
-            Answers::RunningHours(sink) => (
-                selected_parts(sink, &sessions, &mut out.parts, RunningHours::take),
-                sessions,
-            ),
+        let (selections, sessions) = match pass.answers {
             Answers::Stored(stored) => {
                 let (grouped, cut) = grouped(job, stored, sessions, firsts);
                 firsts = cut;
-                let selection = kernel::select(&grouped, &settings);
-                match parts {
-                    Parts::All => out.parts.append(&mut day_parts(
-                        &grouped,
-                        &selection,
-                        &job.zone,
-                        &job.work,
-                        job.idle_after,
-                    )),
-                    Parts::Hours => out.parts.append(&mut hour_parts(
-                        &grouped,
-                        &selection,
-                        &job.zone,
-                        job.idle_after,
-                    )),
-                    Parts::None => {}
-                }
-                (selection, grouped.sessions)
+                (
+                    stored_selections(job, &grouped, windows, parts),
+                    grouped.sessions,
+                )
             }
+            answers => (answers.selections(&sessions), sessions),
         };
         crate::trace::stage("selection made");
         if keyed {
             good.extend(goods(&sessions, &firsts));
         }
-        out.total += selection.len();
-        if keep.is_none() && out.metas.is_empty() && selection.len() * 2 >= sessions.len() {
-            // Most sessions are selected: keep their attributes where they
-            // are (the selection indexes them) instead of moving each.
-            out.metas = sessions;
-            out.stats = selection;
-        } else {
-            // The selection is in the endpoint's order: past the first `keep`
-            // of this pass, none can be among the first `keep` of all passes.
-            let mut sessions = sessions;
-            for mut st in selection.into_iter().take(pass_keep.unwrap_or(usize::MAX)) {
-                let meta = std::mem::take(&mut sessions[st.session as usize]);
-                st.session = out.metas.len() as u32;
-                out.metas.push(meta);
-                out.stats.push(st);
-            }
-        }
-        // A later pass can only move a session back in the order, so past
-        // the first `keep` nothing comes back into view.
-        if let Some(keep) = pass_keep.filter(|&k| out.stats.len() > k) {
-            order(&mut out, keep);
-        }
+        collect(&mut outs, selections, sessions, keep, pass_keep);
     }
     // Bad rows of all passes in input order: the first ones over the limit fail the run.
-    out.rejected.sort_by_key(|r| r.seq);
-    if let Some(e) = Loaded::limit_error(&out.rejected, job.load.max_bad_rows) {
-        return Err(e);
-    }
-    if keyed {
-        out.ids = Some(final_ids(job, good, out.metas.iter_mut())?);
-    }
-    if partitions > 1 || keep.is_some() || keyed {
-        order(&mut out, keep.unwrap_or(usize::MAX));
-    }
-    out.files = files;
-    Ok(out)
-}
-
-/// A backfill's run (SPEC 7.5): the inputs read once (or once per memory
-/// partition) for every window of `windows` (consecutive, ascending), one
-/// `Outcome` per window, each what `run` gives for that window alone with
-/// day parts. Rejected rows are returned once, beside them, and not kept
-/// in the outcomes; the whole input's counts are in each.
-pub fn run_periods(
-    job: &Job<'_>,
-    windows: &[(Micros, Micros)],
-    progress: &dyn Progress,
-) -> Result<(Vec<Outcome>, Vec<BadRow>), LoadError> {
-    let files = job.files.to_vec();
-    let settings: Vec<Settings> = windows
-        .iter()
-        .map(|&(start, end)| Settings {
-            start: Some(start),
-            end: Some(end),
-            idle_after: job.idle_after,
-        })
-        .collect();
-    let mut outs: Vec<Outcome> = windows.iter().map(|_| Outcome::default()).collect();
-    let mut rejected = Vec::new();
-    let (mut rows_read, mut blank_rows, mut stale_chunks) = (0, 0, 0);
-    let keyed = job.load.id_keys.any();
-    let mut good: Vec<Good> = Vec::new();
-    crate::trace::stage("one pass, every period's sessions computed while reading");
-    let mut sink =
-        PeriodsSink::<RunningDays>::new(settings.clone(), DayStarts::new(job.zone, job.work));
-    let loaded = if job.sessionize.is_some() {
-        // Sessions are cut from each user and client's sorted events.
-        Loaded {
-            stopped: true,
-            ..Loaded::default()
-        }
-    } else {
-        load_files(&job.load, &files, &mut sink, progress)?
-    };
-    crate::trace::stage("loaded");
-    let partitions = if !loaded.stopped {
-        if keyed {
-            good = goods(&loaded.sessions, &loaded.firsts);
-        }
-        (rows_read, blank_rows, stale_chunks) =
-            (loaded.rows_read, loaded.blank_rows, loaded.stale_chunks);
-        rejected = loaded.rejected;
-        if !loaded.over_limit {
-            for (out, answers) in outs.iter_mut().zip(sink.finish()) {
-                for (s, mut r) in answers {
-                    let Some(mut st) = r.stats(s as usize) else {
-                        continue;
-                    };
-                    st.session = out.metas.len() as u32;
-                    out.metas.push(loaded.sessions[s as usize].clone());
-                    out.stats.push(st);
-                    out.parts.push(r.days.take());
-                }
-            }
-        }
-        1
-    } else {
-        crate::trace::stage("events out of order: reading again, keeping events");
-        drop(sink);
-        let partitions = partitions_for(estimated_rows(&files, &job.load.map), job.memory_limit);
-        for k in 0..partitions {
-            let (loaded, stored) = stored_pass(job, &files, k, partitions, progress)?;
-            rows_read += loaded.rows_read;
-            blank_rows += loaded.blank_rows;
-            stale_chunks += loaded.stale_chunks;
-            rejected.extend(loaded.rejected);
-            if loaded.over_limit {
-                continue; // this pass fails the run; later passes may hold earlier bad rows
-            }
-            let (grouped, firsts) = grouped(job, stored, loaded.sessions, loaded.firsts);
-            if keyed {
-                good.extend(goods(&grouped.sessions, &firsts));
-            }
-            let selections = kernel::select_each(&grouped, &settings);
-            for (out, selection) in outs.iter_mut().zip(selections) {
-                out.parts.extend(day_parts(
-                    &grouped,
-                    &selection,
-                    &job.zone,
-                    &job.work,
-                    job.idle_after,
-                ));
-                for mut st in selection {
-                    let meta = grouped.sessions[st.session as usize].clone();
-                    st.session = out.metas.len() as u32;
-                    out.metas.push(meta);
-                    out.stats.push(st);
-                }
-            }
-        }
-        partitions
-    };
-    crate::trace::stage("periods selected");
     rejected.sort_by_key(|r| r.seq);
     if let Some(e) = Loaded::limit_error(&rejected, job.load.max_bad_rows) {
         return Err(e);
@@ -366,18 +199,89 @@ pub fn run_periods(
         )?),
         false => None,
     };
+    // One window of one pass, unkeyed and whole, is in order already.
+    let reorder = partitions > 1 || keep.is_some() || keyed || windows.len() > 1;
     for out in &mut outs {
+        if reorder {
+            order(out, keep.unwrap_or(usize::MAX));
+        }
         out.ids = ids.clone();
-        order(out, usize::MAX);
-        out.total = out.stats.len();
         out.rows_read = rows_read;
         out.blank_rows = blank_rows;
         out.stale_chunks = stale_chunks;
         out.partitions = partitions;
         out.files = files.clone();
     }
-    crate::trace::stage("periods ordered");
+    crate::trace::stage("ordered");
     Ok((outs, rejected))
+}
+
+/// One window's selection of a pass (in the endpoint's order, or in the
+/// sink's order for many windows) and its sessions' parts, in the same order.
+type Selection = (Vec<SessionStats>, Vec<SessionParts>);
+
+/// Adds each window's selection of a pass to its outcome: the sessions'
+/// attributes are moved when one window takes them, copied when many may.
+fn collect(
+    outs: &mut [Outcome],
+    selections: Vec<Selection>,
+    mut sessions: Vec<SessionMeta>,
+    keep: Option<usize>,
+    pass_keep: Option<usize>,
+) {
+    let many = outs.len() > 1;
+    for (out, (selection, mut parts)) in outs.iter_mut().zip(selections) {
+        out.total += selection.len();
+        out.parts.append(&mut parts);
+        if !many && keep.is_none() && out.metas.is_empty() && selection.len() * 2 >= sessions.len()
+        {
+            // Most sessions are selected: keep their attributes where they
+            // are (the selection indexes them) instead of moving each.
+            out.metas = std::mem::take(&mut sessions);
+            out.stats = selection;
+        } else {
+            // The selection is in the endpoint's order: past the first `keep`
+            // of this pass, none can be among the first `keep` of all passes.
+            for mut st in selection.into_iter().take(pass_keep.unwrap_or(usize::MAX)) {
+                let meta = match many {
+                    true => sessions[st.session as usize].clone(),
+                    false => std::mem::take(&mut sessions[st.session as usize]),
+                };
+                st.session = out.metas.len() as u32;
+                out.metas.push(meta);
+                out.stats.push(st);
+            }
+        }
+        // A later pass can only move a session back in the order, so past
+        // the first `keep` nothing comes back into view.
+        if let Some(keep) = pass_keep.filter(|&k| out.stats.len() > k) {
+            order(out, keep);
+        }
+    }
+}
+
+/// Each window's selection of a pass that kept events, with the parts asked for.
+fn stored_selections(
+    job: &Job<'_>,
+    grouped: &kernel::Grouped,
+    windows: &[Settings],
+    parts: Parts,
+) -> Vec<Selection> {
+    let selections = match windows {
+        [one] => vec![kernel::select(grouped, one)],
+        many => kernel::select_each(grouped, many),
+    };
+    selections
+        .into_iter()
+        .map(|selection| {
+            let parts = match parts {
+                Parts::All => day_parts(grouped, &selection, &job.zone, &job.work, job.idle_after),
+                Parts::Hours => hour_parts(grouped, &selection, &job.zone, job.idle_after),
+                Parts::None => Vec::new(),
+            };
+            (selection, parts)
+        })
+        .collect()
 }
 
 /// Every session's sorted events, kept (for `serve`, which answers any
@@ -461,25 +365,54 @@ enum Answers {
     Running(RunningSink<()>),
     RunningDays(RunningSink<RunningDays>),
     RunningHours(RunningSink<RunningHours>),
+    /// Many windows' answers, with day parts.
+    Periods(PeriodsSink<RunningDays>),
     Stored(Stored),
 }
 
-/// The selection of a running pass, each selected session's parts taken
-/// (in selection order) into `parts`.
+impl Answers {
+    /// Each window's selection of a running pass, with its parts.
+    fn selections(self, sessions: &[SessionMeta]) -> Vec<Selection> {
+        match self {
+            Answers::Running(sink) => {
+                vec![(kernel::select_running(&sink.running, sessions), Vec::new())]
+            }
+            Answers::RunningDays(sink) => vec![selected_parts(sink, sessions, RunningDays::take)],
+            Answers::RunningHours(sink) => vec![selected_parts(sink, sessions, RunningHours::take)],
+            Answers::Periods(sink) => sink
+                .finish()
+                .into_iter()
+                .map(|answers| {
+                    let mut selection = Vec::new();
+                    let mut parts = Vec::new();
+                    for (s, mut r) in answers {
+                        if let Some(st) = r.stats(s as usize) {
+                            selection.push(st);
+                            parts.push(r.days.take());
+                        }
+                    }
+                    (selection, parts)
+                })
+                .collect(),
+            Answers::Stored(_) => unreachable!("a stored pass is selected from its groups"),
+        }
+    }
+}
+
+/// The selection of a running pass, and each selected session's parts (in
+/// selection order).
 fn selected_parts<D: kernel::DayParts>(
     sink: RunningSink<D>,
     sessions: &[SessionMeta],
-    parts: &mut Vec<SessionParts>,
     take: fn(&mut D) -> SessionParts,
-) -> Vec<SessionStats> {
+) -> Selection {
     let selection = kernel::select_running(&sink.running, sessions);
     let mut running = sink.running;
-    parts.extend(
-        selection
-            .iter()
-            .map(|st| take(&mut running[st.session as usize].days)),
-    );
-    selection
+    let parts = selection
+        .iter()
+        .map(|st| take(&mut running[st.session as usize].days))
+        .collect();
+    (selection, parts)
 }
 
 /// One pass over the inputs.
@@ -488,40 +421,59 @@ struct Pass {
     answers: Answers,
 }
 
-/// The first pass: every session's answer (with `D`, its day parts) while reading.
-fn running_pass<D: kernel::DayParts>(
+/// The first pass: every session's answer (and the parts asked for) while
+/// reading, for one window or many.
+fn running_pass(
     job: &Job<'_>,
     files: &[InputFile],
-    settings: Settings,
-    starts: D::Starts,
+    windows: &[Settings],
+    parts: Parts,
     progress: &dyn Progress,
-) -> Result<Pass, LoadError>
-where
-    Answers: From<RunningSink<D>>,
-{
-    let mut sink = RunningSink::<D>::new(settings, starts);
-    let loaded = load_files(&job.load, files, &mut sink, progress)?;
-    Ok(Pass {
-        loaded,
-        answers: sink.into(),
-    })
-}
-
-impl From<RunningSink<()>> for Answers {
-    fn from(s: RunningSink<()>) -> Self {
-        Answers::Running(s)
+) -> Result<Pass, LoadError> {
+    fn pass<D: kernel::DayParts>(
+        job: &Job<'_>,
+        files: &[InputFile],
+        mut sink: RunningSink<D>,
+        progress: &dyn Progress,
+        answers: fn(RunningSink<D>) -> Answers,
+    ) -> Result<Pass, LoadError> {
+        let loaded = load_files(&job.load, files, &mut sink, progress)?;
+        Ok(Pass {
+            loaded,
+            answers: answers(sink),
+        })
     }
-}
-
-impl From<RunningSink<RunningDays>> for Answers {
-    fn from(s: RunningSink<RunningDays>) -> Self {
-        Answers::RunningDays(s)
-    }
-}
-
-impl From<RunningSink<RunningHours>> for Answers {
-    fn from(s: RunningSink<RunningHours>) -> Self {
-        Answers::RunningHours(s)
+    let days = || DayStarts::new(job.zone, job.work);
+    match (windows, parts) {
+        ([one], Parts::All) => pass(
+            job,
+            files,
+            RunningSink::new(*one, days()),
+            progress,
+            Answers::RunningDays,
+        ),
+        ([one], Parts::Hours) => pass(
+            job,
+            files,
+            RunningSink::new(*one, HourCuts::new(job.zone)),
+            progress,
+            Answers::RunningHours,
+        ),
+        ([one], Parts::None) => pass(
+            job,
+            files,
+            RunningSink::new(*one, ()),
+            progress,
+            Answers::Running,
+        ),
+        (many, _) => {
+            let mut sink = PeriodsSink::<RunningDays>::new(many.to_vec(), days());
+            let loaded = load_files(&job.load, files, &mut sink, progress)?;
+            Ok(Pass {
+                loaded,
+                answers: Answers::Periods(sink),
+            })
+        }
     }
 }
 

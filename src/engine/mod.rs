@@ -186,18 +186,15 @@ pub fn run(
     keep: Option<usize>,
     progress: &dyn Progress,
 ) -> Result<Outcome, LoadError> {
-    match job.engine {
-        Engine::Local => local::run(job, request, parts, keep, progress),
-        Engine::Spark(addr) => {
-            let settings = job.settings(request);
-            let (mut outs, rejected) =
-                on_spark(job, addr, vec![(settings.start, settings.end)], parts)?;
-            let mut out = outs.pop().expect("one window");
-            out.rejected = rejected;
-            out.stats.truncate(keep.unwrap_or(usize::MAX));
-            Ok(out)
-        }
-    }
+    let settings = job.settings(request);
+    let (mut outs, rejected) = match job.engine {
+        Engine::Local => local::run(job, &[settings], parts, keep, progress)?,
+        Engine::Spark(addr) => on_spark(job, addr, vec![(settings.start, settings.end)], parts)?,
+    };
+    let mut out = outs.pop().expect("one window");
+    out.rejected = rejected;
+    out.stats.truncate(keep.unwrap_or(usize::MAX));
+    Ok(out)
 }
 
 /// A backfill's run (SPEC 7.5): one `Outcome` per window of `windows`
@@ -209,7 +206,17 @@ pub fn run_periods(
     progress: &dyn Progress,
 ) -> Result<(Vec<Outcome>, Vec<BadRow>), LoadError> {
     match job.engine {
-        Engine::Local => local::run_periods(job, windows, progress),
+        Engine::Local => {
+            let windows: Vec<Settings> = windows
+                .iter()
+                .map(|&(start, end)| Settings {
+                    start: Some(start),
+                    end: Some(end),
+                    idle_after: job.idle_after,
+                })
+                .collect();
+            local::run(job, &windows, Parts::All, None, progress)
+        }
         Engine::Spark(addr) => {
             let windows = windows.iter().map(|&(s, e)| (Some(s), Some(e))).collect();
             on_spark(job, addr, windows, Parts::All)
