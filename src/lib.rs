@@ -1,9 +1,10 @@
 //! sessionstat: per-session duration, idle and productivity time from
 //! user-activity logs, exactly as the Sessions (Post) endpoint answers.
 //!
-//! The pipeline, one way: `load` (files -> canonical `events`) -> `kernel`
-//! (events -> per-session stats, selection, pages) -> `output` (endpoint
-//! JSON, rollups). `cmd` holds one module per subcommand.
+//! The pipeline, one way (docs/architecture.md): `cmd` (one module per
+//! subcommand) -> `config` (a checked plan) -> `engine` (local or Spark,
+//! chosen once) -> `load` (files -> events) -> `kernel` (sessions, selection,
+//! pages) -> `rollup` -> `report` / `serve` -> `output` (the writers).
 
 pub mod alloc;
 pub mod cli;

@@ -29,7 +29,7 @@ pub use error::{At, BadCell, BadRow, CellRule, ColumnsError, LoadError};
 use inputs::{Format, InputFile};
 use polars::prelude::*;
 use sink::{EventSink, Flow};
-use source::{Batch, Open, Readers};
+use source::{Batch, Open, Reader};
 
 /// What to load and how to read it.
 #[derive(Debug, Clone)]
@@ -97,6 +97,34 @@ pub trait Progress {
 }
 
 impl Progress for () {}
+
+/// The one table of formats: each format's reader, fresh for a load.
+/// Adding a format means adding its module and one line here.
+pub fn reader(format: Format) -> Box<dyn Reader> {
+    match format {
+        Format::Csv => Box::new(csv::Csv),
+        Format::Ndjson => Box::new(ndjson::Ndjson),
+        Format::Parquet => Box::new(parquet::Parquet),
+        Format::Evtx => Box::new(evtx::Evtx::default()),
+    }
+}
+
+/// A load's readers, one per format met, made when first needed.
+#[derive(Default)]
+struct Readers(Vec<(Format, Box<dyn Reader>)>);
+
+impl Readers {
+    fn get(&mut self, format: Format) -> &mut dyn Reader {
+        let at = match self.0.iter().position(|(f, _)| *f == format) {
+            Some(at) => at,
+            None => {
+                self.0.push((format, reader(format)));
+                self.0.len() - 1
+            }
+        };
+        &mut *self.0[at].1
+    }
+}
 
 /// Opens a file with its format's reader. Its columns are matched to the
 /// map (`ColumnMap::resolve`) before any row is read.

@@ -3,11 +3,11 @@
 //! mapped columns under their canonical names; the driver
 //! (`super::load_files`) converts, checks and pushes each batch on. Adding a
 //! format means adding one module that implements `Reader` and `Source`,
-//! and one line in `reader`.
+//! and one line in the table of formats (`super::reader`).
 
 use super::columns::{Canon, ColumnMap};
 use super::convert::BadCell;
-use super::inputs::{Format, InputFile};
+use super::inputs::InputFile;
 use super::names::{DictNames, Interner};
 use super::{At, LoadError};
 use polars::prelude::*;
@@ -75,34 +75,6 @@ pub trait Reader: Send {
     /// What a file of the format holds at least (told of an empty file).
     fn needs(&self) -> &'static str;
     fn open(&mut self, o: Open<'_>) -> Result<Box<dyn Source>, LoadError>;
-}
-
-/// The one table of formats: each format's reader, fresh for a load.
-/// Adding a format means adding its module and one line here.
-pub fn reader(format: Format) -> Box<dyn Reader> {
-    match format {
-        Format::Csv => Box::new(super::csv::Csv),
-        Format::Ndjson => Box::new(super::ndjson::Ndjson),
-        Format::Parquet => Box::new(super::parquet::Parquet),
-        Format::Evtx => Box::new(super::evtx::Evtx::default()),
-    }
-}
-
-/// A load's readers, one per format met, made when first needed.
-#[derive(Default)]
-pub struct Readers(Vec<(Format, Box<dyn Reader>)>);
-
-impl Readers {
-    pub fn get(&mut self, format: Format) -> &mut dyn Reader {
-        let at = match self.0.iter().position(|(f, _)| *f == format) {
-            Some(at) => at,
-            None => {
-                self.0.push((format, reader(format)));
-                self.0.len() - 1
-            }
-        };
-        &mut *self.0[at].1
-    }
 }
 
 /// The map for a file's columns as it spells them (`found`), with the hive
