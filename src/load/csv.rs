@@ -10,9 +10,7 @@
 use super::columns::ColumnMap;
 use super::convert::BadCell;
 use super::inputs::InputFile;
-use super::source::{
-    self, abbreviate, escaped, Batch, Locate, Open, Place, Reader, Source, TextColumn,
-};
+use super::source::{self, abbreviate, escaped, Batch, Locate, Open, Place, Source, TextColumn};
 use super::text::{Chunk, Chunks};
 use super::{At, LoadError};
 use polars::prelude::*;
@@ -345,18 +343,8 @@ pub struct CsvSource {
     text_bytes: u64,
 }
 
-/// The Csv reader: nothing shared across files.
-pub struct Csv;
-
-impl Reader for Csv {
-    fn needs(&self) -> &'static str {
-        "a CSV needs at least a header row"
-    }
-
-    fn open(&mut self, o: Open<'_>) -> Result<Box<dyn Source>, LoadError> {
-        Ok(Box::new(CsvSource::open(o)?))
-    }
-}
+/// What a file of this format holds at least (told of an empty file).
+pub const NEEDS: &str = "a CSV needs at least a header row";
 
 impl CsvSource {
     pub fn open(o: Open<'_>) -> Result<CsvSource, LoadError> {

@@ -29,7 +29,7 @@ pub use error::{At, BadCell, BadRow, CellRule, ColumnsError, LoadError};
 use inputs::{Format, InputFile};
 use polars::prelude::*;
 use sink::{EventSink, Flow};
-use source::{Batch, Open, Reader};
+use source::{Batch, Open, Reader, Stateless};
 
 /// What to load and how to read it.
 #[derive(Debug, Clone)]
@@ -102,9 +102,18 @@ impl Progress for () {}
 /// Adding a format means adding its module and one line here.
 pub fn reader(format: Format) -> Box<dyn Reader> {
     match format {
-        Format::Csv => Box::new(csv::Csv),
-        Format::Ndjson => Box::new(ndjson::Ndjson),
-        Format::Parquet => Box::new(parquet::Parquet),
+        Format::Csv => Box::new(Stateless {
+            needs: csv::NEEDS,
+            open: |o| Ok(Box::new(csv::CsvSource::open(o)?)),
+        }),
+        Format::Ndjson => Box::new(Stateless {
+            needs: ndjson::NEEDS,
+            open: |o| Ok(Box::new(ndjson::NdjsonSource::open(o)?)),
+        }),
+        Format::Parquet => Box::new(Stateless {
+            needs: parquet::NEEDS,
+            open: |o| Ok(Box::new(parquet::ParquetSource::open(o)?)),
+        }),
         Format::Evtx => Box::new(evtx::Evtx::default()),
     }
 }

@@ -13,9 +13,7 @@ mod serde_line;
 use super::columns::{Canon, ColumnMap};
 use super::convert::BadCell;
 use super::inputs::InputFile;
-use super::source::{
-    self, abbreviate, escaped, Batch, Locate, Open, Place, Reader, Source, TextColumn,
-};
+use super::source::{self, abbreviate, escaped, Batch, Locate, Open, Place, Source, TextColumn};
 use super::text::{after_last_line, Chunks};
 use super::{At, LoadError};
 use polars::prelude::*;
@@ -74,18 +72,8 @@ pub struct NdjsonSource {
     text_bytes: u64,
 }
 
-/// The Ndjson reader: nothing shared across files.
-pub struct Ndjson;
-
-impl Reader for Ndjson {
-    fn needs(&self) -> &'static str {
-        "NDJSON needs at least one line holding a JSON object"
-    }
-
-    fn open(&mut self, o: Open<'_>) -> Result<Box<dyn Source>, LoadError> {
-        Ok(Box::new(NdjsonSource::open(o)?))
-    }
-}
+/// What a file of this format holds at least (told of an empty file).
+pub const NEEDS: &str = "NDJSON needs at least one line holding a JSON object";
 
 impl NdjsonSource {
     pub fn open(o: Open<'_>) -> Result<NdjsonSource, LoadError> {

@@ -77,6 +77,23 @@ pub trait Reader: Send {
     fn open(&mut self, o: Open<'_>) -> Result<Box<dyn Source>, LoadError>;
 }
 
+/// The reader of a format that shares nothing across files: its files
+/// are opened one by one.
+pub struct Stateless {
+    pub needs: &'static str,
+    pub open: fn(Open<'_>) -> Result<Box<dyn Source>, LoadError>,
+}
+
+impl Reader for Stateless {
+    fn needs(&self) -> &'static str {
+        self.needs
+    }
+
+    fn open(&mut self, o: Open<'_>) -> Result<Box<dyn Source>, LoadError> {
+        (self.open)(o)
+    }
+}
+
 /// The map for a file's columns as it spells them (`found`), with the hive
 /// `key=value` folders above it as columns too.
 pub fn resolve(

@@ -8,7 +8,7 @@ use super::columns::{Canon, ColumnMap};
 use super::convert;
 use super::inputs::InputFile;
 use super::names::{Interner, NAMES};
-use super::source::{self, Batch, Locate, Open, Place, Reader, Source};
+use super::source::{self, Batch, Locate, Open, Place, Source};
 use super::{At, ColumnsError, LoadError};
 use polars::prelude::*;
 use std::sync::{Arc, Mutex};
@@ -30,18 +30,9 @@ pub struct ParquetSource {
     interner: Arc<Mutex<Interner>>,
 }
 
-/// The Parquet reader: nothing shared across files.
-pub struct Parquet;
-
-impl Reader for Parquet {
-    fn needs(&self) -> &'static str {
-        "a Parquet file needs at least its footer and schema (it starts and ends with PAR1)"
-    }
-
-    fn open(&mut self, o: Open<'_>) -> Result<Box<dyn Source>, LoadError> {
-        Ok(Box::new(ParquetSource::open(o)?))
-    }
-}
+/// What a file of this format holds at least (told of an empty file).
+pub const NEEDS: &str =
+    "a Parquet file needs at least its footer and schema (it starts and ends with PAR1)";
 
 impl ParquetSource {
     pub fn open(o: Open<'_>) -> Result<ParquetSource, LoadError> {
