@@ -10,6 +10,7 @@
 //! ids given here (`final_ids`, over the good sessions of every pass), and
 //! written back here (`save`) once the run's outputs are in place.
 
+use crate::error::BadValue;
 use crate::ids::{self, IdKeys, IdKind, Table};
 use crate::model::SessionMeta;
 use crate::output::atomic::write_atomic;
@@ -86,7 +87,7 @@ pub fn open(path: &Path) -> Result<Registry, RegistryError> {
                 error,
             })?;
             let tables =
-                read(path).map_err(|Unusable(why)| RegistryError::NotUsable { registry, why })?;
+                read(path).map_err(|BadValue(why)| RegistryError::NotUsable { registry, why })?;
             (tables, Some(stamp))
         }
     };
@@ -98,28 +99,8 @@ pub fn open(path: &Path) -> Result<Registry, RegistryError> {
     })
 }
 
-/// Why a file is not a registry's table.
-struct Unusable(String);
-
-impl From<String> for Unusable {
-    fn from(why: String) -> Self {
-        Unusable(why)
-    }
-}
-
-impl From<&str> for Unusable {
-    fn from(why: &str) -> Self {
-        Unusable(why.to_string())
-    }
-}
-
-impl From<PolarsError> for Unusable {
-    fn from(e: PolarsError) -> Self {
-        Unusable(e.to_string())
-    }
-}
-
-fn read(path: &Path) -> Result<[Table; 2], Unusable> {
+/// Reads the table; an error is the rule the file breaks.
+fn read(path: &Path) -> Result<[Table; 2], BadValue> {
     let file = fs::File::open(path).map_err(|e| e.to_string())?;
     let df = std::panic::catch_unwind(|| ParquetReader::new(file).finish())
         .map_err(|_| "not a Parquet file")?
@@ -137,20 +118,20 @@ fn read(path: &Path) -> Result<[Table; 2], Unusable> {
     if names != ["kind", "key", "id"] {
         return Err(format!("its columns are {}, not kind, key, id", names.join(", ")).into());
     }
-    let text = |c: &str| -> Result<StringChunked, Unusable> {
-        let s = df.column(c)?;
+    let text = |c: &str| -> Result<StringChunked, BadValue> {
+        let s = df.column(c).map_err(|e| e.to_string())?;
         if s.dtype() != &DataType::String {
             return Err(format!("column {c} is {}, not text", s.dtype()).into());
         }
-        Ok(s.str()?.clone())
+        Ok(s.str().map_err(|e| e.to_string())?.clone())
     };
     let (kinds, keys) = (text("kind")?, text("key")?);
-    let id_col = df.column("id")?;
+    let id_col = df.column("id").map_err(|e| e.to_string())?;
     if !id_col.dtype().is_integer() {
         return Err(format!("column id is {}, not an integer", id_col.dtype()).into());
     }
-    let ids = id_col.cast(&DataType::Int64)?;
-    let ids = ids.i64()?;
+    let ids = id_col.cast(&DataType::Int64).map_err(|e| e.to_string())?;
+    let ids = ids.i64().map_err(|e| e.to_string())?;
     let mut tables: [Table; 2] = Default::default();
     let mut seen: [polars::prelude::PlHashMap<i32, ()>; 2] = Default::default();
     for (row, ((kind, key), id)) in kinds.iter().zip(keys.iter()).zip(ids.iter()).enumerate() {

@@ -14,7 +14,7 @@ mod serve;
 mod window;
 
 pub use generate::generate;
-pub use run::parse_memory_limit;
+use run::parse_memory_limit;
 pub use serve::{serve, ServePlan};
 
 use crate::cli::{BackfillArgs, InputArgs, ProductivityArgs, ReportArgs, RunArgs, SessionsArgs};

@@ -437,7 +437,7 @@ fn running_pass(
         progress: &dyn Progress,
         answers: fn(RunningSink<D>) -> Answers,
     ) -> Result<Pass, LoadError> {
-        let loaded = load_files(&job.load, files, &mut sink, progress)?;
+        let loaded = load_files(job.load, files, &mut sink, progress)?;
         Ok(Pass {
             loaded,
             answers: answers(sink),
@@ -468,7 +468,7 @@ fn running_pass(
         ),
         (many, _) => {
             let mut sink = PeriodsSink::<RunningDays>::new(many.to_vec(), days());
-            let loaded = load_files(&job.load, files, &mut sink, progress)?;
+            let loaded = load_files(job.load, files, &mut sink, progress)?;
             Ok(Pass {
                 loaded,
                 answers: Answers::Periods(sink),
