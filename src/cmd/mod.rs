@@ -11,21 +11,17 @@ pub mod sessions;
 
 use crate::config::Config;
 use crate::engine::Outcome;
-use crate::load::evtx::stale_note;
 use crate::output::rejects;
 use anyhow::Result;
 use std::io::{IsTerminal, Write};
 
 /// After such a run's load: its rejected rows go to their file.
 pub(crate) fn finish_stdout_run(cfg: &Config, outcome: &Outcome) -> Result<()> {
-    if let Some(note) = stale_note(outcome.stale_chunks) {
-        eprintln!("sessionstat: {note}");
-    }
-    if let Some(path) = &cfg.rejects {
-        rejects::write_file(path, &outcome.rejected)?;
-        rejects::tell(&outcome.rejected, path);
-    }
-    Ok(())
+    rejects::settle(
+        cfg.rejects.as_deref(),
+        &outcome.rejected,
+        outcome.stale_chunks,
+    )
 }
 
 /// Prints an endpoint's body on stdout, byte for byte; a newline only for

@@ -137,9 +137,14 @@ pub struct Job<'a> {
 impl Job<'_> {
     /// The kernel's settings for `r`'s window.
     pub fn settings(&self, r: &Request) -> Settings {
+        self.window(r.start, r.end)
+    }
+
+    /// The kernel's settings for the window from `start` to `end`.
+    fn window(&self, start: Option<Micros>, end: Option<Micros>) -> Settings {
         Settings {
-            start: r.start,
-            end: r.end,
+            start,
+            end,
             idle_after: self.idle_after,
         }
     }
@@ -209,11 +214,7 @@ pub fn run_periods(
         Engine::Local => {
             let windows: Vec<Settings> = windows
                 .iter()
-                .map(|&(start, end)| Settings {
-                    start: Some(start),
-                    end: Some(end),
-                    idle_after: job.idle_after,
-                })
+                .map(|&(start, end)| job.window(Some(start), Some(end)))
                 .collect();
             local::run(job, &windows, Parts::All, None, progress)
         }

@@ -16,6 +16,20 @@ pub fn write_file(path: &Path, rejected: &[BadRow]) -> anyhow::Result<()> {
         .with_context(|| format!("cannot write the rejects file {}", path.display()))
 }
 
+/// After the load of a run that writes no folder (`sessions`,
+/// `productivity`, a server's load): what it says of stale EVTX chunks, and
+/// its rejected rows written to `--rejects` and told.
+pub fn settle(path: Option<&Path>, rejected: &[BadRow], stale_chunks: u64) -> anyhow::Result<()> {
+    if let Some(note) = crate::load::evtx::stale_note(stale_chunks) {
+        eprintln!("sessionstat: {note}");
+    }
+    if let Some(path) = path {
+        write_file(path, rejected)?;
+        tell(rejected, path);
+    }
+    Ok(())
+}
+
 /// Tells stderr how many bad rows were skipped and where they went.
 pub fn tell(rejected: &[BadRow], path: &Path) {
     if let Some(first) = rejected.first() {

@@ -10,7 +10,6 @@ use crate::config::Config;
 use crate::engine::load_kept;
 use crate::kernel::index::Index;
 use crate::kernel::{select, Settings};
-use crate::load::evtx::stale_note;
 use crate::output::rejects;
 use crate::progress::Progress;
 use crate::rollup::hours::{hour_parts, HourPart};
@@ -70,13 +69,7 @@ pub fn load(base: &Config) -> Result<(Snapshot, Seen)> {
     progress.stage("loading");
     let kept = load_kept(&cfg.job(), &progress)?;
     progress.finish();
-    if let Some(note) = stale_note(kept.stale_chunks) {
-        eprintln!("sessionstat: {note}");
-    }
-    if let Some(path) = &cfg.rejects {
-        rejects::write_file(path, &kept.rejected)?;
-        rejects::tell(&kept.rejected, path);
-    }
+    rejects::settle(cfg.rejects.as_deref(), &kept.rejected, kept.stale_chunks)?;
     crate::registry::save(cfg.registry.as_deref(), kept.ids.as_ref())?;
     let g = kept.grouped;
     // Each session's hour parts over its whole span.
