@@ -21,7 +21,11 @@ pub enum Command {
     Sessions(SessionsArgs),
     /// Print User Productivity (GET /ekranapi/user/getproductivity): productive minutes per user and local hour.
     Productivity(ProductivityArgs),
-    /// Answer the three endpoints over HTTP(S) from the inputs loaded once.
+    /// Print Application Statistics (GET /ekranapi/statistics/getapp): productive time per application, session and hour.
+    Apps(StatsArgs),
+    /// Print URL Statistics (GET /ekranapi/statistics/geturl): productive time per website, session and hour.
+    Urls(StatsArgs),
+    /// Answer the five endpoints over HTTP(S) from the inputs loaded once.
     Serve(ServeArgs),
     /// Write every page, the Parquet/CSV rollups and a summary into a folder.
     Report(ReportArgs),
@@ -181,6 +185,27 @@ pub struct ProductivityArgs {
 
     #[command(flatten)]
     pub window: WindowArgs,
+
+    /// Indent the JSON.
+    #[arg(long)]
+    pub pretty: bool,
+}
+
+/// `apps` and `urls` (SPEC 13.3, 13.4): one window, no pages.
+#[derive(Debug, Clone, clap::Args)]
+pub struct StatsArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+
+    #[command(flatten)]
+    pub run: RunArgs,
+
+    #[command(flatten)]
+    pub window: WindowArgs,
+
+    /// Not taken: the endpoint has no pages (a bad request when given).
+    #[arg(long, value_name = "N", allow_hyphen_values = true, hide = true)]
+    pub page_index: Option<String>,
 
     /// Indent the JSON.
     #[arg(long)]

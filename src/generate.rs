@@ -488,7 +488,11 @@ impl Sink {
             Box::new(file)
         };
         if opts.format == Format::Csv {
-            let header = Canon::ALL.map(Canon::name).join(",");
+            let header = Canon::ALL[..7]
+                .iter()
+                .map(|c| c.name())
+                .collect::<Vec<_>>()
+                .join(",");
             file.write_all(format!("{header}\n").as_bytes())?;
         }
         Ok(Sink::Text {
@@ -526,7 +530,7 @@ impl Sink {
                             s.id, u.id, u.name, c.guid, c.name
                         )?;
                     } else {
-                        let [sid, uid, un, cg, cn, t, k] = Canon::ALL.map(Canon::name);
+                        let [sid, uid, un, cg, cn, t, k, ..] = Canon::ALL.map(Canon::name);
                         writeln!(
                             line,
                             r#"{{"{sid}":{},"{uid}":{},"{un}":"{}","{cg}":"{}","{cn}":"{}","{t}":"{ts}","{k}":"{kind}"}}"#,

@@ -35,6 +35,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Sessions(args) => cmd::sessions::run(args),
         Command::Productivity(args) => cmd::productivity::run(args),
+        Command::Apps(args) => cmd::focus::run(args, rollup::focus::Which::App),
+        Command::Urls(args) => cmd::focus::run(args, rollup::focus::Which::Site),
         Command::Serve(args) => cmd::serve::run(args),
         Command::Report(args) => cmd::report::run(args),
         Command::Backfill(args) => cmd::backfill::run(args),

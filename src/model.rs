@@ -65,6 +65,47 @@ pub fn ts_of(key: i64) -> Micros {
     key >> 2
 }
 
+/// What one event says of the foreground (SPEC 13.1): the id of its `app`
+/// cell in the high half, of its `url` cell in the low half, each
+/// `NOT_GIVEN` when the cell is empty, null or absent. The same packing
+/// holds a session's foreground itself, `NOT_GIVEN` then meaning none.
+pub type Focus = u64;
+
+/// A half of a `Focus` with no value.
+pub const NOT_GIVEN: u32 = u32::MAX;
+
+/// An event that gives neither (a heartbeat), and a foreground of neither.
+pub const NO_FOCUS: Focus = u64::MAX;
+
+#[inline]
+pub fn focus(app: u32, url: u32) -> Focus {
+    (u64::from(app) << 32) | u64::from(url)
+}
+
+#[inline]
+pub fn app_of(f: Focus) -> u32 {
+    (f >> 32) as u32
+}
+
+#[inline]
+pub fn url_of(f: Focus) -> u32 {
+    f as u32
+}
+
+/// The foreground after an event (SPEC 13.1): an event that gives `app`
+/// brings its own `url` or none; one with only `url` changes only the
+/// address; one with neither changes nothing.
+#[inline]
+pub fn follow(foreground: Focus, event: Focus) -> Focus {
+    if app_of(event) != NOT_GIVEN {
+        event
+    } else if url_of(event) != NOT_GIVEN {
+        (foreground & !u64::from(u32::MAX)) | event & u64::from(u32::MAX)
+    } else {
+        foreground
+    }
+}
+
 /// A session's fixed attributes (SPEC 1.4), from its first good row.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SessionMeta {
@@ -115,6 +156,24 @@ mod tests {
     }
 
     #[test]
+    fn the_foreground_follows_spec_13_1() {
+        let (a, b) = (3, 4);
+        let mut fg = NO_FOCUS;
+        // a url alone sets only the url
+        fg = follow(fg, focus(NOT_GIVEN, b));
+        assert_eq!((app_of(fg), url_of(fg)), (NOT_GIVEN, b));
+        // an app brings its own url, here none
+        fg = follow(fg, focus(a, NOT_GIVEN));
+        assert_eq!((app_of(fg), url_of(fg)), (a, NOT_GIVEN));
+        // a heartbeat changes nothing
+        assert_eq!(follow(fg, NO_FOCUS), fg);
+        fg = follow(fg, focus(NOT_GIVEN, 9));
+        assert_eq!((app_of(fg), url_of(fg)), (a, 9));
+        fg = follow(fg, focus(7, 8));
+        assert_eq!((app_of(fg), url_of(fg)), (7, 8));
+    }
+
+    #[test]
     fn packing_orders_by_time_then_kind() {
         let a = pack(-5, Kind::Logout);
         let b = pack(-4, Kind::Login);
@@ -136,10 +195,14 @@ pub enum Canon {
     ClientName,
     Timestamp,
     Kind,
+    /// The application in the foreground (SPEC 13.1), optional.
+    App,
+    /// The address in the foreground browser tab (SPEC 13.1), optional.
+    Url,
 }
 
 impl Canon {
-    pub const ALL: [Canon; 7] = [
+    pub const ALL: [Canon; 9] = [
         Canon::SessionId,
         Canon::UserId,
         Canon::UserName,
@@ -147,7 +210,12 @@ impl Canon {
         Canon::ClientName,
         Canon::Timestamp,
         Canon::Kind,
+        Canon::App,
+        Canon::Url,
     ];
+
+    /// The two foreground columns (SPEC 13.1).
+    pub const FOCUS: [Canon; 2] = [Canon::App, Canon::Url];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -158,11 +226,13 @@ impl Canon {
             Canon::ClientName => "client_name",
             Canon::Timestamp => "timestamp",
             Canon::Kind => "kind",
+            Canon::App => "app",
+            Canon::Url => "url",
         }
     }
 
     pub fn required(self) -> bool {
-        self != Canon::Kind
+        !matches!(self, Canon::Kind | Canon::App | Canon::Url)
     }
 }
 

@@ -33,8 +33,13 @@ fn writes_every_output_named_in_the_spec() {
     assert_eq!(
         names,
         [
+            "apps.json",
+            "daily_app.csv",
+            "daily_app.parquet",
             "daily_client.csv",
             "daily_client.parquet",
+            "daily_site.csv",
+            "daily_site.parquet",
             "daily_user.csv",
             "daily_user.parquet",
             "findings.csv",
@@ -47,7 +52,8 @@ fn writes_every_output_named_in_the_spec() {
             "report.html",
             "sessions.csv",
             "sessions.parquet",
-            "summary.json"
+            "summary.json",
+            "urls.json"
         ]
     );
     // 5 sessions in pages of 2: three pages, each with the true count

@@ -3,6 +3,7 @@
 //! is here.
 
 pub mod backfill;
+pub mod focus;
 pub mod generate;
 pub mod productivity;
 pub mod report;

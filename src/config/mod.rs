@@ -17,7 +17,9 @@ pub use generate::generate;
 use run::parse_memory_limit;
 pub use serve::{serve, ServePlan};
 
-use crate::cli::{BackfillArgs, InputArgs, ProductivityArgs, ReportArgs, RunArgs, SessionsArgs};
+use crate::cli::{
+    BackfillArgs, InputArgs, ProductivityArgs, ReportArgs, RunArgs, SessionsArgs, StatsArgs,
+};
 use crate::engine::{Engine, Job};
 use crate::error::usage;
 use crate::ids::IdKeys;
@@ -88,6 +90,22 @@ pub fn sessions(args: &SessionsArgs) -> Result<StdoutPlan> {
 pub fn productivity(args: &ProductivityArgs) -> Result<StdoutPlan> {
     let cfg = Config::from_flags(&args.input, Some(&args.run), None)?;
     let request = args.window.window(&cfg.zone, None, "User Productivity")?;
+    Ok(StdoutPlan {
+        cfg: cfg.for_stdout()?,
+        request,
+    })
+}
+
+/// `apps` or `urls`: Application or URL Statistics for one window (SPEC
+/// 13.3, 13.4); `command` names it. The local engine's alone for now.
+pub fn focus_stats(args: &StatsArgs, command: &str, endpoint: &str) -> Result<StdoutPlan> {
+    let cfg = Config::from_flags(&args.input, Some(&args.run), None)?;
+    cfg.engine
+        .check(&[(true, command)])
+        .map_err(|e| usage(e.0))?;
+    let request = args
+        .window
+        .window(&cfg.zone, args.page_index.as_deref(), endpoint)?;
     Ok(StdoutPlan {
         cfg: cfg.for_stdout()?,
         request,
@@ -222,6 +240,7 @@ impl Config {
                 max_bad_rows: a.max_bad_rows,
                 partition: None,
                 id_keys,
+                focus: Default::default(),
             },
             zone,
             idle_after,
@@ -287,6 +306,8 @@ impl Config {
     /// gave it is not changed.
     pub fn for_load(&self) -> Result<Config> {
         let mut cfg = self.inputs_found()?;
+        // A load of its own: the texts of another load's cells are not its.
+        cfg.load.focus = Default::default();
         cfg.check_paths(None)?;
         cfg.open_registry()?;
         Ok(cfg)

@@ -73,6 +73,15 @@ pub fn parse_memory_limit(text: &str) -> Result<Option<u64>, BadValue> {
     Ok(Some(bytes))
 }
 
+/// Whether `--map` names `app` or `url` (which Spark does not read yet).
+fn maps_focus(a: &InputArgs) -> bool {
+    crate::load::columns::ColumnMap::parse(&a.map).is_ok_and(|m| {
+        crate::model::Canon::FOCUS
+            .iter()
+            .any(|&c| m.source(c) != c.name())
+    })
+}
+
 /// `--engine`, with the rules of what the Spark engine reads (SPEC 11).
 pub(super) fn engine_of(a: &InputArgs, text: &str) -> Result<Engine> {
     // The value may hold a token: it is never repeated in a message.
@@ -82,6 +91,7 @@ pub(super) fn engine_of(a: &InputArgs, text: &str) -> Result<Engine> {
             (!a.id_keys.is_empty(), "--id-keys"),
             (a.ids.is_some(), "--ids"),
             (a.sessionize.is_some(), "--sessionize"),
+            (maps_focus(a), "--map app=/url= (SPEC 13)"),
         ])
         .map_err(|e| usage(e.0))?;
     Ok(engine)

@@ -211,6 +211,7 @@ pub fn run(
         out.stale_chunks = stale_chunks;
         out.partitions = partitions;
         out.files = files.clone();
+        out.focus = job.load.focus.texts();
     }
     crate::trace::stage("ordered");
     Ok((outs, rejected))
@@ -294,6 +295,8 @@ pub struct Kept {
     pub rejected: Vec<BadRow>,
     pub ids: Option<FinalIds>,
     pub files: Vec<InputFile>,
+    /// The texts of the `app` and `url` cells, as `Outcome::focus`.
+    pub focus: [Vec<std::sync::Arc<str>>; 2],
 }
 
 pub fn load_kept(job: &Job<'_>, progress: &dyn Progress) -> Result<Kept, LoadError> {
@@ -319,6 +322,7 @@ pub fn load_kept(job: &Job<'_>, progress: &dyn Progress) -> Result<Kept, LoadErr
         rejected,
         ids,
         files,
+        focus: job.load.focus.texts(),
     })
 }
 

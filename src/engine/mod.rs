@@ -172,9 +172,21 @@ pub struct Outcome {
     pub partitions: u32,
     /// When ids are keys: every key's final id (SPEC 9.1).
     pub ids: Option<FinalIds>,
+    /// The texts of the `app` and of the `url` cells, by the ids the
+    /// parts' foregrounds hold (SPEC 13).
+    pub focus: [Vec<std::sync::Arc<str>>; 2],
 }
 
 impl Outcome {
+    /// The keys of Application (or URL) Statistics and their tables.
+    pub fn keys(&self, which: crate::rollup::focus::Which) -> crate::rollup::focus::Keys {
+        use crate::rollup::focus::{Keys, Which};
+        match which {
+            Which::App => Keys::new(which, &self.focus[0]),
+            Which::Site => Keys::new(which, &self.focus[1]),
+        }
+    }
+
     /// Events inside the window, over the sessions returned.
     pub fn events_used(&self) -> u64 {
         self.stats.iter().map(|s| u64::from(s.events)).sum()

@@ -34,6 +34,8 @@ pub struct Index {
     /// events after it in its session, counted from the session's first:
     /// the spans of `keys[a..b]` add up to `sums[b - 1] - sums[a]`.
     sums: Vec<Micros>,
+    /// Beside `keys`, each event's foreground cells, when the log has them.
+    pub focus: Option<Vec<crate::model::Focus>>,
     /// Whether the session has a `logout` event.
     logout: Vec<bool>,
     /// Sessions with events, by (first event, session id).
@@ -59,8 +61,10 @@ impl Index {
     pub fn new(g: Grouped, idle_after: Option<Micros>) -> Index {
         let Grouped {
             keys: per,
+            focus,
             sessions,
         } = g;
+        let focus = focus.map(|f| f.concat());
         let total: usize = per.iter().map(Vec::len).sum();
         let mut keys = Vec::with_capacity(total);
         let mut offsets = Vec::with_capacity(per.len() + 1);
@@ -102,6 +106,7 @@ impl Index {
             keys,
             offsets,
             sums,
+            focus,
             logout,
             order,
             firsts,
@@ -139,6 +144,12 @@ impl Index {
     }
 
     /// Session `s`'s events in the window of `st` (its stats).
+    /// Session `s`'s events, and their foreground cells when kept.
+    pub fn session(&self, s: u32) -> (&[i64], Option<&[crate::model::Focus]>) {
+        let (a, b) = (self.offsets[s as usize], self.offsets[s as usize + 1]);
+        (&self.keys[a..b], self.focus.as_ref().map(|f| &f[a..b]))
+    }
+
     pub fn window(&self, st: &SessionStats) -> &[i64] {
         let a = self.offsets[st.session as usize];
         &self.keys[a + st.lo..a + st.hi]

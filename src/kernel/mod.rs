@@ -145,7 +145,7 @@ mod tests {
             };
             let mut running = Running::<()>::default();
             for &k in &keys {
-                running.add(k, &settings, &mut ());
+                running.add(k, crate::model::NO_FOCUS, &settings, &mut ());
             }
             assert!(!running.unsorted);
             let g = Grouped::from_rows(&vec![0; keys.len()], &keys, vec![meta(1)]);
@@ -162,7 +162,7 @@ mod tests {
             pack(5, Kind::Activity),
             pack(4, Kind::Idle),
         ] {
-            running.add(k, &ALL, &mut ());
+            running.add(k, crate::model::NO_FOCUS, &ALL, &mut ());
         }
         assert!(running.unsorted);
     }
@@ -217,6 +217,7 @@ mod tests {
                     sessions: n,
                     parts: vec![(&local[range.clone()], &keys[range.clone()])],
                     seqs: vec![range.start as u64],
+                    focus: None,
                 };
                 sink.push(&batch);
             }

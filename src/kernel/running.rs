@@ -5,7 +5,7 @@
 use super::span::productive;
 use super::{SessionStats, Settings};
 use crate::load::sink::{EventSink, Flow, Rows};
-use crate::model::{ts_of, Kind, SessionMeta};
+use crate::model::{follow, ts_of, Focus, Kind, SessionMeta, NO_FOCUS};
 use crate::time::Micros;
 use rayon::prelude::*;
 
@@ -32,6 +32,8 @@ pub struct Running<D = ()> {
     after: bool,
     logout: bool,
     pub unsorted: bool,
+    /// The session's foreground after its last event (SPEC 13.1).
+    foreground: Focus,
     pub days: D,
 }
 
@@ -40,11 +42,14 @@ pub trait DayParts: Default + Clone + Send + Sync {
     /// What finding day edges needs, one per thread (for example the zone
     /// and the day starts met so far).
     type Starts: Clone + Send + Sync;
-    /// Adds an event inside the window after `prev`, the one before it.
+    /// Adds an event inside the window after `prev`, the one before it;
+    /// the span between them belongs to `foreground`, the session's
+    /// foreground as it stood after `prev` (SPEC 13.1).
     fn add_event(
         &mut self,
         prev: Option<i64>,
         key: i64,
+        foreground: Focus,
         idle_after: Option<Micros>,
         starts: &mut Self::Starts,
     );
@@ -53,7 +58,7 @@ pub trait DayParts: Default + Clone + Send + Sync {
 impl DayParts for () {
     type Starts = ();
     #[inline]
-    fn add_event(&mut self, _: Option<i64>, _: i64, _: Option<Micros>, _: &mut ()) {}
+    fn add_event(&mut self, _: Option<i64>, _: i64, _: Focus, _: Option<Micros>, _: &mut ()) {}
 }
 
 impl<D: DayParts> Default for Running<D> {
@@ -68,15 +73,19 @@ impl<D: DayParts> Default for Running<D> {
             after: false,
             logout: false,
             unsorted: false,
+            foreground: NO_FOCUS,
             days: D::default(),
         }
     }
 }
 
 impl<D: DayParts> Running<D> {
-    /// Adds the next event of the session, to its day parts too.
+    /// Adds the next event of the session (`focus`: its foreground cells),
+    /// to its day parts too.
     #[inline]
-    pub fn add(&mut self, key: i64, settings: &Settings, starts: &mut D::Starts) {
+    pub fn add(&mut self, key: i64, focus: Focus, settings: &Settings, starts: &mut D::Starts) {
+        let foreground = self.foreground;
+        self.foreground = follow(foreground, focus);
         self.unsorted |= key < self.last;
         self.last = key;
         let t = ts_of(key);
@@ -87,7 +96,8 @@ impl<D: DayParts> Running<D> {
             self.after = true;
         } else {
             let prev = (self.inside > 0).then_some(self.last_in);
-            self.days.add_event(prev, key, settings.idle_after, starts);
+            self.days
+                .add_event(prev, key, foreground, settings.idle_after, starts);
             if self.inside == 0 {
                 self.first_in = key;
             } else {
@@ -167,8 +177,8 @@ impl<D: DayParts> EventSink for RunningSink<D> {
         let states = rows.by_session(
             &mut self.running,
             || (starts.clone(), false),
-            |(starts, unsorted), r, k| {
-                r.add(k, settings, starts);
+            |(starts, unsorted), r, k, f| {
+                r.add(k, f, settings, starts);
                 *unsorted |= r.unsorted;
             },
         );
@@ -265,7 +275,7 @@ impl<D: DayParts> EventSink for PeriodsSink<D> {
         let states = rows.by_session(
             &mut self.current,
             || (starts.clone(), false, Vec::new()),
-            |(starts, unsorted, done), slot, k| {
+            |(starts, unsorted, done), slot, k, f| {
                 let r = &mut slot.running;
                 let t = ts_of(k);
                 let past = windows[slot.period as usize].end.is_some_and(|e| t > e);
@@ -280,6 +290,7 @@ impl<D: DayParts> EventSink for PeriodsSink<D> {
                             last: r.last,
                             before: slot.seen,
                             logout: r.logout,
+                            foreground: r.foreground,
                             ..Running::default()
                         };
                         let mut finished = std::mem::replace(r, next);
@@ -290,7 +301,7 @@ impl<D: DayParts> EventSink for PeriodsSink<D> {
                         slot.period = q;
                     }
                 }
-                r.add(k, &windows[slot.period as usize], starts);
+                r.add(k, f, &windows[slot.period as usize], starts);
                 slot.seen += 1;
                 *unsorted |= r.unsorted;
             },

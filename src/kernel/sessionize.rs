@@ -11,7 +11,7 @@
 
 use super::stored::Stored;
 use crate::ids::escape_part;
-use crate::model::{ts_of, Kind, SessionMeta};
+use crate::model::{ts_of, Focus, Kind, SessionMeta, NO_FOCUS};
 use crate::time::{format_rfc3339_utc, Micros};
 use rayon::prelude::*;
 
@@ -45,15 +45,36 @@ pub fn starts(keys: &[i64], gap: Micros) -> Vec<usize> {
 /// into sessions; `groups` are the groups' attributes.
 pub fn cut(stored: Stored, groups: &[SessionMeta], gap: Micros) -> Cut {
     let seqs = stored.seqs.expect("events kept with their input places");
-    let mut pairs: Vec<(Vec<i64>, Vec<u64>)> = stored.keys.into_iter().zip(seqs).collect();
-    pairs.resize_with(groups.len(), Default::default);
+    let with_focus = stored.focus.is_some();
+    let mut focus = stored.focus.unwrap_or_default();
+    focus.resize_with(stored.keys.len(), Vec::new);
+    let mut triples: Vec<(Vec<i64>, Vec<u64>, Vec<Focus>)> = stored
+        .keys
+        .into_iter()
+        .zip(seqs)
+        .zip(focus)
+        .map(|((k, s), f)| (k, s, f))
+        .collect();
+    triples.resize_with(groups.len(), Default::default);
     // Per group, in parallel: sort, cut, and key the sessions.
-    let per_group: Vec<Vec<(Vec<i64>, u64, String)>> = pairs
+    let per_group: Vec<Vec<(Vec<i64>, Vec<Focus>, u64, String)>> = triples
         .into_par_iter()
         .zip(groups.par_iter())
-        .map(|((keys, seqs), meta)| {
-            let mut events: Vec<(i64, u64)> = keys.into_iter().zip(seqs).collect();
-            events.sort_unstable();
+        .map(|((keys, seqs, focus), meta)| {
+            let mut events: Vec<(i64, u64, Focus)> = match with_focus {
+                true => keys
+                    .into_iter()
+                    .zip(seqs)
+                    .zip(focus)
+                    .map(|((k, s), f)| (k, s, f))
+                    .collect(),
+                false => keys
+                    .into_iter()
+                    .zip(seqs)
+                    .map(|(k, s)| (k, s, NO_FOCUS))
+                    .collect(),
+            };
+            events.sort_unstable_by_key(|e| (e.0, e.1));
             let keys: Vec<i64> = events.iter().map(|e| e.0).collect();
             let at = starts(&keys, gap);
             let mut prefix = String::new();
@@ -79,18 +100,28 @@ pub fn cut(stored: Stored, groups: &[SessionMeta], gap: Micros) -> Cut {
                     key.push_str(&format!("#{same}"));
                 }
                 let seq = events[from..to].iter().map(|e| e.1).min().unwrap_or(0);
-                out.push((keys[from..to].to_vec(), seq, key));
+                let focus = match with_focus {
+                    true => events[from..to].iter().map(|e| e.2).collect(),
+                    false => Vec::new(),
+                };
+                out.push((keys[from..to].to_vec(), focus, seq, key));
             }
             out
         })
         .collect();
     let mut result = Cut {
-        stored: Stored::default(),
+        stored: Stored {
+            focus: with_focus.then(Vec::new),
+            ..Stored::default()
+        },
         sessions: Vec::new(),
         firsts: Vec::new(),
     };
     for (group, sessions) in groups.iter().zip(per_group) {
-        for (keys, seq, key) in sessions {
+        for (keys, focus, seq, key) in sessions {
+            if let Some(f) = &mut result.stored.focus {
+                f.push(focus);
+            }
             let mut meta = group.clone();
             meta.session_id = result.sessions.len() as i32;
             meta.session_key = Some(key.into_boxed_str());
@@ -142,6 +173,7 @@ mod tests {
         let stored = Stored {
             keys: vec![keys],
             seqs: Some(vec![seqs]),
+            focus: None,
         };
         let cut = cut(stored, &[meta], 60 * US_PER_SEC);
         let keys: Vec<&str> = cut

@@ -5,7 +5,7 @@
 use super::span::productive_time;
 use super::{SessionStats, Settings};
 use crate::load::sink::{EventSink, Flow, Rows, SKIP};
-use crate::model::{ts_of, Kind, SessionMeta};
+use crate::model::{ts_of, Focus, Kind, SessionMeta, NO_FOCUS};
 use rayon::prelude::*;
 
 /// Each session's keys in input order, as loaded.
@@ -15,14 +15,25 @@ pub struct Stored {
     /// When kept (to cut sessions, SPEC 9.2): per event beside its key,
     /// its row's place in input order.
     pub seqs: Option<Vec<Vec<u64>>>,
+    /// When the inputs have an `app` or `url` column: per event beside its
+    /// key, its foreground cells (SPEC 13.1).
+    pub focus: Option<Vec<Vec<Focus>>>,
 }
 
 impl EventSink for Stored {
     fn push(&mut self, rows: &Rows<'_>) -> Flow {
         self.keys.resize_with(rows.sessions, Vec::new);
+        if rows.focus.is_some() && self.focus.is_none() {
+            // The events before the first file with the columns gave none.
+            self.focus = Some(self.keys.iter().map(|k| vec![NO_FOCUS; k.len()]).collect());
+        }
+        if let Some(focus) = &mut self.focus {
+            focus.resize_with(rows.sessions, Vec::new);
+            rows.by_session(focus, || (), |_, v, _, f| v.push(f));
+        }
         match &mut self.seqs {
             None => {
-                rows.by_session(&mut self.keys, || (), |_, v, k| v.push(k));
+                rows.by_session(&mut self.keys, || (), |_, v, k, _| v.push(k));
             }
             Some(seqs) => {
                 seqs.resize_with(rows.sessions, Vec::new);
@@ -41,11 +52,12 @@ impl EventSink for Stored {
 }
 
 /// Events grouped by session, each session's keys sorted by (timestamp,
-/// kind); events equal in both are indistinguishable, so input order among
-/// them needs no keeping.
+/// kind, input order) (SPEC 2.2); with the foreground columns, each
+/// event's cells beside its key.
 #[derive(Debug, Default)]
 pub struct Grouped {
     pub keys: Vec<Vec<i64>>,
+    pub focus: Option<Vec<Vec<Focus>>>,
     pub sessions: Vec<SessionMeta>,
 }
 
@@ -67,7 +79,13 @@ impl Grouped {
         for (&s, &k) in session.iter().zip(key) {
             keys[s as usize].push(k);
         }
-        group(Stored { keys, seqs: None }, sessions)
+        group(
+            Stored {
+                keys,
+                ..Stored::default()
+            },
+            sessions,
+        )
     }
 }
 
@@ -75,12 +93,32 @@ impl Grouped {
 pub fn group(stored: Stored, sessions: Vec<SessionMeta>) -> Grouped {
     let mut keys = stored.keys;
     keys.resize_with(sessions.len(), Vec::new);
-    keys.par_iter_mut().for_each(|k| {
-        if !k.is_sorted() {
-            k.sort_unstable();
+    let mut focus = stored.focus;
+    match &mut focus {
+        // Events equal in time and kind are alike: their order needs no keeping.
+        None => keys.par_iter_mut().for_each(|k| {
+            if !k.is_sorted() {
+                k.sort_unstable();
+            }
+        }),
+        // Their foregrounds are not: a stable sort keeps input order among them.
+        Some(focus) => {
+            focus.resize_with(sessions.len(), Vec::new);
+            keys.par_iter_mut().zip(focus).for_each(|(k, f)| {
+                if !k.is_sorted() {
+                    let mut both: Vec<(i64, Focus)> =
+                        k.iter().copied().zip(f.iter().copied()).collect();
+                    both.sort_by_key(|e| e.0);
+                    (*k, *f) = both.into_iter().unzip();
+                }
+            });
         }
-    });
-    Grouped { keys, sessions }
+    }
+    Grouped {
+        keys,
+        focus,
+        sessions,
+    }
 }
 
 /// The range of a session's sorted keys inside the window; `None` when

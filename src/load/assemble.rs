@@ -50,6 +50,8 @@ pub struct Batch<'a> {
     pub sid: &'a [i32],
     pub uid: &'a [i32],
     pub keys: &'a [i64],
+    /// Each row's foreground cells, when the file has `app` or `url`.
+    pub focus: Option<&'a [crate::model::Focus]>,
     pub names: NameCols<'a>,
     /// Rows already known to be bad or blank, sorted: not events.
     pub skip: &'a [usize],
@@ -305,6 +307,12 @@ fn check(
             .map(|c| (&c.local[..], &b.keys[c.from..c.from + c.local.len()]))
             .collect(),
         seqs: chunks.iter().map(|c| b.seq + c.from as u64).collect(),
+        focus: b.focus.map(|focus| {
+            chunks
+                .iter()
+                .map(|c| &focus[c.from..c.from + c.local.len()])
+                .collect()
+        }),
     };
     let flow = sink.push(&rows);
     Ok((chunks.into_iter().flat_map(|c| c.bad).collect(), flow))
@@ -355,7 +363,7 @@ mod tests {
     impl EventSink for Events {
         fn push(&mut self, rows: &Rows<'_>) -> Flow {
             self.keys.resize_with(rows.sessions, Vec::new);
-            rows.by_session(&mut self.keys, || (), |_, v, k| v.push(k));
+            rows.by_session(&mut self.keys, || (), |_, v, k, _| v.push(k));
             Flow::Continue
         }
     }
@@ -399,6 +407,7 @@ mod tests {
             let col = |v: &str| StringChunked::from_iter_values("n".into(), [v].into_iter());
             let names = [col("u"), col(guid), col("c")];
             let b = Batch {
+                focus: None,
                 sid: &[7],
                 uid: &[1],
                 keys: &[batch as i64],
@@ -488,6 +497,7 @@ mod tests {
             }
             let keys: Vec<i64> = (0..n as i64).collect();
             let b = Batch {
+                focus: None,
                 sid: &sid,
                 uid: &uid,
                 keys: &keys,
@@ -633,6 +643,7 @@ mod tests {
                     NameCols::Text([&text_cols[0], &text_cols[1], &text_cols[2]])
                 };
                 let b = Batch {
+                    focus: None,
                     sid: &sid[lo..hi],
                     uid: &uid[lo..hi],
                     keys: &keys[lo..hi],

@@ -8,7 +8,7 @@ pub use crate::model::Canon;
 /// Source column name per canonical column.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ColumnMap {
-    source: [String; 7],
+    source: [String; Canon::ALL.len()],
     /// `--sessionize`: sessions are built, `session_id` is not read.
     pub sessionize: bool,
 }

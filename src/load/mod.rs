@@ -13,6 +13,7 @@ pub mod convert;
 pub mod csv;
 pub mod error;
 pub mod evtx;
+pub mod focus;
 pub mod inputs;
 pub mod names;
 pub mod ndjson;
@@ -46,6 +47,9 @@ pub struct LoadOptions {
     pub partition: Option<(u32, u32)>,
     /// Which id columns hold text keys (SPEC 9.1).
     pub id_keys: IdKeys,
+    /// The texts of the `app` and `url` cells met, by id: one dictionary
+    /// for every pass of a run.
+    pub focus: std::sync::Arc<focus::FocusNames>,
 }
 
 /// The partition of a session id among `n`.
@@ -347,6 +351,15 @@ impl Assembler<'_> {
         let kind_series = series(Canon::Kind).ok();
         let (kinds, b) = convert::kind_column(kind_series.as_ref(), n).map_err(err)?;
         bad.extend(b);
+        // The foreground cells (SPEC 13.1), when the file has either column.
+        let cells = |c: Canon| series(c).ok();
+        let (app, url) = (cells(Canon::App), cells(Canon::Url));
+        let focus = focus::focus_column(app.as_ref(), url.as_ref(), &self.opts.focus)
+            .map_err(err)?
+            .map(|(focus, b)| {
+                bad.extend(b);
+                focus
+            });
         bad.extend(pre_bad);
         // A blank row is no data: none of its empty cells is an error.
         if !blank.is_empty() {
@@ -405,6 +418,7 @@ impl Assembler<'_> {
             sid: &sid,
             uid: &uid,
             keys: &event_keys,
+            focus: focus.as_deref(),
             names,
             skip: &skip,
             seq: seq(self.file_no, offset),

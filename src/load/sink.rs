@@ -4,6 +4,7 @@
 //! loader knows nothing of what a sink does with them; a sink answers only
 //! whether loading should go on.
 
+use crate::model::{Focus, NO_FOCUS};
 use rayon::prelude::*;
 
 /// Per row of a batch: not an event (bad, blank, or another partition's).
@@ -26,17 +27,20 @@ pub struct Rows<'a> {
     pub parts: Vec<(&'a [u32], &'a [i64])>,
     /// Per part, the input-order place (`super::seq`) of its first row.
     pub seqs: Vec<u64>,
+    /// Per part, each row's foreground cells (SPEC 13.1), when the
+    /// inputs have an `app` or `url` column.
+    pub focus: Option<Vec<&'a [Focus]>>,
 }
 
 impl Rows<'_> {
-    /// Calls `f(&mut state, &mut items[g], key)` for every event, in input
-    /// order per session. Sessions are split into one contiguous range per
+    /// Calls `f(&mut state, &mut items[g], key, focus)` for every event, in
+    /// input order per session (`focus` is `NO_FOCUS` without the columns). Sessions are split into one contiguous range per
     /// thread, each with its own `state` from `make`; returns the states.
     pub fn by_session<T: Send, S: Send>(
         &self,
         items: &mut [T],
         make: impl Fn() -> S + Sync,
-        f: impl Fn(&mut S, &mut T, i64) + Sync,
+        f: impl Fn(&mut S, &mut T, i64, Focus) + Sync,
     ) -> Vec<S> {
         let per_task = items.len().div_ceil(rayon::current_num_threads()).max(1);
         items
@@ -46,10 +50,21 @@ impl Rows<'_> {
                 let lo = (t * per_task) as u32;
                 let hi = lo + mine.len() as u32;
                 let mut state = make();
-                for (local, keys) in &self.parts {
-                    for (&g, &k) in local.iter().zip(keys.iter()) {
-                        if g >= lo && g < hi {
-                            f(&mut state, &mut mine[(g - lo) as usize], k);
+                for (p, (local, keys)) in self.parts.iter().enumerate() {
+                    match &self.focus {
+                        None => {
+                            for (&g, &k) in local.iter().zip(keys.iter()) {
+                                if g >= lo && g < hi {
+                                    f(&mut state, &mut mine[(g - lo) as usize], k, NO_FOCUS);
+                                }
+                            }
+                        }
+                        Some(focus) => {
+                            for ((&g, &k), &fg) in local.iter().zip(keys.iter()).zip(focus[p]) {
+                                if g >= lo && g < hi {
+                                    f(&mut state, &mut mine[(g - lo) as usize], k, fg);
+                                }
+                            }
                         }
                     }
                 }

@@ -1,17 +1,22 @@
-//! `report.html` (SPEC 10.1): the nightly report a person reads. One file
-//! with no external resource and no script: inline CSS, charts as inline
-//! SVG drawn here. Every number is the tables' (exact times as
-//! `H:MM:SS.ffffff`, their microseconds in `<data value>`), and nothing in
-//! it changes between runs of the same job: no run time, path, engine or
-//! memory figure (those are in `summary.json`).
+//! `report.html` (SPEC 10.1, 13.5): the nightly report a person reads. One
+//! file with no external resource and no script: inline CSS, charts as
+//! inline SVG drawn here. Every number is the tables': lengths read as
+//! hours and minutes (`113 h 12 min`), their exact microseconds in
+//! `<data value>`; instants in the zone's local time with the zone named,
+//! the exact UTC instant in `<time datetime>`. Nothing in it changes
+//! between runs of the same job: no run time, path, engine or memory
+//! figure (those are in `summary.json`).
 //!
 //! Text from logs (user, client names) is escaped and isolated with
 //! `<bdi>`, so markup shows as text and right-to-left names do not
 //! reorder the cells around them.
 
 use crate::rollup::findings::{Finding, KINDS};
+use crate::rollup::focus::{TopKey, TopList, Tops};
 use crate::rollup::{DayTotal, UserTotal};
-use crate::time::{date_of_day, format_rfc3339_utc, Micros, US_PER_SEC};
+use crate::time::{
+    date_of_day, format_endpoint_date, format_rfc3339_utc, Micros, Zone, US_PER_MIN, US_PER_SEC,
+};
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
@@ -23,6 +28,8 @@ pub struct Page<'a> {
     pub start: Option<Micros>,
     pub end: Option<Micros>,
     pub zone: String,
+    /// The zone itself, for local times.
+    pub local: Zone,
     /// Settings as (name, value), in the order shown.
     pub settings: Vec<(&'static str, String)>,
     /// Counts as (name, value): events read, rejected, used, sessions.
@@ -30,6 +37,9 @@ pub struct Page<'a> {
     pub days: &'a [DayTotal],
     pub users: &'a [UserTotal<'a>],
     pub findings: &'a [Finding<'a>],
+    /// The applications and the sites with the most time (SPEC 13.5).
+    pub apps: &'a Tops,
+    pub sites: &'a Tops,
 }
 
 /// `text` escaped for HTML text and attribute values.
@@ -49,7 +59,7 @@ pub fn escape(text: &str) -> String {
 }
 
 /// A length as `H:MM:SS`, with the microseconds after a point when there
-/// are any (trailing zeros dropped): exact, and readable.
+/// are any (trailing zeros dropped): exact, for settings.
 pub fn hms(us: Micros) -> String {
     let (sign, us) = if us < 0 { ("-", -us) } else { ("", us) };
     let secs = us / US_PER_SEC;
@@ -68,9 +78,22 @@ pub fn hms(us: Micros) -> String {
     s
 }
 
-/// A length in a `<data>` element: its microseconds, then `hms`.
+/// A length as a person reads it: whole hours and minutes (`113 h 12 min`,
+/// `7 min`), the seconds dropped; `< 1 min` for a length under a minute
+/// that is not zero.
+pub fn human(us: Micros) -> String {
+    let (sign, us) = if us < 0 { ("-", -us) } else { ("", us) };
+    let minutes = us / US_PER_MIN;
+    match (minutes / 60, minutes % 60) {
+        (0, 0) if us > 0 => format!("{sign}< 1 min"),
+        (0, m) => format!("{sign}{m} min"),
+        (h, m) => format!("{sign}{h} h {m} min"),
+    }
+}
+
+/// A length in a `<data>` element: its microseconds, then `human`.
 fn length(us: Micros) -> String {
-    format!("<data value=\"{us}\">{}</data>", hms(us))
+    format!("<data value=\"{us}\">{}</data>", human(us))
 }
 
 /// productive / duration as a percentage with one decimal (rounded half
@@ -93,9 +116,14 @@ fn date(day: i64) -> String {
     date_of_day(day).map_or_else(|| day.to_string(), |d| d.format("%Y-%m-%d").to_string())
 }
 
-fn time(us: Micros) -> String {
+/// An instant in the zone's local time with its offset (to the second),
+/// the UTC instant exact in `datetime`.
+fn time(us: Micros, zone: &Zone) -> String {
     let t = format_rfc3339_utc(us);
-    format!("<time datetime=\"{t}\">{t}</time>")
+    let local = format_endpoint_date(us, zone);
+    // yyyy-MM-ddTHH:mm:ss.fff+hh:mm -> yyyy-MM-dd HH:mm:ss +hh:mm
+    let shown = format!("{} {} {}", &local[..10], &local[11..19], &local[23..]);
+    format!("<time datetime=\"{t}\">{shown}</time>")
 }
 
 const STYLE: &str = "\
@@ -116,26 +144,39 @@ pub fn write_html<W: Write>(mut w: W, page: &Page<'_>) -> io::Result<()> {
     let mut h = String::with_capacity(64 * 1024);
     let window = format!(
         "from {} to {}",
-        page.start.map_or("the first event".into(), time),
-        page.end.map_or("the last event".into(), time)
+        page.start
+            .map_or("the first event".into(), |t| time(t, &page.local)),
+        page.end
+            .map_or("the last event".into(), |t| time(t, &page.local))
     );
     let _ = write!(
         h,
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
          <title>Sessions report</title>\n<style>{STYLE}</style>\n</head>\n<body>\n\
-         <h1>Sessions report</h1>\n<p class=\"muted\">Window: {window}; days in {}. Times are UTC.</p>\n",
-        escape(&page.zone)
+         <h1>Sessions report</h1>\n<p class=\"muted\">Window: {window}. Days and times are local to {zone}.</p>\n",
+        zone = escape(&page.zone)
     );
     totals(&mut h, page);
     days(&mut h, page.days);
     users(&mut h, page.users);
-    findings(&mut h, page.findings);
+    tops(
+        &mut h,
+        "Applications",
+        "apps",
+        "application",
+        page.apps,
+        page.users,
+    );
+    tops(
+        &mut h, "Websites", "sites", "website", page.sites, page.users,
+    );
+    findings(&mut h, page.findings, &page.local);
     h.push_str("<h2>Settings</h2>\n<table>\n");
     for (name, value) in &page.settings {
         let _ = writeln!(h, "<tr><th>{name}</th><td>{}</td></tr>", escape(value));
     }
-    h.push_str("</table>\n<p class=\"muted\">Written by sessionstat. The numbers are those of sessions, daily_user and findings in this folder.</p>\n</body>\n</html>\n");
+    h.push_str("</table>\n<p class=\"muted\">Written by sessionstat. The numbers are those of sessions, daily_user, daily_app, daily_site and findings in this folder.</p>\n</body>\n</html>\n");
     w.write_all(h.as_bytes())
 }
 
@@ -215,8 +256,8 @@ fn days(h: &mut String, days: &[DayTotal]) {
             h,
             "<g><title>{}: productive {}, idle {}</title><rect x=\"{x:.1}\" y=\"{yp:.1}\" width=\"{bar:.1}\" height=\"{:.1}\" fill=\"{PRODUCTIVE}\"/><rect x=\"{x:.1}\" y=\"{yi:.1}\" width=\"{bar:.1}\" height=\"{:.1}\" fill=\"{IDLE}\"/></g>",
             date(d.day),
-            hms(d.productive),
-            hms(d.idle),
+            human(d.productive),
+            human(d.idle),
             y(0) - yp,
             yp - yi
         );
@@ -287,7 +328,59 @@ fn meaning(kind: &str) -> &'static str {
     }
 }
 
-fn findings(h: &mut String, findings: &[Finding<'_>]) {
+/// One top list as a table.
+fn top_table(h: &mut String, id: &str, what: &str, list: &TopList) {
+    let _ = writeln!(
+        h,
+        "<table class=\"top\" id=\"{id}\">\n<tr><th>{}</th><th class=\"n\">Productive</th></tr>",
+        capitalised(what)
+    );
+    for (key, us) in list {
+        let name = match key {
+            TopKey::Key(k) => format!("<bdi>{}</bdi>", escape(k)),
+            TopKey::Other(n) => format!("<i>other ({n} more)</i>"),
+            TopKey::None => format!("<i>no {what}</i>"),
+        };
+        let _ = writeln!(
+            h,
+            "<tr><td class=\"t\">{name}</td><td class=\"n\">{}</td></tr>",
+            length(*us)
+        );
+    }
+    h.push_str("</table>\n");
+}
+
+fn capitalised(s: &str) -> String {
+    let mut c = s.chars();
+    c.next()
+        .map_or_else(String::new, |f| f.to_uppercase().chain(c).collect())
+}
+
+/// The keys with the most productive time over the window, then per user
+/// (in the users table's order).
+fn tops(h: &mut String, title: &str, id: &str, what: &str, tops: &Tops, users: &[UserTotal<'_>]) {
+    let _ = writeln!(h, "<h2>{title}</h2>");
+    if tops.window.is_empty() {
+        h.push_str("<p>No productive time in the window.</p>\n");
+        return;
+    }
+    top_table(h, id, what, &tops.window);
+    for (i, u) in users.iter().enumerate() {
+        let Some(list) = tops.of_user(&u.user) else {
+            continue;
+        };
+        let _ = writeln!(
+            h,
+            "<details><summary><bdi>{}</bdi> ({})</summary>",
+            escape(u.user.1),
+            u.user.0
+        );
+        top_table(h, &format!("{id}-{i}"), what, list);
+        h.push_str("</details>\n");
+    }
+}
+
+fn findings(h: &mut String, findings: &[Finding<'_>], zone: &Zone) {
     h.push_str("<h2>Findings</h2>\n<table id=\"finding-counts\">\n");
     for kind in KINDS {
         let n = findings.iter().filter(|f| f.kind == kind).count();
@@ -320,8 +413,8 @@ fn findings(h: &mut String, findings: &[Finding<'_>]) {
                 f.meta.session_id,
                 escape(&f.meta.user_name),
                 escape(&f.meta.client_name),
-                time(f.start),
-                time(f.end),
+                time(f.start, zone),
+                time(f.end, zone),
                 length(f.value)
             );
         }
@@ -348,10 +441,22 @@ mod tests {
 
     #[test]
     fn lengths_are_exact_and_names_are_text() {
-        assert_eq!(hms(0), "0:00:00");
-        assert_eq!(hms(3_600_000_000 * 26 + 61_000_000), "26:01:01");
         assert_eq!(hms(1_500_000), "0:00:01.5");
-        assert_eq!(hms(1), "0:00:00.000001");
+        assert_eq!(hms(3_600_000_000 * 26 + 61_000_000), "26:01:01");
+        assert_eq!(human(0), "0 min");
+        assert_eq!(human(1), "< 1 min");
+        assert_eq!(
+            human(3_600_000_000 * 113 + 12 * 60_000_000 + 59_999_999),
+            "113 h 12 min"
+        );
+        assert_eq!(human(59 * 60_000_000), "59 min");
+        assert_eq!(human(3_600_000_000), "1 h 0 min");
+        assert_eq!(length(90_000_000), "<data value=\"90000000\">1 min</data>");
+        let berlin: Zone = "Europe/Berlin".parse().unwrap();
+        assert_eq!(
+            time(1_625_140_800_000_000, &berlin),
+            "<time datetime=\"2021-07-01T12:00:00.000000Z\">2021-07-01 14:00:00 +02:00</time>"
+        );
         assert_eq!(escape("<script>&\"'"), "&lt;script&gt;&amp;&quot;&#39;");
         assert_eq!(
             ratio(1, 3),

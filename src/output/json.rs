@@ -3,9 +3,11 @@
 
 use crate::kernel::SessionStats;
 use crate::model::SessionMeta;
+use crate::rollup::focus::{HourStat, Keys};
 use crate::rollup::hours::HourRow;
 use crate::time::{
-    format_day_start, format_endpoint_date, format_timespan, push_digits, push_dotnet_double, Zone,
+    format_day_start, format_endpoint_date, format_hour_label, format_timespan, push_digits,
+    push_dotnet_double, Zone,
 };
 use serde::Serialize;
 use std::io::{self, Write};
@@ -117,6 +119,56 @@ pub fn write_sessions_get<W: Write>(
         serde_json::to_writer_pretty(&mut w, &rows)?;
     } else {
         serde_json::to_writer(&mut w, &rows)?;
+    }
+    Ok(())
+}
+
+/// One key's time in an hour of Application or URL Statistics.
+#[derive(Debug, Serialize)]
+struct StatItem<'a> {
+    duration: String,
+    key: &'a str,
+}
+
+/// One (session, hour) object of Application or URL Statistics (SPEC 13.3).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct StatObject<'a> {
+    data: Vec<StatItem<'a>>,
+    session_id: i32,
+    time_of_day: String,
+}
+
+/// Application (or URL) Statistics: a bare array of `stats`' objects, in
+/// their order; `stats[i].at` indexes `selection`. Compact or indented as
+/// `Response::write`.
+pub fn write_hour_stats<W: Write>(
+    mut w: W,
+    stats: &[HourStat],
+    metas: &[SessionMeta],
+    selection: &[SessionStats],
+    keys: &Keys,
+    pretty: bool,
+) -> io::Result<()> {
+    let objects: Vec<StatObject<'_>> = stats
+        .iter()
+        .map(|s| StatObject {
+            data: s
+                .data
+                .iter()
+                .map(|&(us, key)| StatItem {
+                    duration: format_timespan(us),
+                    key: keys.text(key),
+                })
+                .collect(),
+            session_id: metas[selection[s.at].session as usize].session_id,
+            time_of_day: format_hour_label(s.day, s.hour, s.offset),
+        })
+        .collect();
+    if pretty {
+        serde_json::to_writer_pretty(&mut w, &objects)?;
+    } else {
+        serde_json::to_writer(&mut w, &objects)?;
     }
     Ok(())
 }

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 /// The files a report writes in its folder besides the pages; the last,
 /// `rejects.ndjson`, only without `--rejects`.
-pub const OWN_FILES: [&str; 15] = [
+pub const OWN_FILES: [&str; 21] = [
     "report.html",
     "sessions.parquet",
     "sessions.csv",
@@ -22,6 +22,12 @@ pub const OWN_FILES: [&str; 15] = [
     "productivity.json",
     "daily_client.parquet",
     "daily_client.csv",
+    "apps.json",
+    "urls.json",
+    "daily_app.parquet",
+    "daily_app.csv",
+    "daily_site.parquet",
+    "daily_site.csv",
     "ids.csv",
     "summary.json",
     "rejects.ndjson",

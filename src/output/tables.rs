@@ -6,6 +6,7 @@ use crate::ids::IdKeys;
 use crate::kernel::SessionStats;
 use crate::model::SessionMeta;
 use crate::rollup::findings::Finding;
+use crate::rollup::focus::FocusRow;
 use crate::rollup::hours::HourRow;
 use crate::rollup::{ClientKey, DailyRow, UserKey};
 use crate::time::{push_digits, push_wall_time, US_PER_DAY};
@@ -127,6 +128,32 @@ pub fn user_frame(rows: &[DailyRow<UserKey>], keys: IdKeys) -> PolarsResult<Data
         df.with_column(Column::new("user_key".into(), k))?;
     }
     Ok(df)
+}
+
+/// `daily_app` or `daily_site` (SPEC 13.5), the key's column named
+/// `column`; with user keys, `user_key` after the other columns.
+pub fn focus_frame(rows: &[FocusRow], column: &str, keys: IdKeys) -> PolarsResult<DataFrame> {
+    let days: Vec<i32> = rows.iter().map(|r| r.day as i32).collect();
+    let ints = |f: &dyn Fn(&FocusRow) -> i64| rows.iter().map(f).collect::<Vec<i64>>();
+    let mut cols = vec![
+        Column::new("day".into(), days).cast(&DataType::Date)?,
+        Column::new("user_id".into(), ints(&|r| i64::from(r.user.0))),
+        Column::new(
+            "user_name".into(),
+            rows.iter().map(|r| r.user.1).collect::<Vec<&str>>(),
+        ),
+        Column::new(
+            column.into(),
+            rows.iter().map(|r| r.key).collect::<Vec<Option<&str>>>(),
+        ),
+        Column::new("sessions".into(), ints(&|r| r.sessions)),
+        Column::new("productive_us".into(), ints(&|r| r.productive)),
+    ];
+    if keys.user {
+        let k: Vec<&str> = rows.iter().map(|r| r.user.2.unwrap_or("")).collect();
+        cols.push(Column::new("user_key".into(), k));
+    }
+    DataFrame::new(rows.len(), cols)
 }
 
 /// `hourly_user` (SPEC 8.3); with user keys, `user_key` after the other columns.

@@ -14,21 +14,24 @@ pub mod summary;
 
 use crate::config::{Config, ReportPlan};
 use crate::engine::{self, Outcome, Parts};
+use crate::ids::IdKeys;
 use crate::kernel::{self, SessionStats};
 use crate::load::BadRow;
 use crate::model::SessionMeta;
 use crate::output::html;
-use crate::output::json::{write_productivity, Response};
+use crate::output::json::{write_hour_stats, write_productivity, Response};
 use crate::output::rejects::{self, write_rejects};
 use crate::output::staging::Staging;
 use crate::output::tables::{
-    client_frame, findings_frame, hourly_frame, sessions_frame, user_frame, write_csv,
+    client_frame, findings_frame, focus_frame, hourly_frame, sessions_frame, user_frame, write_csv,
     write_parquet, Frames,
 };
 use crate::progress::Progress;
 use crate::request::Request;
 use crate::rollup::findings::{findings, Finding, KINDS};
+use crate::rollup::focus::{daily_focus, hour_stats, Keys, Tops, Which};
 use crate::rollup::hours::{hourly_users, productivity};
+use crate::rollup::SessionParts;
 use crate::rollup::{daily_clients, daily_users, day_totals, user_totals, DayTotal};
 use anyhow::Result;
 use rayon::prelude::*;
@@ -123,6 +126,8 @@ pub fn write_folder(
     }
     let keys = cfg.load.id_keys;
     let parts = std::mem::take(&mut outcome.parts);
+    let focus = [outcome.keys(Which::App), outcome.keys(Which::Site)];
+    let focus = &focus;
     let (metas, selection) = (&outcome.metas, &outcome.stats);
     let pages = page_count(selection, request);
     // The pages on one side, the tables on the other. A table is added up
@@ -149,7 +154,7 @@ pub fn write_folder(
             write_pages(&staging, metas, selection, pages, request, cfg, pretty)
                 .inspect(|_| crate::trace::stage("pages written"))
         },
-        move || -> Result<(Vec<Finding<'_>>, Vec<DayTotal>)> {
+        move || -> Result<(Vec<Finding<'_>>, Vec<DayTotal>, [Tops; 2])> {
             let outside: Vec<&[_]> = parts.iter().map(|p| p.outside.as_slice()).collect();
             let found = findings(metas, selection, &outside, &cfg.findings);
             drop(outside);
@@ -168,6 +173,16 @@ pub fn write_folder(
                 write_productivity(w, &productivity(&hours), &cfg.zone, pretty)
             })?;
             drop(hours);
+            let tops = focus_files(
+                staged,
+                &write_table,
+                focus,
+                selection,
+                metas,
+                &parts,
+                pretty,
+                keys,
+            )?;
             let clients = daily_clients(metas, selection, &parts);
             drop(parts);
             write_table("daily_client", clients.len(), &|r| {
@@ -177,17 +192,18 @@ pub fn write_folder(
             write_table("sessions", selection.len(), &|r| {
                 sessions_frame(metas, &selection[r], keys)
             })?;
-            Ok((found, days))
+            Ok((found, days, tops))
         },
     );
     paged?;
-    let (found, days) = tabled?;
+    let (found, days, tops) = tabled?;
     crate::trace::stage("files written");
     let users = user_totals(metas, selection);
     let page = html::Page {
         start: request.start,
         end: request.end,
         zone: cfg.zone.to_string(),
+        local: cfg.zone,
         settings: summary::page_settings(request, cfg),
         counts: vec![
             ("Events read", outcome.rows_read),
@@ -198,6 +214,8 @@ pub fn write_folder(
         days: &days,
         users: &users,
         findings: &found,
+        apps: &tops[0],
+        sites: &tops[1],
     };
     staging.write("report.html", |w| html::write_html(w, &page))?;
     crate::trace::stage("report.html written");
@@ -220,6 +238,40 @@ pub fn write_folder(
     let written = staging.commit()?;
     crate::trace::stage("committed");
     Ok((written, pages))
+}
+
+/// Writes Application and URL Statistics for the window (`apps.json`,
+/// `urls.json`) and `daily_app`/`daily_site` (SPEC 13.5); returns what the
+/// page shows of each: the keys with the most time.
+#[allow(clippy::too_many_arguments)]
+fn focus_files(
+    staging: &Staging,
+    write_table: &(dyn Fn(&str, usize, &Frames) -> Result<()> + Sync),
+    focus: &[Keys; 2],
+    selection: &[SessionStats],
+    metas: &[SessionMeta],
+    parts: &[SessionParts],
+    pretty: bool,
+    keys: IdKeys,
+) -> Result<[Tops; 2]> {
+    let mut tops: [Tops; 2] = Default::default();
+    for (i, (keyed, json, table, column)) in [
+        (&focus[0], "apps.json", "daily_app", "app"),
+        (&focus[1], "urls.json", "daily_site", "site"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let stats = hour_stats(parts, keyed);
+        staging.write(json, |w| {
+            write_hour_stats(w, &stats, metas, selection, keyed, pretty)
+        })?;
+        drop(stats);
+        let rows = daily_focus(metas, selection, parts, keyed);
+        write_table(table, rows.len(), &|r| focus_frame(&rows[r], column, keys))?;
+        tops[i] = Tops::of(&rows);
+    }
+    Ok(tops)
 }
 
 /// Pages to write: every page of the selection; an empty selection (or a

@@ -78,6 +78,8 @@ pub struct RunningDays {
     pub(crate) hours: hours::RunningHours,
     /// Productive time outside work hours (findings).
     pub(crate) outside: RunningOutside,
+    /// Productive time with a foreground, per hour block (SPEC 13).
+    pub(crate) focus: focus::RunningFocus,
 }
 
 impl RunningDays {
@@ -89,6 +91,7 @@ impl RunningDays {
             days,
             hours: self.hours.take().hours,
             outside: std::mem::take(&mut self.outside.parts),
+            focus: self.focus.take(),
         }
     }
 
@@ -123,12 +126,21 @@ impl DayParts for RunningDays {
         &mut self,
         prev: Option<i64>,
         key: i64,
+        foreground: Focus,
         idle_after: Option<Micros>,
         starts: &mut DayStarts,
     ) {
         let t = ts_of(key);
         self.hours
-            .add_event(prev, key, idle_after, &mut starts.hours);
+            .add_event(prev, key, foreground, idle_after, &mut starts.hours);
+        if foreground != NO_FOCUS {
+            if let Some(prev) = prev {
+                if productive(prev, t - ts_of(prev), idle_after) {
+                    self.focus
+                        .add_span(ts_of(prev), t, foreground, &mut starts.hours);
+                }
+            }
+        }
         // The usual case: the span stays in the day of the event before it.
         if let (Some(prev), Some(part)) = (prev, self.current.as_mut()) {
             if t < self.end {
@@ -215,9 +227,24 @@ pub fn stored_parts<D: DayParts>(
             |starts, st| {
                 let mut parts = D::default();
                 let mut prev = None;
-                for &k in g.window(st) {
-                    parts.add_event(prev, k, idle_after, starts);
-                    prev = Some(k);
+                match &g.focus {
+                    None => {
+                        for &k in g.window(st) {
+                            parts.add_event(prev, k, NO_FOCUS, idle_after, starts);
+                            prev = Some(k);
+                        }
+                    }
+                    Some(focus) => {
+                        // The foreground follows every event of the
+                        // session, those before the window too (SPEC 13.1).
+                        let focus = &focus[st.session as usize];
+                        let mut fg = focus[..st.lo].iter().fold(NO_FOCUS, |fg, &f| follow(fg, f));
+                        for (&k, &f) in g.window(st).iter().zip(&focus[st.lo..st.hi]) {
+                            parts.add_event(prev, k, fg, idle_after, starts);
+                            fg = follow(fg, f);
+                            prev = Some(k);
+                        }
+                    }
                 }
                 take(&mut parts)
             },
@@ -437,7 +464,7 @@ mod tests {
         let mut starts = DayStarts::new(zone, work);
         let mut prev = None;
         for &k in &keys {
-            days.add_event(prev, k, Some(15 * US_PER_MIN), &mut starts);
+            days.add_event(prev, k, NO_FOCUS, Some(15 * US_PER_MIN), &mut starts);
             prev = Some(k);
         }
         assert_eq!(days.take().outside, want);
@@ -525,7 +552,7 @@ mod tests {
                 let mut running = Running::<RunningDays>::default();
                 let mut starts = DayStarts::new(zone, work);
                 for &k in &keys {
-                    running.add(k, &settings, &mut starts);
+                    running.add(k, NO_FOCUS, &settings, &mut starts);
                 }
                 let g =
                     Grouped::from_rows(&vec![0; keys.len()], &keys, vec![SessionMeta::example(1)]);
@@ -544,6 +571,7 @@ mod tests {
                                 &work,
                                 settings.idle_after,
                             ),
+                            focus: Vec::new(),
                         }
                     })
                     .collect();
@@ -566,7 +594,7 @@ mod tests {
                 let mut alone = Running::<hours::RunningHours>::default();
                 let mut cuts = HourCuts::new(zone);
                 for &k in &keys {
-                    alone.add(k, &settings, &mut cuts);
+                    alone.add(k, NO_FOCUS, &settings, &mut cuts);
                 }
                 let hours_of = |p: &[SessionParts]| -> Vec<Vec<HourPart>> {
                     p.iter().map(|p| p.hours.clone()).collect()

@@ -7,7 +7,7 @@
 use super::{SessionParts, UserKey};
 use crate::kernel::span::productive;
 use crate::kernel::{DayParts, Grouped, SessionStats};
-use crate::model::{ts_of, SessionMeta};
+use crate::model::{ts_of, Focus, SessionMeta};
 use crate::time::{HourBlock, Micros, Zone};
 use rayon::prelude::*;
 
@@ -39,6 +39,11 @@ impl HourCuts {
     /// The zone's offset at `t`, in microseconds.
     pub(super) fn offset_us(&self, t: Micros) -> Micros {
         i64::from(self.zone.offset_at(t)) * crate::time::US_PER_SEC
+    }
+
+    /// The zone's offset at `t`, in seconds.
+    pub(crate) fn offset_secs(&self, t: Micros) -> i32 {
+        self.zone.offset_at(t)
     }
 
     pub(crate) fn block(&mut self, t: Micros) -> HourBlock {
@@ -116,6 +121,7 @@ impl DayParts for RunningHours {
         &mut self,
         prev: Option<i64>,
         key: i64,
+        _: Focus,
         idle_after: Option<Micros>,
         cuts: &mut HourCuts,
     ) {

@@ -9,11 +9,12 @@ mod days;
 
 pub use days::*;
 pub mod findings;
+pub mod focus;
 pub mod hours;
 
 use crate::kernel::span::productive;
 use crate::kernel::{DayParts, Grouped, SessionStats};
-use crate::model::{ts_of, SessionMeta};
+use crate::model::{follow, ts_of, Focus, SessionMeta, NO_FOCUS};
 pub use crate::time::{day_start, local_day};
 use crate::time::{Micros, Zone};
 use findings::{OutsidePart, RunningOutside, WorkHours};
@@ -28,6 +29,8 @@ pub struct SessionParts {
     pub days: Vec<DayPart>,
     pub hours: Vec<HourPart>,
     pub outside: Vec<OutsidePart>,
+    /// Productive time with a foreground (SPEC 13), per hour block.
+    pub focus: Vec<focus::FocusPart>,
 }
 
 /// What a run computes per selected session besides its answer.

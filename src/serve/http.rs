@@ -142,7 +142,7 @@ async fn respond(state: &State, req: Request<Body>) -> Response {
             return error(
                 StatusCode::NOT_FOUND,
                 &format!(
-                    "no endpoint {}; the endpoints are POST and GET /ekranapi/sessions, GET /ekranapi/user/getproductivity",
+                    "no endpoint {}; the endpoints are POST and GET /ekranapi/sessions, GET /ekranapi/user/getproductivity, GET /ekranapi/statistics/getapp and /geturl",
                     req.uri().path()
                 ),
             )

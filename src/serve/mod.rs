@@ -1,5 +1,5 @@
 //! `sessionstat serve` (SPEC 12): the inputs loaded once into a snapshot,
-//! the three endpoints answered over HTTP(S) from it; SIGHUP or `--watch`
+//! the five endpoints answered over HTTP(S) from it; SIGHUP or `--watch`
 //! loads them again and swaps the new snapshot in whole, SIGTERM (or
 //! Ctrl-C) stops taking connections and lets open requests finish.
 //!

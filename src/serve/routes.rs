@@ -3,8 +3,11 @@
 
 use super::snapshot::Snapshot;
 use crate::kernel::{SessionStats, Settings};
-use crate::output::json::{write_productivity, write_sessions_get, Response as Page};
+use crate::output::json::{
+    write_hour_stats, write_productivity, write_sessions_get, Response as Page,
+};
 use crate::request::{RawRequest, RequestError};
+use crate::rollup::focus::{hour_stats, session_focus};
 use crate::rollup::hours::{self, HourCuts};
 use crate::rollup::SessionParts;
 use axum::http::Method;
@@ -15,6 +18,10 @@ pub enum Route {
     SessionsPost,
     SessionsGet,
     Productivity,
+    /// Application Statistics (SPEC 13.3).
+    Apps,
+    /// URL Statistics (SPEC 13.4).
+    Urls,
 }
 
 /// The path's endpoint and whether the method fits it: `Err(None)` for an
@@ -29,6 +36,14 @@ pub fn route(method: &Method, path: &str) -> Result<Route, Option<&'static str>>
         },
         "/ekranapi/user/getproductivity" => match *method {
             Method::GET => Ok(Route::Productivity),
+            _ => Err(Some("GET")),
+        },
+        "/ekranapi/statistics/getapp" => match *method {
+            Method::GET => Ok(Route::Apps),
+            _ => Err(Some("GET")),
+        },
+        "/ekranapi/statistics/geturl" => match *method {
+            Method::GET => Ok(Route::Urls),
             _ => Err(Some("GET")),
         },
         _ => Err(None),
@@ -72,9 +87,11 @@ impl Snapshot {
                 out.reserve(360 * page.len() + 32);
                 Page::new(&self.index.metas, &page, sel.total(), zone).write(&mut out, false)
             }
-            Route::SessionsGet | Route::Productivity => {
+            Route::SessionsGet | Route::Productivity | Route::Apps | Route::Urls => {
                 let name = match route {
                     Route::SessionsGet => "Sessions (Get)",
+                    Route::Apps => "Application Statistics",
+                    Route::Urls => "URL Statistics",
                     _ => "User Productivity",
                 };
                 let raw = RawRequest::from_query(
@@ -88,6 +105,14 @@ impl Snapshot {
                 if route == Route::SessionsGet {
                     out.reserve(200 * all.len() + 2);
                     write_sessions_get(&mut out, &self.index.metas, &all, zone, false)
+                } else if matches!(route, Route::Apps | Route::Urls) {
+                    let keys = match route {
+                        Route::Apps => &self.apps,
+                        _ => &self.sites,
+                    };
+                    let parts = self.focus_parts(&all);
+                    let stats = hour_stats(&parts, keys);
+                    write_hour_stats(&mut out, &stats, &self.index.metas, &all, keys, false)
                 } else {
                     let parts = self.hour_parts(&all);
                     let hourly = hours::hourly_users(&self.index.metas, &all, &parts);
@@ -105,6 +130,31 @@ impl Snapshot {
             end,
             idle_after: self.index.idle_after,
         }
+    }
+
+    /// Each selected session's focus parts in the window (none without
+    /// the columns).
+    fn focus_parts(&self, selection: &[SessionStats]) -> Vec<SessionParts> {
+        let mut cuts = HourCuts::new(self.zone);
+        selection
+            .iter()
+            .map(|st| {
+                let focus = match self.index.session(st.session) {
+                    (keys, Some(focus)) => session_focus(
+                        keys,
+                        focus,
+                        (st.lo, st.hi),
+                        self.index.idle_after,
+                        &mut cuts,
+                    ),
+                    (_, None) => Vec::new(),
+                };
+                SessionParts {
+                    focus,
+                    ..SessionParts::default()
+                }
+            })
+            .collect()
     }
 
     /// Each selected session's hour parts: kept ones for a session the

@@ -5,13 +5,14 @@
 //! from it alone. A failed reload keeps the old one and says why.
 
 use super::auth::read_keys;
-use super::auth::Keys;
+use super::auth::Keys as ApiKeys;
 use crate::config::Config;
 use crate::engine::load_kept;
 use crate::kernel::index::Index;
 use crate::kernel::{select, Settings};
 use crate::output::rejects;
 use crate::progress::Progress;
+use crate::rollup::focus::{Keys, Which};
 use crate::rollup::hours::{hour_parts, HourPart};
 use crate::stamp::Stamp;
 use crate::time::Zone;
@@ -31,6 +32,9 @@ pub struct Snapshot {
     /// Per session (as indexed), the hour parts of its whole span: a
     /// session the window does not clip needs no look at its events.
     pub hours: Vec<Vec<HourPart>>,
+    /// The keys of Application and URL Statistics (SPEC 13.6).
+    pub apps: Keys,
+    pub sites: Keys,
 }
 
 /// What reloads the snapshot: SIGHUP (caught from the start), and with
@@ -47,7 +51,7 @@ pub struct Reloads {
 /// and the accepted keys.
 pub struct Live {
     pub snapshot: ArcSwap<Snapshot>,
-    pub keys: ArcSwap<Keys>,
+    pub keys: ArcSwap<ApiKeys>,
 }
 
 /// What `--watch` compares: each input file's path and fingerprint, after
@@ -85,6 +89,8 @@ pub fn load(base: &Config) -> Result<(Snapshot, Seen)> {
         index: Index::new(g, cfg.idle_after),
         zone: cfg.zone,
         hours,
+        apps: Keys::new(Which::App, &kept.focus[0]),
+        sites: Keys::new(Which::Site, &kept.focus[1]),
     };
     Ok((snapshot, seen(&cfg)))
 }

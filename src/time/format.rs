@@ -114,6 +114,25 @@ pub fn format_day_start(zone: &Zone, day: i64) -> String {
     s
 }
 
+/// A local hour as Application and URL Statistics write `timeOfDay` (SPEC
+/// 13.3): `YYYY-MM-DDTHH:00:00` and the offset in force (in seconds, printed
+/// in whole minutes as every endpoint date is).
+pub fn format_hour_label(day: i64, hour: u8, offset_secs: i32) -> String {
+    let mut buf = Vec::with_capacity(25);
+    push_wall_time(
+        &mut buf,
+        day * US_PER_DAY + i64::from(hour) * US_PER_HOUR,
+        b'T',
+    );
+    buf.truncate(19);
+    let minutes = printed_offset_minutes(offset_secs);
+    buf.push(if minutes < 0 { b'-' } else { b'+' });
+    push_digits(&mut buf, minutes.abs() / 60, 2);
+    buf.push(b':');
+    push_digits(&mut buf, minutes.abs() % 60, 2);
+    String::from_utf8(buf).expect("ascii")
+}
+
 /// A double as .NET (Core 3.0 and later) writes it: the shortest digits
 /// that read back as the same double; scientific with an upper-case `E`, a
 /// sign and at least two exponent digits when the decimal exponent is below

@@ -228,7 +228,7 @@ pub fn timestamp(e: &str, ty: Ty) -> TimeExprs {
 pub fn parsed_file(
     f: usize,
     view: &str,
-    cols: &[Option<(String, Ty)>; 7],
+    cols: &[Option<(String, Ty)>; Canon::ALL.len()],
     file_label: &str,
     blank: &str,
 ) -> String {

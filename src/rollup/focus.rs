@@ -1,0 +1,493 @@
+//! What people worked on (SPEC 13): each productive span's time goes to the
+//! session's foreground as it stood after the span's first event, cut at
+//! the hour blocks of 8.2 (local hour starts and offset changes). From
+//! those parts come Application and URL Statistics (per session and hour,
+//! 13.3-13.4) and `daily_app`/`daily_site` (per day and user, 13.5).
+//!
+//! Only time with a foreground is kept as parts; a day's time without an
+//! application (or a site) is its productive time less the parts that have
+//! one, so the tables add up to `daily_user` by construction, and a log
+//! without the columns costs nothing in the pass over its spans.
+
+use super::hours::{HourCuts, Users};
+use super::{SessionParts, UserKey};
+use crate::kernel::span::productive;
+use crate::kernel::SessionStats;
+use crate::model::{app_of, follow, ts_of, url_of, Focus, SessionMeta, NOT_GIVEN, NO_FOCUS};
+use crate::time::{Micros, US_PER_HOUR, US_PER_SEC};
+use rayon::prelude::*;
+use std::borrow::Cow;
+use std::sync::Arc;
+
+/// A session's productive time in one hour block with one foreground.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FocusPart {
+    /// The block's local day number and hour, and the zone's offset there
+    /// in seconds: what 13.3 calls its hour.
+    pub day: i64,
+    pub hour: u8,
+    pub offset: i32,
+    pub foreground: Focus,
+    pub productive: Micros,
+}
+
+impl FocusPart {
+    /// The instant `timeOfDay` denotes: the local hour's start in this offset.
+    pub fn label_instant(&self) -> Micros {
+        (self.day * 24 + i64::from(self.hour)) * US_PER_HOUR - i64::from(self.offset) * US_PER_SEC
+    }
+}
+
+/// A session's focus parts built as its spans arrive in time order: one
+/// part per (hour block, foreground), whatever the order of switches
+/// within the hour.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RunningFocus {
+    parts: Vec<FocusPart>,
+    /// The parts of the block met last are `parts[block_first..]`.
+    block_first: usize,
+    /// That block's end, day, hour and offset.
+    end: Micros,
+    block: (i64, u8, i32),
+}
+
+impl RunningFocus {
+    /// The parts, in time order of their blocks; leaves none behind.
+    pub fn take(&mut self) -> Vec<FocusPart> {
+        self.block_first = 0;
+        std::mem::take(&mut self.parts)
+    }
+
+    /// Adds the productive span `[from, to)` with foreground `fg`.
+    #[inline]
+    pub fn add_span(&mut self, from: Micros, to: Micros, fg: Focus, cuts: &mut HourCuts) {
+        let mut at = from;
+        while at < to {
+            if self.parts.is_empty() || at >= self.end {
+                let b = cuts.block(at);
+                self.block_first = self.parts.len();
+                self.end = b.end;
+                self.block = (b.day, b.hour, cuts.offset_secs(b.from));
+            }
+            let cut = to.min(self.end);
+            match self.parts[self.block_first..]
+                .iter_mut()
+                .find(|p| p.foreground == fg)
+            {
+                Some(p) => p.productive += cut - at,
+                None => {
+                    let (day, hour, offset) = self.block;
+                    self.parts.push(FocusPart {
+                        day,
+                        hour,
+                        offset,
+                        foreground: fg,
+                        productive: cut - at,
+                    });
+                }
+            }
+            at = cut;
+        }
+    }
+}
+
+/// One session's focus parts in a window: `keys[lo..hi]` are its events
+/// inside it, `focus` every event's cells, the foreground followed from
+/// its first event (SPEC 13.1).
+pub fn session_focus(
+    keys: &[i64],
+    focus: &[Focus],
+    (lo, hi): (usize, usize),
+    idle_after: Option<Micros>,
+    cuts: &mut HourCuts,
+) -> Vec<FocusPart> {
+    let mut fg = focus[..lo].iter().fold(NO_FOCUS, |fg, &f| follow(fg, f));
+    let mut parts = RunningFocus::default();
+    for i in lo..hi {
+        fg = follow(fg, focus[i]);
+        if let Some(&next) = keys.get(i + 1).filter(|_| i + 1 < hi) {
+            let (from, to) = (ts_of(keys[i]), ts_of(next));
+            if fg != NO_FOCUS && productive(keys[i], to - from, idle_after) {
+                parts.add_span(from, to, fg, cuts);
+            }
+        }
+    }
+    parts.take()
+}
+
+/// The site of a URL (SPEC 13.2).
+pub fn site_of(url: &str) -> Cow<'_, str> {
+    let rest = url.find("://").map_or(url, |i| &url[i + 3..]);
+    let mut host = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
+    if let Some(i) = host.rfind('@') {
+        host = &host[i + 1..];
+    }
+    if let Some(i) = host.rfind(':') {
+        let port = &host[i + 1..];
+        // A colon inside an IPv6 literal's brackets is no port's.
+        let bracketed = host[..i].contains('[') && !host[..i].contains(']');
+        if !bracketed && port.bytes().all(|b| b.is_ascii_digit()) {
+            host = &host[..i];
+        }
+    }
+    let lower = host.to_ascii_lowercase();
+    let site = lower.strip_prefix("www.").unwrap_or(&lower);
+    if site.is_empty() {
+        Cow::Borrowed(url)
+    } else {
+        Cow::Owned(site.to_string())
+    }
+}
+
+/// Which half of the foreground a table is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Which {
+    /// The application (`getapp`, `daily_app`).
+    App,
+    /// The site of the URL (`geturl`, `daily_site`).
+    Site,
+}
+
+/// The keys of one table: their texts, each id of the foreground's half
+/// mapped to its key, and each key's rank in code point order.
+pub struct Keys {
+    pub texts: Vec<Arc<str>>,
+    /// Per app (or url) id, its key.
+    of: Vec<u32>,
+    /// Per key, its rank among the texts in code point order.
+    rank: Vec<u32>,
+    which: Which,
+}
+
+impl Keys {
+    /// From a run's texts by id (`app` or `url`, as `which` says).
+    pub fn new(which: Which, texts: &[Arc<str>]) -> Keys {
+        let (texts, of): (Vec<Arc<str>>, Vec<u32>) = match which {
+            Which::App => (texts.to_vec(), (0..texts.len() as u32).collect()),
+            Which::Site => {
+                let mut ids: std::collections::HashMap<Arc<str>, u32> = Default::default();
+                let mut sites: Vec<Arc<str>> = Vec::new();
+                let of = texts
+                    .iter()
+                    .map(|url| {
+                        let site: Arc<str> = site_of(url).into();
+                        *ids.entry(site.clone()).or_insert_with(|| {
+                            sites.push(site);
+                            sites.len() as u32 - 1
+                        })
+                    })
+                    .collect();
+                (sites, of)
+            }
+        };
+        let mut order: Vec<u32> = (0..texts.len() as u32).collect();
+        order.sort_unstable_by(|&a, &b| texts[a as usize].cmp(&texts[b as usize]));
+        let mut rank = vec![0; texts.len()];
+        for (r, &k) in order.iter().enumerate() {
+            rank[k as usize] = r as u32;
+        }
+        Keys {
+            texts,
+            of,
+            rank,
+            which,
+        }
+    }
+
+    /// The key of a foreground, `NOT_GIVEN` for none.
+    #[inline]
+    pub fn key(&self, fg: Focus) -> u32 {
+        let half = match self.which {
+            Which::App => app_of(fg),
+            Which::Site => url_of(fg),
+        };
+        match half {
+            NOT_GIVEN => NOT_GIVEN,
+            id => self.of[id as usize],
+        }
+    }
+
+    pub fn text(&self, key: u32) -> &str {
+        &self.texts[key as usize]
+    }
+}
+
+/// One object of Application (or URL) Statistics: a selected session's
+/// productive time per key in one hour, largest first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HourStat {
+    /// The session's place in the selection.
+    pub at: usize,
+    pub day: i64,
+    pub hour: u8,
+    pub offset: i32,
+    /// (productive time, key), by time descending, then key text.
+    pub data: Vec<(Micros, u32)>,
+}
+
+/// Application (or URL) Statistics for a selection (SPEC 13.3, 13.4): per
+/// session in selection order, per hour in order of the instant its label
+/// denotes, the keys with productive time.
+pub fn hour_stats(parts: &[SessionParts], keys: &Keys) -> Vec<HourStat> {
+    parts
+        .par_iter()
+        .enumerate()
+        .flat_map_iter(|(at, p)| {
+            let mut out: Vec<HourStat> = Vec::new();
+            for block in p
+                .focus
+                .chunk_by(|a, b| (a.day, a.hour, a.offset) == (b.day, b.hour, b.offset))
+            {
+                let mut data: Vec<(Micros, u32)> = Vec::new();
+                for part in block {
+                    let key = keys.key(part.foreground);
+                    if key == NOT_GIVEN {
+                        continue;
+                    }
+                    match data.iter_mut().find(|d| d.1 == key) {
+                        Some(d) => d.0 += part.productive,
+                        None => data.push((part.productive, key)),
+                    }
+                }
+                data.retain(|d| d.0 > 0);
+                if data.is_empty() {
+                    continue;
+                }
+                data.sort_unstable_by(|a, b| {
+                    b.0.cmp(&a.0)
+                        .then_with(|| keys.text(a.1).cmp(keys.text(b.1)))
+                });
+                let first = block[0];
+                out.push(HourStat {
+                    at,
+                    day: first.day,
+                    hour: first.hour,
+                    offset: first.offset,
+                    data,
+                });
+            }
+            let instant = |s: &HourStat| {
+                (s.day * 24 + i64::from(s.hour)) * US_PER_HOUR - i64::from(s.offset) * US_PER_SEC
+            };
+            out.sort_by_key(instant);
+            out
+        })
+        .collect()
+}
+
+/// One row of `daily_app` or `daily_site` (SPEC 13.5).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FocusRow<'a> {
+    pub day: i64,
+    pub user: UserKey<'a>,
+    /// The key's text; `None` for time without one.
+    pub key: Option<&'a str>,
+    /// Sessions with productive time in this key that day.
+    pub sessions: i64,
+    pub productive: Micros,
+}
+
+/// `daily_app` (or `daily_site`): each selected session's productive time
+/// per local day and key, added up per (day, user, key); ordered by day,
+/// user (id, name), then key by code point, none last.
+pub fn daily_focus<'a>(
+    metas: &'a [SessionMeta],
+    selection: &[SessionStats],
+    parts: &[SessionParts],
+    keys: &'a Keys,
+) -> Vec<FocusRow<'a>> {
+    let user_of = |st: &SessionStats| -> UserKey<'a> {
+        let m = &metas[st.session as usize];
+        (m.user_id, m.user_name.as_str(), m.user_key.as_deref())
+    };
+    let users_of: Vec<UserKey<'a>> = selection.par_iter().map(user_of).collect();
+    let users = Users::new(&users_of);
+    // Per session, its (day, key rank) sums, then the day's time without one.
+    let mut all: Vec<(i64, u32, u32, Micros)> = users_of
+        .par_iter()
+        .zip(parts)
+        .flat_map_iter(|(user, p)| {
+            let column = users.by_id.binary_search(user).expect("a user") as u32;
+            let mut mine: Vec<(i64, u32, Micros)> = p
+                .focus
+                .iter()
+                .filter_map(|f| {
+                    let key = keys.key(f.foreground);
+                    (key != NOT_GIVEN).then(|| (f.day, keys.rank[key as usize], f.productive))
+                })
+                .collect();
+            mine.sort_unstable_by_key(|e| (e.0, e.1));
+            let mut merged: Vec<(i64, u32, u32, Micros)> = Vec::new();
+            for (day, rank, us) in mine {
+                match merged.last_mut() {
+                    Some(m) if (m.0, m.2) == (day, rank) => m.3 += us,
+                    _ => merged.push((day, column, rank, us)),
+                }
+            }
+            let mut out: Vec<(i64, u32, u32, Micros)> = Vec::new();
+            let mut keyed = merged.iter().peekable();
+            for d in &p.days {
+                let mut with_key = 0;
+                while let Some(m) = keyed.next_if(|m| m.0 == d.day) {
+                    with_key += m.3;
+                    out.push(*m);
+                }
+                if d.productive > with_key {
+                    out.push((d.day, column, u32::MAX, d.productive - with_key));
+                }
+            }
+            debug_assert!(keyed.next().is_none(), "every part's day has a day part");
+            out.retain(|e| e.3 > 0);
+            out.into_iter()
+        })
+        .collect();
+    all.par_sort_unstable_by_key(|e| (e.0, e.1, e.2));
+    let mut by_rank: Vec<u32> = vec![0; keys.rank.len()];
+    for (k, &r) in keys.rank.iter().enumerate() {
+        by_rank[r as usize] = k as u32;
+    }
+    let mut rows: Vec<FocusRow<'a>> = Vec::new();
+    let mut last = None;
+    for (day, column, rank, us) in all {
+        if last == Some((day, column, rank)) {
+            let row = rows.last_mut().expect("a row");
+            row.sessions += 1;
+            row.productive += us;
+            continue;
+        }
+        last = Some((day, column, rank));
+        rows.push(FocusRow {
+            day,
+            user: users.by_id[column as usize],
+            key: (rank != u32::MAX).then(|| keys.text(by_rank[rank as usize])),
+            sessions: 1,
+            productive: us,
+        });
+    }
+    rows
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sites_follow_spec_13_2() {
+        for (url, site) in [
+            ("https://www.Example.com:8443/a?b#c", "example.com"),
+            ("http://user:pw@Mail.example.org/inbox", "mail.example.org"),
+            ("example.com/path", "example.com"),
+            ("HTTPS://WWW.WWW.example.com", "www.example.com"),
+            ("http://[::1]:8080/x", "[::1]"),
+            ("http://[fe80::1]/", "[fe80::1]"),
+            ("http://host:/", "host"),
+            ("http://host:80a/", "host:80a"),
+            ("about:blank", "about:blank"),
+            ("file:///C:/x.pdf", "file:///C:/x.pdf"),
+            ("https://www./", "https://www./"),
+            ("news.ycombinator.com?id=1", "news.ycombinator.com"),
+            ("https://a@b@c.com#x", "c.com"),
+            ("  Spaced.com ", "  spaced.com "),
+        ] {
+            assert_eq!(site_of(url), site, "{url}");
+        }
+    }
+
+    #[test]
+    fn keys_rank_by_code_point_and_sites_merge() {
+        let urls: Vec<Arc<str>> = [
+            "https://b.com/1",
+            "https://a.com",
+            "http://B.com/2",
+            "Z.com",
+        ]
+        .map(Arc::from)
+        .to_vec();
+        let keys = Keys::new(Which::Site, &urls);
+        let texts: Vec<&str> = keys.texts.iter().map(|t| &**t).collect();
+        assert_eq!(texts, ["b.com", "a.com", "z.com"]);
+        assert_eq!(keys.of, [0, 1, 0, 2]);
+        assert_eq!(keys.rank, [1, 0, 2]);
+        assert_eq!(keys.key(crate::model::focus(NOT_GIVEN, 2)), 0);
+        assert_eq!(keys.key(crate::model::focus(5, NOT_GIVEN)), NOT_GIVEN);
+    }
+}
+
+/// How many keys a top list names before its "other" line.
+pub const TOP: usize = 10;
+
+/// One line of a top list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TopKey {
+    Key(String),
+    /// The keys past the first `TOP`, and how many.
+    Other(usize),
+    /// Time without a key.
+    None,
+}
+
+/// A top list: the `TOP` keys with the most time (then by key), one line
+/// for the rest, one for the time without a key; its lines add up to the
+/// whole.
+pub type TopList = Vec<(TopKey, Micros)>;
+
+/// What the page shows of a daily table: its top list over the window and
+/// per user (by user id, name, key).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Tops {
+    pub window: TopList,
+    pub users: Vec<((i32, String, Option<String>), TopList)>,
+}
+
+impl Tops {
+    /// From `daily_focus`'s rows, in their order.
+    pub fn of(rows: &[FocusRow<'_>]) -> Tops {
+        fn list<'a>(rows: impl Iterator<Item = &'a FocusRow<'a>>) -> TopList {
+            let mut by_key: Vec<(Option<&str>, Micros)> = Vec::new();
+            let mut sums: std::collections::HashMap<Option<&str>, Micros> = Default::default();
+            for r in rows {
+                *sums.entry(r.key).or_default() += r.productive;
+            }
+            by_key.extend(sums);
+            let none = by_key.iter().find(|k| k.0.is_none()).map_or(0, |k| k.1);
+            by_key.retain(|k| k.0.is_some());
+            by_key.sort_unstable_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+            let mut out: TopList = by_key
+                .iter()
+                .take(TOP)
+                .map(|k| (TopKey::Key(k.0.unwrap_or_default().to_string()), k.1))
+                .collect();
+            if by_key.len() > TOP {
+                let rest = &by_key[TOP..];
+                out.push((TopKey::Other(rest.len()), rest.iter().map(|k| k.1).sum()));
+            }
+            if none > 0 {
+                out.push((TopKey::None, none));
+            }
+            out
+        }
+        let mut users: Vec<&FocusRow<'_>> = rows.iter().collect();
+        users.sort_by_key(|r| r.user);
+        Tops {
+            window: list(rows.iter()),
+            users: users
+                .chunk_by(|a, b| a.user == b.user)
+                .map(|rows| {
+                    let u = rows[0].user;
+                    (
+                        (u.0, u.1.to_string(), u.2.map(str::to_string)),
+                        list(rows.iter().copied()),
+                    )
+                })
+                .collect(),
+        }
+    }
+
+    /// One user's list.
+    pub fn of_user(&self, user: &UserKey<'_>) -> Option<&TopList> {
+        self.users
+            .binary_search_by(|(u, _)| (u.0, u.1.as_str(), u.2.as_deref()).cmp(user))
+            .ok()
+            .map(|i| &self.users[i].1)
+    }
+}
