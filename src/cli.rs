@@ -386,6 +386,11 @@ pub struct GenerateArgs {
     #[arg(long, value_enum, default_value_t = TimeStyle::Offset)]
     pub time_style: TimeStyle,
 
+    /// Add the app and url columns (SPEC 13): the application in front and the browser's
+    /// address, some events giving only one, some neither.
+    #[arg(long)]
+    pub apps: bool,
+
     /// No closing line on stderr.
     #[arg(short, long)]
     pub quiet: bool,

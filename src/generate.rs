@@ -45,6 +45,49 @@ pub struct GenOptions {
     pub style: TimeStyle,
     pub format: Format,
     pub out: PathBuf,
+    /// Write the `app` and `url` columns too (SPEC 13).
+    pub apps: bool,
+}
+
+const APPS: [&str; 8] = [
+    "chrome.exe",
+    "WINWORD.EXE",
+    "EXCEL.EXE",
+    "outlook.exe",
+    "Teams.exe",
+    "explorer.exe",
+    "firefox.exe",
+    "Code.exe",
+];
+
+const URLS: [&str; 8] = [
+    "https://www.google.com/search?q=report",
+    "https://mail.example.com/inbox",
+    "https://docs.example.org:443/a/b",
+    "http://intranet.local/wiki?page=1",
+    "https://www.GitHub.com/org/repo",
+    "https://news.ycombinator.com/item?id=1",
+    "about:blank",
+    "https://[2001:db8::1]:8443/x",
+];
+
+/// An event's `app` and `url` cells: from a hash of the event, so that
+/// adding them changes nothing else of the log. Half the events switch
+/// the application (a browser with an address or none), a tenth change
+/// only the address, the rest are heartbeats.
+fn focus_cells(e: &Ev) -> (&'static str, &'static str) {
+    let mut h = (u64::from(e.session) << 32 ^ e.ts as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    h ^= h >> 29;
+    let pick = |n: u64| (h >> 8) as usize % n as usize;
+    match h % 10 {
+        0..=3 => ("", ""),
+        4 => ("", URLS[pick(8)]),
+        _ => {
+            let app = APPS[(h >> 20) as usize % APPS.len()];
+            let browser = app == "chrome.exe" || app == "firefox.exe";
+            (app, if browser { URLS[pick(8)] } else { "" })
+        }
+    }
 }
 
 /// What was written.
@@ -409,6 +452,7 @@ enum Sink {
         zone: Zone,
         style: TimeStyle,
         line: Vec<u8>,
+        apps: bool,
     },
     Parquet {
         writer: polars::io::parquet::write::BatchedWriter<Shared>,
@@ -416,6 +460,7 @@ enum Sink {
         zone: Zone,
         style: TimeStyle,
         schema: Schema,
+        apps: bool,
     },
 }
 
@@ -464,6 +509,12 @@ impl Sink {
                 ),
                 Field::new(Canon::Kind.name().into(), DataType::String),
             ]);
+            let mut schema = schema;
+            if opts.apps {
+                for c in Canon::FOCUS {
+                    schema.with_column(c.name().into(), DataType::String);
+                }
+            }
             let file = Shared(std::sync::Arc::new(std::sync::Mutex::new(file)));
             let writer = ParquetWriter::new(file.clone())
                 .with_compression(ParquetCompression::Zstd(None))
@@ -474,6 +525,7 @@ impl Sink {
                 zone: opts.zone,
                 style: opts.style,
                 schema,
+                apps: opts.apps,
             });
         }
         let name = opts.out.to_string_lossy().to_ascii_lowercase();
@@ -488,7 +540,8 @@ impl Sink {
             Box::new(file)
         };
         if opts.format == Format::Csv {
-            let header = Canon::ALL[..7]
+            let columns = if opts.apps { 9 } else { 7 };
+            let header = Canon::ALL[..columns]
                 .iter()
                 .map(|c| c.name())
                 .collect::<Vec<_>>()
@@ -501,6 +554,7 @@ impl Sink {
             zone: opts.zone,
             style: opts.style,
             line: Vec::with_capacity(1 << 20),
+            apps: opts.apps,
         })
     }
 
@@ -512,6 +566,7 @@ impl Sink {
                 zone,
                 style,
                 line,
+                apps,
             } => {
                 let mut offsets = OffsetCache::new(*zone);
                 let mut ts = Vec::with_capacity(40);
@@ -524,18 +579,29 @@ impl Sink {
                     write_time(&mut ts, e.ts, *style, &mut offsets);
                     let ts = std::str::from_utf8(&ts).expect("ascii");
                     if *format == Format::Csv {
-                        writeln!(
+                        write!(
                             line,
                             "{},{},{},{},{},{ts},{kind}",
                             s.id, u.id, u.name, c.guid, c.name
                         )?;
+                        if *apps {
+                            let (app, url) = focus_cells(e);
+                            write!(line, ",{app},{url}")?;
+                        }
+                        line.push(b'\n');
                     } else {
-                        let [sid, uid, un, cg, cn, t, k, ..] = Canon::ALL.map(Canon::name);
-                        writeln!(
+                        let [sid, uid, un, cg, cn, t, k, a, l] = Canon::ALL.map(Canon::name);
+                        write!(
                             line,
-                            r#"{{"{sid}":{},"{uid}":{},"{un}":"{}","{cg}":"{}","{cn}":"{}","{t}":"{ts}","{k}":"{kind}"}}"#,
+                            r#"{{"{sid}":{},"{uid}":{},"{un}":"{}","{cg}":"{}","{cn}":"{}","{t}":"{ts}","{k}":"{kind}""#,
                             s.id, u.id, u.name, c.guid, c.name
                         )?;
+                        if *apps {
+                            // Nested, as agents write them: `--map app=focus.app,url=focus.url`.
+                            let (app, url) = focus_cells(e);
+                            write!(line, r#","focus":{{"{a}":"{app}","{l}":"{url}"}}"#)?;
+                        }
+                        line.extend_from_slice(b"}\n");
                     }
                     if line.len() > (1 << 20) - 512 {
                         file.write_all(line)?;
@@ -550,6 +616,7 @@ impl Sink {
                 zone,
                 style,
                 schema,
+                apps,
                 ..
             } => {
                 for part in events.chunks(1 << 20) {
@@ -601,6 +668,17 @@ impl Sink {
                                 .collect::<Vec<_>>(),
                         ),
                     ];
+                    let mut cols = cols;
+                    if *apps {
+                        let cells: Vec<(&'static str, &'static str)> =
+                            part.iter().map(focus_cells).collect();
+                        // Not given is null in Parquet.
+                        let given = |s: &'static str| Some(s).filter(|s| !s.is_empty());
+                        let apps: Vec<Option<&str>> = cells.iter().map(|c| given(c.0)).collect();
+                        let urls: Vec<Option<&str>> = cells.iter().map(|c| given(c.1)).collect();
+                        cols.push(Column::new(Canon::App.name().into(), apps));
+                        cols.push(Column::new(Canon::Url.name().into(), urls));
+                    }
                     let df = DataFrame::new(part.len(), cols)?;
                     debug_assert_eq!(df.schema().len(), schema.len());
                     writer.write_batch(&df)?;

@@ -141,6 +141,7 @@ fn log(d: &Dir, name: &str, seed: &str) -> String {
         "2021-03-27",
         "--tz",
         "Europe/Berlin",
+        "--apps",
     ])
     .ok();
     p
@@ -216,14 +217,22 @@ fn every_endpoint_answers_with_the_clis_bytes() {
             (200, cli(&log, &get)),
             "{query}"
         );
-        let mut prod = vec!["productivity"];
-        prod.extend_from_slice(&flags);
-        let url = s.url(&format!("/ekranapi/user/getproductivity{query}"));
-        assert_eq!(
-            call(&a, "GET", &url, Some(KEY), b""),
-            (200, cli(&log, &prod)),
-            "{query}"
-        );
+        for (cmd, path) in [
+            ("productivity", "/ekranapi/user/getproductivity"),
+            ("apps", "/ekranapi/statistics/getapp"),
+            ("urls", "/ekranapi/statistics/geturl"),
+        ] {
+            let mut args = vec![cmd];
+            args.extend_from_slice(&flags);
+            let url = s.url(&format!("{path}{query}"));
+            let want = cli(&log, &args);
+            assert!(want.len() > 2, "{cmd} {query}: {want}");
+            assert_eq!(
+                call(&a, "GET", &url, Some(KEY), b""),
+                (200, want),
+                "{cmd} {query}"
+            );
+        }
     }
 }
 
@@ -322,6 +331,18 @@ fn every_status_is_json_and_the_key_is_never_logged() {
             s.url("/ekranapi/user/getproductivity?pageIndex=1"),
             "",
             "pageIndex",
+        ),
+        (
+            "GET",
+            s.url("/ekranapi/statistics/getapp?sessionCount=5"),
+            "",
+            "sessionCount",
+        ),
+        (
+            "GET",
+            s.url("/ekranapi/statistics/geturl?start=2021-13-40"),
+            "",
+            "start",
         ),
     ] {
         let (code, text) = status(method, &url, Some(KEY), body.as_bytes());

@@ -3,6 +3,7 @@
 
 mod util;
 
+mod apps;
 mod backfill;
 mod bad_input;
 mod endpoints;

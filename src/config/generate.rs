@@ -53,5 +53,6 @@ pub fn generate(args: &GenerateArgs) -> Result<GenOptions> {
         style: args.time_style,
         format,
         out: args.out.clone(),
+        apps: args.apps,
     })
 }

@@ -370,6 +370,233 @@ pub fn daily_focus<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::kernel::{group, select, Running, Settings, Stored};
+    use crate::model::{focus, pack, Kind};
+    use crate::rollup::{day_parts, findings::WorkHours, DayStarts, RunningDays};
+    use crate::time::{parse_time, Zone, US_PER_DAY, US_PER_MIN};
+    use rand::{RngExt, SeedableRng};
+    use std::collections::BTreeMap;
+
+    type Sums = BTreeMap<(i64, u8, i32, Focus), Micros>;
+
+    /// SPEC 13.1 and 8.2 read plainly: sort a session's events by (time,
+    /// kind, input order), replay the foreground over all of them, keep the
+    /// productive spans between events inside the window, and cut each at
+    /// every quarter hour of UTC where the local (day, hour) or the offset
+    /// changes (the zones tested change only there), stepping through it.
+    fn reference(events: &[(Micros, Kind, Focus)], settings: &Settings, zone: &Zone) -> Sums {
+        let mut sorted: Vec<(Micros, Kind, Focus)> = events.to_vec();
+        sorted.sort_by_key(|e| (e.0, e.1)); // stable: input order among ties
+        let mut fg = NO_FOCUS;
+        let after: Vec<Focus> = sorted
+            .iter()
+            .map(|e| {
+                fg = follow(fg, e.2);
+                fg
+            })
+            .collect();
+        let inside = |t: Micros| {
+            settings.start.is_none_or(|s| t >= s) && settings.end.is_none_or(|e| t <= e)
+        };
+        let label = |t: Micros| {
+            let w = zone.to_wall(t);
+            (
+                w.div_euclid(US_PER_DAY),
+                (w.rem_euclid(US_PER_DAY) / US_PER_HOUR) as u8,
+                zone.offset_at(t),
+            )
+        };
+        const Q: Micros = 15 * US_PER_MIN;
+        let mut sums = Sums::new();
+        for j in 0..sorted.len().saturating_sub(1) {
+            let ((t0, k0, _), (t1, _, _)) = (sorted[j], sorted[j + 1]);
+            let productive =
+                k0.starts_work() && t1 - t0 <= settings.idle_after.unwrap_or(Micros::MAX);
+            if !inside(t0) || !inside(t1) || !productive || after[j] == NO_FOCUS {
+                continue;
+            }
+            let mut at = t0;
+            let mut m = (t0.div_euclid(Q) + 1) * Q;
+            while at < t1 {
+                while m < t1 && label(m) == label(m - 1) {
+                    m += Q;
+                }
+                let cut = m.min(t1);
+                let (day, hour, offset) = label(at);
+                *sums.entry((day, hour, offset, after[j])).or_default() += cut - at;
+                at = cut;
+                m += Q;
+            }
+        }
+        sums
+    }
+
+    fn sums(parts: &[FocusPart]) -> Sums {
+        let mut out = Sums::new();
+        for p in parts {
+            *out.entry((p.day, p.hour, p.offset, p.foreground))
+                .or_default() += p.productive;
+        }
+        out.retain(|_, v| *v > 0);
+        out
+    }
+
+    fn t(text: &str) -> Micros {
+        Zone::default().resolve(parse_time(text).unwrap()).unwrap()
+    }
+
+    /// The running answer, the stored one (over shuffled rows) and the
+    /// server's cut of kept events each equal the plain reading, in zones
+    /// with DST, half- and quarter-hour offsets and a skipped midnight;
+    /// the daily tables add up to the day parts.
+    #[test]
+    fn every_path_gives_the_plain_reading() {
+        let mut rng = rand_pcg::Pcg64Mcg::seed_from_u64(13);
+        let hour = US_PER_HOUR;
+        for (zone, around) in [
+            ("Europe/Berlin", "2021-03-28T01:00:00Z"),
+            ("Europe/Berlin", "2021-10-31T01:00:00Z"),
+            ("Australia/Lord_Howe", "2021-04-03T15:00:00Z"),
+            ("Australia/Lord_Howe", "2021-10-02T15:30:00Z"),
+            ("Asia/Kathmandu", "1985-12-31T18:30:00Z"),
+            ("America/Havana", "2021-03-14T05:00:00Z"),
+            ("UTC", "2021-01-01T00:00:00Z"),
+        ] {
+            let zone: Zone = zone.parse().unwrap();
+            let mid = t(around);
+            for case in 0..300 {
+                let n = rng.random_range(1..14);
+                let events: Vec<(Micros, Kind, Focus)> = (0..n)
+                    .map(|_| {
+                        // a coarse grid makes ties of time and kind
+                        let at = if rng.random_bool(0.4) {
+                            mid + rng.random_range(-8..8) * 15 * US_PER_MIN
+                        } else {
+                            mid + rng.random_range(-4 * hour..4 * hour)
+                        };
+                        let cell = |rng: &mut rand_pcg::Pcg64Mcg, n: u32| {
+                            if rng.random_bool(0.4) {
+                                NOT_GIVEN
+                            } else {
+                                rng.random_range(0..n)
+                            }
+                        };
+                        let (a, u) = (cell(&mut rng, 3), cell(&mut rng, 3));
+                        let f = if (a, u) == (NOT_GIVEN, NOT_GIVEN) {
+                            NO_FOCUS
+                        } else {
+                            focus(a, u)
+                        };
+                        (at, Kind::from_bits(rng.random_range(0..4)), f)
+                    })
+                    .collect();
+                let bound = |rng: &mut rand_pcg::Pcg64Mcg| {
+                    rng.random_bool(0.5)
+                        .then(|| mid + rng.random_range(-4 * hour..4 * hour))
+                };
+                let settings = Settings {
+                    start: bound(&mut rng),
+                    end: bound(&mut rng),
+                    idle_after: rng
+                        .random_bool(0.8)
+                        .then(|| rng.random_range(0..8) * 15 * US_PER_MIN),
+                };
+                let work = WorkHours::default();
+                // Running: events in (time, kind) order, ties in input order.
+                let mut sorted = events.clone();
+                sorted.sort_by_key(|e| (e.0, e.1));
+                let want = reference(&sorted, &settings, &zone);
+                let mut running = Running::<RunningDays>::default();
+                let mut starts = DayStarts::new(zone, work);
+                for e in &sorted {
+                    running.add(pack(e.0, e.1), e.2, &settings, &mut starts);
+                }
+                let got = running.stats(0).map(|_| running.days.take());
+                let have = got.as_ref().map_or_else(Sums::new, |p| sums(&p.focus));
+                assert_eq!(
+                    have, want,
+                    "running, {zone:?} case {case}: {sorted:?} {settings:?}"
+                );
+                // Stored: the same events in the input order drawn.
+                let want = reference(&events, &settings, &zone);
+                let stored = Stored {
+                    keys: vec![events.iter().map(|e| pack(e.0, e.1)).collect()],
+                    focus: Some(vec![events.iter().map(|e| e.2).collect()]),
+                    ..Stored::default()
+                };
+                let g = group(stored, vec![SessionMeta::example(1)]);
+                let sel = select(&g, &settings);
+                let parts = day_parts(&g, &sel, &zone, &work, settings.idle_after);
+                let have = parts.first().map_or_else(Sums::new, |p| sums(&p.focus));
+                assert_eq!(
+                    have, want,
+                    "stored, {zone:?} case {case}: {events:?} {settings:?}"
+                );
+                // The server's cut of kept events.
+                if let Some(st) = sel.first() {
+                    let f = g.focus.as_ref().unwrap();
+                    let mut cuts = HourCuts::new(zone);
+                    let served = session_focus(
+                        &g.keys[0],
+                        &f[0],
+                        (st.lo, st.hi),
+                        settings.idle_after,
+                        &mut cuts,
+                    );
+                    assert_eq!(sums(&served), want, "served, case {case}");
+                    // daily_app and daily_site add up to the day's productive time.
+                    let texts: Vec<Arc<str>> = ["b", "a", "c"].map(Arc::from).to_vec();
+                    for which in [Which::App, Which::Site] {
+                        let keys = Keys::new(which, &texts);
+                        let rows = daily_focus(&g.sessions, &sel, &parts, &keys);
+                        for d in &parts[0].days {
+                            let sum: Micros = rows
+                                .iter()
+                                .filter(|r| r.day == d.day)
+                                .map(|r| r.productive)
+                                .sum();
+                            assert_eq!(sum, d.productive, "case {case} day {}", d.day);
+                        }
+                        assert!(rows.iter().all(|r| r.productive > 0 && r.sessions == 1));
+                        // by day, then key by code point, none last
+                        let order =
+                            |r: &FocusRow<'_>| (r.day, r.key.is_none(), r.key.map(str::to_string));
+                        assert!(
+                            rows.windows(2).all(|w| order(&w[0]) < order(&w[1])),
+                            "{rows:?}"
+                        );
+                        // the hour objects hold the parts with a key, largest first
+                        let stats = hour_stats(&parts, &keys);
+                        let total: Micros = stats.iter().flat_map(|s| &s.data).map(|d| d.0).sum();
+                        let keyed: Micros = rows
+                            .iter()
+                            .filter(|r| r.key.is_some())
+                            .map(|r| r.productive)
+                            .sum();
+                        assert_eq!(total, keyed, "case {case}");
+                        for s in &stats {
+                            assert!(s.data.windows(2).all(|w| w[0].0 > w[1].0
+                                || (w[0].0 == w[1].0 && keys.text(w[0].1) < keys.text(w[1].1))));
+                        }
+                        let instants: Vec<Micros> = stats
+                            .iter()
+                            .map(|s| {
+                                FocusPart {
+                                    day: s.day,
+                                    hour: s.hour,
+                                    offset: s.offset,
+                                    foreground: 0,
+                                    productive: 0,
+                                }
+                                .label_instant()
+                            })
+                            .collect();
+                        assert!(instants.windows(2).all(|w| w[0] < w[1]), "case {case}");
+                    }
+                }
+            }
+        }
+    }
 
     #[test]
     fn sites_follow_spec_13_2() {
