@@ -17,7 +17,7 @@ use super::{Job, Outcome, Parts};
 use crate::kernel::{self, PeriodsSink, RunningSink, SessionStats, Settings, Stored};
 use crate::load::inputs::InputFile;
 use crate::load::{estimated_rows, load_files, BadRow, LoadError, Loaded, Progress};
-use crate::model::SessionMeta;
+use crate::model::{Canon, SessionMeta};
 use crate::registry::{goods, FinalIds, Good};
 use crate::rollup::hours::{hour_parts, HourCuts, RunningHours};
 use crate::rollup::{day_parts, DayStarts, RunningDays, SessionParts};
@@ -25,6 +25,9 @@ use crate::rollup::{day_parts, DayStarts, RunningDays, SessionParts};
 /// Memory held per event while a partition is loaded: its 8-byte key plus
 /// the slack of growing vectors.
 pub const BYTES_PER_EVENT: u64 = 12;
+
+/// The same with the foreground columns (SPEC 13): two 4-byte ids more.
+pub const BYTES_PER_FOCUSED_EVENT: u64 = 20;
 
 /// At most this many passes; a limit that would need more is exceeded.
 pub const MAX_PARTITIONS: u32 = 256;
@@ -43,12 +46,13 @@ fn final_ids<'a>(
     )?)
 }
 
-/// How many partitions keep the events of one within `limit` bytes.
-pub fn partitions_for(rows: u64, limit: Option<u64>) -> u32 {
+/// How many partitions keep the events of one within `limit` bytes, at
+/// `per_event` bytes an event.
+pub fn partitions_for(rows: u64, limit: Option<u64>, per_event: u64) -> u32 {
     match limit {
         None => 1,
         Some(limit) => {
-            let need = rows.saturating_mul(BYTES_PER_EVENT);
+            let need = rows.saturating_mul(per_event);
             need.div_ceil(limit.max(1))
                 .clamp(1, u64::from(MAX_PARTITIONS)) as u32
         }
@@ -134,7 +138,18 @@ pub fn run(
     }
     let partitions = match streamed {
         Some(_) => 1,
-        None => partitions_for(estimated_rows(&files, &job.load.map), job.memory_limit),
+        None => {
+            // The first pass met the columns, or the map names them.
+            let map = &job.load.map;
+            let focus = !job.load.focus.is_empty()
+                || Canon::FOCUS.iter().any(|&c| map.source(c) != c.name());
+            let per_event = if focus {
+                BYTES_PER_FOCUSED_EVENT
+            } else {
+                BYTES_PER_EVENT
+            };
+            partitions_for(estimated_rows(&files, map), job.memory_limit, per_event)
+        }
     };
     for k in 0..partitions {
         let pass = match streamed.take() {
@@ -487,10 +502,15 @@ mod tests {
 
     #[test]
     fn partitions_keep_events_within_the_limit() {
-        assert_eq!(partitions_for(10_000_000, None), 1);
-        assert_eq!(partitions_for(10_000_000, Some(1 << 30)), 1);
-        assert_eq!(partitions_for(300_000_000, Some(1 << 30)), 4);
-        assert_eq!(partitions_for(1000, Some(1)), MAX_PARTITIONS);
-        assert_eq!(partitions_for(0, Some(1)), 1);
+        let e = BYTES_PER_EVENT;
+        assert_eq!(partitions_for(10_000_000, None, e), 1);
+        assert_eq!(partitions_for(10_000_000, Some(1 << 30), e), 1);
+        assert_eq!(partitions_for(300_000_000, Some(1 << 30), e), 4);
+        assert_eq!(
+            partitions_for(300_000_000, Some(1 << 30), BYTES_PER_FOCUSED_EVENT),
+            6
+        );
+        assert_eq!(partitions_for(1000, Some(1), e), MAX_PARTITIONS);
+        assert_eq!(partitions_for(0, Some(1), e), 1);
     }
 }

@@ -24,6 +24,10 @@ pub struct Cut {
     pub firsts: Vec<u64>,
 }
 
+/// One cut session: its keys, their foreground cells (empty without the
+/// columns), its first row's input place and its key.
+type CutSession = (Vec<i64>, Vec<Focus>, u64, String);
+
 /// Where a group's sorted events start new sessions.
 pub fn starts(keys: &[i64], gap: Micros) -> Vec<usize> {
     let mut out = Vec::new();
@@ -57,7 +61,7 @@ pub fn cut(stored: Stored, groups: &[SessionMeta], gap: Micros) -> Cut {
         .collect();
     triples.resize_with(groups.len(), Default::default);
     // Per group, in parallel: sort, cut, and key the sessions.
-    let per_group: Vec<Vec<(Vec<i64>, Vec<Focus>, u64, String)>> = triples
+    let per_group: Vec<Vec<CutSession>> = triples
         .into_par_iter()
         .zip(groups.par_iter())
         .map(|((keys, seqs, focus), meta)| {

@@ -55,6 +55,13 @@ impl std::fmt::Debug for FocusNames {
 }
 
 impl FocusNames {
+    /// Whether no cell has been met yet.
+    pub fn is_empty(&self) -> bool {
+        self.dicts
+            .iter()
+            .all(|d| d.lock().expect("not poisoned").names.is_empty())
+    }
+
     /// The texts by id, of `app` and of `url`.
     pub fn texts(&self) -> [Vec<Arc<str>>; 2] {
         self.dicts

@@ -658,12 +658,15 @@ pub enum TopKey {
 /// whole.
 pub type TopList = Vec<(TopKey, Micros)>;
 
+/// A user's id, name and key, owned.
+pub type OwnedUser = (i32, String, Option<String>);
+
 /// What the page shows of a daily table: its top list over the window and
 /// per user (by user id, name, key).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Tops {
     pub window: TopList,
-    pub users: Vec<((i32, String, Option<String>), TopList)>,
+    pub users: Vec<(OwnedUser, TopList)>,
 }
 
 impl Tops {

@@ -130,6 +130,18 @@ pub(crate) fn columns(
     }
     let names: Vec<String> = found.iter().map(|f| f.0.clone()).collect();
     let map = map.resolve(&file.display(), &names)?;
+    // What was in front (SPEC 13) is not computed on Spark yet: a file
+    // that says it is refused rather than read as if it said nothing.
+    if let Some(c) = Canon::FOCUS
+        .into_iter()
+        .find(|&c| found.iter().any(|f| f.0 == map.source(c)))
+    {
+        return Err(LoadError::Engine(format!(
+            "{}: column {} ({c}): the Spark engine does not read applications and URLs yet; run on the local engine (docs/spark.md)",
+            file.display(),
+            map.source(c)
+        )));
+    }
     let mut out: [Option<(String, Ty)>; Canon::ALL.len()] = Default::default();
     // The foreground columns (SPEC 13) are not read on Spark yet: `Engine::check`
     // refuses what needs them.
