@@ -17,8 +17,12 @@ It checks that the tools agree (the session count and a checksum of
 (session id, productive time)) and that sessionstat's page is the same from
 every copy of a log.
 
+With --apps, the logs sessionstat generates have the `app` and `url` columns
+(SPEC 13; `generate --apps`): the peers read the same columns as before, and
+sessionstat's report writes the applications and sites files from them.
+
 Usage: python3 bench/run.py [--sizes 10M,100M] [--pairs 3] [--threads 2]
-       [--formats parquet,csv,csv.gz,ndjson] [--generator sessionstat,duckdb]
+       [--formats parquet,csv,csv.gz,ndjson] [--generator sessionstat,duckdb] [--apps]
        [--workdir /tmp/sessionstat-bench] [--bin target/release/sessionstat]
 Needs: pip install duckdb polars chdb; cargo build --release.
 """
@@ -151,6 +155,7 @@ def main():
     ap.add_argument("--workdir", default=os.path.join(tempfile.gettempdir(), "sessionstat-bench"))
     ap.add_argument("--bin", default=os.path.join(ROOT, "target", "release", "sessionstat"))
     ap.add_argument("--skip-polars", action="store_true")
+    ap.add_argument("--apps", action="store_true", help="generated logs have app and url columns")
     ap.add_argument("--formats", default="parquet,csv,csv.gz,ndjson")
     ap.add_argument(
         "--generator",
@@ -170,7 +175,8 @@ def main():
     cases = [(g, s) for g in args.generator.split(",") for s in args.sizes.split(",")]
     for generator, size_text in cases:
         n = parse_size(size_text)
-        log = os.path.join(args.workdir, f"events-{generator}-{n}.parquet")
+        apps = args.apps and generator == "sessionstat"
+        log = os.path.join(args.workdir, f"events-{generator}-{n}{'-apps' if apps else ''}.parquet")
         if not os.path.exists(log):
             print(f"generating {log} ({n} events, {generator})", file=sys.stderr)
             if generator == "duckdb":
@@ -178,6 +184,8 @@ def main():
             else:
                 users = args.users or max(50, n // 5000)
                 cmd = [args.bin, "generate", "--out", log, "--events", str(n), "--users", str(users), "--seed", "11"]
+                if apps:
+                    cmd.append("--apps")
             subprocess.run(cmd, check=True)
         pages = {}
         for fmt in args.formats.split(","):
@@ -185,7 +193,7 @@ def main():
             if not os.path.exists(path):
                 print(f"writing {path}", file=sys.stderr)
                 copy_log(log, fmt, path)
-            label = f"{size_text} ({generator}) {fmt}"
+            label = f"{size_text} ({generator}{', apps' if apps else ''}) {fmt}"
             results.extend(measure(args, env, path, fmt, label, pages))
             pages[fmt] = open(os.path.join(args.workdir, "out-sessionstat-sessions")).read()
         if len(set(pages.values())) != 1:

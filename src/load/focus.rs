@@ -12,6 +12,7 @@ use super::convert::{as_text, BadCell, CellRule};
 use crate::model::{focus, Canon, Focus, NOT_GIVEN, NO_FOCUS};
 use polars::prelude::PlHashMap as HashMap;
 use polars::prelude::*;
+use polars_arrow::array::Array;
 use rayon::prelude::*;
 use std::sync::{Arc, Mutex};
 
@@ -85,29 +86,35 @@ fn ids(s: &Series, column: Canon, names: &FocusNames) -> PolarsResult<(Vec<u32>,
         .map(|i| {
             let from = i * CHUNK;
             let to = n.min(from + CHUNK);
-            let mut seen: HashMap<&str, u32> = HashMap::default();
+            // Keyed by the 16-byte view: equal views are equal texts, and
+            // a decoded dictionary repeats its entries' views, so a row
+            // costs one hash of 16 bytes. (Equal texts with unequal views
+            // get two local ids; the run-wide dictionary makes them one.)
+            let views = arr.views();
+            let mut seen: HashMap<u128, u32> = HashMap::default();
             let mut distinct: Vec<&str> = Vec::new();
             let mut local = Vec::with_capacity(to - from);
             let mut bad = Vec::new();
-            for r in 0..to - from {
-                let id = match arr.get(from + r) {
-                    None | Some("") => NOT_GIVEN,
-                    Some(v) if v.len() > MAX_CELL_BYTES => {
-                        bad.push(BadCell {
-                            row: from + r,
-                            column: Some(column),
-                            value: shortened(v),
-                            rule: CellRule::Other(format!(
-                                "{} bytes; an {column} cell holds at most {MAX_CELL_BYTES} bytes",
-                                v.len()
-                            )),
-                        });
-                        NOT_GIVEN
-                    }
-                    Some(v) => *seen.entry(v).or_insert_with(|| {
-                        distinct.push(v);
+            for r in from..to {
+                let id = if !arr.is_valid(r) || views[r].length == 0 {
+                    NOT_GIVEN
+                } else if views[r].length as usize > MAX_CELL_BYTES {
+                    let v = arr.value(r);
+                    bad.push(BadCell {
+                        row: r,
+                        column: Some(column),
+                        value: shortened(v),
+                        rule: CellRule::Other(format!(
+                            "{} bytes; an {column} cell holds at most {MAX_CELL_BYTES} bytes",
+                            v.len()
+                        )),
+                    });
+                    NOT_GIVEN
+                } else {
+                    *seen.entry(views[r].as_u128()).or_insert_with(|| {
+                        distinct.push(arr.value(r));
                         distinct.len() as u32 - 1
-                    }),
+                    })
                 };
                 local.push(id);
             }

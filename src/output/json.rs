@@ -7,7 +7,7 @@ use crate::rollup::focus::{HourStat, Keys};
 use crate::rollup::hours::HourRow;
 use crate::time::{
     format_day_start, format_endpoint_date, format_hour_label, format_timespan, push_digits,
-    push_dotnet_double, Zone,
+    push_dotnet_double, push_hour_label, push_timespan, Zone,
 };
 use serde::Serialize;
 use std::io::{self, Write};
@@ -140,8 +140,9 @@ struct StatObject<'a> {
 }
 
 /// Application (or URL) Statistics: a bare array of `stats`' objects, in
-/// their order; `stats[i].at` indexes `selection`. Compact or indented as
-/// `Response::write`.
+/// their order; `stats[i].at` indexes `selection`. Indented as serde_json
+/// indents (`Response::write`), or compact, written by hand: an answer can
+/// hold millions of objects, each key's JSON text made once.
 pub fn write_hour_stats<W: Write>(
     mut w: W,
     stats: &[HourStat],
@@ -150,27 +151,60 @@ pub fn write_hour_stats<W: Write>(
     keys: &Keys,
     pretty: bool,
 ) -> io::Result<()> {
-    let objects: Vec<StatObject<'_>> = stats
-        .iter()
-        .map(|s| StatObject {
-            data: s
-                .data
-                .iter()
-                .map(|&(us, key)| StatItem {
-                    duration: format_timespan(us),
-                    key: keys.text(key),
-                })
-                .collect(),
-            session_id: metas[selection[s.at].session as usize].session_id,
-            time_of_day: format_hour_label(s.day, s.hour, s.offset),
-        })
-        .collect();
+    let session_id = |s: &HourStat| metas[selection[s.at].session as usize].session_id;
     if pretty {
+        let objects: Vec<StatObject<'_>> = stats
+            .iter()
+            .map(|s| StatObject {
+                data: s
+                    .data
+                    .iter()
+                    .map(|&(us, key)| StatItem {
+                        duration: format_timespan(us),
+                        key: keys.text(key),
+                    })
+                    .collect(),
+                session_id: session_id(s),
+                time_of_day: format_hour_label(s.day, s.hour, s.offset),
+            })
+            .collect();
         serde_json::to_writer_pretty(&mut w, &objects)?;
-    } else {
-        serde_json::to_writer(&mut w, &objects)?;
+        return Ok(());
     }
-    Ok(())
+    let texts: Vec<Vec<u8>> = keys
+        .texts
+        .iter()
+        .map(|t| serde_json::to_vec(&**t).expect("a string"))
+        .collect();
+    let mut buf: Vec<u8> = Vec::with_capacity(1 << 20);
+    buf.push(b'[');
+    for (i, s) in stats.iter().enumerate() {
+        if i > 0 {
+            buf.push(b',');
+        }
+        buf.extend_from_slice(b"{\"data\":[");
+        for (j, &(us, key)) in s.data.iter().enumerate() {
+            if j > 0 {
+                buf.push(b',');
+            }
+            buf.extend_from_slice(b"{\"duration\":\"");
+            push_timespan(&mut buf, us);
+            buf.extend_from_slice(b"\",\"key\":");
+            buf.extend_from_slice(&texts[key as usize]);
+            buf.push(b'}');
+        }
+        buf.extend_from_slice(b"],\"sessionId\":");
+        push_digits(&mut buf, i64::from(session_id(s)), 1);
+        buf.extend_from_slice(b",\"timeOfDay\":\"");
+        push_hour_label(&mut buf, s.day, s.hour, s.offset);
+        buf.extend_from_slice(b"\"}");
+        if buf.len() >= 1 << 20 {
+            w.write_all(&buf)?;
+            buf.clear();
+        }
+    }
+    buf.push(b']');
+    w.write_all(&buf)
 }
 
 /// User Productivity (SPEC 8.2): one object per row, keys `date`,
@@ -316,6 +350,72 @@ mod tests {
     use crate::kernel::{select, Grouped, Settings};
     use crate::model::{pack, Kind, SessionMeta};
     use crate::time::US_PER_SEC;
+
+    /// The hand-written compact form is serde_json's, byte for byte, keys
+    /// that need escaping included.
+    #[test]
+    fn hour_stats_by_hand_equal_serde() {
+        use crate::rollup::focus::Which;
+        let texts: Vec<std::sync::Arc<str>> = ["a\"b", "é\u{1}\\", "plain.exe", "</script>"]
+            .map(std::sync::Arc::from)
+            .to_vec();
+        let keys = Keys::new(Which::App, &texts);
+        let metas: Vec<SessionMeta> = (0..2).map(|i| SessionMeta::example(-7 + i)).collect();
+        let sel: Vec<SessionStats> = (0..2)
+            .map(|s| SessionStats {
+                session: 1 - s,
+                login: 0,
+                logout: 0,
+                productive: 0,
+                events: 1,
+                open: true,
+                clipped_start: false,
+                clipped_end: false,
+                lo: 0,
+                hi: 1,
+            })
+            .collect();
+        let stats = vec![
+            HourStat {
+                at: 0,
+                day: 18_900,
+                hour: 3,
+                offset: 19_800,
+                data: vec![(3_723_000_001, 1), (5, 0)],
+            },
+            HourStat {
+                at: 1,
+                day: -3,
+                hour: 23,
+                offset: -2_670,
+                data: vec![(86_400_000_000 * 2, 3), (0, 2)],
+            },
+        ];
+        let mut ours = Vec::new();
+        write_hour_stats(&mut ours, &stats, &metas, &sel, &keys, false).unwrap();
+        let objects: Vec<StatObject<'_>> = stats
+            .iter()
+            .map(|s| StatObject {
+                data: s
+                    .data
+                    .iter()
+                    .map(|&(us, k)| StatItem {
+                        duration: format_timespan(us),
+                        key: keys.text(k),
+                    })
+                    .collect(),
+                session_id: metas[sel[s.at].session as usize].session_id,
+                time_of_day: format_hour_label(s.day, s.hour, s.offset),
+            })
+            .collect();
+        assert_eq!(
+            String::from_utf8(ours).unwrap(),
+            serde_json::to_string(&objects).unwrap()
+        );
+        let mut empty = Vec::new();
+        write_hour_stats(&mut empty, &[], &metas, &sel, &keys, false).unwrap();
+        assert_eq!(empty, b"[]");
+    }
 
     #[test]
     fn key_order_and_formats_match_the_endpoint() {

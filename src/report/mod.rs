@@ -23,8 +23,8 @@ use crate::output::json::{write_hour_stats, write_productivity, Response};
 use crate::output::rejects::{self, write_rejects};
 use crate::output::staging::Staging;
 use crate::output::tables::{
-    client_frame, findings_frame, focus_frame, hourly_frame, sessions_frame, user_frame, write_csv,
-    write_parquet, Frames,
+    built, client_frame, findings_frame, focus_frame, hourly_frame, sessions_frame, shared,
+    user_frame, write_csv, write_parquet, Frames,
 };
 use crate::progress::Progress;
 use crate::request::Request;
@@ -130,11 +130,12 @@ pub fn write_folder(
     let focus = &focus;
     let (metas, selection) = (&outcome.metas, &outcome.stats);
     let pages = page_count(selection, request);
-    // The pages on one side, the tables on the other. A table is added up
-    // and turned into a frame just before its Parquet and CSV files are
-    // written side by side, and dropped after, so that memory holds one
-    // table at a time; the day parts go once both daily tables are made.
+    // A table is added up and turned into frames just before its Parquet
+    // and CSV files are written side by side, and dropped after.
     let write_table = |name: &str, rows: usize, frames: &Frames| -> Result<()> {
+        // Each chunk's frame is built once for both files.
+        let built = built(rows, frames)?;
+        let frames = &shared(&built);
         let (parquet, csv) = rayon::join(
             || {
                 staging.write(&format!("{name}.parquet"), |w| {
@@ -148,55 +149,89 @@ pub fn write_folder(
         crate::trace::stage(&format!("{name} written"));
         Ok(())
     };
-    let staged = &staging;
-    let (paged, tabled) = rayon::join(
-        || {
-            write_pages(&staging, metas, selection, pages, request, cfg, pretty)
-                .inspect(|_| crate::trace::stage("pages written"))
-        },
-        move || -> Result<(Vec<Finding<'_>>, Vec<DayTotal>, [Tops; 2])> {
-            let outside: Vec<&[_]> = parts.iter().map(|p| p.outside.as_slice()).collect();
-            let found = findings(metas, selection, &outside, &cfg.findings);
-            drop(outside);
-            write_table("findings", found.len(), &|r| {
-                findings_frame(&found[r], keys)
-            })?;
-            let users = daily_users(metas, selection, &parts);
-            write_table("daily_user", users.len(), &|r| user_frame(&users[r], keys))?;
-            let days = day_totals(&users);
-            drop(users);
-            let hours = hourly_users(metas, selection, &parts);
-            write_table("hourly_user", hours.len(), &|r| {
-                hourly_frame(&hours[r], keys)
-            })?;
-            staged.write("productivity.json", |w| {
-                write_productivity(w, &productivity(&hours), &cfg.zone, pretty)
-            })?;
-            drop(hours);
-            let tops = focus_files(
-                staged,
-                &write_table,
+    // Each file is its own task, so that both cores stay busy: the pages,
+    // the findings, the daily and hourly tables, the apps and sites, the
+    // sessions. Every task reads the same parts; none changes them.
+    let parts = &parts;
+    let mut paged = Ok(());
+    let (mut found, mut days, mut tops, mut done) = (None, None, None, Vec::new());
+    rayon::scope(|scope| {
+        let (paged, found, days, tops) = (&mut paged, &mut found, &mut days, &mut tops);
+        let (write_table, staging) = (&write_table, &staging);
+        scope.spawn(move |_| {
+            *paged = write_pages(staging, metas, selection, pages, request, cfg, pretty)
+                .inspect(|_| crate::trace::stage("pages written"));
+        });
+        scope.spawn(move |_| {
+            *found = Some((|| -> Result<Vec<Finding<'_>>> {
+                let outside: Vec<&[_]> = parts.iter().map(|p| p.outside.as_slice()).collect();
+                let found = findings(metas, selection, &outside, &cfg.findings);
+                write_table("findings", found.len(), &|r| {
+                    findings_frame(&found[r], keys)
+                })?;
+                Ok(found)
+            })());
+        });
+        scope.spawn(move |_| {
+            *days = Some((|| -> Result<Vec<DayTotal>> {
+                let users = daily_users(metas, selection, parts);
+                write_table("daily_user", users.len(), &|r| user_frame(&users[r], keys))?;
+                Ok(day_totals(&users))
+            })());
+        });
+        scope.spawn(move |_| {
+            *tops = Some(focus_files(
+                staging,
+                write_table,
                 focus,
                 selection,
                 metas,
-                &parts,
+                parts,
                 pretty,
                 keys,
-            )?;
-            let clients = daily_clients(metas, selection, &parts);
-            drop(parts);
-            write_table("daily_client", clients.len(), &|r| {
-                client_frame(&clients[r])
-            })?;
-            drop(clients);
-            write_table("sessions", selection.len(), &|r| {
-                sessions_frame(metas, &selection[r], keys)
-            })?;
-            Ok((found, days, tops))
-        },
-    );
+            ));
+        });
+        let done = &mut done;
+        scope.spawn(move |_| {
+            let hourly = || -> Result<()> {
+                let hours = hourly_users(metas, selection, parts);
+                let (table, json) = rayon::join(
+                    || {
+                        write_table("hourly_user", hours.len(), &|r| {
+                            hourly_frame(&hours[r], keys)
+                        })
+                    },
+                    || {
+                        staging.write("productivity.json", |w| {
+                            write_productivity(w, &productivity(&hours), &cfg.zone, pretty)
+                        })
+                    },
+                );
+                table?;
+                Ok(json?)
+            };
+            let clients = || -> Result<()> {
+                let clients = daily_clients(metas, selection, parts);
+                write_table("daily_client", clients.len(), &|r| {
+                    client_frame(&clients[r])
+                })
+            };
+            let sessions = || {
+                write_table("sessions", selection.len(), &|r| {
+                    sessions_frame(metas, &selection[r], keys)
+                })
+            };
+            let ((a, b), c) = rayon::join(|| rayon::join(hourly, clients), sessions);
+            *done = vec![a, b, c];
+        });
+    });
     paged?;
-    let (found, days, tops) = tabled?;
+    for r in done {
+        r?;
+    }
+    let found = found.expect("run")?;
+    let days = days.expect("run")?;
+    let tops = tops.expect("run")?;
     crate::trace::stage("files written");
     let users = user_totals(metas, selection);
     let page = html::Page {
@@ -254,23 +289,45 @@ fn focus_files(
     pretty: bool,
     keys: IdKeys,
 ) -> Result<[Tops; 2]> {
-    let mut tops: [Tops; 2] = Default::default();
-    for (i, (keyed, json, table, column)) in [
-        (&focus[0], "apps.json", "daily_app", "app"),
-        (&focus[1], "urls.json", "daily_site", "site"),
-    ]
-    .into_iter()
-    .enumerate()
-    {
+    // The two files of each table at once; a log without the columns
+    // (no text in either dictionary) has the same null rows in both.
+    let none = focus.iter().all(|k| k.texts.is_empty());
+    let one = |(keyed, json, table, column): (&Keys, &str, &str, &str)| -> Result<Tops> {
         let stats = hour_stats(parts, keyed);
         staging.write(json, |w| {
             write_hour_stats(w, &stats, metas, selection, keyed, pretty)
         })?;
         drop(stats);
         let rows = daily_focus(metas, selection, parts, keyed);
-        write_table(table, rows.len(), &|r| focus_frame(&rows[r], column, keys))?;
-        tops[i] = Tops::of(&rows);
-    }
+        if none {
+            let frames = |r: std::ops::Range<usize>| {
+                let mut df = focus_frame(&rows[r], column, keys)?;
+                df.rename(column, "site".into())?;
+                Ok(df)
+            };
+            let (a, b) = rayon::join(
+                || write_table(table, rows.len(), &|r| focus_frame(&rows[r], column, keys)),
+                || -> Result<()> {
+                    staging.write("urls.json", |w| w.write_all(b"[]"))?;
+                    write_table("daily_site", rows.len(), &frames)
+                },
+            );
+            a?;
+            b?;
+        } else {
+            write_table(table, rows.len(), &|r| focus_frame(&rows[r], column, keys))?;
+        }
+        Ok(Tops::of(&rows))
+    };
+    let app = (&focus[0], "apps.json", "daily_app", "app");
+    let site = (&focus[1], "urls.json", "daily_site", "site");
+    let tops = if none {
+        let tops = one(app)?;
+        [tops.clone(), tops]
+    } else {
+        let (a, b) = rayon::join(|| one(app), || one(site));
+        [a?, b?]
+    };
     Ok(tops)
 }
 

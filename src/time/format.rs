@@ -9,6 +9,12 @@ use chrono::Datelike;
 /// seven fraction digits (100 ns ticks) left out when zero.
 pub fn format_timespan(us: Micros) -> String {
     let mut buf = Vec::with_capacity(24);
+    push_timespan(&mut buf, us);
+    String::from_utf8(buf).expect("ascii")
+}
+
+/// Appends `format_timespan(us)`.
+pub fn push_timespan(buf: &mut Vec<u8>, us: Micros) {
     if us < 0 {
         buf.push(b'-');
     }
@@ -16,20 +22,19 @@ pub fn format_timespan(us: Micros) -> String {
     let (days, rem) = (us / US_PER_DAY as u64, us % US_PER_DAY as u64);
     let two = |buf: &mut Vec<u8>, v: u64| push_digits(buf, v as i64, 2);
     if days > 0 {
-        push_digits(&mut buf, days as i64, 1);
+        push_digits(buf, days as i64, 1);
         buf.push(b'.');
     }
-    two(&mut buf, rem / US_PER_HOUR as u64);
+    two(buf, rem / US_PER_HOUR as u64);
     buf.push(b':');
-    two(&mut buf, rem % US_PER_HOUR as u64 / US_PER_MIN as u64);
+    two(buf, rem % US_PER_HOUR as u64 / US_PER_MIN as u64);
     buf.push(b':');
-    two(&mut buf, rem % US_PER_MIN as u64 / US_PER_SEC as u64);
+    two(buf, rem % US_PER_MIN as u64 / US_PER_SEC as u64);
     let frac = rem % US_PER_SEC as u64;
     if frac > 0 {
         buf.push(b'.');
-        push_digits(&mut buf, (frac * 10) as i64, 7);
+        push_digits(buf, (frac * 10) as i64, 7);
     }
-    String::from_utf8(buf).expect("ascii")
 }
 
 /// An instant as the endpoint writes it: `yyyy-MM-ddTHH:mm:ss.fff+hh:mm`, in
@@ -119,18 +124,20 @@ pub fn format_day_start(zone: &Zone, day: i64) -> String {
 /// in whole minutes as every endpoint date is).
 pub fn format_hour_label(day: i64, hour: u8, offset_secs: i32) -> String {
     let mut buf = Vec::with_capacity(25);
-    push_wall_time(
-        &mut buf,
-        day * US_PER_DAY + i64::from(hour) * US_PER_HOUR,
-        b'T',
-    );
-    buf.truncate(19);
+    push_hour_label(&mut buf, day, hour, offset_secs);
+    String::from_utf8(buf).expect("ascii")
+}
+
+/// Appends `format_hour_label(day, hour, offset_secs)`.
+pub fn push_hour_label(buf: &mut Vec<u8>, day: i64, hour: u8, offset_secs: i32) {
+    let at = buf.len();
+    push_wall_time(buf, day * US_PER_DAY + i64::from(hour) * US_PER_HOUR, b'T');
+    buf.truncate(at + 19);
     let minutes = printed_offset_minutes(offset_secs);
     buf.push(if minutes < 0 { b'-' } else { b'+' });
-    push_digits(&mut buf, minutes.abs() / 60, 2);
+    push_digits(buf, minutes.abs() / 60, 2);
     buf.push(b':');
-    push_digits(&mut buf, minutes.abs() % 60, 2);
-    String::from_utf8(buf).expect("ascii")
+    push_digits(buf, minutes.abs() % 60, 2);
 }
 
 /// A double as .NET (Core 3.0 and later) writes it: the shortest digits
