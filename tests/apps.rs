@@ -361,3 +361,49 @@ fn pages_and_spark_are_refused() {
     .fails(2);
     assert!(err.contains("--engine"), "{err}");
 }
+
+/// Parquet's app and url columns are read as dictionary indices: an
+/// over-long entry is a bad row for each row that uses it, and the answer
+/// is the CSV's.
+#[test]
+fn parquet_dictionaries_give_the_csv_answer_and_bad_rows() {
+    use polars::prelude::*;
+    let d = Dir::new();
+    let csv = d.write("log.csv", format!("{HEADER}{HAND}"));
+    let mut df = CsvReadOptions::default()
+        .try_into_reader_with_file_path(Some(csv.clone().into()))
+        .unwrap()
+        .finish()
+        .unwrap();
+    let path = d.path("log.parquet");
+    ParquetWriter::new(std::fs::File::create(&path).unwrap())
+        .finish(&mut df)
+        .unwrap();
+    let parquet = path.display().to_string();
+    for cmd in ["apps", "urls"] {
+        let run = |input: &str| sessionstat(&[cmd, "-i", input, "--tz", "Europe/Moscow"]).ok();
+        assert_eq!(run(&parquet), run(&csv), "{cmd}");
+    }
+    // Rows 1 and 3 (0-based) share an entry of 5000 bytes.
+    let long = "y".repeat(5000);
+    let mut df = df!(
+        "session_id" => [1i32, 1, 1, 1],
+        "user_id" => [7i32, 7, 7, 7],
+        "user_name" => ["ann"; 4],
+        "client_guid" => ["g"; 4],
+        "client_name" => ["pc"; 4],
+        "timestamp" => ["2021-09-01T14:00:00Z", "2021-09-01T14:01:00Z", "2021-09-01T14:02:00Z", "2021-09-01T14:03:00Z"],
+        "app" => ["a.exe", long.as_str(), "a.exe", long.as_str()],
+    )
+    .unwrap();
+    let path = d.path("long.parquet");
+    ParquetWriter::new(std::fs::File::create(&path).unwrap())
+        .finish(&mut df)
+        .unwrap();
+    let err = sessionstat(&["apps", "-i", &path.display().to_string()]).fails(1);
+    assert!(err.contains("row 1") && err.contains("column app"), "{err}");
+    assert!(
+        err.contains("5000 bytes; an app cell holds at most 4096 bytes"),
+        "{err}"
+    );
+}

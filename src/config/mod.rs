@@ -80,6 +80,8 @@ pub fn sessions(args: &SessionsArgs) -> Result<StdoutPlan> {
     } else {
         args.window.request(&cfg.zone, args.page_index.as_deref())?
     };
+    let mut cfg = cfg;
+    cfg.load.map.skip_focus = true;
     Ok(StdoutPlan {
         cfg: cfg.for_stdout()?,
         request,
@@ -90,6 +92,8 @@ pub fn sessions(args: &SessionsArgs) -> Result<StdoutPlan> {
 pub fn productivity(args: &ProductivityArgs) -> Result<StdoutPlan> {
     let cfg = Config::from_flags(&args.input, Some(&args.run), None)?;
     let request = args.window.window(&cfg.zone, None, "User Productivity")?;
+    let mut cfg = cfg;
+    cfg.load.map.skip_focus = true;
     Ok(StdoutPlan {
         cfg: cfg.for_stdout()?,
         request,

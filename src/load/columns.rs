@@ -11,6 +11,9 @@ pub struct ColumnMap {
     source: [String; Canon::ALL.len()],
     /// `--sessionize`: sessions are built, `session_id` is not read.
     pub sessionize: bool,
+    /// The run answers nothing about what was in front (`sessions`,
+    /// `productivity`): `app` and `url` are not read at all.
+    pub skip_focus: bool,
 }
 
 impl Default for ColumnMap {
@@ -18,6 +21,7 @@ impl Default for ColumnMap {
         ColumnMap {
             source: Canon::ALL.map(|c| c.name().to_string()),
             sessionize: false,
+            skip_focus: false,
         }
     }
 }
@@ -100,6 +104,10 @@ impl ColumnMap {
                         mapped: src.to_string(),
                     });
                 }
+                out.source[c as usize] = NOT_READ.to_string();
+                continue;
+            }
+            if self.skip_focus && Canon::FOCUS.contains(&c) {
                 out.source[c as usize] = NOT_READ.to_string();
                 continue;
             }

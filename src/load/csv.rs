@@ -540,6 +540,7 @@ impl Source for CsvSource {
             bad,
             blank,
             dict: None,
+            focus: None,
             first_row: self.next_row,
             place: Box::new(CsvPlace {
                 bytes: buf,

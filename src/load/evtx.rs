@@ -427,6 +427,7 @@ impl Source for EvtxSource {
             bad,
             blank: Vec::new(),
             dict: None,
+            focus: None,
             first_row,
             place: Box::new(EvtxPlace(places)),
         }))

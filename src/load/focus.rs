@@ -146,6 +146,94 @@ fn ids(s: &Series, column: Canon, names: &FocusNames) -> PolarsResult<(Vec<u32>,
     Ok((out, bad))
 }
 
+/// `focus_column` for cells read as dictionary indices per row group
+/// (`parquet::dict::read_focus`): each dictionary entry is checked and
+/// given its id once, and a row takes its entry's.
+pub fn focus_of_groups(
+    groups: &super::parquet::dict::FocusGroups,
+    names: &FocusNames,
+) -> (Vec<Focus>, Vec<BadCell>) {
+    use super::names::dict_values;
+    /// An entry over the limit: its rows are bad.
+    const TOO_LONG: u32 = NOT_GIVEN - 1;
+    let n: usize = groups
+        .iter()
+        .map(|g| g.iter().flatten().next().map_or(0, |a| a.len()))
+        .sum();
+    let mut out = Vec::with_capacity(n);
+    let mut bad = Vec::new();
+    let mut base = 0;
+    for group in groups {
+        let rows = group.iter().flatten().next().map_or(0, |a| a.len());
+        // Per column, each entry's id.
+        let entries: Vec<Option<Vec<u32>>> = group
+            .iter()
+            .zip(Canon::FOCUS)
+            .map(|(col, c)| {
+                let col = col.as_ref()?;
+                let mut dict = names.dicts[(c == Canon::Url) as usize]
+                    .lock()
+                    .expect("not poisoned");
+                Some(
+                    dict_values(col)
+                        .values_iter()
+                        .map(|t| match t.len() {
+                            0 => NOT_GIVEN,
+                            l if l > MAX_CELL_BYTES => TOO_LONG,
+                            _ => dict.id(t),
+                        })
+                        .collect(),
+                )
+            })
+            .collect();
+        let id = |i: usize, r: usize| -> u32 {
+            match (&group[i], &entries[i]) {
+                (Some(col), Some(ids)) if !col.is_null(r) => ids[col.keys().value(r) as usize],
+                _ => NOT_GIVEN,
+            }
+        };
+        // Rows in parallel, a chunk at a time, in order.
+        let done: Vec<(Vec<Focus>, Vec<BadCell>)> = (0..rows.div_ceil(CHUNK))
+            .into_par_iter()
+            .map(|k| {
+                let mut part = Vec::with_capacity(CHUNK);
+                let mut bad = Vec::new();
+                for r in k * CHUNK..rows.min((k + 1) * CHUNK) {
+                    let (mut a, mut u) = (id(0, r), id(1, r));
+                    for (i, v) in [&mut a, &mut u].into_iter().enumerate() {
+                        if *v == TOO_LONG {
+                            let col = group[i].as_ref().expect("a column");
+                            let text = dict_values(col).value(col.keys().value(r) as usize);
+                            let c = Canon::FOCUS[i];
+                            bad.push(BadCell {
+                                row: base + r,
+                                column: Some(c),
+                                value: shortened(text),
+                                rule: CellRule::Other(format!(
+                                    "{} bytes; an {c} cell holds at most {MAX_CELL_BYTES} bytes",
+                                    text.len()
+                                )),
+                            });
+                            *v = NOT_GIVEN;
+                        }
+                    }
+                    part.push(match (a, u) {
+                        (NOT_GIVEN, NOT_GIVEN) => NO_FOCUS,
+                        (a, u) => focus(a, u),
+                    });
+                }
+                (part, bad)
+            })
+            .collect();
+        for (part, b) in done {
+            out.extend(part);
+            bad.extend(b);
+        }
+        base += rows;
+    }
+    (out, bad)
+}
+
 /// A long cell as an error line shows it: its first 64 characters.
 fn shortened(v: &str) -> String {
     match v.char_indices().nth(64) {

@@ -296,6 +296,7 @@ impl Assembler<'_> {
             bad: pre_bad,
             blank,
             dict,
+            focus: focus_groups,
             first_row: offset,
             place,
         } = batch;
@@ -354,12 +355,16 @@ impl Assembler<'_> {
         // The foreground cells (SPEC 13.1), when the file has either column.
         let cells = |c: Canon| series(c).ok();
         let (app, url) = (cells(Canon::App), cells(Canon::Url));
-        let focus = focus::focus_column(app.as_ref(), url.as_ref(), &self.opts.focus)
-            .map_err(err)?
-            .map(|(focus, b)| {
-                bad.extend(b);
-                focus
-            });
+        let focus = match &focus_groups {
+            Some(groups) => Some(focus::focus_of_groups(groups, &self.opts.focus)),
+            None => {
+                focus::focus_column(app.as_ref(), url.as_ref(), &self.opts.focus).map_err(err)?
+            }
+        }
+        .map(|(focus, b)| {
+            bad.extend(b);
+            focus
+        });
         bad.extend(pre_bad);
         // A blank row is no data: none of its empty cells is an error.
         if !blank.is_empty() {

@@ -341,6 +341,7 @@ impl Source for NdjsonSource {
             bad,
             blank: Vec::new(),
             dict: None,
+            focus: None,
             first_row: self.next_row,
             place: Box::new(NdjsonPlace {
                 bytes: buf,

@@ -28,6 +28,9 @@ pub struct Batch {
     /// Rows with no value at all (blank lines): skipped, counted.
     pub blank: Vec<usize>,
     pub dict: Option<DictNames>,
+    /// The `app` and `url` columns read as dictionary indices (Parquet),
+    /// then not in `df`.
+    pub focus: Option<super::parquet::dict::FocusGroups>,
     /// The file's 0-based data row that the batch starts at.
     pub first_row: usize,
     /// Finds where the batch's rows are in the file, for bad rows.

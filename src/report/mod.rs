@@ -208,7 +208,7 @@ pub fn write_folder(
                     },
                 );
                 table?;
-                Ok(json?)
+                json
             };
             let clients = || -> Result<()> {
                 let clients = daily_clients(metas, selection, parts);

@@ -28,19 +28,75 @@ pub fn read(
     map: &ColumnMap,
     slice: (usize, usize),
 ) -> Option<Vec<[DictionaryArray<u32>; 3]>> {
-    // A column that is also another canonical column's source is read as
-    // polars reads it, for both.
-    let shared = Canon::ALL
-        .iter()
-        .filter(|c| !NAMES.contains(c))
-        .any(|&c| NAMES.iter().any(|&n| map.source(n) == map.source(c)));
-    if shared {
+    if shares_a_source(map, &NAMES) {
         return None;
     }
     let fields: Vec<&Field> = NAMES
         .iter()
         .map(|&c| schema.get(map.source(c)))
         .collect::<Option<_>>()?;
+    read_columns(file, footer, &fields, slice)?
+        .into_iter()
+        .map(|cols| <[DictionaryArray<u32>; 3]>::try_from(cols).ok())
+        .collect()
+}
+
+/// The `app` and `url` columns (SPEC 13) the file has, per row group, as
+/// dictionary indices (`None` for a column the file does not have); `None`
+/// when it has neither or the shortcut does not apply.
+pub type FocusGroups = Vec<[Option<DictionaryArray<u32>>; 2]>;
+
+pub fn read_focus(
+    file: &std::fs::File,
+    footer: &FileMetadataRef,
+    schema: &ArrowSchema,
+    map: &ColumnMap,
+    slice: (usize, usize),
+) -> Option<FocusGroups> {
+    if shares_a_source(map, &Canon::FOCUS) {
+        return None;
+    }
+    let present: Vec<(usize, &Field)> = Canon::FOCUS
+        .iter()
+        .enumerate()
+        .filter_map(|(i, &c)| schema.get(map.source(c)).map(|f| (i, f)))
+        .collect();
+    if present.is_empty() {
+        return None;
+    }
+    let fields: Vec<&Field> = present.iter().map(|p| p.1).collect();
+    let groups = read_columns(file, footer, &fields, slice)?;
+    Some(
+        groups
+            .into_iter()
+            .map(|cols| {
+                let mut both: [Option<DictionaryArray<u32>>; 2] = [None, None];
+                for ((i, _), col) in present.iter().zip(cols) {
+                    both[*i] = Some(col);
+                }
+                both
+            })
+            .collect(),
+    )
+}
+
+/// Whether a column of `these` is also another canonical column's source
+/// (then it is read as polars reads it, for both).
+fn shares_a_source(map: &ColumnMap, these: &[Canon]) -> bool {
+    Canon::ALL
+        .iter()
+        .filter(|c| !these.contains(c))
+        .any(|&c| these.iter().any(|&n| map.source(n) == map.source(c)))
+}
+
+/// `fields` of rows `slice` (whole row groups), per row group, as
+/// dictionary indices; `None` where that does not apply.
+fn read_columns(
+    file: &std::fs::File,
+    footer: &FileMetadataRef,
+    fields: &[&Field],
+    slice: (usize, usize),
+) -> Option<Vec<Vec<DictionaryArray<u32>>>> {
     if !fields
         .iter()
         .all(|f| matches!(f.dtype(), ArrowDataType::Utf8View))
@@ -63,8 +119,8 @@ pub fn read(
         if start < slice.0 || rg_end > end {
             return None;
         }
-        let mut cols = Vec::with_capacity(3);
-        for field in &fields {
+        let mut cols = Vec::with_capacity(fields.len());
+        for field in fields {
             let chunks: Vec<_> = rg.columns_under_root_iter(field.name.as_str())?.collect();
             let [meta] = chunks.as_slice() else {
                 return None;
@@ -117,7 +173,7 @@ pub fn read(
             }
             cols.push(array.clone());
         }
-        out.push(<[DictionaryArray<u32>; 3]>::try_from(cols).ok()?);
+        out.push(cols);
         start = rg_end;
     }
     Some(out)

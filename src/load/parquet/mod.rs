@@ -94,6 +94,16 @@ impl ParquetSource {
             let names = NAMES.map(|c| map.source(c));
             wanted.retain(|w| !names.contains(&w.as_str()));
         }
+        let focus = dict::read_focus(&f, &self.footer, &self.schema, map, slice);
+        if focus.is_some() {
+            let sources = Canon::FOCUS.map(|c| map.source(c));
+            wanted.retain(|w| !sources.contains(&w.as_str()));
+        }
+        let focus = dict::read_focus(&f, &self.footer, &self.schema, map, slice);
+        if focus.is_some() {
+            let sources = Canon::FOCUS.map(|c| map.source(c));
+            wanted.retain(|w| !sources.contains(&w.as_str()));
+        }
         let mut reader = ParquetReader::new(f);
         reader.set_metadata(self.footer.clone());
         let frame = reader
@@ -118,6 +128,7 @@ impl ParquetSource {
             bad: Vec::new(),
             blank: Vec::new(),
             dict: dict_names,
+            focus,
             first_row: slice.0,
             place: Box::new(ParquetPlace {
                 file: self.file.clone(),
