@@ -407,3 +407,77 @@ fn parquet_dictionaries_give_the_csv_answer_and_bad_rows() {
         "{err}"
     );
 }
+
+/// Every backfill period writes the apps and sites files of a report over
+/// its window; built sessions keep their foregrounds too.
+#[test]
+fn backfill_periods_and_built_sessions() {
+    let d = Dir::new();
+    let csv = generate(&d, "log.csv");
+    let out = d.path("bf").display().to_string();
+    sessionstat(&[
+        "backfill",
+        "-i",
+        &csv,
+        "-o",
+        &out,
+        "--every",
+        "day",
+        "--from",
+        "2021-03-25",
+        "--to",
+        "2021-03-27",
+        "--tz",
+        "Europe/Berlin",
+        "-q",
+    ])
+    .ok();
+    for day in ["2021-03-25", "2021-03-26"] {
+        let end = format!("{day}T23:59:59.999999");
+        for (cmd, file) in [("apps", "apps.json"), ("urls", "urls.json")] {
+            let want = sessionstat(&[
+                cmd,
+                "-i",
+                &csv,
+                "--tz",
+                "Europe/Berlin",
+                "--start",
+                day,
+                "--end",
+                &end,
+            ])
+            .ok();
+            assert!(want.len() > 100);
+            assert_eq!(
+                d.read(&format!("bf/day={day}/{file}")),
+                want,
+                "{day} {file}"
+            );
+        }
+    }
+    // Sessions built from gaps: the tables still add up to daily_user.
+    let out = d.path("s").display().to_string();
+    sessionstat(&[
+        "report",
+        "-i",
+        &csv,
+        "-o",
+        &out,
+        "--sessionize",
+        "20m",
+        "-q",
+    ])
+    .ok();
+    let total = |file: &str, col: usize| -> i64 {
+        d.read(file)
+            .lines()
+            .skip(1)
+            .map(|l| l.split(',').nth(col).unwrap().parse::<i64>().unwrap())
+            .sum()
+    };
+    let user = total("s/daily_user.csv", 8);
+    assert!(user > 0);
+    assert_eq!(total("s/daily_app.csv", 5), user);
+    assert_eq!(total("s/daily_site.csv", 5), user);
+    assert!(d.read("s/apps.json").len() > 100);
+}
