@@ -139,6 +139,30 @@ struct StatObject<'a> {
     time_of_day: String,
 }
 
+/// `stats` as the objects serde writes.
+fn stat_objects<'a>(
+    stats: &[HourStat],
+    metas: &[SessionMeta],
+    selection: &[SessionStats],
+    keys: &'a Keys,
+) -> Vec<StatObject<'a>> {
+    stats
+        .iter()
+        .map(|s| StatObject {
+            data: s
+                .data
+                .iter()
+                .map(|&(us, key)| StatItem {
+                    duration: format_timespan(us),
+                    key: keys.text(key),
+                })
+                .collect(),
+            session_id: metas[selection[s.at].session as usize].session_id,
+            time_of_day: format_hour_label(s.day, s.hour, s.offset),
+        })
+        .collect()
+}
+
 /// Application (or URL) Statistics: a bare array of `stats`' objects, in
 /// their order; `stats[i].at` indexes `selection`. Indented as serde_json
 /// indents (`Response::write`), or compact, written by hand: an answer can
@@ -153,22 +177,7 @@ pub fn write_hour_stats<W: Write>(
 ) -> io::Result<()> {
     let session_id = |s: &HourStat| metas[selection[s.at].session as usize].session_id;
     if pretty {
-        let objects: Vec<StatObject<'_>> = stats
-            .iter()
-            .map(|s| StatObject {
-                data: s
-                    .data
-                    .iter()
-                    .map(|&(us, key)| StatItem {
-                        duration: format_timespan(us),
-                        key: keys.text(key),
-                    })
-                    .collect(),
-                session_id: session_id(s),
-                time_of_day: format_hour_label(s.day, s.hour, s.offset),
-            })
-            .collect();
-        serde_json::to_writer_pretty(&mut w, &objects)?;
+        serde_json::to_writer_pretty(&mut w, &stat_objects(stats, metas, selection, keys))?;
         return Ok(());
     }
     let texts: Vec<Vec<u8>> = keys
@@ -393,21 +402,7 @@ mod tests {
         ];
         let mut ours = Vec::new();
         write_hour_stats(&mut ours, &stats, &metas, &sel, &keys, false).unwrap();
-        let objects: Vec<StatObject<'_>> = stats
-            .iter()
-            .map(|s| StatObject {
-                data: s
-                    .data
-                    .iter()
-                    .map(|&(us, k)| StatItem {
-                        duration: format_timespan(us),
-                        key: keys.text(k),
-                    })
-                    .collect(),
-                session_id: metas[sel[s.at].session as usize].session_id,
-                time_of_day: format_hour_label(s.day, s.hour, s.offset),
-            })
-            .collect();
+        let objects = stat_objects(&stats, &metas, &sel, &keys);
         assert_eq!(
             String::from_utf8(ours).unwrap(),
             serde_json::to_string(&objects).unwrap()
