@@ -8,11 +8,14 @@
 //! written, sorted and flushed up to the earliest instant a later session
 //! could start, so memory stays at a few days of events.
 
+mod focus;
+
 use crate::load::inputs::Format;
 use crate::model::{Canon, Kind};
 use crate::output::atomic::AtomicFile;
 use crate::time::{Micros, Zone, US_PER_DAY, US_PER_HOUR, US_PER_MIN, US_PER_SEC};
 use chrono::{Datelike, NaiveDate, Weekday};
+use focus::focus_cells;
 use polars::prelude::*;
 use rand::{RngExt, SeedableRng};
 use rand_pcg::Pcg64Mcg;
@@ -47,47 +50,6 @@ pub struct GenOptions {
     pub out: PathBuf,
     /// Write the `app` and `url` columns too (SPEC 13).
     pub apps: bool,
-}
-
-const APPS: [&str; 8] = [
-    "chrome.exe",
-    "WINWORD.EXE",
-    "EXCEL.EXE",
-    "outlook.exe",
-    "Teams.exe",
-    "explorer.exe",
-    "firefox.exe",
-    "Code.exe",
-];
-
-const URLS: [&str; 8] = [
-    "https://www.google.com/search?q=report",
-    "https://mail.example.com/inbox",
-    "https://docs.example.org:443/a/b",
-    "http://intranet.local/wiki?page=1",
-    "https://www.GitHub.com/org/repo",
-    "https://news.ycombinator.com/item?id=1",
-    "about:blank",
-    "https://[2001:db8::1]:8443/x",
-];
-
-/// An event's `app` and `url` cells: from a hash of the event, so that
-/// adding them changes nothing else of the log. Half the events switch
-/// the application (a browser with an address or none), a tenth change
-/// only the address, the rest are heartbeats.
-fn focus_cells(e: &Ev) -> (&'static str, &'static str) {
-    let mut h = (u64::from(e.session) << 32 ^ e.ts as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    h ^= h >> 29;
-    let pick = |n: u64| (h >> 8) as usize % n as usize;
-    match h % 10 {
-        0..=3 => ("", ""),
-        4 => ("", URLS[pick(8)]),
-        _ => {
-            let app = APPS[(h >> 20) as usize % APPS.len()];
-            let browser = app == "chrome.exe" || app == "firefox.exe";
-            (app, if browser { URLS[pick(8)] } else { "" })
-        }
-    }
 }
 
 /// What was written.
@@ -585,7 +547,7 @@ impl Sink {
                             s.id, u.id, u.name, c.guid, c.name
                         )?;
                         if *apps {
-                            let (app, url) = focus_cells(e);
+                            let (app, url) = focus_cells(e.session, e.ts);
                             write!(line, ",{app},{url}")?;
                         }
                         line.push(b'\n');
@@ -598,7 +560,7 @@ impl Sink {
                         )?;
                         if *apps {
                             // Nested, as agents write them: `--map app=focus.app,url=focus.url`.
-                            let (app, url) = focus_cells(e);
+                            let (app, url) = focus_cells(e.session, e.ts);
                             write!(line, r#","focus":{{"{a}":"{app}","{l}":"{url}"}}"#)?;
                         }
                         line.extend_from_slice(b"}\n");
@@ -671,7 +633,7 @@ impl Sink {
                     let mut cols = cols;
                     if *apps {
                         let cells: Vec<(&'static str, &'static str)> =
-                            part.iter().map(focus_cells).collect();
+                            part.iter().map(|e| focus_cells(e.session, e.ts)).collect();
                         // Not given is null in Parquet.
                         let given = |s: &'static str| Some(s).filter(|s| !s.is_empty());
                         let apps: Vec<Option<&str>> = cells.iter().map(|c| given(c.0)).collect();
