@@ -78,8 +78,10 @@ pub struct RunningDays {
     pub(crate) hours: hours::RunningHours,
     /// Productive time outside work hours (findings).
     pub(crate) outside: RunningOutside,
-    /// Productive time with a foreground, per hour block (SPEC 13).
-    pub(crate) focus: focus::RunningFocus,
+    /// Productive time with a foreground, per hour block (SPEC 13); boxed
+    /// and made at the first such span, so that a session without one (and
+    /// a log without the columns) keeps 8 bytes for it.
+    pub(crate) focus: Option<Box<focus::RunningFocus>>,
 }
 
 impl RunningDays {
@@ -91,7 +93,7 @@ impl RunningDays {
             days,
             hours: self.hours.take().hours,
             outside: std::mem::take(&mut self.outside.parts),
-            focus: self.focus.take(),
+            focus: self.focus.take().map_or_else(Vec::new, |mut f| f.take()),
         }
     }
 
@@ -136,8 +138,12 @@ impl DayParts for RunningDays {
         if foreground != NO_FOCUS {
             if let Some(prev) = prev {
                 if productive(prev, t - ts_of(prev), idle_after) {
-                    self.focus
-                        .add_span(ts_of(prev), t, foreground, &mut starts.hours);
+                    self.focus.get_or_insert_with(Box::default).add_span(
+                        ts_of(prev),
+                        t,
+                        foreground,
+                        &mut starts.hours,
+                    );
                 }
             }
         }
