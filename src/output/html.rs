@@ -365,6 +365,15 @@ fn tops(h: &mut String, title: &str, id: &str, what: &str, tops: &Tops, users: &
         return;
     }
     top_table(h, id, what, &tops.window);
+    if tops.window.iter().all(|(k, _)| *k == TopKey::None) {
+        // Nothing to tell per user: the log names no application (site).
+        let column = if what == "website" { "url" } else { "app" };
+        let _ = writeln!(
+            h,
+            "<p class=\"muted\">The log names no {what} (no <code>{column}</code> column, or none given in the window).</p>"
+        );
+        return;
+    }
     for (i, u) in users.iter().enumerate() {
         let Some(list) = tops.of_user(&u.user) else {
             continue;

@@ -598,6 +598,60 @@ mod tests {
         }
     }
 
+    /// Ten keys by time (ties by code point), one line for the rest, one for
+    /// the time without a key; per user the same; the lines add up.
+    #[test]
+    fn top_lists_add_up() {
+        let names: Vec<String> = (0..13).map(|i| format!("k{i:02}")).collect();
+        let mut rows: Vec<FocusRow<'_>> = Vec::new();
+        for (i, n) in names.iter().enumerate() {
+            // k00..k12 with 100 - i each, k03 and k04 tied; two days for k05
+            let us = if i == 4 { 97 } else { 100 - i as i64 };
+            for day in 0..if i == 5 { 2 } else { 1 } {
+                rows.push(FocusRow {
+                    day,
+                    user: (1, "u", None),
+                    key: Some(n),
+                    sessions: 1,
+                    productive: us,
+                });
+            }
+        }
+        rows.push(FocusRow {
+            day: 0,
+            user: (1, "u", None),
+            key: None,
+            sessions: 1,
+            productive: 7,
+        });
+        rows.push(FocusRow {
+            day: 0,
+            user: (2, "v", None),
+            key: Some("k12"),
+            sessions: 1,
+            productive: 5,
+        });
+        let tops = Tops::of(&rows);
+        let keys: Vec<TopKey> = tops.window.iter().map(|l| l.0.clone()).collect();
+        let want: Vec<TopKey> = [
+            "k05", "k00", "k01", "k02", "k03", "k04", "k06", "k07", "k12", "k08",
+        ]
+        .iter()
+        .map(|k| TopKey::Key(k.to_string()))
+        .chain([TopKey::Other(3), TopKey::None])
+        .collect();
+        assert_eq!(keys, want);
+        let total: Micros = rows.iter().map(|r| r.productive).sum();
+        assert_eq!(tops.window.iter().map(|l| l.1).sum::<Micros>(), total);
+        // k12 has user v's time too: 88 + 5, tied with k07, after it by code point
+        assert_eq!(tops.window[10].1, 91 + 90 + 89);
+        assert_eq!(
+            tops.of_user(&(2, "v", None)).unwrap(),
+            &vec![(TopKey::Key("k12".into()), 5)]
+        );
+        assert_eq!(tops.of_user(&(3, "w", None)), None);
+    }
+
     #[test]
     fn sites_follow_spec_13_2() {
         for (url, site) in [
