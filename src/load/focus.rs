@@ -99,16 +99,7 @@ fn ids(s: &Series, column: Canon, names: &FocusNames) -> PolarsResult<(Vec<u32>,
                 let id = if !arr.is_valid(r) || views[r].length == 0 {
                     NOT_GIVEN
                 } else if views[r].length as usize > MAX_CELL_BYTES {
-                    let v = arr.value(r);
-                    bad.push(BadCell {
-                        row: r,
-                        column: Some(column),
-                        value: shortened(v),
-                        rule: CellRule::Other(format!(
-                            "{} bytes; an {column} cell holds at most {MAX_CELL_BYTES} bytes",
-                            v.len()
-                        )),
-                    });
+                    bad.push(too_long(r, column, arr.value(r)));
                     NOT_GIVEN
                 } else {
                     *seen.entry(views[r].as_u128()).or_insert_with(|| {
@@ -204,16 +195,7 @@ pub fn focus_of_groups(
                         if *v == TOO_LONG {
                             let col = group[i].as_ref().expect("a column");
                             let text = dict_values(col).value(col.keys().value(r) as usize);
-                            let c = Canon::FOCUS[i];
-                            bad.push(BadCell {
-                                row: base + r,
-                                column: Some(c),
-                                value: shortened(text),
-                                rule: CellRule::Other(format!(
-                                    "{} bytes; an {c} cell holds at most {MAX_CELL_BYTES} bytes",
-                                    text.len()
-                                )),
-                            });
+                            bad.push(too_long(base + r, Canon::FOCUS[i], text));
                             *v = NOT_GIVEN;
                         }
                     }
@@ -232,6 +214,19 @@ pub fn focus_of_groups(
         base += rows;
     }
     (out, bad)
+}
+
+/// The bad cell of row `row`'s `text` in `column`, over the limit.
+fn too_long(row: usize, column: Canon, text: &str) -> BadCell {
+    BadCell {
+        row,
+        column: Some(column),
+        value: shortened(text),
+        rule: CellRule::Other(format!(
+            "{} bytes; an {column} cell holds at most {MAX_CELL_BYTES} bytes",
+            text.len()
+        )),
+    }
 }
 
 /// A long cell as an error line shows it: its first 64 characters.

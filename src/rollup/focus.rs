@@ -31,13 +31,6 @@ pub struct FocusPart {
     pub productive: Micros,
 }
 
-impl FocusPart {
-    /// The instant `timeOfDay` denotes: the local hour's start in this offset.
-    pub fn label_instant(&self) -> Micros {
-        (self.day * 24 + i64::from(self.hour)) * US_PER_HOUR - i64::from(self.offset) * US_PER_SEC
-    }
-}
-
 /// A session's focus parts built as its spans arrive in time order: one
 /// part per (hour block, foreground), whatever the order of switches
 /// within the hour.
@@ -225,6 +218,13 @@ pub struct HourStat {
     pub data: Vec<(Micros, u32)>,
 }
 
+impl HourStat {
+    /// The instant `timeOfDay` denotes: the local hour's start in this offset.
+    pub fn label_instant(&self) -> Micros {
+        (self.day * 24 + i64::from(self.hour)) * US_PER_HOUR - i64::from(self.offset) * US_PER_SEC
+    }
+}
+
 /// Application (or URL) Statistics for a selection (SPEC 13.3, 13.4): per
 /// session in selection order, per hour in order of the instant its label
 /// denotes, the keys with productive time.
@@ -266,10 +266,7 @@ pub fn hour_stats(parts: &[SessionParts], keys: &Keys) -> Vec<HourStat> {
                     data,
                 });
             }
-            let instant = |s: &HourStat| {
-                (s.day * 24 + i64::from(s.hour)) * US_PER_HOUR - i64::from(s.offset) * US_PER_SEC
-            };
-            out.sort_by_key(instant);
+            out.sort_by_key(HourStat::label_instant);
             out
         })
         .collect()
@@ -578,19 +575,8 @@ mod tests {
                             assert!(s.data.windows(2).all(|w| w[0].0 > w[1].0
                                 || (w[0].0 == w[1].0 && keys.text(w[0].1) < keys.text(w[1].1))));
                         }
-                        let instants: Vec<Micros> = stats
-                            .iter()
-                            .map(|s| {
-                                FocusPart {
-                                    day: s.day,
-                                    hour: s.hour,
-                                    offset: s.offset,
-                                    foreground: 0,
-                                    productive: 0,
-                                }
-                                .label_instant()
-                            })
-                            .collect();
+                        let instants: Vec<Micros> =
+                            stats.iter().map(HourStat::label_instant).collect();
                         assert!(instants.windows(2).all(|w| w[0] < w[1]), "case {case}");
                     }
                 }
