@@ -99,11 +99,6 @@ impl ParquetSource {
             let sources = Canon::FOCUS.map(|c| map.source(c));
             wanted.retain(|w| !sources.contains(&w.as_str()));
         }
-        let focus = dict::read_focus(&f, &self.footer, &self.schema, map, slice);
-        if focus.is_some() {
-            let sources = Canon::FOCUS.map(|c| map.source(c));
-            wanted.retain(|w| !sources.contains(&w.as_str()));
-        }
         let mut reader = ParquetReader::new(f);
         reader.set_metadata(self.footer.clone());
         let frame = reader
