@@ -474,6 +474,35 @@ pub fn kind_column(s: Option<&Series>, n: usize) -> PolarsResult<Converted<Kind>
     }))
 }
 
+/// The kind column read as dictionary indices (Parquet), per row group in
+/// row order: each entry parsed once; a null is activity, as in
+/// `kind_column`, and a row whose entry is no kind is a bad cell.
+pub fn kind_of_groups(groups: &[polars_arrow::array::DictionaryArray<u32>]) -> Converted<Kind> {
+    let n = groups.iter().map(|g| g.len()).sum();
+    let mut out = Vec::with_capacity(n);
+    let mut bad = Vec::new();
+    for group in groups {
+        let values = crate::load::names::dict_values(group);
+        let kinds: Vec<Option<Kind>> = values.values_iter().map(Kind::parse).collect();
+        let base = out.len();
+        for (r, key) in group.keys().iter().enumerate() {
+            out.push(match key {
+                None => Kind::Activity,
+                Some(&k) => kinds[k as usize].unwrap_or_else(|| {
+                    bad.push(cell(
+                        base + r,
+                        Canon::Kind,
+                        values.value(k as usize),
+                        CellRule::UnknownKind,
+                    ));
+                    Kind::Activity
+                }),
+            });
+        }
+    }
+    (out, bad)
+}
+
 /// Kinds without nulls, parsing each distinct spelling once: a string of at
 /// most 12 bytes is held whole in its 16-byte view, so equal views are equal
 /// strings. `None` if a value is longer or not a kind (the caller then

@@ -541,6 +541,7 @@ impl Source for CsvSource {
             blank,
             dict: None,
             focus: None,
+            kind: None,
             first_row: self.next_row,
             place: Box::new(CsvPlace {
                 bytes: buf,

@@ -428,6 +428,7 @@ impl Source for EvtxSource {
             blank: Vec::new(),
             dict: None,
             focus: None,
+            kind: None,
             first_row,
             place: Box::new(EvtxPlace(places)),
         }))

@@ -297,6 +297,7 @@ impl Assembler<'_> {
             blank,
             dict,
             focus: focus_groups,
+            kind: kind_groups,
             first_row: offset,
             place,
         } = batch;
@@ -349,8 +350,10 @@ impl Assembler<'_> {
         }
         let (ts, b) = convert::timestamp_column(&series(Canon::Timestamp)?, zone).map_err(err)?;
         bad.extend(b);
-        let kind_series = series(Canon::Kind).ok();
-        let (kinds, b) = convert::kind_column(kind_series.as_ref(), n).map_err(err)?;
+        let (kinds, b) = match &kind_groups {
+            Some(groups) => convert::kind_of_groups(groups),
+            None => convert::kind_column(series(Canon::Kind).ok().as_ref(), n).map_err(err)?,
+        };
         bad.extend(b);
         // The foreground cells (SPEC 13.1), when the file has either column.
         let cells = |c: Canon| series(c).ok();

@@ -342,6 +342,7 @@ impl Source for NdjsonSource {
             blank: Vec::new(),
             dict: None,
             focus: None,
+            kind: None,
             first_row: self.next_row,
             place: Box::new(NdjsonPlace {
                 bytes: buf,

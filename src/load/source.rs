@@ -31,6 +31,9 @@ pub struct Batch {
     /// The `app` and `url` columns read as dictionary indices (Parquet),
     /// then not in `df`.
     pub focus: Option<super::parquet::dict::FocusGroups>,
+    /// The `kind` column read as dictionary indices per row group
+    /// (Parquet), then not in `df`.
+    pub kind: Option<Vec<polars_arrow::array::DictionaryArray<u32>>>,
     /// The file's 0-based data row that the batch starts at.
     pub first_row: usize,
     /// Finds where the batch's rows are in the file, for bad rows.

@@ -80,6 +80,31 @@ pub fn read_focus(
     )
 }
 
+/// The `kind` column, per row group, as dictionary indices: a handful of
+/// spellings, each parsed once (`convert::kind_of_groups`), where reading
+/// the strings wrote a 16-byte view per row. `None` when the file has no
+/// such column or the shortcut does not apply.
+pub fn read_kind(
+    file: &std::fs::File,
+    footer: &FileMetadataRef,
+    schema: &ArrowSchema,
+    map: &ColumnMap,
+    slice: (usize, usize),
+) -> Option<Vec<DictionaryArray<u32>>> {
+    if shares_a_source(map, &[Canon::Kind]) {
+        return None;
+    }
+    let field = schema.get(map.source(Canon::Kind))?;
+    read_columns(file, footer, &[field], slice)?
+        .into_iter()
+        .map(|cols| {
+            <[DictionaryArray<u32>; 1]>::try_from(cols)
+                .ok()
+                .map(|[c]| c)
+        })
+        .collect()
+}
+
 /// Whether a column of `these` is also another canonical column's source
 /// (then it is read as polars reads it, for both).
 fn shares_a_source(map: &ColumnMap, these: &[Canon]) -> bool {
@@ -252,6 +277,38 @@ mod tests {
         // A name column that is also the kind column is left to polars.
         let shared = ColumnMap::parse(&["client_name=kind"]).unwrap();
         assert!(read(&file, &footer, &schema, &shared, (0, 1200)).is_none());
+    }
+
+    /// Kinds read as dictionary indices are the kinds read as strings,
+    /// nulls and a spelling that is no kind (a bad cell at its row) included.
+    #[test]
+    fn kinds_as_indices_equal_kinds_as_text() {
+        use crate::load::convert::{kind_column, kind_of_groups};
+        let spellings = [
+            Some("activity"),
+            Some("Idle"),
+            None,
+            Some("bogus"),
+            Some("logout"),
+        ];
+        let kinds: Vec<Option<&str>> = (0..1000).map(|i| spellings[(i * 7 + i / 13) % 5]).collect();
+        let mut df = names(1000, |i| format!("g{}", i % 4));
+        df.with_column(Column::new("kind".into(), kinds.clone()))
+            .unwrap();
+        let (_dir, file, footer, schema) = write(&mut df, 300);
+        let map = ColumnMap::default();
+        let groups =
+            read_kind(&file, &footer, &schema, &map, (0, 1000)).expect("dictionary encoded");
+        assert!(groups.len() > 1, "several row groups");
+        let series = Series::new("kind".into(), kinds);
+        let want = kind_column(Some(&series), 1000).unwrap();
+        let got = kind_of_groups(&groups);
+        assert_eq!(got, want);
+        let bogus: Vec<usize> = (0..1000).filter(|&i| (i * 7 + i / 13) % 5 == 3).collect();
+        assert_eq!(got.1.iter().map(|b| b.row).collect::<Vec<_>>(), bogus);
+        // A kind column that is also another column's source is left to polars.
+        let shared = ColumnMap::parse(&["user_name=kind"]).unwrap();
+        assert!(read_kind(&file, &footer, &schema, &shared, (0, 1000)).is_none());
     }
 
     #[test]

@@ -99,6 +99,11 @@ impl ParquetSource {
             let sources = Canon::FOCUS.map(|c| map.source(c));
             wanted.retain(|w| !sources.contains(&w.as_str()));
         }
+        let kind = dict::read_kind(&f, &self.footer, &self.schema, map, slice);
+        if kind.is_some() {
+            let source = map.source(Canon::Kind);
+            wanted.retain(|w| w != source);
+        }
         let mut reader = ParquetReader::new(f);
         reader.set_metadata(self.footer.clone());
         let frame = reader
@@ -124,6 +129,7 @@ impl ParquetSource {
             blank: Vec::new(),
             dict: dict_names,
             focus,
+            kind,
             first_row: slice.0,
             place: Box::new(ParquetPlace {
                 file: self.file.clone(),
