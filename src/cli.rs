@@ -82,9 +82,15 @@ pub struct InputArgs {
     #[arg(long, value_name = "ZONE", default_value = "UTC")]
     pub tz: String,
 
-    /// A span longer than this is idle: e.g. 90s, 5m, 1h30m, or off (no limit).
-    #[arg(long, value_name = "LENGTH", default_value = "15m")]
-    pub idle_after: String,
+    /// A span longer than this is idle: e.g. 90s, 5m, 1h30m, or off (no limit). Default: 15m,
+    /// and off for ActivityWatch exports (their AFK watcher decided what is idle).
+    #[arg(long, value_name = "LENGTH")]
+    pub idle_after: Option<String>,
+
+    /// ActivityWatch exports: the user their sessions belong to (default: each host's name;
+    /// the host stays the client).
+    #[arg(long, value_name = "NAME")]
+    pub aw_user: Option<String>,
 
     /// Skip up to N bad rows (each written to --rejects) instead of stopping at the first.
     #[arg(long, value_name = "N", default_value_t = 0)]

@@ -77,6 +77,11 @@ pub const NOT_GIVEN: u32 = u32::MAX;
 /// An event that gives neither (a heartbeat), and a foreground of neither.
 pub const NO_FOCUS: Focus = u64::MAX;
 
+/// An event that sets the foreground to neither application nor URL (an
+/// ActivityWatch event where no window covers active time, SPEC 14.2); no
+/// text of a run gets its application id.
+pub const CLEARS: Focus = ((NOT_GIVEN as u64 - 2) << 32) | NOT_GIVEN as u64;
+
 #[inline]
 pub fn focus(app: u32, url: u32) -> Focus {
     (u64::from(app) << 32) | u64::from(url)
@@ -98,7 +103,11 @@ pub fn url_of(f: Focus) -> u32 {
 #[inline]
 pub fn follow(foreground: Focus, event: Focus) -> Focus {
     if app_of(event) != NOT_GIVEN {
-        event
+        if event == CLEARS {
+            NO_FOCUS
+        } else {
+            event
+        }
     } else if url_of(event) != NOT_GIVEN {
         (foreground & !u64::from(u32::MAX)) | event & u64::from(u32::MAX)
     } else {
@@ -167,6 +176,8 @@ mod tests {
         assert_eq!((app_of(fg), url_of(fg)), (a, NOT_GIVEN));
         // a heartbeat changes nothing
         assert_eq!(follow(fg, NO_FOCUS), fg);
+        // an event that clears sets neither
+        assert_eq!(follow(fg, CLEARS), NO_FOCUS);
         fg = follow(fg, focus(NOT_GIVEN, 9));
         assert_eq!((app_of(fg), url_of(fg)), (a, 9));
         fg = follow(fg, focus(7, 8));

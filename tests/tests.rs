@@ -3,6 +3,7 @@
 
 mod util;
 
+mod activitywatch;
 mod apps;
 mod backfill;
 mod bad_input;

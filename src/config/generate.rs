@@ -22,9 +22,9 @@ pub fn generate(args: &GenerateArgs) -> Result<GenOptions> {
                 args.out.display()
             ))
         })?;
-    if format == Format::Evtx {
+    if matches!(format, Format::Evtx | Format::ActivityWatch) {
         return Err(usage(
-            "generate writes csv, parquet or ndjson; EVTX logs come from Windows",
+            "generate writes csv, parquet or ndjson; EVTX logs come from Windows and ActivityWatch exports from ActivityWatch",
         ));
     }
     // Every event must be one that `sessions` accepts: years 0001-9999 in

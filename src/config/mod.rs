@@ -22,7 +22,11 @@ use crate::cli::{
 };
 use crate::engine::{Engine, Job};
 use crate::error::usage;
+
+/// `--idle-after` when not given (but for ActivityWatch exports: off).
+const DEFAULT_IDLE_AFTER: &str = "15m";
 use crate::ids::IdKeys;
+use crate::load::activitywatch::AwOptions;
 use crate::load::columns::{Canon, ColumnMap};
 use crate::load::inputs::{self, InputFile};
 use crate::load::LoadOptions;
@@ -45,6 +49,8 @@ pub struct Config {
     pub files: Vec<InputFile>,
     pub zone: Zone,
     pub idle_after: Option<Micros>,
+    /// `--idle-after` was given (else ActivityWatch input turns it off).
+    pub idle_after_given: bool,
     pub rejects: Option<PathBuf>,
     pub quiet: bool,
     /// Memory for events; more events are processed in partitions. `None`: no limit.
@@ -187,8 +193,9 @@ impl Config {
         default_input: Option<&str>,
     ) -> Result<Self> {
         let zone: Zone = a.tz.parse().map_err(|e| usage(format!("--tz: {e}")))?;
-        let idle_after = parse_idle_after(&a.idle_after)
-            .map_err(|e| usage(format!("--idle-after {:?}: {e}", a.idle_after)))?;
+        let idle_text = a.idle_after.as_deref().unwrap_or(DEFAULT_IDLE_AFTER);
+        let idle_after = parse_idle_after(idle_text)
+            .map_err(|e| usage(format!("--idle-after {idle_text:?}: {e}")))?;
         let mut map = ColumnMap::parse(&a.map).map_err(|e| usage(e.0))?;
         let mut id_keys = IdKeys::parse(&a.id_keys).map_err(|e| usage(e.0))?;
         let sessionize = match &a.sessionize {
@@ -245,7 +252,12 @@ impl Config {
                 partition: None,
                 id_keys,
                 focus: Default::default(),
+                aw: AwOptions {
+                    user: a.aw_user.clone(),
+                    ..AwOptions::default()
+                },
             },
+            idle_after_given: a.idle_after.is_some(),
             zone,
             idle_after,
             rejects: a.rejects.clone(),
@@ -264,6 +276,7 @@ impl Config {
     /// request is told first); EVTX input names sessions and users by key.
     fn resolve_inputs(&mut self) -> Result<()> {
         self.files = self.engine.resolve(&self.load.inputs, self.load.format)?;
+        self.activitywatch()?;
         if self.files.iter().any(|f| f.format == inputs::Format::Evtx) {
             // Windows logs name sessions and users by logon id and SID (SPEC 9.3).
             self.load.id_keys = IdKeys {
@@ -275,6 +288,47 @@ impl Config {
             return Err(usage(
                 "--ids keeps the ids of text keys: give --id-keys session,user (or --sessionize, or EVTX input) too",
             ));
+        }
+        Ok(())
+    }
+
+    /// ActivityWatch input (SPEC 14.2): sessions come from its active time,
+    /// `--sessionize GAP` says how long a pause starts a new one, ids are
+    /// keys, and nothing is idle but what its AFK watcher said. Its files
+    /// are not mixed with other formats in a run.
+    fn activitywatch(&mut self) -> Result<()> {
+        let aw = |f: &InputFile| f.format == inputs::Format::ActivityWatch;
+        if !self.files.iter().any(aw) {
+            if self.load.aw.user.is_some() {
+                return Err(usage(
+                    "--aw-user names the user of ActivityWatch exports; no input is one",
+                ));
+            }
+            return Ok(());
+        }
+        if let Some(other) = self.files.iter().find(|f| !aw(f)) {
+            return Err(usage(format!(
+                "{} is {}, and ActivityWatch exports are read in runs of their own: give them alone",
+                other.display(),
+                other.format
+            )));
+        }
+        if self.load.map.renames() {
+            return Err(usage(
+                "--map names columns; an ActivityWatch export has none to map",
+            ));
+        }
+        if let Some(gap) = self.sessionize.take() {
+            self.load.aw.gap = gap;
+        }
+        // Sessions come from the export, not from SPEC 9.2's building.
+        self.load.map.sessionize = false;
+        self.load.id_keys = IdKeys {
+            session: true,
+            user: true,
+        };
+        if !self.idle_after_given {
+            self.idle_after = None;
         }
         Ok(())
     }

@@ -30,6 +30,14 @@ impl Default for ColumnMap {
 const NOT_READ: &str = "\0(not read)";
 
 impl ColumnMap {
+    /// Whether `--map` renamed any column (building sessions is no renaming).
+    pub fn renames(&self) -> bool {
+        Canon::ALL
+            .iter()
+            .zip(&self.source)
+            .any(|(c, s)| s != c.name() && s != NOT_READ)
+    }
+
     /// Parses `--map` values: each `canonical=source[,canonical=source...]`.
     pub fn parse<S: AsRef<str>>(specs: &[S]) -> Result<Self, BadValue> {
         let mut map = ColumnMap::default();

@@ -542,6 +542,7 @@ impl Source for CsvSource {
             dict: None,
             focus: None,
             kind: None,
+            sets_focus: false,
             first_row: self.next_row,
             place: Box::new(CsvPlace {
                 bytes: buf,

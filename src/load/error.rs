@@ -80,6 +80,9 @@ pub enum At {
     Record(u64),
     /// A damaged EVTX chunk by its 0-based number.
     Chunk(u64),
+    /// An ActivityWatch event by its 0-based index in its bucket (the
+    /// bucket is named in the rule).
+    Event(u64),
     /// No place in the file: a row found bad by the Spark engine, which
     /// knows no line numbers (SPEC 11.2); named by file and value.
     Unplaced,
@@ -106,6 +109,7 @@ impl BadRow {
             At::Row(r) => format!("{} row {r}", self.file),
             At::Record(r) => format!("{} record {r}", self.file),
             At::Chunk(c) => format!("{} chunk {c}", self.file),
+            At::Event(i) => format!("{} event {i}", self.file),
             At::Unplaced => self.file.clone(),
         }
     }

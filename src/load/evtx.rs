@@ -429,6 +429,7 @@ impl Source for EvtxSource {
             dict: None,
             focus: None,
             kind: None,
+            sets_focus: false,
             first_row,
             place: Box::new(EvtxPlace(places)),
         }))

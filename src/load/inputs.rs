@@ -15,6 +15,9 @@ pub enum Format {
     Ndjson,
     /// Windows event log (.evtx): logons, logoffs, locks and unlocks.
     Evtx,
+    /// ActivityWatch export (.json whose object starts with "buckets").
+    #[value(name = "activitywatch")]
+    ActivityWatch,
 }
 
 impl fmt::Display for Format {
@@ -24,6 +27,7 @@ impl fmt::Display for Format {
             Format::Parquet => "parquet",
             Format::Ndjson => "ndjson",
             Format::Evtx => "evtx",
+            Format::ActivityWatch => "activitywatch",
         })
     }
 }
@@ -68,6 +72,7 @@ impl Format {
         match ext {
             "csv" | "txt" => Some(Format::Csv),
             "parquet" | "pq" => Some(Format::Parquet),
+            "json" if crate::load::activitywatch::sniff(path) => Some(Format::ActivityWatch),
             "ndjson" | "jsonl" | "json" => Some(Format::Ndjson),
             "evtx" => Some(Format::Evtx),
             _ => None,

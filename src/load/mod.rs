@@ -7,6 +7,7 @@
 //! `--max-bad-rows`) is skipped and reported. The load stage imports
 //! nothing from the stages after it.
 
+pub mod activitywatch;
 pub mod assemble;
 pub mod columns;
 pub mod convert;
@@ -23,7 +24,7 @@ pub mod source;
 pub mod text;
 
 use crate::ids::{IdKeys, KeyDict};
-use crate::model::SessionMeta;
+use crate::model::{SessionMeta, NO_FOCUS};
 use crate::time::Zone;
 use columns::{Canon, ColumnMap};
 pub use error::{At, BadCell, BadRow, CellRule, ColumnsError, LoadError};
@@ -50,6 +51,8 @@ pub struct LoadOptions {
     /// The texts of the `app` and `url` cells met, by id: one dictionary
     /// for every pass of a run.
     pub focus: std::sync::Arc<focus::FocusNames>,
+    /// How ActivityWatch exports are read (SPEC 14.2).
+    pub aw: activitywatch::AwOptions,
 }
 
 /// The partition of a session id among `n`.
@@ -119,6 +122,10 @@ pub fn reader(format: Format) -> Box<dyn Reader> {
             open: |o| Ok(Box::new(parquet::ParquetSource::open(o)?)),
         }),
         Format::Evtx => Box::new(evtx::Evtx::default()),
+        Format::ActivityWatch => Box::new(Stateless {
+            needs: activitywatch::NEEDS,
+            open: |o| Ok(Box::new(activitywatch::AwSource::open(o)?)),
+        }),
     }
 }
 
@@ -182,6 +189,7 @@ pub fn load_files(
                     file,
                     map: &opts.map,
                     interner,
+                    aw: &opts.aw,
                 },
                 &mut readers,
             )
@@ -236,6 +244,7 @@ pub fn estimated_rows(files: &[InputFile], map: &ColumnMap) -> u64 {
                         file,
                         map,
                         interner: Default::default(),
+                        aw: &Default::default(),
                     },
                     &mut Readers::default(),
                 )
@@ -298,6 +307,7 @@ impl Assembler<'_> {
             dict,
             focus: focus_groups,
             kind: kind_groups,
+            sets_focus,
             first_row: offset,
             place,
         } = batch;
@@ -364,8 +374,15 @@ impl Assembler<'_> {
                 focus::focus_column(app.as_ref(), url.as_ref(), &self.opts.focus).map_err(err)?
             }
         }
-        .map(|(focus, b)| {
+        .map(|(mut focus, b)| {
             bad.extend(b);
+            if sets_focus {
+                for f in &mut focus {
+                    if *f == NO_FOCUS {
+                        *f = crate::model::CLEARS;
+                    }
+                }
+            }
             focus
         });
         bad.extend(pre_bad);

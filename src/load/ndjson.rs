@@ -343,6 +343,7 @@ impl Source for NdjsonSource {
             dict: None,
             focus: None,
             kind: None,
+            sets_focus: false,
             first_row: self.next_row,
             place: Box::new(NdjsonPlace {
                 bytes: buf,

@@ -34,6 +34,9 @@ pub struct Batch {
     /// The `kind` column read as dictionary indices per row group
     /// (Parquet), then not in `df`.
     pub kind: Option<Vec<polars_arrow::array::DictionaryArray<u32>>>,
+    /// Every row sets the foreground to what it carries, none included
+    /// (SPEC 14.2); otherwise a row without either cell keeps it (13.1).
+    pub sets_focus: bool,
     /// The file's 0-based data row that the batch starts at.
     pub first_row: usize,
     /// Finds where the batch's rows are in the file, for bad rows.
@@ -71,6 +74,8 @@ pub struct Open<'a> {
     pub map: &'a ColumnMap,
     /// Gives the entries of names read as dictionaries their ids.
     pub interner: Arc<Mutex<Interner>>,
+    /// How an ActivityWatch export is read (SPEC 14.2).
+    pub aw: &'a super::activitywatch::AwOptions,
 }
 
 /// One input format as a load uses it: what its files need at least, and

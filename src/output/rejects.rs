@@ -65,6 +65,9 @@ struct Line<'a> {
     record_number: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     chunk: Option<u64>,
+    /// An ActivityWatch event's index in its bucket.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    event: Option<u64>,
     column: &'a str,
     value: &'a str,
     reason: &'a str,
@@ -74,12 +77,14 @@ struct Line<'a> {
 /// Writes the rejected rows as NDJSON, in input order.
 pub fn write_rejects(mut w: impl Write, rows: &[BadRow]) -> io::Result<()> {
     for r in rows {
-        let (mut line, mut row, mut record_number, mut chunk) = (None, None, None, None);
+        let (mut line, mut row, mut record_number, mut chunk, mut event) =
+            (None, None, None, None, None);
         match r.at {
             At::Line(l) => line = Some(l),
             At::Row(i) => row = Some(i),
             At::Record(n) => record_number = Some(n),
             At::Chunk(c) => chunk = Some(c),
+            At::Event(i) => event = Some(i),
             At::Unplaced => {}
         }
         let l = Line {
@@ -89,6 +94,7 @@ pub fn write_rejects(mut w: impl Write, rows: &[BadRow]) -> io::Result<()> {
             row,
             record_number,
             chunk,
+            event,
             column: &r.column,
             value: &r.value,
             reason: &r.rule.text(),

@@ -17,6 +17,12 @@ pub(crate) fn load(spark: &Spark, job: &Query) -> Result<u64, LoadError> {
                 "USING csv OPTIONS (path {path}, header 'true', inferSchema 'false', escape '\"', multiLine 'true', mode 'PERMISSIVE', nullValue '\\u0000')"
             ),
             Format::Ndjson => format!("USING json OPTIONS (path {path}, multiLine 'false')"),
+            Format::ActivityWatch => {
+                return Err(LoadError::Engine(format!(
+                    "{}: ActivityWatch exports are read on this machine only; run without --engine",
+                    file.display()
+                )))
+            }
             Format::Evtx => {
                 return Err(LoadError::Engine(format!(
                     "{}: Windows event logs are read on this machine only; run without --engine, or convert them to NDJSON first",

@@ -130,6 +130,7 @@ impl ParquetSource {
             dict: dict_names,
             focus,
             kind,
+            sets_focus: false,
             first_row: slice.0,
             place: Box::new(ParquetPlace {
                 file: self.file.clone(),
