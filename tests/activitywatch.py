@@ -79,8 +79,14 @@ def make(seed, path, prefix=""):
             pause = timedelta(minutes=rng.choice([1, 20, 29, 31, 45, 200]), microseconds=rng.randrange(0, 10**6))
             afk.append((t + active, pause, {"status": "afk"}))
             t = t + active + pause
+        chrome = []
+        if rng.random() < 0.5:
+            # A second browser's extension, its tabs overlapping the first's.
+            chrome = heartbeats(rng, base, t, [{"url": u, "title": "c"} for u in URLS[::2]], short=True)
+            chrome = [c for c in chrome if rng.random() < 0.3]
         kinds = [("aw-watcher-afk", "afkstatus", afk), ("aw-watcher-window", "currentwindow", window),
                  ("aw-watcher-web-firefox", "web.tab.current", web),
+                 ("aw-watcher-web-chrome", "web.tab.current", chrome),
                  ("aw-watcher-input", "os.hid.input", [(base, timedelta(seconds=5), {"presses": 3})])]
         for name, kind, events in kinds:
             bid = f"{name}_{host}"
@@ -144,16 +150,32 @@ def read(zone, paths):
     hosts = {}
     for b in buckets:
         evs = [Event(timestamp=e["timestamp"], duration=e["duration"], data=e["data"]) for e in b["events"]]
-        hosts.setdefault(b["hostname"], {})[b["type"]] = evs
+        hosts.setdefault(b["hostname"], {}).setdefault(b["type"], []).append(evs)
     browsers = [n for names in browser_appnames.values() for n in names]
-    out = {"days": [], "apps": [], "sites": []}
+    out = {"days": [], "apps": [], "sites": [], "sessions": []}
     for host, bk in sorted(hosts.items()):
-        not_afk = filter_keyvals(flood(bk.get("afkstatus", [])), "status", ["not-afk"])
-        win = filter_period_intersect(flood(bk.get("currentwindow", [])), not_afk)
-        web = filter_period_intersect(flood(bk.get("web.tab.current", [])), filter_keyvals(win, "app", browsers))
+        [afk] = bk.get("afkstatus", [[]])
+        [window] = bk.get("currentwindow", [[]])
+        not_afk = filter_keyvals(flood(afk), "status", ["not-afk"])
+        win = filter_period_intersect(flood(window), not_afk)
+        browser_win = filter_keyvals(win, "app", browsers)
+        webs = bk.get("web.tab.current", [])
+        if len(webs) <= 1:
+            web = [(e.timestamp, e.timestamp + e.duration, e.data) for e in
+                   filter_period_intersect(flood(webs[0] if webs else []), browser_win)]
+        else:
+            web = intersect(cover([flood(w) for w in webs]), browser_win)
         stamps = [e.timestamp for e in not_afk]
         if not stamps:
             continue
+        # Sessions (SPEC 14.2): active periods joined across at most 30 min away.
+        periods = sorted((e.timestamp, e.timestamp + e.duration) for e in not_afk)
+        for s, e in periods:
+            last = out["sessions"][-1] if out["sessions"] and out["sessions"][-1][0] == host else None
+            if last and s - last[2] <= timedelta(minutes=30):
+                last[2] = max(last[2], e)
+            else:
+                out["sessions"].append([host, s, e])
         day = min(stamps).astimezone(zone).date()
         last = max(e.timestamp + e.duration for e in not_afk).astimezone(zone).date()
         while day <= last:
@@ -167,14 +189,54 @@ def read(zone, paths):
             for e in merge_events_by_keys(filter_period_intersect(win, period), ["app"]):
                 out["apps"].append([host, day.isoformat(), e.data["app"], us(e.duration)])
             sites = {}
-            for e in filter_period_intersect(web, period):
-                s = site(e.data["url"])
-                sites[s] = sites.get(s, 0) + us(e.duration)
+            for s, e, data in web:
+                s, e = max(s, start), min(e, end)
+                if s < e:
+                    sites[site(data["url"])] = sites.get(site(data["url"]), 0) + us(e - s)
             out["sites"] += [[host, day.isoformat(), s, t] for s, t in sites.items()]
             day = nxt
-    for k in out:
+    out["sessions"] = [[h, stamp_z(s), stamp_z(e)] for h, s, e in out["sessions"]]
+    for k in ["days", "apps", "sites"]:
         out[k] = sorted(x for x in out[k] if x[-1] > 0)
+    out["sessions"].sort()
     json.dump(out, sys.stdout)
+
+
+def stamp_z(t):
+    return t.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def cover(lists):
+    """SPEC 14.2's rule for several buckets of one type (two browsers): where
+    flooded events overlap, the one that starts later covers the overlap
+    (of two that start together, the later in (start, length, bucket)
+    order). Exact periods: (start, end, data)."""
+    evs = sorted([e for events in lists for e in events], key=lambda e: (e.timestamp, e.duration))
+    bounds = sorted({t for e in evs for t in (e.timestamp, e.timestamp + e.duration)})
+    out = []
+    for a, b in zip(bounds, bounds[1:]):
+        top = None
+        for i, e in enumerate(evs):
+            if e.timestamp <= a and b <= e.timestamp + e.duration:
+                top = i
+        if top is None:
+            continue
+        if out and out[-1][3] == top and out[-1][1] == a:
+            out[-1][1] = b
+        else:
+            out.append([a, b, evs[top].data, top])
+    return [(a, b, d) for a, b, d, _ in out]
+
+
+def intersect(periods, events):
+    """The parts of `periods` inside `events`' periods (both without overlaps)."""
+    out = []
+    for s, e, data in periods:
+        for f in events:
+            a, b = max(s, f.timestamp), min(e, f.timestamp + f.duration)
+            if a < b:
+                out.append((a, b, data))
+    return out
 
 
 if __name__ == "__main__":

@@ -69,6 +69,26 @@ fn rows(path: &std::path::Path, key: Option<&str>) -> Vec<Value> {
     out
 }
 
+/// The sessions table's (client, login, logout), sorted.
+fn sessions(path: &std::path::Path) -> Vec<Value> {
+    let mut reader = csv::Reader::from_path(path).expect("a table");
+    let head = reader.headers().expect("a header").clone();
+    let col = |name: &str| head.iter().position(|h| h == name).expect(name);
+    let mut out: Vec<Value> = reader
+        .records()
+        .map(|r| {
+            let r = r.expect("a row");
+            Value::from(vec![
+                &r[col("client_guid")],
+                &r[col("login")],
+                &r[col("logout")],
+            ])
+        })
+        .collect();
+    out.sort_by_key(|v| v.to_string());
+    out
+}
+
 fn sorted(v: &Value) -> Vec<Value> {
     let mut v = v.as_array().expect("a list").clone();
     v.sort_by_key(|v| v.to_string());
@@ -122,6 +142,11 @@ fn exports_equal_activitywatchs_own_numbers() {
             sorted(&want["sites"]),
             "{context}"
         );
+        assert_eq!(
+            sessions(&at("sessions")),
+            sorted(&want["sessions"]),
+            "{context}"
+        );
     }
 }
 
@@ -161,6 +186,7 @@ fn several_exports_in_one_run() {
         rows(&at("daily_site"), Some("site")),
         sorted(&want["sites"])
     );
+    assert_eq!(sessions(&at("sessions")), sorted(&want["sessions"]));
 }
 
 #[test]

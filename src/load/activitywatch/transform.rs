@@ -176,9 +176,10 @@ pub fn union(events: &[Ev]) -> Vec<(Micros, Micros)> {
 }
 
 /// `filter_period_intersect(events, filter)` for events without overlaps
-/// and sorted periods without overlaps: each event's parts inside them,
-/// each part's start cut to milliseconds as `_replace_event_period` does
-/// (a no-op where both starts are flooded ones).
+/// and sorted periods without overlaps: each event's parts inside them.
+/// (`_replace_event_period` cuts a part's start to milliseconds; flooded
+/// starts are whole milliseconds already, so no part needs it. A part that
+/// starts where `cover` let an earlier event resume keeps its exact start.)
 pub fn intersect(events: &[Ev], periods: &[(Micros, Micros)]) -> Vec<Ev> {
     let mut out = Vec::new();
     let (mut i, mut j) = (0, 0);
@@ -188,7 +189,7 @@ pub fn intersect(events: &[Ev], periods: &[(Micros, Micros)]) -> Vec<Ev> {
         let (s, t) = (e.start.max(ps), e.end().min(pe));
         if s < t {
             out.push(Ev {
-                start: ms(s),
+                start: s,
                 dur: t - s,
                 data: e.data,
             });
