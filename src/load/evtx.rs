@@ -24,13 +24,11 @@
 //! named by its chunk. A chunk whose stored checksums are stale (Windows
 //! writes them when it closes a chunk) is read all the same, and counted.
 
-use super::columns::Canon;
 use super::convert::BadCell;
 use super::inputs::InputFile;
 use super::source::{Batch, Locate, Open, Place, Reader, Source};
 use super::{At, LoadError};
 use evtx::{EvtxChunkData, EvtxParser, ParserSettings};
-use polars::prelude::*;
 use rayon::prelude::*;
 use serde_json::Value;
 use std::fs::File;
@@ -410,29 +408,10 @@ impl Source for EvtxSource {
             places.push(item);
         }
         drop(state);
-        let n = places.len();
-        let columns: Vec<Column> = Canon::ALL
-            .iter()
-            .zip(cols)
-            .map(|(c, v)| Column::new(c.name().into(), v))
-            .collect();
-        let df = DataFrame::new(n, columns).map_err(|error| LoadError::Frame {
-            file: self.file.display(),
-            error,
-        })?;
         let first_row = self.next_row;
-        self.next_row += n;
-        Ok(Some(Batch {
-            df,
-            bad,
-            blank: Vec::new(),
-            dict: None,
-            focus: None,
-            kind: None,
-            sets_focus: false,
-            first_row,
-            place: Box::new(EvtxPlace(places)),
-        }))
+        self.next_row += places.len();
+        let place = Box::new(EvtxPlace(places));
+        super::source::made_batch(&self.file, cols.into(), bad, first_row, place, false).map(Some)
     }
 
     fn estimated_rows(&self) -> u64 {

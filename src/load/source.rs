@@ -171,6 +171,40 @@ pub fn canonical(
     })
 }
 
+/// A batch of rows a source makes itself (EVTX records, ActivityWatch's
+/// events) from their text cells: `cols[i]` is the column `Canon::ALL[i]`,
+/// and columns past the last given are absent.
+pub fn made_batch(
+    file: &InputFile,
+    cols: Vec<Vec<Option<String>>>,
+    bad: Vec<BadCell>,
+    first_row: usize,
+    place: Box<dyn Locate>,
+    sets_focus: bool,
+) -> Result<Batch, LoadError> {
+    let n = cols.first().map_or(0, Vec::len);
+    let columns: Vec<Column> = Canon::ALL
+        .iter()
+        .zip(cols)
+        .map(|(c, v)| Column::new(c.name().into(), v))
+        .collect();
+    let df = DataFrame::new(n, columns).map_err(|error| LoadError::Frame {
+        file: file.display(),
+        error,
+    })?;
+    Ok(Batch {
+        df,
+        bad,
+        blank: Vec::new(),
+        dict: None,
+        focus: None,
+        kind: None,
+        sets_focus,
+        first_row,
+        place,
+    })
+}
+
 /// A text column whose values point into a chunk's own bytes (no copy),
 /// with the few values that are not there as they are (JSON strings with
 /// escapes, numbers the parser spells anew) kept in a buffer of its own.

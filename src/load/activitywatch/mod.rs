@@ -15,13 +15,11 @@
 
 pub mod transform;
 
-use super::columns::Canon;
 use super::convert::BadCell;
 use super::inputs::InputFile;
 use super::source::{Batch, Locate, Open, Place, Source};
 use super::{At, LoadError};
 use crate::time::Micros;
-use polars::prelude::*;
 use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use std::collections::HashMap;
 use std::fmt;
@@ -664,38 +662,8 @@ impl Source for AwSource {
                 col.push(v);
             }
         }
-        let n = rows.len();
-        let canon = [
-            Canon::SessionId,
-            Canon::UserId,
-            Canon::UserName,
-            Canon::ClientGuid,
-            Canon::ClientName,
-            Canon::Timestamp,
-            Canon::Kind,
-            Canon::App,
-            Canon::Url,
-        ];
-        let columns: Vec<Column> = canon
-            .iter()
-            .zip(cols)
-            .map(|(c, v)| Column::new(c.name().into(), v))
-            .collect();
-        let df = DataFrame::new(n, columns).map_err(|error| LoadError::Frame {
-            file: self.file.display(),
-            error,
-        })?;
-        Ok(Some(Batch {
-            df,
-            bad,
-            blank: Vec::new(),
-            dict: None,
-            focus: None,
-            kind: None,
-            sets_focus: true,
-            first_row,
-            place: Box::new(AwPlace(places)),
-        }))
+        let place = Box::new(AwPlace(places));
+        super::source::made_batch(&self.file, cols.into(), bad, first_row, place, true).map(Some)
     }
 
     fn estimated_rows(&self) -> u64 {
