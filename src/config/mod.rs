@@ -22,9 +22,6 @@ use crate::cli::{
 };
 use crate::engine::{Engine, Job};
 use crate::error::usage;
-
-/// `--idle-after` when not given (but for ActivityWatch exports: off).
-const DEFAULT_IDLE_AFTER: &str = "15m";
 use crate::ids::IdKeys;
 use crate::load::activitywatch::AwOptions;
 use crate::load::columns::{Canon, ColumnMap};
@@ -40,6 +37,9 @@ use crate::time::{parse_idle_after, Micros, Zone};
 use anyhow::Result;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+
+/// `--idle-after` when not given (but for ActivityWatch exports: off).
+const DEFAULT_IDLE_AFTER: &str = "15m";
 
 /// Checked input and kernel options shared by every command that reads a log.
 #[derive(Debug, Clone)]
