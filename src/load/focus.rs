@@ -21,15 +21,21 @@ pub const MAX_CELL_BYTES: usize = 4096;
 
 const CHUNK: usize = 1 << 16;
 
-/// One column's distinct texts and their ids, in order of first meeting.
+/// One column's distinct texts and their ids, in order of first meeting
+/// (also the ActivityWatch source's apps and urls).
 #[derive(Default)]
-struct Dict {
+pub(crate) struct Dict {
     ids: HashMap<Box<str>, u32>,
     names: Vec<Arc<str>>,
 }
 
 impl Dict {
-    fn id(&mut self, text: &str) -> u32 {
+    /// The texts by id.
+    pub(crate) fn into_texts(self) -> Vec<Arc<str>> {
+        self.names
+    }
+
+    pub(crate) fn id(&mut self, text: &str) -> u32 {
         if let Some(&id) = self.ids.get(text) {
             return id;
         }

@@ -16,6 +16,7 @@
 pub mod transform;
 
 use super::convert::BadCell;
+use super::focus::Dict;
 use super::inputs::InputFile;
 use super::source::{Batch, Locate, Open, Place, Source};
 use super::{At, LoadError};
@@ -451,7 +452,7 @@ struct Converted {
     rows: Vec<Row>,
     hosts: Vec<String>,
     /// Texts of apps and urls by id.
-    texts: Vec<String>,
+    texts: Vec<std::sync::Arc<str>>,
 }
 
 impl AwSource {
@@ -512,14 +513,13 @@ impl AwSource {
             per_host[at].1[used as usize].push(flood(events, PULSE));
         }
         per_host.sort_by(|a, b| a.0.cmp(&b.0));
-        let mut texts = Texts::default();
+        let mut texts = Dict::default();
         let mut hosts = Vec::new();
         for (h, (host, [afk, window, web])) in per_host.into_iter().enumerate() {
             let field = |id: u32, k: usize| datas.fields[id as usize][k].as_deref();
             let not_afk: Vec<Ev> = afk
-                .iter()
+                .into_iter()
                 .flatten()
-                .copied()
                 .filter(|e| field(e.data, 0) == Some("not-afk"))
                 .collect();
             let active = union(&not_afk);
@@ -531,7 +531,7 @@ impl AwSource {
                 .collect();
             let web = intersect(&cover(web), &union(&browsers));
             // The pieces carry their app's and url's text (none without one).
-            let by_text = |pieces: Vec<Ev>, k: usize, texts: &mut Texts| -> Vec<Ev> {
+            let by_text = |pieces: Vec<Ev>, k: usize, texts: &mut Dict| -> Vec<Ev> {
                 pieces
                     .into_iter()
                     .filter_map(|mut p| {
@@ -550,27 +550,8 @@ impl AwSource {
         Ok(Converted {
             rows,
             hosts,
-            texts: texts.texts,
+            texts: texts.into_texts(),
         })
-    }
-}
-
-/// App and URL texts by id.
-#[derive(Default)]
-struct Texts {
-    ids: HashMap<String, u32>,
-    texts: Vec<String>,
-}
-
-impl Texts {
-    fn id(&mut self, t: &str) -> u32 {
-        if let Some(&id) = self.ids.get(t) {
-            return id;
-        }
-        let id = self.texts.len() as u32;
-        self.texts.push(t.to_string());
-        self.ids.insert(t.to_string(), id);
-        id
     }
 }
 
@@ -605,7 +586,7 @@ impl Source for AwSource {
                 Row::Step { host, step } => {
                     let host = &hosts[*host];
                     let user = self.aw.user.as_deref().unwrap_or(host);
-                    let text = |id: Option<u32>| id.map(|i| texts[i as usize].clone());
+                    let text = |id: Option<u32>| id.map(|i| texts[i as usize].to_string());
                     [
                         Some(session_key(user, host, step.session)),
                         Some(user.to_string()),
