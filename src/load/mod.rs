@@ -173,8 +173,12 @@ pub fn load_files(
         file_no: 0,
         index: assemble::SessionIndex::default(),
         loaded: Loaded::default(),
-        dicts: Default::default(),
     };
+    // Provisional ids of session keys (or, sessionizing, of (user, client)
+    // pairs) and of user keys: given by the reader threads, read by the
+    // assembling one.
+    let dicts: [KeyDict; 2] = Default::default();
+    let dicts = &dicts;
     let stopped = |s: &Assembler| s.loaded.over_limit || s.loaded.stopped;
     let mut readers = Readers::default();
     for (file_no, file) in files.iter().enumerate() {
@@ -194,14 +198,17 @@ pub fn load_files(
                 &mut readers,
             )
         })?;
-        // A reader thread reads the next batch while the current one is
-        // converted and checked, and hands it over when that is done: the
-        // decoder fills the cores whenever the checks run on one thread.
+        // A reader thread reads and converts the next batch while the
+        // current one is checked against the sessions so far, and hands it
+        // over when that is done: the decoder fills the cores whenever the
+        // checks run on one thread.
         std::thread::scope(|scope| -> Result<(), LoadError> {
             let (tx, rx) = std::sync::mpsc::sync_channel(0);
             let source = &mut source;
             scope.spawn(move || loop {
-                let batch = guarded(file, || source.next_batch()).transpose();
+                let batch = guarded(file, || source.next_batch())
+                    .and_then(|b| b.map(|b| convert_batch(opts, dicts, file, b)).transpose())
+                    .transpose();
                 let end = !matches!(batch, Some(Ok(_)));
                 // A closed channel: loading stopped, read no further.
                 if tx.send(batch).is_err() || end {
@@ -210,8 +217,8 @@ pub fn load_files(
             });
             while let Ok(Some(batch)) = rx.recv() {
                 let batch = batch?;
-                let rows = batch.df.height() as u64;
-                state.add_batch(file, batch, sink)?;
+                let rows = batch.rows as u64;
+                state.add_batch(file, batch, dicts, sink)?;
                 if state.counts_rows() {
                     state.loaded.rows_read += rows;
                 }
@@ -270,6 +277,178 @@ fn guarded<T>(file: &InputFile, f: impl FnOnce() -> Result<T, LoadError>) -> Res
     })
 }
 
+/// A batch in the canonical columns, its cells checked: what the reader
+/// thread makes of a batch while the one before it is assembled.
+struct Converted {
+    /// The batch's rows, events or not.
+    rows: usize,
+    dict: Option<names::DictNames>,
+    /// The name columns as text, when not read as dictionary indices.
+    text: Vec<Series>,
+    sid: Vec<i32>,
+    uid: Vec<i32>,
+    keys: Vec<i64>,
+    focus: Option<Vec<crate::model::Focus>>,
+    /// Rows that are no event (bad, blank, another partition's), sorted.
+    skip: Vec<usize>,
+    bad: Vec<BadCell>,
+    blank: usize,
+    first_row: usize,
+    place: Box<dyn source::Locate>,
+}
+
+/// Converts a batch's columns and checks its cells: all of a batch's work
+/// that needs no session met before, so that it runs on the reader thread
+/// beside the assembling of the batch before (ids are interned in batch
+/// order all the same: one reader thread converts a file's batches in turn).
+fn convert_batch(
+    opts: &LoadOptions,
+    dicts: &[KeyDict; 2],
+    file: &InputFile,
+    batch: Batch,
+) -> Result<Converted, LoadError> {
+    let Batch {
+        df: frame,
+        bad: pre_bad,
+        blank,
+        dict,
+        focus: focus_groups,
+        kind: kind_groups,
+        sets_focus,
+        first_row: offset,
+        place,
+    } = batch;
+    let n = frame.height();
+    let zone = opts.zone;
+    let err = |error: PolarsError| LoadError::Frame {
+        file: file.display(),
+        error,
+    };
+    let series = |c: Canon| {
+        frame
+            .column(c.name())
+            .map(|c| c.as_materialized_series().clone())
+            .map_err(err)
+    };
+    let keys = opts.id_keys;
+    let sessionize = opts.map.sessionize;
+    let [session_dict, user_dict] = dicts;
+    let id_column = |c: Canon, key: bool, dict: &KeyDict| {
+        let s = series(c)?;
+        if key {
+            convert::key_column(&s, c, dict).map_err(err)
+        } else {
+            convert::int32_column(&s, c).map_err(err)
+        }
+    };
+    let (r1, r2) = rayon::join(
+        || {
+            if sessionize {
+                Ok((Vec::new(), Vec::new()))
+            } else {
+                id_column(Canon::SessionId, keys.session, session_dict)
+            }
+        },
+        || id_column(Canon::UserId, keys.user, user_dict),
+    );
+    let (mut sid, mut bad) = r1?;
+    let (uid, b2) = r2?;
+    bad.extend(b2);
+    if sessionize {
+        let guid = series(Canon::ClientGuid).ok();
+        sid = match (&guid, &dict) {
+            (Some(guid), _) => convert::pair_column(&uid, guid, session_dict).map_err(err)?,
+            // Names read as dictionaries: pair the user with its row's guid text.
+            (None, Some(names)) => {
+                convert::pair_column(&uid, &names.guid_series(), session_dict).map_err(err)?
+            }
+            (None, None) => return Err(err(polars_err!(ColumnNotFound: "client_guid"))),
+        };
+    }
+    let (ts, b) = convert::timestamp_column(&series(Canon::Timestamp)?, zone).map_err(err)?;
+    bad.extend(b);
+    let (kinds, b) = match &kind_groups {
+        Some(groups) => convert::kind_of_groups(groups),
+        None => convert::kind_column(series(Canon::Kind).ok().as_ref(), n).map_err(err)?,
+    };
+    bad.extend(b);
+    // The foreground cells (SPEC 13.1), when the file has either column.
+    let cells = |c: Canon| series(c).ok();
+    let (app, url) = (cells(Canon::App), cells(Canon::Url));
+    let focus = match &focus_groups {
+        Some(groups) => Some(focus::focus_of_groups(groups, &opts.focus)),
+        None => focus::focus_column(app.as_ref(), url.as_ref(), &opts.focus).map_err(err)?,
+    }
+    .map(|(mut focus, b)| {
+        bad.extend(b);
+        if sets_focus {
+            for f in &mut focus {
+                if *f == NO_FOCUS {
+                    *f = crate::model::CLEARS;
+                }
+            }
+        }
+        focus
+    });
+    bad.extend(pre_bad);
+    // A blank row is no data: none of its empty cells is an error.
+    if !blank.is_empty() {
+        bad.retain(|b| blank.binary_search(&b.row).is_err());
+    }
+    let mut foreign: Vec<usize> = Vec::new();
+    if let Some((k, parts)) = opts.partition {
+        // Rows of other partitions' sessions are theirs; a row without a
+        // valid session id, and a whole-row fault, belong to partition 0.
+        let mut homeless: Vec<usize> = bad
+            .iter()
+            .filter(|b| b.column.is_none_or(|c| c == Canon::SessionId))
+            .map(|b| b.row)
+            .collect();
+        homeless.sort_unstable();
+        let ours = |r: usize| {
+            if homeless.binary_search(&r).is_ok() {
+                k == 0
+            } else {
+                partition_of(sid[r], parts) == k
+            }
+        };
+        bad.retain(|b| ours(b.row));
+        foreign = (0..n).filter(|&r| !ours(r)).collect();
+    }
+    let mut skip: Vec<usize> = bad
+        .iter()
+        .map(|b| b.row)
+        .chain(blank.iter().copied())
+        .chain(foreign)
+        .collect();
+    skip.sort_unstable();
+    skip.dedup();
+    let event_keys = convert::keys(&ts, &kinds);
+    drop((ts, kinds));
+    crate::trace::stage("converted");
+    let text = match dict {
+        Some(_) => Vec::new(),
+        None => names::NAMES
+            .iter()
+            .map(|&c| series(c).and_then(|s| convert::as_text(&s).map_err(err)))
+            .collect::<Result<Vec<_>, _>>()?,
+    };
+    Ok(Converted {
+        rows: n,
+        dict,
+        text,
+        sid,
+        uid,
+        keys: event_keys,
+        focus,
+        skip,
+        bad,
+        blank: blank.len(),
+        first_row: offset,
+        place,
+    })
+}
+
 struct Assembler<'a> {
     opts: &'a LoadOptions,
     /// The number of the file being read, for ordering bad rows.
@@ -277,9 +456,6 @@ struct Assembler<'a> {
     /// session id -> index into `loaded.events.sessions`.
     index: assemble::SessionIndex,
     loaded: Loaded,
-    /// Provisional ids of session keys (or, sessionizing, of (user,
-    /// client) pairs) and of user keys.
-    dicts: [KeyDict; 2],
 }
 
 /// A row's place in input order: its file's number and its data row.
@@ -293,144 +469,39 @@ impl Assembler<'_> {
         self.opts.partition.is_none_or(|(k, _)| k == 0)
     }
 
-    /// Converts and checks one batch of a file and pushes its good events.
+    /// Checks a converted batch against the sessions met so far and pushes
+    /// its good events.
     fn add_batch(
         &mut self,
         file: &InputFile,
-        batch: Batch,
+        batch: Converted,
+        dicts: &[KeyDict; 2],
         sink: &mut dyn EventSink,
     ) -> Result<(), LoadError> {
-        let Batch {
-            df: frame,
-            bad: pre_bad,
-            blank,
-            dict,
-            focus: focus_groups,
-            kind: kind_groups,
-            sets_focus,
-            first_row: offset,
-            place,
-        } = batch;
-        let n = frame.height();
-        let zone = self.opts.zone;
         let err = |error: PolarsError| LoadError::Frame {
             file: file.display(),
             error,
         };
-        let series = |c: Canon| {
-            frame
-                .column(c.name())
-                .map(|c| c.as_materialized_series().clone())
-                .map_err(err)
-        };
+        let Converted {
+            rows: _,
+            dict,
+            text,
+            sid,
+            uid,
+            keys: event_keys,
+            focus,
+            skip,
+            mut bad,
+            blank,
+            first_row: offset,
+            place,
+        } = batch;
+        if self.counts_rows() {
+            self.loaded.blank_rows += blank as u64;
+        }
         let keys = self.opts.id_keys;
         let sessionize = self.opts.map.sessionize;
-        let [session_dict, user_dict] = &self.dicts;
-        let id_column = |c: Canon, key: bool, dict: &KeyDict| {
-            let s = series(c)?;
-            if key {
-                convert::key_column(&s, c, dict).map_err(err)
-            } else {
-                convert::int32_column(&s, c).map_err(err)
-            }
-        };
-        let (r1, r2) = rayon::join(
-            || {
-                if sessionize {
-                    Ok((Vec::new(), Vec::new()))
-                } else {
-                    id_column(Canon::SessionId, keys.session, session_dict)
-                }
-            },
-            || id_column(Canon::UserId, keys.user, user_dict),
-        );
-        let (mut sid, mut bad) = r1?;
-        let (uid, b2) = r2?;
-        bad.extend(b2);
-        if sessionize {
-            let guid = series(Canon::ClientGuid).ok();
-            sid = match (&guid, &dict) {
-                (Some(guid), _) => convert::pair_column(&uid, guid, session_dict).map_err(err)?,
-                // Names read as dictionaries: pair the user with its row's guid text.
-                (None, Some(names)) => {
-                    convert::pair_column(&uid, &names.guid_series(), session_dict).map_err(err)?
-                }
-                (None, None) => return Err(err(polars_err!(ColumnNotFound: "client_guid"))),
-            };
-        }
-        let (ts, b) = convert::timestamp_column(&series(Canon::Timestamp)?, zone).map_err(err)?;
-        bad.extend(b);
-        let (kinds, b) = match &kind_groups {
-            Some(groups) => convert::kind_of_groups(groups),
-            None => convert::kind_column(series(Canon::Kind).ok().as_ref(), n).map_err(err)?,
-        };
-        bad.extend(b);
-        // The foreground cells (SPEC 13.1), when the file has either column.
-        let cells = |c: Canon| series(c).ok();
-        let (app, url) = (cells(Canon::App), cells(Canon::Url));
-        let focus = match &focus_groups {
-            Some(groups) => Some(focus::focus_of_groups(groups, &self.opts.focus)),
-            None => {
-                focus::focus_column(app.as_ref(), url.as_ref(), &self.opts.focus).map_err(err)?
-            }
-        }
-        .map(|(mut focus, b)| {
-            bad.extend(b);
-            if sets_focus {
-                for f in &mut focus {
-                    if *f == NO_FOCUS {
-                        *f = crate::model::CLEARS;
-                    }
-                }
-            }
-            focus
-        });
-        bad.extend(pre_bad);
-        // A blank row is no data: none of its empty cells is an error.
-        if !blank.is_empty() {
-            bad.retain(|b| blank.binary_search(&b.row).is_err());
-            if self.counts_rows() {
-                self.loaded.blank_rows += blank.len() as u64;
-            }
-        }
-        let mut foreign: Vec<usize> = Vec::new();
-        if let Some((k, parts)) = self.opts.partition {
-            // Rows of other partitions' sessions are theirs; a row without a
-            // valid session id, and a whole-row fault, belong to partition 0.
-            let mut homeless: Vec<usize> = bad
-                .iter()
-                .filter(|b| b.column.is_none_or(|c| c == Canon::SessionId))
-                .map(|b| b.row)
-                .collect();
-            homeless.sort_unstable();
-            let ours = |r: usize| {
-                if homeless.binary_search(&r).is_ok() {
-                    k == 0
-                } else {
-                    partition_of(sid[r], parts) == k
-                }
-            };
-            bad.retain(|b| ours(b.row));
-            foreign = (0..n).filter(|&r| !ours(r)).collect();
-        }
-        let mut skip: Vec<usize> = bad
-            .iter()
-            .map(|b| b.row)
-            .chain(blank.iter().copied())
-            .chain(foreign)
-            .collect();
-        skip.sort_unstable();
-        skip.dedup();
-        let event_keys = convert::keys(&ts, &kinds);
-        drop((ts, kinds));
-        crate::trace::stage("converted");
-        let text = match dict {
-            Some(_) => Vec::new(),
-            None => names::NAMES
-                .iter()
-                .map(|&c| series(c).and_then(|s| convert::as_text(&s).map_err(err)))
-                .collect::<Result<Vec<_>, _>>()?,
-        };
+        let [session_dict, user_dict] = dicts;
         let names = match &dict {
             Some(names) => assemble::NameCols::Dict(names),
             None => assemble::NameCols::Text([
