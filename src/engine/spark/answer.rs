@@ -20,6 +20,10 @@ pub(crate) fn i64s<'a>(b: &'a RecordBatch, name: &str) -> &'a Int64Array {
 pub(crate) struct Texts<'a>(&'a dyn Array);
 
 impl<'a> Texts<'a> {
+    pub(crate) fn is_null(&self, i: usize) -> bool {
+        self.0.is_null(i)
+    }
+
     pub(crate) fn value(&self, i: usize) -> &'a str {
         let a = self.0.as_any();
         if let Some(a) = a.downcast_ref::<StringArray>() {

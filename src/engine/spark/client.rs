@@ -157,6 +157,7 @@ impl Spark {
 
     /// Runs a statement (a view's definition) for its effect.
     pub(crate) fn exec(&self, what: &str, text: String) -> Result<(), LoadError> {
+        crate::trace::stage(&format!("spark: {what}"));
         self.wait(what, move |l| l.results.run(&text).map(|_| ()))
     }
 

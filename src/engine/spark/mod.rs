@@ -70,8 +70,12 @@ pub struct Ran {
 /// after this; the bad rows (at most `--max-bad-rows` + 1) and the number of
 /// rows read come back.
 fn prepare(spark: &Spark, job: &Query) -> Result<(u64, u64, Vec<BadRow>), LoadError> {
-    let empty_lines = load(spark, job)?;
+    let (empty_lines, present) = load(spark, job)?;
     resolve_zone(spark, &job.zone)?;
+    spark.exec(
+        "finding each session's first row",
+        format!("CACHE TABLE ss_fx AS {}", sql::FIRSTS),
+    )?;
     spark.view("ss_chk", sql::CHECKED)?;
     spark.view("ss_good", &sql::good())?;
     let [n, blank] = spark.scalars(
@@ -87,31 +91,31 @@ fn prepare(spark: &Spark, job: &Query) -> Result<(u64, u64, Vec<BadRow>), LoadEr
     )?;
     let mut rejected = Vec::new();
     for b in &bad {
-        let (f, file, column, value, rule, record) = (
+        let (f, column, value, rule) = (
             i64s(b, "f"),
-            texts(b, "file"),
             texts(b, "bad_col"),
             texts(b, "bad_val"),
             texts(b, "bad_rule"),
-            texts(b, "record"),
         );
+        let raw = Canon::ALL.map(|c| texts(b, &sql::raw_column(c)));
         for i in 0..b.num_rows() {
-            let fields: BTreeMap<String, Option<String>> =
-                serde_json::from_str(record.value(i)).unwrap_or_default();
-            let seq = (f.value(i) as usize, rejected.len());
+            let f = f.value(i) as usize;
+            let seq = (f, rejected.len());
             rejected.push(BadRow {
                 seq,
-                file: file.value(i).to_string(),
+                file: job.files[f].display(),
                 at: At::Unplaced,
                 column: column.value(i).to_string(),
                 value: value.value(i).to_string(),
                 rule: rule.value(i).to_string().into(),
+                // The cells of the columns the file has, a null one as "".
                 record: Canon::ALL
                     .iter()
-                    .filter_map(|c| {
-                        fields
-                            .get(c.name())
-                            .map(|v| (c.name().to_string(), v.clone().unwrap_or_default()))
+                    .zip(&raw)
+                    .filter(|(c, _)| present[f][**c as usize])
+                    .map(|(c, r)| {
+                        let v = if r.is_null(i) { "" } else { r.value(i) };
+                        (c.name().to_string(), v.to_string())
                     })
                     .collect(),
             });
@@ -160,10 +164,21 @@ fn compute(
             &["bucket", "lo", "hi", "p", "dday", "hday", "hour", "outside"],
             rows,
         )?;
-        spark.view("ss_evp", &sql::on_calendar())?;
+        // The events on the calendar and their spans are read three times
+        // and twice (answers, spans, parts): each is computed once.
+        spark.exec(
+            "placing the events on the calendar",
+            format!("CACHE TABLE ss_evp AS {}", sql::on_calendar()),
+        )?;
         inside = n;
     }
-    spark.view("ss_sp", &sql::spans(job.idle_after))?;
+    match parts {
+        Parts::None => spark.view("ss_sp", &sql::spans(job.idle_after))?,
+        _ => spark.exec(
+            "finding the spans",
+            format!("CACHE TABLE ss_sp AS {}", sql::spans(job.idle_after)),
+        )?,
+    }
     let batches = spark.query("computing the sessions", sql::ANSWERS.into())?;
     let mut answers = Vec::new();
     for b in &batches {
@@ -273,8 +288,9 @@ fn compute(
 /// Runs `job` on the server at `addr`: the inputs read once for every window.
 pub fn run(job: &Query, addr: &SparkAddress, timeout: Duration) -> Result<Ran, LoadError> {
     let spark = Spark::connect(addr, timeout)?;
-    let (rows_read, blank_rows, rejected) = prepare(&spark, job)?;
-    let (answers, mut by_session) = compute(&spark, job)?;
+    let computed = prepare(&spark, job).and_then(|p| Ok((p, compute(&spark, job)?)));
+    uncache(&spark);
+    let ((rows_read, blank_rows, rejected), (answers, mut by_session)) = computed?;
     let mut windows: Vec<Vec<Selected>> = job.windows.iter().map(|_| Vec::new()).collect();
     for a in answers {
         let parts = by_session

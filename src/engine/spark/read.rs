@@ -3,11 +3,15 @@
 
 use super::*;
 
-/// The inputs as `ss_p`; returns the number of empty lines in CSV files,
-/// which Spark's CSV reader drops and the local reader counts as blank rows.
-pub(crate) fn load(spark: &Spark, job: &Query) -> Result<u64, LoadError> {
+/// The inputs as `ss_p`, read and parsed once (SPEC 15.1): a table Spark
+/// caches (in memory, spilling to its disks), which every later step reads.
+/// Returns the number of empty lines in CSV files, which Spark's CSV reader
+/// drops and the local reader counts as blank rows, and per file which
+/// canonical columns it has (a bad row's record shows those).
+pub(crate) fn load(spark: &Spark, job: &Query) -> Result<(u64, Vec<Present>), LoadError> {
     let mut empty_lines = 0;
     let mut parts = Vec::new();
+    let mut present = Vec::new();
     for (f, file) in job.files.iter().enumerate() {
         let view = format!("ss_in_{f}");
         let path = lit(&spark_path(file));
@@ -62,15 +66,36 @@ pub(crate) fn load(spark: &Spark, job: &Query) -> Result<u64, LoadError> {
                 .join(" AND "),
             _ => "FALSE".into(),
         };
-        parts.push(sql::parsed_file(f, &view, &cols, &file.display(), &blank));
+        present.push(cols.each_ref().map(Option::is_some));
+        parts.push(sql::parsed_file(f, &view, &cols, &blank));
     }
     let body = match parts.is_empty() {
         true => return Err(LoadError::Engine("no input files".into())),
         false => parts.join(" UNION ALL "),
     };
-    spark.view("ss_p", &body)?;
-    Ok(empty_lines)
+    spark.view("ss_read", &body)?;
+    spark.exec(
+        "reading the inputs",
+        "CACHE TABLE ss_p AS SELECT * FROM ss_read".into(),
+    )?;
+    Ok((empty_lines, present))
 }
+
+/// Which canonical columns (`Canon::ALL` order) a file has.
+pub(crate) type Present = [bool; Canon::ALL.len()];
+
+/// Lets go of the tables a run cached, however it ended.
+pub(crate) fn uncache(spark: &Spark) {
+    for t in CACHED {
+        let _ = spark.exec(
+            "freeing the cached inputs",
+            format!("UNCACHE TABLE IF EXISTS {t}"),
+        );
+    }
+}
+
+/// The tables a run caches (the last two only with a calendar).
+const CACHED: [&str; 4] = ["ss_p", "ss_fx", "ss_evp", "ss_sp"];
 
 /// The path Spark reads: a URI as given, a local file by its absolute path.
 pub(crate) fn spark_path(file: &InputFile) -> String {

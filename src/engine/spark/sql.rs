@@ -79,7 +79,18 @@ const MISSING: CellRule = CellRule::Missing;
 /// text with an optional sign and surrounding blanks.
 pub fn int32(e: &str, ty: Ty) -> (String, String) {
     match ty {
-        Ty::Int | Ty::Float | Ty::Decimal => {
+        // Integers need no decimal arithmetic: only the range.
+        Ty::Int => {
+            let inside = format!("{e} BETWEEN -2147483648 AND 2147483647");
+            let value = format!("CASE WHEN {inside} THEN CAST({e} AS BIGINT) END");
+            let rule = format!(
+                "CASE WHEN {e} IS NULL THEN {m} WHEN NOT ({inside}) THEN {r} END",
+                m = lit(&MISSING.text()),
+                r = lit(&INT32_RULE.text())
+            );
+            (value, rule)
+        }
+        Ty::Float | Ty::Decimal => {
             let v = format!("CAST({e} AS DECIMAL(38,6))");
             let value = format!(
                 "CASE WHEN {v} = FLOOR({v}) AND {v} BETWEEN -2147483648 AND 2147483647 THEN CAST({v} AS BIGINT) END"
@@ -114,8 +125,11 @@ pub fn int32(e: &str, ty: Ty) -> (String, String) {
 /// A name column's (value, rule): text, missing when null, empty or blank.
 pub fn name(e: &str) -> (String, String) {
     let value = format!("CAST({e} AS STRING)");
+    // A name starting with a printable ASCII character is not blank: most
+    // names need no regular expression.
     let rule = format!(
-        "CASE WHEN {e} IS NULL OR {t} = '' THEN {m} END",
+        "CASE WHEN {e} IS NULL THEN {m} WHEN ascii(CAST({e} AS STRING)) BETWEEN 33 AND 126 THEN CAST(NULL AS STRING) \
+         WHEN {t} = '' THEN {m} END",
         t = trimmed(e),
         m = lit(&MISSING.text())
     );
@@ -129,8 +143,10 @@ pub fn kind(e: Option<&str>) -> (String, String) {
         return ("1".into(), "CAST(NULL AS STRING)".into());
     };
     let t = format!("lower({})", trimmed(e));
+    // The four kinds as they are usually written first, without trimming.
     let rank = format!(
-        "CASE WHEN {e} IS NULL OR {t} = '' OR {t} = 'activity' THEN 1 WHEN {t} = 'login' THEN 0 WHEN {t} = 'idle' THEN 2 WHEN {t} = 'logout' THEN 3 END"
+        "CASE CAST({e} AS STRING) WHEN 'activity' THEN 1 WHEN 'login' THEN 0 WHEN 'idle' THEN 2 WHEN 'logout' THEN 3 ELSE \
+         CASE WHEN {e} IS NULL OR {t} = '' OR {t} = 'activity' THEN 1 WHEN {t} = 'login' THEN 0 WHEN {t} = 'idle' THEN 2 WHEN {t} = 'logout' THEN 3 END END"
     );
     let rule = format!(
         "CASE WHEN ({rank}) IS NULL THEN {} END",
@@ -229,7 +245,6 @@ pub fn parsed_file(
     f: usize,
     view: &str,
     cols: &[Option<(String, Ty)>; Canon::ALL.len()],
-    file_label: &str,
     blank: &str,
 ) -> String {
     let col = |c: Canon| cols[c as usize].as_ref().expect("required column");
@@ -273,28 +288,45 @@ pub fn parsed_file(
     bad_col.push_str(" END");
     bad_val.push_str(" END");
     bad_rule.push_str(" END");
-    let record = Canon::ALL
+    // The row's cells as text, for the record of a bad row: one column per
+    // canonical column (null where the file has none; sessionstat knows
+    // which a file has), so that the cached table keeps text that repeats
+    // (names, kinds) once, not a JSON object per row.
+    let raw = Canon::ALL
         .iter()
-        .filter_map(|&c| {
-            cols[c as usize]
-                .as_ref()
-                .map(|(e, _)| format!("{}, CAST({e} AS STRING)", lit(c.name())))
+        .map(|&c| match &cols[c as usize] {
+            Some((e, _)) => format!("CAST({e} AS STRING) AS {}", raw_column(c)),
+            None => format!("CAST(NULL AS STRING) AS {}", raw_column(c)),
         })
         .collect::<Vec<_>>()
         .join(", ");
     format!(
         "SELECT {f} AS f, input_file_block_start() AS b, monotonically_increasing_id() AS m, \
-         {label} AS file, \
          CAST({sid} AS INT) AS sid, CAST({uid} AS INT) AS uid, {un} AS uname, {cg} AS cguid, {cn} AS cname, \
          CAST({k} AS INT) AS k, CAST({utc} AS BIGINT) AS utc, CAST({wall} AS BIGINT) AS wall, \
          {bad_col} AS bad_col, {bad_val} AS bad_val, {bad_rule} AS bad_rule, {ts_shown} AS ts_shown, \
-         to_json(map({record})) AS record, {blank} AS blank \
+         {raw}, {blank} AS blank \
          FROM {view}",
-        label = lit(file_label),
         utc = t.utc,
         wall = t.wall,
-        ts_shown = t.shown,
+        // Only a wall-clock time the zone may refuse needs its text here
+        // (any other bad timestamp shows it in bad_val already).
+        ts_shown = format!("CASE WHEN ({}) IS NULL THEN {} END", t.utc, t.shown),
     )
+}
+
+/// The column of `ss_p` with canonical column `c`'s cell as text.
+pub fn raw_column(c: Canon) -> String {
+    format!("r_{}", c.name())
+}
+
+/// The raw text columns, as a list for a SELECT.
+fn raw_columns(prefix: &str) -> String {
+    Canon::ALL
+        .iter()
+        .map(|&c| format!("{prefix}{}", raw_column(c)))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// `ss_ev`: offset-less times put in the zone through the segment table
@@ -322,20 +354,26 @@ pub fn resolved(fixed: Option<i64>, zone_name: &str) -> String {
     };
     let bad = format!("({rule}) IS NOT NULL");
     format!(
-        "SELECT p.f, p.b, p.m, p.file, p.sid, p.uid, p.uname, p.cguid, p.cname, p.k, \
+        "SELECT p.f, p.b, p.m, p.sid, p.uid, p.uname, p.cguid, p.cname, p.k, \
          CAST({utc} AS BIGINT) AS ts, \
          IF({bad} AND p.bad_col IS NULL, 'timestamp', p.bad_col) AS bad_col, \
          IF({bad} AND p.bad_val IS NULL, p.ts_shown, p.bad_val) AS bad_val, \
-         {rule} AS bad_rule, p.record \
-         FROM ss_p p {join} WHERE NOT p.blank"
+         {rule} AS bad_rule, {raw} \
+         FROM ss_p p {join} WHERE NOT p.blank",
+        raw = raw_columns("p.")
     )
 }
 
-/// `ss_chk`: the good rows of `ss_ev`, each with its session's first good row
-/// (in input order), which fixes the session's user and client (SPEC 1.4).
-pub const CHECKED: &str = "SELECT *, first_value(named_struct('uid', uid, 'uname', uname, 'cguid', cguid, 'cname', cname)) \
-     OVER (PARTITION BY sid ORDER BY f, b, m ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS fx \
-     FROM ss_ev WHERE bad_rule IS NULL";
+/// `ss_fx`: each session's first good row (in input order), which fixes
+/// its user and client (SPEC 1.4): an aggregate, one row per session, not
+/// an ordering of each session's rows.
+pub const FIRSTS: &str =
+    "SELECT sid, min_by(named_struct('uid', uid, 'uname', uname, 'cguid', cguid, 'cname', cname), \
+     named_struct('f', f, 'b', b, 'm', m)) AS fx FROM ss_ev WHERE bad_rule IS NULL GROUP BY sid";
+
+/// `ss_chk`: the good rows of `ss_ev`, each with its session's first good row.
+pub const CHECKED: &str =
+    "SELECT e.*, x.fx FROM ss_ev e JOIN ss_fx x ON e.sid = x.sid WHERE e.bad_rule IS NULL";
 
 /// The column of `ss_chk` that differs from the session's first row, and the rule.
 pub const DIFFERS: &str =
@@ -345,16 +383,17 @@ pub const DIFFERS: &str =
 /// Bad rows of every kind, in input order: at most `limit`.
 pub fn bad_rows(limit: u64) -> String {
     format!(
-        "SELECT CAST(f AS BIGINT) AS f, file, bad_col, bad_val, bad_rule, record FROM ( \
-           SELECT f, b, m, file, bad_col, bad_val, bad_rule, record FROM ss_ev WHERE bad_rule IS NOT NULL \
+        "SELECT CAST(f AS BIGINT) AS f, bad_col, bad_val, bad_rule, {raw} FROM ( \
+           SELECT f, b, m, bad_col, bad_val, bad_rule, {raw} FROM ss_ev WHERE bad_rule IS NOT NULL \
            UNION ALL \
-           SELECT f, b, m, file, d AS bad_col, \
+           SELECT f, b, m, d AS bad_col, \
              CASE d WHEN 'user_id' THEN CAST(uid AS STRING) WHEN 'user_name' THEN uname WHEN 'client_guid' THEN cguid ELSE cname END AS bad_val, \
              concat('session ', sid, ' already has ', d, ' \"', \
                CASE d WHEN 'user_id' THEN CAST(fx.uid AS STRING) WHEN 'user_name' THEN fx.uname WHEN 'client_guid' THEN fx.cguid ELSE fx.cname END, '\" ', \
-               'from an earlier row; a session has one user and one client') AS bad_rule, record \
+               'from an earlier row; a session has one user and one client') AS bad_rule, {raw} \
            FROM (SELECT *, {DIFFERS} AS d FROM ss_chk) WHERE d IS NOT NULL \
-         ) ORDER BY f, b, m LIMIT {limit}"
+         ) ORDER BY f, b, m LIMIT {limit}",
+        raw = raw_columns("")
     )
 }
 
