@@ -17,6 +17,13 @@ It checks that the tools agree (the session count and a checksum of
 (session id, productive time)) and that sessionstat's page is the same from
 every copy of a log.
 
+With --spark sc://HOST:PORT (and --bin built with `--features spark`), it
+times instead, on each Parquet log and on that Spark Connect server,
+`sessionstat report --engine` against a hand-written PySpark session query
+(bench/pyspark_sessions.py: the job a data engineer would write instead),
+alternating, with the local `report` beside them, and gives the ratios
+against the PySpark query (issue 33's goal: at most 2x).
+
 With --apps, the logs sessionstat generates have the `app` and `url` columns
 (SPEC 13; `generate --apps`): the peers read the same columns as before, and
 sessionstat's report writes the applications and sites files from them.
@@ -24,7 +31,10 @@ sessionstat's report writes the applications and sites files from them.
 Usage: python3 bench/run.py [--sizes 10M,100M] [--pairs 3] [--threads 2]
        [--formats parquet,csv,csv.gz,ndjson] [--generator sessionstat,duckdb] [--apps]
        [--workdir /tmp/sessionstat-bench] [--bin target/release/sessionstat]
-Needs: pip install duckdb polars chdb; cargo build --release.
+       [--spark sc://127.0.0.1:15002]
+Needs: pip install duckdb polars chdb; cargo build --release. With --spark:
+pip install 'pyspark[connect]==4.3.0', a Spark Connect server (pyspark's
+sbin/start-connect-server.sh) and a build with --features spark.
 """
 
 import argparse
@@ -146,6 +156,48 @@ def measure(args, env, path, fmt, label, pages):
     return rows
 
 
+def measure_spark(args, env, path, label):
+    """Times report on Spark, the hand-written PySpark query and the local
+    report on one Parquet log; returns the result rows, ratios against the
+    PySpark query."""
+    out = os.path.join(args.workdir, "out")
+    report = os.path.join(args.workdir, "report")
+    local = os.path.join(args.workdir, "report-local")
+    tools = {
+        "pyspark session query": [
+            sys.executable,
+            os.path.join(HERE, "pyspark_sessions.py"),
+            path,
+            args.spark,
+            os.path.join(args.workdir, "pyspark-sessions"),
+        ],
+        "sessionstat report --engine sc://": [
+            args.bin, "report", "--input", path, "--out", report, "--engine", args.spark, "--quiet",
+        ],
+        "sessionstat report (local)": [args.bin, "report", "--input", path, "--out", local, "--quiet"],
+    }
+    samples = {name: [] for name in tools}
+    answer = None
+    for pair in range(args.pairs):
+        for name, cmd in tools.items():
+            samples[name].append(run(cmd, env, out + "-spark"))
+            if name.startswith("pyspark"):
+                with open(out + "-spark") as f:
+                    answer = f.read(200).strip()
+            print(f"  {label} pair {pair + 1} {name}: {samples[name][-1][0]:.2f} s", file=sys.stderr)
+    ours, theirs = checksum_of_report(report), checksum_of_report(local)
+    if {ours, theirs, answer} != {ours}:
+        sys.exit(f"results differ on {path}: pyspark {answer!r}, spark {ours!r}, local {theirs!r}")
+    base = statistics.median(s[0] for s in samples["pyspark session query"])
+    rows = []
+    for name, s in samples.items():
+        wall = statistics.median(x[0] for x in s)
+        cpu = statistics.median(x[1] for x in s)
+        rss = max(x[2] for x in s)
+        rows.append((label, name, wall, cpu, rss, wall / base, float("nan")))
+    return rows
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sizes", default="10M,100M")
@@ -157,6 +209,7 @@ def main():
     ap.add_argument("--skip-polars", action="store_true")
     ap.add_argument("--apps", action="store_true", help="generated logs have app and url columns")
     ap.add_argument("--formats", default="parquet,csv,csv.gz,ndjson")
+    ap.add_argument("--spark", help="sc://HOST:PORT: time report on Spark against bench/pyspark_sessions.py")
     ap.add_argument(
         "--generator",
         default="sessionstat",
@@ -187,6 +240,9 @@ def main():
                 if apps:
                     cmd.append("--apps")
             subprocess.run(cmd, check=True)
+        if args.spark:
+            results.extend(measure_spark(args, env, log, f"{size_text} ({generator}) parquet"))
+            continue
         pages = {}
         for fmt in args.formats.split(","):
             path = log if fmt == "parquet" else log[: -len(".parquet")] + "." + fmt
@@ -200,7 +256,8 @@ def main():
             sys.exit(f"sessionstat's page differs between copies: {sorted(pages)}")
 
     print(f"\nmachine: {machine()}; threads: {args.threads}; median of {args.pairs} alternating runs; answers agree\n")
-    print("| events | tool | wall s | CPU s | peak RSS MiB | wall / DuckDB | RSS / DuckDB |")
+    peer = "the PySpark query" if args.spark else "DuckDB"
+    print(f"| events | tool | wall s | CPU s | peak RSS MiB | wall / {peer} | RSS / {peer} |")
     print("|---|---|---|---|---|---|---|")
     for size, name, wall, cpu, rss, rw, rr in results:
         print(f"| {size} | {name} | {wall:.2f} | {cpu:.2f} | {rss:.0f} | {rw:.2f} | {rr:.2f} |")
