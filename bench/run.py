@@ -145,8 +145,15 @@ def measure(args, env, path, fmt, label, pages):
     peers = {answers[n] for n in ("duckdb", "chdb", "polars") if n in answers}
     if peers != {ours} or page["totalCount"] != int(ours.split()[0]):
         sys.exit(f"results differ on {path}: peers {peers!r}, sessionstat {ours!r}, page totalCount {page['totalCount']}")
-    base_wall = statistics.median(s[0] for s in samples["duckdb"])
-    base_rss = statistics.median(s[2] for s in samples["duckdb"])
+    return summary(label, samples, "duckdb")
+
+
+def summary(label, samples, peer):
+    """Per tool: the median wall and CPU time, the peak RSS, and the wall
+    and RSS as ratios against `peer` (RSS: when the peer's is its own; a
+    client of a server measures only the client)."""
+    base_wall = statistics.median(s[0] for s in samples[peer])
+    base_rss = statistics.median(s[2] for s in samples[peer]) if peer == "duckdb" else float("nan")
     rows = []
     for name, s in samples.items():
         wall = statistics.median(x[0] for x in s)
@@ -188,14 +195,7 @@ def measure_spark(args, env, path, label):
     ours, theirs = checksum_of_report(report), checksum_of_report(local)
     if {ours, theirs, answer} != {ours}:
         sys.exit(f"results differ on {path}: pyspark {answer!r}, spark {ours!r}, local {theirs!r}")
-    base = statistics.median(s[0] for s in samples["pyspark session query"])
-    rows = []
-    for name, s in samples.items():
-        wall = statistics.median(x[0] for x in s)
-        cpu = statistics.median(x[1] for x in s)
-        rss = max(x[2] for x in s)
-        rows.append((label, name, wall, cpu, rss, wall / base, float("nan")))
-    return rows
+    return summary(label, samples, "pyspark session query")
 
 
 def main():
