@@ -274,20 +274,31 @@ pub fn parsed_file(
             None => "''".into(),
         },
     };
+    // Each rule once per row, as a column of an inner SELECT; which is the
+    // first broken, and its column and value, from those columns.
+    let rule_col = |i: usize| format!("ss_rule_{i}");
+    let rules = checks
+        .iter()
+        .enumerate()
+        .map(|(i, (_, rule))| format!("{rule} AS {}", rule_col(i)))
+        .collect::<Vec<_>>()
+        .join(", ");
     let mut bad_col = String::from("CASE");
     let mut bad_val = String::from("CASE");
-    let mut bad_rule = String::from("CASE");
-    for (c, rule) in &checks {
-        bad_col.push_str(&format!(
-            " WHEN ({rule}) IS NOT NULL THEN {}",
-            lit(c.name())
-        ));
-        bad_val.push_str(&format!(" WHEN ({rule}) IS NOT NULL THEN {}", shown(*c)));
-        bad_rule.push_str(&format!(" WHEN ({rule}) IS NOT NULL THEN {rule}"));
+    for (i, (c, _)) in checks.iter().enumerate() {
+        let broken = format!(" WHEN {} IS NOT NULL THEN", rule_col(i));
+        bad_col.push_str(&format!("{broken} {}", lit(c.name())));
+        bad_val.push_str(&format!("{broken} {}", shown(*c)));
     }
     bad_col.push_str(" END");
     bad_val.push_str(" END");
-    bad_rule.push_str(" END");
+    let bad_rule = format!(
+        "coalesce({})",
+        (0..checks.len())
+            .map(rule_col)
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
     // The row's cells as text, for the record of a bad row: one column per
     // canonical column (null where the file has none; sessionstat knows
     // which a file has), so that the cached table keeps text that repeats
@@ -306,7 +317,7 @@ pub fn parsed_file(
          CAST({k} AS INT) AS k, CAST({utc} AS BIGINT) AS utc, CAST({wall} AS BIGINT) AS wall, \
          {bad_col} AS bad_col, {bad_val} AS bad_val, {bad_rule} AS bad_rule, {ts_shown} AS ts_shown, \
          {raw}, {blank} AS blank \
-         FROM {view}",
+         FROM (SELECT *, {rules} FROM {view})",
         utc = t.utc,
         wall = t.wall,
         // Only a wall-clock time the zone may refuse needs its text here
