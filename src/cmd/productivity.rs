@@ -23,7 +23,7 @@ pub fn run(args: ProductivityArgs) -> Result<()> {
     let out = std::io::stdout().lock();
     let terminal = out.is_terminal();
     let mut out = std::io::BufWriter::with_capacity(1 << 20, out);
-    write_productivity(&mut out, &rows, &cfg.zone, args.pretty)?;
+    write_productivity(&mut out, &rows, None, &cfg.zone, args.pretty)?;
     if terminal {
         out.write_all(b"\n")?;
     }

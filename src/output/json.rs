@@ -220,14 +220,19 @@ pub fn write_hour_stats<W: Write>(
 /// `totalMinutes`, `userName`, `timeOfDay`. Written by hand, since
 /// `totalMinutes` is a .NET double that serde_json has no way to print;
 /// the indented form is serde_json's (two spaces, `": "`).
+///
+/// `order` gives the rows to write by their indices (`hours::productivity`);
+/// without it, every row of `rows`, in order.
 pub fn write_productivity<W: Write>(
     mut w: W,
     rows: &[HourRow<'_>],
+    order: Option<&[u32]>,
     zone: &Zone,
     pretty: bool,
 ) -> io::Result<()> {
     use rayon::prelude::*;
-    if rows.is_empty() {
+    let count = order.map_or(rows.len(), <[u32]>::len);
+    if count == 0 {
         return w.write_all(b"[]");
     }
     w.write_all(b"[")?;
@@ -239,16 +244,19 @@ pub fn write_productivity<W: Write>(
     let mut bufs: Vec<Vec<u8>> = vec![Vec::new(); PIECES];
     let layout = Layout::new(pretty);
     let middles = layout.user_middles(rows);
-    for (b, block) in rows.chunks(PIECE * PIECES).enumerate() {
-        bufs.par_iter_mut()
-            .zip(block.par_chunks(PIECE))
+    let row = |i: usize| &rows[order.map_or(i, |o| o[i] as usize)];
+    for block in (0..count).step_by(PIECE * PIECES) {
+        let pieces = (count - block).min(PIECE * PIECES).div_ceil(PIECE);
+        bufs[..pieces]
+            .par_iter_mut()
             .enumerate()
-            .for_each(|(i, (buf, piece))| {
+            .for_each(|(i, buf)| {
                 buf.clear();
-                let first = b == 0 && i == 0;
-                push_productivity_rows(buf, piece, first, zone, &layout, &middles);
+                let from = block + i * PIECE;
+                let piece = (from..(from + PIECE).min(count)).map(row);
+                push_productivity_rows(buf, piece, from == 0, zone, &layout, &middles);
             });
-        for buf in &bufs[..block.len().div_ceil(PIECE)] {
+        for buf in &bufs[..pieces] {
             w.write_all(buf)?;
         }
     }
@@ -324,9 +332,9 @@ impl Layout {
 
 /// User Productivity's objects for `rows`, each after a comma but for the
 /// answer's `first`; `middles` from `Layout::user_middles`.
-fn push_productivity_rows(
+fn push_productivity_rows<'r, 'a: 'r>(
     buf: &mut Vec<u8>,
-    rows: &[HourRow<'_>],
+    rows: impl Iterator<Item = &'r HourRow<'a>>,
     first: bool,
     zone: &Zone,
     layout: &Layout,
@@ -335,7 +343,7 @@ fn push_productivity_rows(
     let pretty = layout.colon.len() > 1;
     // Rows come by day: the day of the one before is nearly always this one's.
     let mut head: Option<(i64, Vec<u8>)> = None;
-    for (i, r) in rows.iter().enumerate() {
+    for (i, r) in rows.enumerate() {
         if i > 0 || !first {
             buf.push(b',');
         }

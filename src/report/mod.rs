@@ -203,7 +203,13 @@ pub fn write_folder(
                     },
                     || {
                         staging.write("productivity.json", |w| {
-                            write_productivity(w, &productivity(&hours), &cfg.zone, pretty)
+                            write_productivity(
+                                w,
+                                &hours,
+                                Some(&productivity(&hours)),
+                                &cfg.zone,
+                                pretty,
+                            )
                         })
                     },
                 );

@@ -362,20 +362,25 @@ fn table_with<'a>(
                 }
             }
         }
-        // No part is empty: a cell with no time had no part.
-        let (users, idle) = (&users, &idle);
-        return productive
-            .par_chunks(width)
-            .enumerate()
-            .flat_map_iter(|(hour, p)| {
-                let at = hour * width;
-                let (day, hour) = (day0 + (hour / 24) as i64, (hour % 24) as u8);
-                (0..width).filter_map(move |c| {
-                    let sums = (p[c], if by_name { 0 } else { idle[at + c] });
-                    (sums.0 + sums.1 > 0).then(|| users.row(c as u32, by_name, day, hour, sums))
-                })
-            })
-            .collect();
+        // No part is empty: a cell with no time had no part. The rows are
+        // counted first, so that they are written once, in place.
+        let idle_at = |cell: usize| if by_name { 0 } else { idle[cell] };
+        let used = (0..cells)
+            .into_par_iter()
+            .filter(|&cell| productive[cell] + idle_at(cell) > 0)
+            .count();
+        let mut rows = Vec::with_capacity(used);
+        for (hour, p) in productive.chunks(width).enumerate() {
+            let at = hour * width;
+            let (day, hour) = (day0 + (hour / 24) as i64, (hour % 24) as u8);
+            for (c, &time) in p.iter().enumerate() {
+                let sums = (time, idle_at(at + c));
+                if sums.0 + sums.1 > 0 {
+                    rows.push(users.row(c as u32, by_name, day, hour, sums));
+                }
+            }
+        }
+        return rows;
     }
     // Keys: day (from day0; years 1-9999 fit in 22 bits) << 37 | hour << 32 | column.
     let mut all: Vec<(u64, Micros, Micros)> = columns
@@ -406,22 +411,27 @@ fn table_with<'a>(
     rows
 }
 
-/// User Productivity's rows (SPEC 8.2) from `hourly_users`' table: its rows with productive
-/// time, ordered by date, hour, user name (code points), then user id.
-pub fn productivity<'a>(hourly: &[HourRow<'a>]) -> Vec<HourRow<'a>> {
-    let mut rows: Vec<HourRow<'a>> = hourly
+/// User Productivity's rows (SPEC 8.2) from `hourly_users`' table: the
+/// indices of its rows with productive time, ordered by date, hour, user
+/// name (code points), then user id. Indices, not rows: only each hour's
+/// rows change places, and a long window has hundreds of thousands.
+pub fn productivity(hourly: &[HourRow<'_>]) -> Vec<u32> {
+    // Per hour, (rank by name, row) as one integer: an integer sort.
+    let mut order: Vec<u64> = hourly
         .iter()
-        .filter(|r| r.productive > 0)
-        .copied()
+        .enumerate()
+        .filter(|(_, r)| r.productive > 0)
+        .map(|(i, r)| u64::from(r.by_name) << 32 | i as u64)
         .collect();
-    // Already by day and hour: only each hour's rows change places.
-    let mut hours: Vec<&mut [HourRow<'a>]> = rows
-        .chunk_by_mut(|a, b| (a.day, a.hour) == (b.day, b.hour))
+    let hour_of = |k: &u64| {
+        let r = &hourly[*k as u32 as usize];
+        (r.day, r.hour)
+    };
+    let mut hours: Vec<&mut [u64]> = order
+        .chunk_by_mut(|a, b| hour_of(a) == hour_of(b))
         .collect();
-    hours
-        .par_iter_mut()
-        .for_each(|h| h.sort_unstable_by_key(|r| r.by_name));
-    rows
+    hours.par_iter_mut().for_each(|h| h.sort_unstable());
+    order.into_iter().map(|k| k as u32).collect()
 }
 
 #[cfg(test)]

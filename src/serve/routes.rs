@@ -116,7 +116,8 @@ impl Snapshot {
                 } else {
                     let parts = self.hour_parts(&all);
                     let hourly = hours::hourly_users(&self.index.metas, &all, &parts);
-                    write_productivity(&mut out, &hours::productivity(&hourly), zone, false)
+                    let order = hours::productivity(&hourly);
+                    write_productivity(&mut out, &hourly, Some(&order), zone, false)
                 }
             }
         };
