@@ -105,14 +105,19 @@ fn prepare(spark: &Spark, job: &Query) -> Result<(u64, u64, Vec<BadRow>), LoadEr
                 seq,
                 file: job.files[f].display(),
                 at: At::Unplaced,
-                column: column.value(i).to_string(),
+                // Spark names the canonical column; the error line names
+                // it as the file does.
+                column: match Canon::ALL.iter().find(|c| c.name() == column.value(i)) {
+                    Some(&c) => present[f].labels[c as usize].clone(),
+                    None => column.value(i).to_string(),
+                },
                 value: value.value(i).to_string(),
                 rule: rule.value(i).to_string().into(),
                 // The cells of the columns the file has, a null one as "".
                 record: Canon::ALL
                     .iter()
                     .zip(&raw)
-                    .filter(|(c, _)| present[f][**c as usize])
+                    .filter(|(c, _)| present[f].present[**c as usize])
                     .map(|(c, r)| {
                         let v = if r.is_null(i) { "" } else { r.value(i) };
                         (c.name().to_string(), v.to_string())

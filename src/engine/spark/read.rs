@@ -7,8 +7,9 @@ use super::*;
 /// caches (in memory, spilling to its disks), which every later step reads.
 /// Returns the number of empty lines in CSV files, which Spark's CSV reader
 /// drops and the local reader counts as blank rows, and per file which
-/// canonical columns it has (a bad row's record shows those).
-pub(crate) fn load(spark: &Spark, job: &Query) -> Result<(u64, Vec<Present>), LoadError> {
+/// canonical columns it has (a bad row's record shows those) and how its
+/// error lines name them.
+pub(crate) fn load(spark: &Spark, job: &Query) -> Result<(u64, Vec<FileColumns>), LoadError> {
     let mut empty_lines = 0;
     let mut parts = Vec::new();
     let mut present = Vec::new();
@@ -54,7 +55,7 @@ pub(crate) fn load(spark: &Spark, job: &Query) -> Result<(u64, Vec<Present>), Lo
             &format!("reading the columns of {}", file.display()),
             move |l| l.session.table(&v)?.schema(),
         )?;
-        let cols = columns(job.map, file, &schema)?;
+        let (cols, labels) = columns(job.map, file, &schema)?;
         let blank = match (file.format, &schema) {
             (Format::Csv, DataType::Struct { fields }) if !fields.is_empty() => fields
                 .iter()
@@ -66,7 +67,10 @@ pub(crate) fn load(spark: &Spark, job: &Query) -> Result<(u64, Vec<Present>), Lo
                 .join(" AND "),
             _ => "FALSE".into(),
         };
-        present.push(cols.each_ref().map(Option::is_some));
+        present.push(FileColumns {
+            present: cols.each_ref().map(Option::is_some),
+            labels,
+        });
         parts.push(sql::parsed_file(f, &view, &cols, &blank));
     }
     let body = match parts.is_empty() {
@@ -81,8 +85,17 @@ pub(crate) fn load(spark: &Spark, job: &Query) -> Result<(u64, Vec<Present>), Lo
     Ok((empty_lines, present))
 }
 
-/// Which canonical columns (`Canon::ALL` order) a file has.
-pub(crate) type Present = [bool; Canon::ALL.len()];
+/// What one file has of the canonical columns (`Canon::ALL` order).
+pub(crate) struct FileColumns {
+    /// Whether the file has the column.
+    pub present: [bool; Canon::ALL.len()],
+    /// How an error line names the column: `user_id`, or `user.id
+    /// (user_id)` when mapped, as the local reader names it.
+    pub labels: [String; Canon::ALL.len()],
+}
+
+/// Each canonical column's source expression and type in one file.
+pub(crate) type Sources = [Option<(String, Ty)>; Canon::ALL.len()];
 
 /// Lets go of the tables a run cached, however it ended.
 pub(crate) fn uncache(spark: &Spark) {
@@ -109,12 +122,13 @@ pub(crate) fn spark_path(file: &InputFile) -> String {
 }
 
 /// Each canonical column's source expression and type in one file, as the
-/// column map resolves them (hive partition values included).
+/// column map resolves them (hive partition values included), and each
+/// column's label for error lines.
 pub(crate) fn columns(
     map: &ColumnMap,
     file: &InputFile,
     schema: &DataType,
-) -> Result<[Option<(String, Ty)>; Canon::ALL.len()], LoadError> {
+) -> Result<(Sources, [String; Canon::ALL.len()]), LoadError> {
     if !matches!(schema, DataType::Struct { .. }) {
         return Err(LoadError::Engine(format!(
             "{}: not a table",
@@ -173,7 +187,7 @@ pub(crate) fn columns(
             map.source(c)
         )));
     }
-    let mut out: [Option<(String, Ty)>; Canon::ALL.len()] = Default::default();
+    let mut out: Sources = Default::default();
     // The foreground columns (SPEC 13) are not read on Spark yet: `Engine::check`
     // refuses what needs them.
     for c in Canon::ALL.into_iter().filter(|c| !Canon::FOCUS.contains(c)) {
@@ -182,7 +196,7 @@ pub(crate) fn columns(
             out[c as usize] = Some((expr.clone(), *t));
         }
     }
-    Ok(out)
+    Ok((out, Canon::ALL.map(|c| map.label(c))))
 }
 
 pub(crate) fn ty(t: &DataType) -> Ty {
