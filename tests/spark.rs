@@ -422,6 +422,122 @@ fn nested_ndjson_paths_equal_the_local_engine() {
     same_folders(&lo, &sp);
 }
 
+/// A Parquet log's bad rows on Spark, where the text of a native instant
+/// or integer id is kept only for rows that break a rule at reading and
+/// spelled from the parsed value for the others (a row whose user differs
+/// from its session's first row): the two spellings agree, and both
+/// engines reject the same cells and write the same folder.
+#[test]
+fn parquet_bad_rows_are_spelled_alike_on_spark() {
+    use polars::prelude::*;
+    let Some(addr) = server() else { return };
+    let d = Dir::new();
+    let at = |t: &str| {
+        chrono::DateTime::parse_from_rfc3339(t)
+            .unwrap()
+            .timestamp_micros()
+    };
+    // (user id, user name, time, kind) of session 5's rows, in file order.
+    let rows: [(i64, &'static str, &'static str, &'static str); 5] = [
+        (7, "ann", "2021-04-01T08:00:00Z", "login"),
+        (7, "ann", "2021-04-01T08:10:00.25Z", "activity"),
+        (3_000_000_000, "ann", "2021-04-01T08:10:00.25Z", "activity"),
+        (8, "bob", "2021-04-01T08:10:00.25Z", "activity"),
+        (7, "ann", "2021-04-01T08:20:00Z", "logout"),
+    ];
+    let text = |f: fn(&(i64, &'static str, &'static str, &'static str)) -> &'static str| {
+        rows.iter().map(|r| f(r).to_string()).collect::<Vec<_>>()
+    };
+    let mut df = DataFrame::new(
+        rows.len(),
+        vec![
+            Column::new("session_id".into(), vec![5i64; rows.len()]),
+            Column::new(
+                "user_id".into(),
+                rows.iter().map(|r| r.0).collect::<Vec<_>>(),
+            ),
+            Column::new("user_name".into(), text(|r| r.1)),
+            Column::new("client_guid".into(), vec!["g1"; rows.len()]),
+            Column::new("client_name".into(), vec!["PC1"; rows.len()]),
+            Column::new(
+                "timestamp".into(),
+                rows.iter().map(|r| at(r.2)).collect::<Vec<_>>(),
+            )
+            .cast(&DataType::Datetime(
+                TimeUnit::Microseconds,
+                Some(TimeZone::UTC),
+            ))
+            .unwrap(),
+            Column::new("kind".into(), text(|r| r.3)),
+        ],
+    )
+    .unwrap();
+    let input = d.path("bad.parquet");
+    ParquetWriter::new(std::fs::File::create(&input).unwrap())
+        .finish(&mut df)
+        .unwrap();
+    let input = input.display().to_string();
+    let mut rejects = Vec::new();
+    let (lo, sp) = (d.path("pq-local"), d.path("pq-spark"));
+    for (out, engine) in [(&lo, "local"), (&sp, addr.as_str())] {
+        let r = d.path(&format!("pq-{}.ndjson", engine.len()));
+        let (out, r) = (out.display().to_string(), r.display().to_string());
+        sessionstat(&[
+            "report",
+            "--quiet",
+            "--input",
+            &input,
+            "--out",
+            &out,
+            "--engine",
+            engine,
+            "--max-bad-rows",
+            "2",
+            "--rejects",
+            &r,
+        ])
+        .ok();
+        let lines: Vec<serde_json::Value> = std::fs::read_to_string(&r)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        rejects.push(lines);
+    }
+    let cells = |v: &[serde_json::Value]| -> Vec<(String, String)> {
+        v.iter()
+            .map(|l| (l["column"].to_string(), l["value"].to_string()))
+            .collect()
+    };
+    assert_eq!(
+        cells(&rejects[0]),
+        [
+            (r#""user_id""#.into(), r#""3000000000""#.into()),
+            (r#""user_id""#.into(), r#""8""#.into())
+        ]
+    );
+    assert_eq!(cells(&rejects[0]), cells(&rejects[1]));
+    // On Spark: the row rejected at reading keeps its cells' text, the
+    // other's is spelled from its values; the same instant and session
+    // read the same.
+    let (kept, spelled) = (&rejects[1][0]["record"], &rejects[1][1]["record"]);
+    assert_eq!(kept["user_id"], "3000000000", "{kept}");
+    assert_eq!(
+        (&spelled["user_id"], &spelled["user_name"], &spelled["kind"]),
+        (&"8".into(), &"bob".into(), &"activity".into()),
+        "{spelled}"
+    );
+    for c in ["session_id", "timestamp", "client_guid", "client_name"] {
+        assert!(kept[c].as_str().is_some_and(|t| !t.is_empty()), "{kept}");
+        assert_eq!(kept[c], spelled[c], "{c}: {kept} {spelled}");
+    }
+    assert!(
+        kept["timestamp"].as_str().unwrap().contains(":10:00.25"),
+        "{kept}"
+    );
+    same_folders(&lo, &sp);
+}
+
 #[test]
 fn bad_rows_are_found_on_spark_as_locally() {
     let Some(addr) = server() else { return };
