@@ -129,6 +129,52 @@ fn report_both(addr: &str, d: &Dir, tag: &str, input: &str, extra: &[&str]) {
     same_folders(&lo, &sp);
 }
 
+/// `report` of `input` on both engines into `TAG-local` and `TAG-spark`,
+/// with `extra` flags and the rejected rows beside the folders (Spark's
+/// name no line, SPEC 11.2): each engine's rejects, one JSON value a row.
+fn report_both_rejecting(
+    addr: &str,
+    d: &Dir,
+    tag: &str,
+    input: &str,
+    extra: &[&str],
+) -> [Vec<serde_json::Value>; 2] {
+    [(0, "local"), (1, addr)].map(|(i, engine)| {
+        let side = ["local", "spark"][i];
+        let out = d.path(&format!("{tag}-{side}")).display().to_string();
+        let r = d
+            .path(&format!("{tag}-{side}.ndjson"))
+            .display()
+            .to_string();
+        let mut args = vec![
+            "report",
+            "--quiet",
+            "--input",
+            input,
+            "--out",
+            &out,
+            "--engine",
+            engine,
+            "--rejects",
+            &r,
+        ];
+        args.extend_from_slice(extra);
+        sessionstat(&args).ok();
+        std::fs::read_to_string(&r)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    })
+}
+
+/// Each rejected row's column and value, as JSON text.
+fn cells(rows: &[serde_json::Value]) -> Vec<(String, String)> {
+    rows.iter()
+        .map(|l| (l["column"].to_string(), l["value"].to_string()))
+        .collect()
+}
+
 #[test]
 fn reports_equal_the_local_engine() {
     let Some(addr) = server() else { return };
@@ -373,43 +419,15 @@ fn nested_ndjson_paths_equal_the_local_engine() {
     let input = d.write("nested.ndjson", &nested);
     let map = "session_id=winlog.event_data.TargetLogonId,user_id=user.id,user_name=user.name,\
                client_guid=host\\.name,client_name=winlog.computer_name,timestamp=@timestamp,kind=event.action";
-    // Rejected rows go beside the folders: Spark's name no line (SPEC 11.2).
-    let mut rejects = Vec::new();
-    let (lo, sp) = (d.path("nested-local"), d.path("nested-spark"));
-    for (out, engine) in [(&lo, "local"), (&sp, addr.as_str())] {
-        let r = d.path(&format!("nested-{}.ndjson", engine.len()));
-        let (out, r) = (out.display().to_string(), r.display().to_string());
-        sessionstat(&[
-            "report",
-            "--quiet",
-            "--input",
-            &input,
-            "--out",
-            &out,
-            "--engine",
-            engine,
-            "--map",
-            map,
-            "--tz",
-            "Europe/Berlin",
-            "--max-bad-rows",
-            "5",
-            "--rejects",
-            &r,
-        ])
-        .ok();
-        let rows: Vec<(String, String)> = std::fs::read_to_string(&r)
-            .unwrap()
-            .lines()
-            .map(|l| {
-                let v: serde_json::Value = serde_json::from_str(l).unwrap();
-                (v["column"].to_string(), v["value"].to_string())
-            })
-            .collect();
-        rejects.push(rows);
-    }
+    let rejects = report_both_rejecting(
+        &addr,
+        &d,
+        "nested",
+        &input,
+        &["--map", map, "--tz", "Europe/Berlin", "--max-bad-rows", "5"],
+    );
     assert_eq!(
-        rejects[0],
+        cells(&rejects[0]),
         [
             (r#""user.id (user_id)""#.into(), r#""""#.into()),
             (
@@ -418,8 +436,8 @@ fn nested_ndjson_paths_equal_the_local_engine() {
             )
         ]
     );
-    assert_eq!(rejects[0], rejects[1]);
-    same_folders(&lo, &sp);
+    assert_eq!(cells(&rejects[0]), cells(&rejects[1]));
+    same_folders(&d.path("nested-local"), &d.path("nested-spark"));
 }
 
 /// A Parquet log's bad rows on Spark, where the text of a native instant
@@ -477,38 +495,7 @@ fn parquet_bad_rows_are_spelled_alike_on_spark() {
         .finish(&mut df)
         .unwrap();
     let input = input.display().to_string();
-    let mut rejects = Vec::new();
-    let (lo, sp) = (d.path("pq-local"), d.path("pq-spark"));
-    for (out, engine) in [(&lo, "local"), (&sp, addr.as_str())] {
-        let r = d.path(&format!("pq-{}.ndjson", engine.len()));
-        let (out, r) = (out.display().to_string(), r.display().to_string());
-        sessionstat(&[
-            "report",
-            "--quiet",
-            "--input",
-            &input,
-            "--out",
-            &out,
-            "--engine",
-            engine,
-            "--max-bad-rows",
-            "2",
-            "--rejects",
-            &r,
-        ])
-        .ok();
-        let lines: Vec<serde_json::Value> = std::fs::read_to_string(&r)
-            .unwrap()
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect();
-        rejects.push(lines);
-    }
-    let cells = |v: &[serde_json::Value]| -> Vec<(String, String)> {
-        v.iter()
-            .map(|l| (l["column"].to_string(), l["value"].to_string()))
-            .collect()
-    };
+    let rejects = report_both_rejecting(&addr, &d, "pq", &input, &["--max-bad-rows", "2"]);
     assert_eq!(
         cells(&rejects[0]),
         [
@@ -535,7 +522,7 @@ fn parquet_bad_rows_are_spelled_alike_on_spark() {
         kept["timestamp"].as_str().unwrap().contains(":10:00.25"),
         "{kept}"
     );
-    same_folders(&lo, &sp);
+    same_folders(&d.path("pq-local"), &d.path("pq-spark"));
 }
 
 #[test]
