@@ -242,6 +242,11 @@ impl Canon {
         }
     }
 
+    /// The column of this name (`user_id`), as `name` spells it.
+    pub fn named(name: &str) -> Option<Canon> {
+        Canon::ALL.into_iter().find(|c| c.name() == name)
+    }
+
     pub fn required(self) -> bool {
         !matches!(self, Canon::Kind | Canon::App | Canon::Url)
     }

@@ -55,7 +55,7 @@ impl ColumnMap {
                     .into());
                 };
                 let (canon, source) = (canon.trim(), source.trim());
-                let Some(c) = Canon::ALL.iter().find(|c| c.name() == canon) else {
+                let Some(c) = Canon::named(canon) else {
                     let names: Vec<_> = Canon::ALL.iter().map(|c| c.name()).collect();
                     return Err(format!(
                         "--map {pair:?}: unknown column {canon:?}; the columns are {}",
@@ -66,7 +66,7 @@ impl ColumnMap {
                 if source.is_empty() {
                     return Err(format!("--map {pair:?}: the source column name is empty").into());
                 }
-                map.source[*c as usize] = source.to_string();
+                map.source[c as usize] = source.to_string();
             }
         }
         Ok(map)

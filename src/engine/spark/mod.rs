@@ -107,8 +107,8 @@ fn prepare(spark: &Spark, job: &Query) -> Result<(u64, u64, Vec<BadRow>), LoadEr
                 at: At::Unplaced,
                 // Spark names the canonical column; the error line names
                 // it as the file does.
-                column: match Canon::ALL.iter().find(|c| c.name() == column.value(i)) {
-                    Some(&c) => present[f].labels[c as usize].clone(),
+                column: match Canon::named(column.value(i)) {
+                    Some(c) => present[f].labels[c as usize].clone(),
                     None => column.value(i).to_string(),
                 },
                 value: value.value(i).to_string(),

@@ -306,11 +306,11 @@ pub fn parsed_file(
     // integer id is spelled out only on a row that breaks a rule here: on
     // the others `ss_ev` spells it from the parsed value, the same text
     // (formatting every row's instant was 40% of reading a Parquet log).
+    // A name's text is its value (`name`): `ss_p` has no raw name column.
     let raw = Canon::ALL
         .iter()
+        .filter(|c| !NAMES.contains(c))
         .map(|&c| match &cols[c as usize] {
-            // A name's text is its value's (`name`): never kept twice.
-            Some(_) if NAMES.contains(&c) => format!("CAST(NULL AS STRING) AS {}", raw_column(c)),
             Some((e, ty)) if rebuilt(c, *ty) => format!(
                 "CASE WHEN {bad_rule} IS NOT NULL THEN CAST({e} AS STRING) END AS {}",
                 raw_column(c)
