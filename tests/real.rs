@@ -479,6 +479,52 @@ fn sessions_are_built_from_gaps_logins_and_logouts() {
     assert!(e.contains("--sessionize"), "{e}");
 }
 
+/// With --sessionize, a row whose name differs from its user's earlier row
+/// on that client is bad, and its rule names that user and client (its
+/// session is not cut yet), not a number no output shows.
+#[test]
+fn a_name_conflict_under_sessionize_names_the_user_and_client() {
+    let d = Dir::new();
+    let csv = d.write(
+        "log.csv",
+        "user_id,user_name,client_guid,client_name,timestamp,kind\n\
+         7,Al,pc1,PC 1,2024-05-02T08:00:00Z,login\n\
+         S-1,Bo,pc2,PC 2,2024-05-02T08:00:00Z,login\n\
+         7,Alan,pc1,PC 1,2024-05-02T08:10:00Z,activity\n",
+    );
+    for (keys, user) in [("session", "7"), ("user", "\"7\"")] {
+        let rejects = d.path(&format!("rej-{keys}.ndjson"));
+        let mut args = vec![
+            "sessions",
+            "-i",
+            &csv,
+            "--sessionize",
+            "30m",
+            "--max-bad-rows",
+            "1",
+            "--rejects",
+            rejects.to_str().unwrap(),
+        ];
+        if keys == "user" {
+            args.extend(["--id-keys", "user"]);
+        } else {
+            // A numeric user column: the second row's user is bad instead.
+            args[6] = "2";
+        }
+        sessionstat(&args).ok();
+        let text = std::fs::read_to_string(&rejects).unwrap();
+        let rules: Vec<String> = text
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["reason"].to_string())
+            .collect();
+        let want = serde_json::Value::from(format!(
+            "user {user} on client \"pc1\" already has user_name \"Al\" from an earlier row; a user's sessions on one client have one user name and one client name"
+        ))
+        .to_string();
+        assert!(rules.contains(&want), "{rules:?}\nwant {want}");
+    }
+}
+
 #[test]
 fn a_backfill_with_a_registry_is_resumable() {
     let d = Dir::new();

@@ -60,6 +60,9 @@ pub struct Batch<'a> {
     /// When ids are keys: the dictionary behind each provisional id.
     pub session_keys: Option<&'a KeyDict>,
     pub user_keys: Option<&'a KeyDict>,
+    /// `--sessionize`: a "session" here is a (user, client) group, which
+    /// sessions are cut from later (SPEC 9.2).
+    pub sessionized: bool,
 }
 
 const NAME_COLUMNS: [Canon; 3] = super::names::NAMES;
@@ -416,6 +419,7 @@ mod tests {
                 seq: 0,
                 session_keys: None,
                 user_keys: None,
+                sessionized: false,
             };
             let bad = assemble(&b, &mut index, &mut events).unwrap();
             assert_eq!(bad.len(), batch, "batch {batch}: {bad:?}");
@@ -506,6 +510,7 @@ mod tests {
                 seq: 0,
                 session_keys: None,
                 user_keys: None,
+                sessionized: false,
             };
             let mut index = SessionIndex::default();
             let mut events = Events::default();
@@ -652,6 +657,7 @@ mod tests {
                     seq: 0,
                     session_keys: None,
                     user_keys: None,
+                    sessionized: false,
                 };
                 let bad = assemble(&b, &mut index, &mut events).unwrap();
                 got_bad.extend(bad.iter().map(|c| c.row + lo));

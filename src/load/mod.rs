@@ -520,6 +520,7 @@ impl Assembler<'_> {
             seq: seq(self.file_no, offset),
             session_keys: (keys.session && !sessionize).then_some(session_dict),
             user_keys: keys.user.then_some(user_dict),
+            sessionized: sessionize,
         };
         let (found, flow) = assemble::assemble(&batch, &mut self.index, sink).map_err(err)?;
         bad.extend(found);

@@ -250,18 +250,32 @@ impl<'a> Chunk<'a> {
         match difference(m, b.uid[r], self.names(r), b.user_keys) {
             None => g,
             Some((column, value, first)) => {
-                let session = match &m.session_key {
-                    Some(k) => format!("{k:?}"),
-                    None => m.session_id.to_string(),
+                let rule = match (&m.session_key, b.sessionized) {
+                    // Sessions are cut later from a user's events on one
+                    // client: the group is named, as it has no session yet.
+                    (_, true) => {
+                        let user = match &m.user_key {
+                            Some(k) => format!("{k:?}"),
+                            None => m.user_id.to_string(),
+                        };
+                        format!(
+                            "user {user} on client {:?} already has {column} {first:?} from an earlier row; a user's sessions on one client have one user name and one client name",
+                            m.client_guid
+                        )
+                    }
+                    (Some(k), false) => format!(
+                        "session {k:?} already has {column} {first:?} from an earlier row; a session has one user and one client"
+                    ),
+                    (None, false) => format!(
+                        "session {} already has {column} {first:?} from an earlier row; a session has one user and one client",
+                        m.session_id
+                    ),
                 };
                 self.bad.push(BadCell {
                     row: r,
                     column: Some(column),
                     value,
-                    rule: format!(
-                        "session {session} already has {column} {first:?} from an earlier row; a session has one user and one client"
-                    )
-                    .into(),
+                    rule: rule.into(),
                 });
                 SKIP
             }
