@@ -334,7 +334,7 @@ fn an_over_long_cell_is_a_bad_row_naming_its_column() {
 }
 
 #[test]
-fn pages_and_spark_are_refused() {
+fn pages_are_refused() {
     let d = Dir::new();
     let log = d.write("log.csv", format!("{HEADER}{HAND}"));
     for cmd in ["apps", "urls"] {
@@ -345,21 +345,7 @@ fn pages_and_spark_are_refused() {
                 "{err}"
             );
         }
-        let err = sessionstat(&[cmd, "-i", &log, "--engine", "sc://localhost:15002"]).fails(2);
-        assert!(err.contains("--engine sc://localhost:15002"), "{err}");
     }
-    // The new columns are refused on Spark too, not read half.
-    let err = sessionstat(&[
-        "sessions",
-        "-i",
-        &log,
-        "--map",
-        "app=process",
-        "--engine",
-        "sc://localhost:15002",
-    ])
-    .fails(2);
-    assert!(err.contains("--engine"), "{err}");
 }
 
 /// Parquet's app and url columns are read as dictionary indices: an

@@ -11,11 +11,11 @@ use crate::rollup::focus::{hour_stats, Which};
 use anyhow::Result;
 
 pub fn run(args: StatsArgs, which: Which) -> Result<()> {
-    let (command, endpoint) = match which {
-        Which::App => ("sessionstat apps", "Application Statistics"),
-        Which::Site => ("sessionstat urls", "URL Statistics"),
+    let endpoint = match which {
+        Which::App => "Application Statistics",
+        Which::Site => "URL Statistics",
     };
-    let StdoutPlan { cfg, request } = crate::config::focus_stats(&args, command, endpoint)?;
+    let StdoutPlan { cfg, request } = crate::config::focus_stats(&args, endpoint)?;
     let progress = Progress::new(cfg.quiet);
     progress.stage("loading");
     let outcome = engine::run(&cfg.job(), &request, Parts::All, None, &progress)?;

@@ -107,12 +107,9 @@ pub fn productivity(args: &ProductivityArgs) -> Result<StdoutPlan> {
 }
 
 /// `apps` or `urls`: Application or URL Statistics for one window (SPEC
-/// 13.3, 13.4); `command` names it. The local engine's alone for now.
-pub fn focus_stats(args: &StatsArgs, command: &str, endpoint: &str) -> Result<StdoutPlan> {
+/// 13.3, 13.4), on either engine.
+pub fn focus_stats(args: &StatsArgs, endpoint: &str) -> Result<StdoutPlan> {
     let cfg = Config::from_flags(&args.input, Some(&args.run), None)?;
-    cfg.engine
-        .check(&[(true, command)])
-        .map_err(|e| usage(e.0))?;
     let request = args
         .window
         .window(&cfg.zone, args.page_index.as_deref(), endpoint)?;
@@ -231,7 +228,7 @@ impl Config {
             Some(r) => (
                 parse_memory_limit(&r.memory_limit)
                     .map_err(|e| usage(format!("--memory-limit {:?}: {e}", r.memory_limit)))?,
-                run::engine_of(a, &r.engine)?,
+                run::engine_of(&r.engine)?,
                 crate::engine::parse_timeout(&r.engine_timeout)
                     .map_err(|e| usage(format!("--engine-timeout {:?}: {e}", r.engine_timeout)))?,
             ),

@@ -2,7 +2,7 @@
 //! (the engine's own rules are the engine's: `Engine::check`), and the
 //! findings' flags.
 
-use crate::cli::{FindingArgs, InputArgs};
+use crate::cli::FindingArgs;
 use crate::engine::Engine;
 use crate::error::{usage, BadValue};
 use crate::rollup::findings::{Rules, WorkHours};
@@ -73,27 +73,11 @@ pub fn parse_memory_limit(text: &str) -> Result<Option<u64>, BadValue> {
     Ok(Some(bytes))
 }
 
-/// Whether `--map` names `app` or `url` (which Spark does not read yet).
-fn maps_focus(a: &InputArgs) -> bool {
-    crate::load::columns::ColumnMap::parse(&a.map).is_ok_and(|m| {
-        crate::model::Canon::FOCUS
-            .iter()
-            .any(|&c| m.source(c) != c.name())
-    })
-}
-
-/// `--engine`, with the rules of what the Spark engine reads (SPEC 11).
-pub(super) fn engine_of(a: &InputArgs, text: &str) -> Result<Engine> {
+/// `--engine` (SPEC 11), and whether this build has that engine.
+pub(super) fn engine_of(text: &str) -> Result<Engine> {
     // The value may hold a token: it is never repeated in a message.
     let engine = Engine::parse(text).map_err(|e| usage(format!("--engine: {e}")))?;
-    engine
-        .check(&[
-            (!a.id_keys.is_empty(), "--id-keys"),
-            (a.ids.is_some(), "--ids"),
-            (a.sessionize.is_some(), "--sessionize"),
-            (maps_focus(a), "--map app=/url= (SPEC 13)"),
-        ])
-        .map_err(|e| usage(e.0))?;
+    engine.check().map_err(|e| usage(e.0))?;
     Ok(engine)
 }
 

@@ -59,25 +59,16 @@ impl Engine {
         }
     }
 
-    /// Whether this build can run the engine, and the flags it cannot
-    /// honour (`flags`: whether each is given, and its name): a usage
-    /// problem, as text that never repeats a secret.
-    pub fn check(&self, flags: &[(bool, &str)]) -> Result<(), BadValue> {
-        let Engine::Spark(addr) = self else {
-            return Ok(());
-        };
-        if !cfg!(feature = "spark") {
-            return Err(format!(
+    /// Whether this build can run the engine: a usage problem, as text
+    /// that never repeats a secret. (What Spark cannot read, EVTX and
+    /// ActivityWatch files, is refused per file when the run opens it.)
+    pub fn check(&self) -> Result<(), BadValue> {
+        match self {
+            Engine::Spark(addr) if !cfg!(feature = "spark") => Err(format!(
                 "--engine {addr}: this build has no Spark support; build it with cargo build --release --features spark"
             )
-            .into());
-        }
-        match flags.iter().find(|f| f.0) {
-            Some((_, flag)) => Err(format!(
-                "--engine {addr}: {flag} runs on the local engine only (docs/spark.md)"
-            )
             .into()),
-            None => Ok(()),
+            _ => Ok(()),
         }
     }
 
@@ -255,8 +246,24 @@ fn on_spark(
         work: job.work,
         windows,
         parts,
+        keys: job.load.id_keys,
+        sessionize: job.sessionize,
     };
-    let ran = spark::run(&query, addr, job.timeout)?;
+    let mut ran = spark::run(&query, addr, job.timeout)?;
+    // With keys, the final ids as the local engine gives them (SPEC 9.1),
+    // then each window in the endpoint's order.
+    let ids = match job.load.id_keys.any() {
+        true => {
+            let metas = ran.windows.iter_mut().flatten().map(|s| &mut s.0);
+            let goods = std::mem::take(&mut ran.goods);
+            let ids = crate::registry::final_ids(job.load.id_keys, job.registry, goods, metas)?;
+            for w in &mut ran.windows {
+                w.sort_by_key(|(m, s, _)| crate::kernel::endpoint_order(s, m));
+            }
+            Some(ids)
+        }
+        false => None,
+    };
     let outs = ran
         .windows
         .into_iter()
@@ -267,6 +274,8 @@ fn on_spark(
                 blank_rows: ran.blank_rows,
                 partitions: 1,
                 files: job.files.to_vec(),
+                ids: ids.clone(),
+                focus: ran.focus.clone(),
                 ..Outcome::default()
             };
             for (meta, mut st, session_parts) in selected {

@@ -2,6 +2,8 @@
 //! attributes, answer and calendar groups.
 
 use super::*;
+use crate::model::{Focus, NOT_GIVEN};
+use crate::rollup::focus::FocusPart;
 
 pub(crate) fn col<'a>(b: &'a RecordBatch, name: &str) -> &'a dyn Array {
     b.column_by_name(name)
@@ -42,6 +44,106 @@ pub(crate) fn texts<'a>(b: &'a RecordBatch, name: &str) -> Texts<'a> {
     Texts(col(b, name))
 }
 
+/// An id column as it comes back: numbers, or with `--id-keys` the keys.
+pub(crate) enum Ids<'a> {
+    Num(&'a Int64Array),
+    Key(Texts<'a>),
+}
+
+impl Ids<'_> {
+    pub(crate) fn of<'a>(b: &'a RecordBatch, name: &str, keyed: bool) -> Ids<'a> {
+        match keyed {
+            true => Ids::Key(texts(b, name)),
+            false => Ids::Num(i64s(b, name)),
+        }
+    }
+
+    /// Row `i`'s id (an int32 on this side of the wire) and key.
+    pub(crate) fn get(&self, i: usize) -> (i32, Option<Box<str>>) {
+        match self {
+            Ids::Num(a) => (a.value(i) as i32, None),
+            Ids::Key(t) => (0, Some(t.value(i).into())),
+        }
+    }
+
+    /// Row `i`'s session, as the answers and parts are matched by.
+    pub(crate) fn sid(&self, i: usize) -> Sid {
+        match self {
+            Ids::Num(a) => Sid::Id(a.value(i)),
+            Ids::Key(t) => Sid::Key(t.value(i).into()),
+        }
+    }
+}
+
+/// A session as Spark names it: its id, or its key.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Sid {
+    Id(i64),
+    Key(Box<str>),
+}
+
+impl Sid {
+    pub(crate) fn of(meta: &SessionMeta) -> Sid {
+        match &meta.session_key {
+            Some(k) => Sid::Key(k.clone()),
+            None => Sid::Id(i64::from(meta.session_id)),
+        }
+    }
+}
+
+/// A text column that may be all null (Spark may send such a column as
+/// the Arrow null type).
+pub(crate) struct MaybeTexts<'a>(Option<Texts<'a>>);
+
+impl<'a> MaybeTexts<'a> {
+    pub(crate) fn get(&self, i: usize) -> Option<&'a str> {
+        self.0
+            .as_ref()
+            .filter(|t| !t.is_null(i))
+            .map(|t| t.value(i))
+    }
+}
+
+pub(crate) fn texts_or_null<'a>(b: &'a RecordBatch, name: &str) -> MaybeTexts<'a> {
+    let c = col(b, name);
+    MaybeTexts((c.data_type() != &arrow_schema::DataType::Null).then(|| Texts(c)))
+}
+
+/// The `app` and `url` texts met in a run's parts, each given an id once
+/// (as the local loader's dictionary does), and foregrounds made of them.
+#[derive(Default)]
+pub(crate) struct FocusTexts {
+    ids: [std::collections::HashMap<Box<str>, u32>; 2],
+    texts: [Vec<std::sync::Arc<str>>; 2],
+}
+
+impl FocusTexts {
+    fn id(&mut self, half: usize, text: Option<&str>) -> u32 {
+        let Some(text) = text else {
+            return NOT_GIVEN;
+        };
+        if let Some(&id) = self.ids[half].get(text) {
+            return id;
+        }
+        let id = self.texts[half].len() as u32;
+        assert!(id < NOT_GIVEN, "fewer than 2^32 - 1 distinct texts");
+        self.ids[half].insert(text.into(), id);
+        self.texts[half].push(text.into());
+        id
+    }
+
+    /// The foreground of an application and a URL, either not given.
+    pub(crate) fn focus(&mut self, app: Option<&str>, url: Option<&str>) -> Focus {
+        let app = self.id(0, app);
+        let url = self.id(1, url);
+        crate::model::focus(app, url)
+    }
+
+    pub(crate) fn into_texts(self) -> [Vec<std::sync::Arc<str>>; 2] {
+        self.texts
+    }
+}
+
 pub(crate) fn opt(a: &Int64Array, i: usize) -> Option<i64> {
     a.is_valid(i).then(|| a.value(i))
 }
@@ -60,6 +162,9 @@ pub(crate) struct Group {
     pub(crate) at: Micros,
     pub(crate) first_event: Option<Micros>,
     pub(crate) last_event: Option<Micros>,
+    /// The productive time's foreground and its hour block's UTC offset
+    /// in seconds, when it has one (SPEC 13.1).
+    pub(crate) foreground: Option<(Focus, i32)>,
 }
 
 /// A session's parts from its calendar groups, as `RunningDays` keeps them:
@@ -126,5 +231,36 @@ pub(crate) fn session_parts(groups: Vec<Group>, parts: Parts) -> SessionParts {
     let mut hours: Vec<(Micros, HourPart)> = hours.into_values().collect();
     hours.sort_by_key(|h| h.0);
     out.hours = hours.into_iter().map(|h| h.1).collect();
+    out.focus = focus_parts(&groups);
     out
+}
+
+/// The focus parts of a session's groups, as `RunningFocus` keeps them:
+/// per hour block (local date, hour, offset) in time order, one part per
+/// foreground with productive time.
+fn focus_parts(groups: &[Group]) -> Vec<FocusPart> {
+    type Block = (i64, u8, i32);
+    let mut blocks: BTreeMap<Block, (Micros, Vec<FocusPart>)> = BTreeMap::new();
+    for g in groups.iter().filter(|g| g.productive > 0) {
+        let Some((foreground, offset)) = g.foreground else {
+            continue;
+        };
+        let block = blocks
+            .entry((g.hday, g.hour, offset))
+            .or_insert((g.at, Vec::new()));
+        block.0 = block.0.min(g.at);
+        match block.1.iter_mut().find(|p| p.foreground == foreground) {
+            Some(p) => p.productive += g.productive,
+            None => block.1.push(FocusPart {
+                day: g.hday,
+                hour: g.hour,
+                offset,
+                foreground,
+                productive: g.productive,
+            }),
+        }
+    }
+    let mut blocks: Vec<(Micros, Vec<FocusPart>)> = blocks.into_values().collect();
+    blocks.sort_by_key(|b| b.0);
+    blocks.into_iter().flat_map(|b| b.1).collect()
 }

@@ -9,10 +9,11 @@ use crate::rollup::local_day;
 use crate::time::{Micros, Zone, US_PER_DAY, US_PER_HOUR, US_PER_SEC};
 
 /// The calendar pieces over `[from, to]` (every event of the windows):
-/// rows of (bucket, lo, hi, p, dday, hday, hour, outside). A piece lies in
+/// rows of (bucket, lo, hi, p, dday, hday, hour, outside, off). A piece lies in
 /// one UTC hour (its `bucket`, for an equi-join), one window `p`, one day of
 /// `RunningDays` (`dday`: the day whose start is the last at or before it),
-/// one hour block (`hday`, `hour`: local date and hour) and one stretch
+/// one hour block (`hday`, `hour`: local date and hour; `off`: its UTC
+/// offset in seconds, which SPEC 13.3's hours name) and one stretch
 /// inside or outside work hours. Pieces outside every window are left out.
 pub fn pieces(
     zone: &Zone,
@@ -64,6 +65,7 @@ pub fn pieces(
                 hday,
                 i64::from(block.hour),
                 i64::from(outside),
+                i64::from(cuts.offset_secs(t)),
             ]);
         }
         t = cut;
@@ -197,7 +199,8 @@ mod tests {
     }
 
     /// Pieces tile the range without gaps and each keeps one local date,
-    /// hour and work-hours state, checked against the zone directly.
+    /// hour, UTC offset and work-hours state, checked against the zone
+    /// directly (Lord Howe's offset changes by half an hour).
     #[test]
     fn pieces_tile_the_range_and_keep_their_calendar() {
         let work = WorkHours::default();
@@ -242,6 +245,7 @@ mod tests {
                         "{name} hour at {t}"
                     );
                     assert!(day_start(&z, r[4]) <= t && t < day_start(&z, r[4] + 1));
+                    assert_eq!(r[8], i64::from(z.offset_at(t)), "{name} offset at {t}");
                     let p = if t <= from + 40 * US_PER_HOUR { 0 } else { 1 };
                     assert_eq!(r[3], p);
                 }

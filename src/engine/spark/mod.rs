@@ -22,11 +22,13 @@ mod sql;
 mod stream;
 
 use crate::engine::SparkAddress;
+use crate::ids::IdKeys;
 use crate::kernel::SessionStats;
 use crate::load::columns::{Canon, ColumnMap};
 use crate::load::inputs::{Format, InputFile};
 use crate::load::{At, BadRow, LoadError, Loaded};
 use crate::model::SessionMeta;
+use crate::registry::Good;
 use crate::rollup::findings::{OutsidePart, WorkHours};
 use crate::rollup::hours::HourPart;
 use crate::rollup::{DayPart, Parts, SessionParts};
@@ -51,33 +53,63 @@ pub struct Query<'a> {
     pub work: WorkHours,
     pub windows: Vec<(Option<Micros>, Option<Micros>)>,
     pub parts: Parts,
+    /// Which ids are keys (`--id-keys`, SPEC 9.1).
+    pub keys: IdKeys,
+    /// `--sessionize GAP`: sessions cut from each user's events on one client.
+    pub sessionize: Option<Micros>,
 }
 
 /// One selected session of a window: its attributes, its clipped answer
 /// (`session` unset) and its parts (empty under `Parts::None`).
 pub type Selected = (SessionMeta, SessionStats, SessionParts);
 
-/// What comes back: per window, its selection in the endpoint's order;
-/// and the whole input's counts and skipped bad rows.
+/// What comes back: per window, its selection (with keys, the sessions'
+/// keys and ids still 0; otherwise in the endpoint's order); the whole
+/// input's counts and skipped bad rows; with keys, every good session.
 pub struct Ran {
     pub windows: Vec<Vec<Selected>>,
+    pub goods: Vec<Good>,
+    /// The texts of the `app` and `url` cells by the ids the parts' foregrounds hold.
+    pub focus: [Vec<std::sync::Arc<str>>; 2],
     pub rows_read: u64,
     pub blank_rows: u64,
     pub rejected: Vec<BadRow>,
 }
 
+/// What `prepare` finds: the rows read (and of them blank), the bad rows
+/// skipped, and whether any input has a foreground column (SPEC 13.1).
+struct Prepared {
+    rows_read: u64,
+    blank_rows: u64,
+    rejected: Vec<BadRow>,
+    focus: bool,
+}
+
 /// Loads, checks and resolves the inputs on Spark: `ss_good` is defined
 /// after this; the bad rows (at most `--max-bad-rows` + 1) and the number of
 /// rows read come back.
-fn prepare(spark: &Spark, job: &Query) -> Result<(u64, u64, Vec<BadRow>), LoadError> {
+fn prepare(spark: &Spark, job: &Query) -> Result<Prepared, LoadError> {
     let (empty_lines, present) = load(spark, job)?;
+    let focus = present
+        .iter()
+        .any(|p| Canon::FOCUS.iter().any(|&c| p.present[c as usize]));
     resolve_zone(spark, &job.zone)?;
     spark.exec(
         "finding each session's first row",
-        format!("CACHE TABLE ss_fx AS {}", sql::FIRSTS),
+        format!("CACHE TABLE ss_fx AS {}", sql::firsts(job.keys)),
     )?;
     spark.view("ss_chk", sql::CHECKED)?;
-    spark.view("ss_good", &sql::good())?;
+    match job.sessionize {
+        // Cut sessions are read by four queries: cut once.
+        Some(gap) => {
+            spark.view("ss_good0", &sql::good(true))?;
+            spark.exec(
+                "cutting the sessions",
+                format!("CACHE TABLE ss_good AS {}", sql::cut(gap)),
+            )?;
+        }
+        None => spark.view("ss_good", &sql::good(focus))?,
+    }
     let [n, blank] = spark.scalars(
         "counting rows",
         "SELECT CAST(count(*) AS BIGINT) AS n, CAST(coalesce(sum(IF(blank, 1, 0)), 0) AS BIGINT) AS blank FROM ss_p".into(),
@@ -87,7 +119,11 @@ fn prepare(spark: &Spark, job: &Query) -> Result<(u64, u64, Vec<BadRow>), LoadEr
     let blank_rows = blank.unwrap_or(0) as u64 + empty_lines;
     let bad = spark.query(
         "finding bad rows",
-        sql::bad_rows(job.max_bad_rows.saturating_add(1)),
+        sql::bad_rows(
+            job.max_bad_rows.saturating_add(1),
+            job.keys,
+            job.sessionize.is_some(),
+        ),
     )?;
     let mut rejected = Vec::new();
     for b in &bad {
@@ -129,7 +165,45 @@ fn prepare(spark: &Spark, job: &Query) -> Result<(u64, u64, Vec<BadRow>), LoadEr
     if let Some(e) = Loaded::limit_error(&rejected, job.max_bad_rows) {
         return Err(e);
     }
-    Ok((rows_read, blank_rows, rejected))
+    Ok(Prepared {
+        rows_read,
+        blank_rows,
+        rejected,
+        focus,
+    })
+}
+
+/// With keys, every good session's keys and the place of its first good
+/// row in input order (SPEC 9.1's first appearance): one row per session,
+/// which sessionstat gives final ids to as the local engine does. The
+/// registry (`--ids`) stays on this machine.
+fn goods(spark: &Spark, job: &Query) -> Result<Vec<Good>, LoadError> {
+    let keys = job.keys;
+    if !keys.any() {
+        return Ok(Vec::new());
+    }
+    let batches = spark.query(
+        "listing the sessions' keys",
+        sql::goods(job.sessionize.is_some()),
+    )?;
+    let mut rows = Vec::new();
+    for b in &batches {
+        let (sid, uid) = (texts(b, "sid"), texts(b, "uid"));
+        let (f, bl, m) = (i64s(b, "f"), i64s(b, "b"), i64s(b, "m"));
+        for i in 0..b.num_rows() {
+            rows.push((
+                (f.value(i), bl.value(i), m.value(i)),
+                keys.session.then(|| Box::from(sid.value(i))),
+                keys.user.then(|| Box::from(uid.value(i))),
+            ));
+        }
+    }
+    rows.sort_unstable_by_key(|r| r.0);
+    Ok(rows
+        .into_iter()
+        .enumerate()
+        .map(|(seq, (_, s, u))| (seq as u64, s, u))
+        .collect())
 }
 
 /// One session's answer in one window, as it comes back.
@@ -143,8 +217,12 @@ struct Answer {
 fn compute(
     spark: &Spark,
     job: &Query,
-) -> Result<(Vec<Answer>, BTreeMap<(i64, usize), SessionParts>), LoadError> {
+    focus: bool,
+    names: &mut FocusTexts,
+) -> Result<(Vec<Answer>, BTreeMap<(Sid, usize), SessionParts>), LoadError> {
     let (windows, parts) = (&job.windows[..], job.parts);
+    // The foreground is followed only where parts are cut.
+    let focus = focus && parts != Parts::None;
     // With a calendar: the events inside the windows, each of which must
     // find its calendar piece.
     let mut inside = None;
@@ -166,35 +244,42 @@ fn compute(
         upload(
             spark,
             "ss_cal",
-            &["bucket", "lo", "hi", "p", "dday", "hday", "hour", "outside"],
+            &[
+                "bucket", "lo", "hi", "p", "dday", "hday", "hour", "outside", "off",
+            ],
             rows,
         )?;
+        if focus {
+            spark.view("ss_fg", &sql::foreground())?;
+        }
         // The events on the calendar and their spans are read three times
         // and twice (answers, spans, parts): each is computed once.
         spark.exec(
             "placing the events on the calendar",
-            format!("CACHE TABLE ss_evp AS {}", sql::on_calendar()),
+            format!("CACHE TABLE ss_evp AS {}", sql::on_calendar(focus)),
         )?;
         inside = n;
     }
     match parts {
-        Parts::None => spark.view("ss_sp", &sql::spans(job.idle_after))?,
+        Parts::None => spark.view("ss_sp", &sql::spans(job.idle_after, false))?,
         _ => spark.exec(
             "finding the spans",
-            format!("CACHE TABLE ss_sp AS {}", sql::spans(job.idle_after)),
+            format!("CACHE TABLE ss_sp AS {}", sql::spans(job.idle_after, focus)),
         )?,
     }
-    let batches = spark.query("computing the sessions", sql::ANSWERS.into())?;
+    let batches = spark.query("computing the sessions", sql::answers(job.keys))?;
     let mut answers = Vec::new();
     for b in &batches {
-        let (sid, p, login, logout, events, productive, uid) = (
-            i64s(b, "sid"),
+        let (sid, uid) = (
+            Ids::of(b, "sid", job.keys.session),
+            Ids::of(b, "uid", job.keys.user),
+        );
+        let (p, login, logout, events, productive) = (
             i64s(b, "p"),
             i64s(b, "login"),
             i64s(b, "logout"),
             i64s(b, "events"),
             i64s(b, "productive"),
-            i64s(b, "uid"),
         );
         let (uname, cguid, cname) = (texts(b, "uname"), texts(b, "cguid"), texts(b, "cname"));
         let (first_ts, last_ts, has_logout) = (
@@ -205,11 +290,14 @@ fn compute(
         for i in 0..b.num_rows() {
             let p = p.value(i) as usize;
             let (start, end) = windows[p];
+            let ((session_id, session_key), (user_id, user_key)) = (sid.get(i), uid.get(i));
             answers.push(Answer {
                 p,
                 meta: SessionMeta {
-                    session_id: sid.value(i) as i32,
-                    user_id: uid.value(i) as i32,
+                    session_id,
+                    user_id,
+                    session_key,
+                    user_key,
                     user_name: uname.value(i).into(),
                     client_guid: cguid.value(i).into(),
                     client_name: cname.value(i).into(),
@@ -243,11 +331,21 @@ fn compute(
     }
     let mut by_session = BTreeMap::new();
     if parts != Parts::None {
-        let batches = spark.query("computing the day and hour parts", sql::parts())?;
-        let mut groups: BTreeMap<(i64, usize), Vec<Group>> = BTreeMap::new();
+        let batches = spark.query(
+            "computing the day and hour parts",
+            sql::parts(job.keys, focus),
+        )?;
+        let mut groups: BTreeMap<(Sid, usize), Vec<Group>> = BTreeMap::new();
         for b in &batches {
+            let sid = Ids::of(b, "sid", job.keys.session);
+            let fg = focus.then(|| {
+                (
+                    texts_or_null(b, "fa"),
+                    texts_or_null(b, "fu"),
+                    i64s(b, "off"),
+                )
+            });
             let c: Vec<&Int64Array> = [
-                "sid",
                 "p",
                 "dday",
                 "hday",
@@ -266,20 +364,25 @@ fn compute(
             .collect();
             for i in 0..b.num_rows() {
                 groups
-                    .entry((c[0].value(i), c[1].value(i) as usize))
+                    .entry((sid.sid(i), c[0].value(i) as usize))
                     .or_default()
                     .push(Group {
-                        dday: c[2].value(i),
-                        hday: c[3].value(i),
-                        hour: c[4].value(i) as u8,
-                        outside: c[5].value(i) == 1,
-                        productive: c[6].value(i),
-                        idle: c[7].value(i),
-                        plo: opt(c[8], i),
-                        phi: opt(c[9], i),
-                        at: c[10].value(i),
-                        first_event: opt(c[11], i),
-                        last_event: opt(c[12], i),
+                        dday: c[1].value(i),
+                        hday: c[2].value(i),
+                        hour: c[3].value(i) as u8,
+                        outside: c[4].value(i) == 1,
+                        productive: c[5].value(i),
+                        idle: c[6].value(i),
+                        plo: opt(c[7], i),
+                        phi: opt(c[8], i),
+                        at: c[9].value(i),
+                        first_event: opt(c[10], i),
+                        last_event: opt(c[11], i),
+                        foreground: fg.as_ref().and_then(|(a, u, off)| {
+                            let (a, u) = (a.get(i), u.get(i));
+                            (a.is_some() || u.is_some())
+                                .then(|| (names.focus(a, u), off.value(i) as i32))
+                        }),
                     });
             }
         }
@@ -293,21 +396,37 @@ fn compute(
 /// Runs `job` on the server at `addr`: the inputs read once for every window.
 pub fn run(job: &Query, addr: &SparkAddress, timeout: Duration) -> Result<Ran, LoadError> {
     let spark = Spark::connect(addr, timeout)?;
-    let computed = prepare(&spark, job).and_then(|p| Ok((p, compute(&spark, job)?)));
+    let mut texts = FocusTexts::default();
+    let computed = prepare(&spark, job).and_then(|p| {
+        let goods = goods(&spark, job)?;
+        let computed = compute(&spark, job, p.focus, &mut texts)?;
+        Ok((p, goods, computed))
+    });
     uncache(&spark);
-    let ((rows_read, blank_rows, rejected), (answers, mut by_session)) = computed?;
+    let (prepared, goods, (answers, mut by_session)) = computed?;
+    let Prepared {
+        rows_read,
+        blank_rows,
+        rejected,
+        ..
+    } = prepared;
     let mut windows: Vec<Vec<Selected>> = job.windows.iter().map(|_| Vec::new()).collect();
     for a in answers {
         let parts = by_session
-            .remove(&(i64::from(a.meta.session_id), a.p))
+            .remove(&(Sid::of(&a.meta), a.p))
             .unwrap_or_default();
         windows[a.p].push((a.meta, a.stats, parts));
     }
-    for w in &mut windows {
-        w.sort_by_key(|(m, s, _)| crate::kernel::endpoint_order(s, m));
+    // Sessions with keys are put in order once they have their ids.
+    if !job.keys.any() {
+        for w in &mut windows {
+            w.sort_by_key(|(m, s, _)| crate::kernel::endpoint_order(s, m));
+        }
     }
     Ok(Ran {
         windows,
+        goods,
+        focus: texts.into_texts(),
         rows_read,
         blank_rows,
         rejected,

@@ -71,7 +71,14 @@ pub(crate) fn load(spark: &Spark, job: &Query) -> Result<(u64, Vec<FileColumns>)
             present: cols.each_ref().map(Option::is_some),
             labels,
         });
-        parts.push(sql::parsed_file(f, &view, &cols, &blank));
+        parts.push(sql::parsed_file(
+            f,
+            &view,
+            &cols,
+            &blank,
+            job.keys,
+            job.sessionize.is_some(),
+        ));
     }
     let body = match parts.is_empty() {
         true => return Err(LoadError::Engine("no input files".into())),
@@ -107,8 +114,9 @@ pub(crate) fn uncache(spark: &Spark) {
     }
 }
 
-/// The tables a run caches (the last two only with a calendar).
-const CACHED: [&str; 4] = ["ss_p", "ss_fx", "ss_evp", "ss_sp"];
+/// The tables a run caches (`ss_good` only with `--sessionize`, the last
+/// two only with a calendar).
+const CACHED: [&str; 5] = ["ss_p", "ss_fx", "ss_good", "ss_evp", "ss_sp"];
 
 /// The path Spark reads: a URI as given, a local file by its absolute path.
 pub(crate) fn spark_path(file: &InputFile) -> String {
@@ -175,22 +183,8 @@ pub(crate) fn columns(
     }
     let names: Vec<String> = found.iter().map(|f| f.0.clone()).collect();
     let map = map.resolve(&file.display(), &names)?;
-    // What was in front (SPEC 13) is not computed on Spark yet: a file
-    // that says it is refused rather than read as if it said nothing.
-    if let Some(c) = Canon::FOCUS
-        .into_iter()
-        .find(|&c| found.iter().any(|f| f.0 == map.source(c)))
-    {
-        return Err(LoadError::Engine(format!(
-            "{}: column {} ({c}): the Spark engine does not read applications and URLs yet; run on the local engine (docs/spark.md)",
-            file.display(),
-            map.source(c)
-        )));
-    }
     let mut out: Sources = Default::default();
-    // The foreground columns (SPEC 13) are not read on Spark yet: `Engine::check`
-    // refuses what needs them.
-    for c in Canon::ALL.into_iter().filter(|c| !Canon::FOCUS.contains(c)) {
+    for c in Canon::ALL {
         let src = map.source(c);
         if let Some((_, expr, t)) = found.iter().find(|f| f.0 == src) {
             out[c as usize] = Some((expr.clone(), *t));

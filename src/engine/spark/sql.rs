@@ -8,11 +8,14 @@
 //! - `ss_ev`: offset-less times resolved in `--tz` through `ss_zone`, a table
 //!   of wall-clock segments sessionstat computes from its own zone rules;
 //! - `ss_chk`: good rows with the first good row of their session beside them;
-//! - `ss_good`: the events the kernel sees;
+//! - `ss_good`: the events the kernel sees (with `--sessionize`, the good
+//!   events of `ss_good0` cut into sessions, `cut`);
+//! - `ss_fg`: with `app`/`url` columns, each event's foreground (SPEC 13.1);
 //! - `ss_evp`: events inside a window, with the window (`p`) and the
 //!   calendar piece they fall in (`ss_cal`, also computed here);
 //! - `ss_sp`: each window's spans (SPEC 2.2), `ss_spp` their pieces.
 
+use crate::ids::IdKeys;
 use crate::load::columns::Canon;
 use crate::load::CellRule;
 
@@ -120,6 +123,56 @@ pub fn int32(e: &str, ty: Ty) -> (String, String) {
             (value, rule)
         }
     }
+}
+
+/// A key column's (value, rule) (SPEC 9.1, `convert::key_column`): the
+/// cell as text, missing when null, empty or blank.
+pub fn key(e: &str) -> (String, String) {
+    let value = format!("CAST({e} AS STRING)");
+    let rule = format!(
+        "CASE WHEN {e} IS NULL OR {t} = '' THEN {m} END",
+        t = trimmed(e),
+        m = lit(&MISSING.text())
+    );
+    (value, rule)
+}
+
+/// `e` (text) as Rust's `{:?}` quotes a string, for the rules that quote a
+/// key or a name as the local loader writes them: in double quotes, with
+/// `\`, `"` and the control characters Rust escapes by name escaped.
+pub fn quoted(e: &str) -> String {
+    format!(
+        "concat('\"', replace(replace(replace(replace(replace(replace({e}, '\\\\', '\\\\\\\\'), '\"', '\\\\\"'), '\\n', '\\\\n'), '\\r', '\\\\r'), '\\t', '\\\\t'), '\\0', '\\\\0'), '\"')"
+    )
+}
+
+/// The most bytes of an `app` or `url` cell (SPEC 13.1).
+const MAX_FOCUS_BYTES: usize = crate::load::focus::MAX_CELL_BYTES;
+
+/// An `app` or `url` column's (value, rule, shown), as `load::focus` reads
+/// it: the text as written, not given (null) when null or empty; longer
+/// than 4096 bytes a bad row, shown by its first 64 characters.
+pub fn focus_cell(e: &str, c: Canon) -> (String, String, String) {
+    let t = format!("CAST({e} AS STRING)");
+    let value = format!(
+        "CASE WHEN {t} = '' OR octet_length({t}) > {MAX_FOCUS_BYTES} THEN CAST(NULL AS STRING) ELSE {t} END"
+    );
+    let rule = format!(
+        "CASE WHEN octet_length({t}) > {MAX_FOCUS_BYTES} THEN concat(octet_length({t}), {}) END",
+        lit(&format!(
+            " bytes; an {c} cell holds at most {MAX_FOCUS_BYTES} bytes"
+        ))
+    );
+    let shown = format!(
+        "CASE WHEN char_length({t}) > 64 THEN concat(substr({t}, 1, 64), '...') ELSE coalesce({t}, '') END"
+    );
+    (value, rule, shown)
+}
+
+/// `e` as a part of a built session's key (SPEC 9.2, `ids::escape_part`):
+/// `\` written `\\` and `|` written `\|`.
+pub fn key_part(e: &str) -> String {
+    format!(r"replace(replace({e}, '\\', '\\\\'), '|', '\\|')")
 }
 
 /// A name column's (value, rule): text, missing when null, empty or blank.
@@ -241,34 +294,75 @@ pub fn timestamp(e: &str, ty: Ty) -> TimeExprs {
 ///
 /// `blank` is the condition of a blank row (CSV: every cell empty), which is
 /// no data: skipped and counted, as the local CSV reader does.
+///
+/// With `--id-keys`, a key column's `sid` or `uid` is its text (SPEC 9.1);
+/// the final ids are given when every session's first good row is known.
+///
+/// With `--sessionize` (`sessionize`), a file has no session column: `sid`
+/// is the row's (user, client) group, written as its sessions' keys begin
+/// (`USER|CLIENT|`, SPEC 9.2), which `cut` cuts into sessions.
 pub fn parsed_file(
     f: usize,
     view: &str,
     cols: &[Option<(String, Ty)>; Canon::ALL.len()],
     blank: &str,
+    keys: IdKeys,
+    sessionize: bool,
 ) -> String {
     let col = |c: Canon| cols[c as usize].as_ref().expect("required column");
-    let (sid, sid_rule) = int32(&col(Canon::SessionId).0, col(Canon::SessionId).1);
-    let (uid, uid_rule) = int32(&col(Canon::UserId).0, col(Canon::UserId).1);
+    let id = |c: Canon, keyed: bool| match keyed {
+        true => key(&col(c).0),
+        false => {
+            let (v, rule) = int32(&col(c).0, col(c).1);
+            (format!("CAST({v} AS INT)"), rule)
+        }
+    };
+    let (uid, uid_rule) = id(Canon::UserId, keys.user);
     let (un, un_rule) = name(&col(Canon::UserName).0);
     let (cg, cg_rule) = name(&col(Canon::ClientGuid).0);
+    let (sid, sid_rule) = match sessionize {
+        true => {
+            let user = match keys.user {
+                true => uid.clone(),
+                false => format!("CAST({uid} AS STRING)"),
+            };
+            let group = format!("concat({}, '|', {}, '|')", key_part(&user), key_part(&cg));
+            (group, "CAST(NULL AS STRING)".to_string())
+        }
+        false => id(Canon::SessionId, keys.session),
+    };
     let (cn, cn_rule) = name(&col(Canon::ClientName).0);
     let (ts_e, ts_ty) = col(Canon::Timestamp);
     let t = timestamp(ts_e, *ts_ty);
     let kind_src = cols[Canon::Kind as usize].as_ref().map(|c| c.0.as_str());
     let (k, k_rule) = kind(kind_src);
-    // Checked in the canonical column order; the first broken rule names the row.
+    // The foreground cells, where the file has them (SPEC 13.1).
+    let [(app, app_rule, app_shown), (url, url_rule, url_shown)] =
+        Canon::FOCUS.map(|c| match &cols[c as usize] {
+            Some((e, _)) => focus_cell(e, c),
+            None => (
+                "CAST(NULL AS STRING)".into(),
+                "CAST(NULL AS STRING)".into(),
+                "''".into(),
+            ),
+        });
+    // Checked in the order the local loader finds them; the first broken
+    // rule names the row: each cell as it is converted, then the names.
     let checks = [
         (Canon::SessionId, sid_rule),
         (Canon::UserId, uid_rule),
         (Canon::Timestamp, t.rule.clone()),
         (Canon::Kind, k_rule),
+        (Canon::App, app_rule),
+        (Canon::Url, url_rule),
         (Canon::UserName, un_rule),
         (Canon::ClientGuid, cg_rule),
         (Canon::ClientName, cn_rule),
     ];
     let shown = |c: Canon| match c {
         Canon::Timestamp => t.shown.clone(),
+        Canon::App => app_shown.clone(),
+        Canon::Url => url_shown.clone(),
         _ => match &cols[c as usize] {
             Some((e, _)) => format!("coalesce(CAST({e} AS STRING), '')"),
             None => "''".into(),
@@ -311,7 +405,7 @@ pub fn parsed_file(
         .iter()
         .filter(|c| !NAMES.contains(c))
         .map(|&c| match &cols[c as usize] {
-            Some((e, ty)) if rebuilt(c, *ty) => format!(
+            Some((e, ty)) if rebuilt(c, *ty, keys) => format!(
                 "CASE WHEN {bad_rule} IS NOT NULL THEN CAST({e} AS STRING) END AS {}",
                 raw_column(c)
             ),
@@ -322,8 +416,8 @@ pub fn parsed_file(
         .join(", ");
     format!(
         "SELECT {f} AS f, input_file_block_start() AS b, monotonically_increasing_id() AS m, \
-         CAST({sid} AS INT) AS sid, CAST({uid} AS INT) AS uid, {un} AS uname, {cg} AS cguid, {cn} AS cname, \
-         CAST({k} AS INT) AS k, CAST({utc} AS BIGINT) AS utc, CAST({wall} AS BIGINT) AS wall, \
+         {sid} AS sid, {uid} AS uid, {un} AS uname, {cg} AS cguid, {cn} AS cname, \
+         CAST({k} AS INT) AS k, {app} AS app, {url} AS url, CAST({utc} AS BIGINT) AS utc, CAST({wall} AS BIGINT) AS wall, \
          {bad_col} AS bad_col, {bad_val} AS bad_val, {bad_rule} AS bad_rule, {ts_shown} AS ts_shown, \
          {raw}, {blank} AS blank \
          FROM (SELECT *, {rules} FROM {view})",
@@ -339,11 +433,16 @@ pub fn parsed_file(
 /// row that breaks a rule, `ss_ev` spelling it from the parsed value on the
 /// others: an integer id's text is its int32's (a valid one is that
 /// number), an instant's is that of the instant of its microseconds.
-fn rebuilt(c: Canon, ty: Ty) -> bool {
-    matches!(
-        (c, ty),
-        (Canon::SessionId | Canon::UserId, Ty::Int) | (Canon::Timestamp, Ty::Instant)
-    )
+/// A key's text is its value, whatever its type.
+fn rebuilt(c: Canon, ty: Ty, keys: IdKeys) -> bool {
+    match (c, ty) {
+        (Canon::SessionId, _) if keys.session => true,
+        (Canon::UserId, _) if keys.user => true,
+        (Canon::SessionId | Canon::UserId, Ty::Int) | (Canon::Timestamp, Ty::Instant) => true,
+        // A foreground cell's text is its value, or null when not given.
+        (Canon::App | Canon::Url, _) => true,
+        _ => false,
+    }
 }
 
 /// The name columns, whose parsed value is their text (`name`).
@@ -367,6 +466,8 @@ fn raw_from_parsed() -> String {
                 Canon::UserName => format!("p.uname AS {r}"),
                 Canon::ClientGuid => format!("p.cguid AS {r}"),
                 Canon::ClientName => format!("p.cname AS {r}"),
+                Canon::App => format!("coalesce(p.{r}, p.app) AS {r}"),
+                Canon::Url => format!("coalesce(p.{r}, p.url) AS {r}"),
                 _ => format!("p.{r}"),
             }
         })
@@ -413,7 +514,7 @@ pub fn resolved(fixed: Option<i64>, zone_name: &str) -> String {
     };
     let bad = format!("({rule}) IS NOT NULL");
     format!(
-        "SELECT p.f, p.b, p.m, p.sid, p.uid, p.uname, p.cguid, p.cname, p.k, \
+        "SELECT p.f, p.b, p.m, p.sid, p.uid, p.uname, p.cguid, p.cname, p.k, p.app, p.url, \
          CAST({utc} AS BIGINT) AS ts, \
          IF({bad} AND p.bad_col IS NULL, 'timestamp', p.bad_col) AS bad_col, \
          IF({bad} AND p.bad_val IS NULL, p.ts_shown, p.bad_val) AS bad_val, \
@@ -426,9 +527,35 @@ pub fn resolved(fixed: Option<i64>, zone_name: &str) -> String {
 /// `ss_fx`: each session's first good row (in input order), which fixes
 /// its user and client (SPEC 1.4): an aggregate, one row per session, not
 /// an ordering of each session's rows.
-pub const FIRSTS: &str =
-    "SELECT sid, min_by(named_struct('uid', uid, 'uname', uname, 'cguid', cguid, 'cname', cname), \
-     named_struct('f', f, 'b', b, 'm', m)) AS fx FROM ss_ev WHERE bad_rule IS NULL GROUP BY sid";
+///
+/// With keys, also its place (`at`), whose order is the keys' first
+/// appearance (SPEC 9.1).
+pub fn firsts(keys: IdKeys) -> String {
+    let at = match keys.any() {
+        true => ", min(named_struct('f', f, 'b', b, 'm', m)) AS at",
+        false => "",
+    };
+    format!(
+        "SELECT sid, min_by(named_struct('uid', uid, 'uname', uname, 'cguid', cguid, 'cname', cname), \
+         named_struct('f', f, 'b', b, 'm', m)) AS fx{at} FROM ss_ev WHERE bad_rule IS NULL GROUP BY sid"
+    )
+}
+
+/// Every session's keys, with the place of its first good row: sessions
+/// as read (`ss_fx`), or as cut from their groups (`ss_good`).
+pub fn goods(sessionize: bool) -> String {
+    let from = match sessionize {
+        true => {
+            "(SELECT sid, first(uid) AS uid, min(named_struct('f', f, 'b', b, 'm', m)) AS at \
+                 FROM ss_good GROUP BY sid)"
+        }
+        false => "(SELECT sid, fx.uid AS uid, at FROM ss_fx)",
+    };
+    format!(
+        "SELECT CAST(sid AS STRING) AS sid, CAST(uid AS STRING) AS uid, \
+         CAST(at.f AS BIGINT) AS f, CAST(at.b AS BIGINT) AS b, CAST(at.m AS BIGINT) AS m FROM {from}"
+    )
+}
 
 /// `ss_chk`: the good rows of `ss_ev`, each with its session's first good row.
 pub const CHECKED: &str =
@@ -440,25 +567,95 @@ pub const DIFFERS: &str =
      WHEN cguid <> fx.cguid THEN 'client_guid' WHEN cname <> fx.cname THEN 'client_name' END";
 
 /// Bad rows of every kind, in input order: at most `limit`.
-pub fn bad_rows(limit: u64) -> String {
+pub fn bad_rows(limit: u64, keys: IdKeys, sessionize: bool) -> String {
+    let first = quoted(
+        "CASE d WHEN 'user_id' THEN CAST(fx.uid AS STRING) WHEN 'user_name' THEN fx.uname WHEN 'client_guid' THEN fx.cguid ELSE fx.cname END",
+    );
+    // The session as the local loader names it: a key quoted, an id bare;
+    // with --sessionize, the user and client its sessions will be cut from.
+    let rule = match sessionize {
+        true => {
+            let user = match keys.user {
+                true => quoted("CAST(fx.uid AS STRING)"),
+                false => "CAST(fx.uid AS STRING)".into(),
+            };
+            format!(
+                "concat('user ', {user}, ' on client ', {guid}, ' already has ', d, ' ', {first}, {rest})",
+                guid = quoted("fx.cguid"),
+                rest = lit(" from an earlier row; a user's sessions on one client have one user name and one client name"),
+            )
+        }
+        false => {
+            let session = match keys.session {
+                true => quoted("sid"),
+                false => "sid".into(),
+            };
+            format!(
+                "concat('session ', {session}, ' already has ', d, ' ', {first}, \
+                 ' from an earlier row; a session has one user and one client')"
+            )
+        }
+    };
     format!(
         "SELECT CAST(f AS BIGINT) AS f, bad_col, bad_val, bad_rule, {raw} FROM ( \
            SELECT f, b, m, bad_col, bad_val, bad_rule, {raw} FROM ss_ev WHERE bad_rule IS NOT NULL \
            UNION ALL \
            SELECT f, b, m, d AS bad_col, \
              CASE d WHEN 'user_id' THEN CAST(uid AS STRING) WHEN 'user_name' THEN uname WHEN 'client_guid' THEN cguid ELSE cname END AS bad_val, \
-             concat('session ', sid, ' already has ', d, ' \"', \
-               CASE d WHEN 'user_id' THEN CAST(fx.uid AS STRING) WHEN 'user_name' THEN fx.uname WHEN 'client_guid' THEN fx.cguid ELSE fx.cname END, '\" ', \
-               'from an earlier row; a session has one user and one client') AS bad_rule, {raw} \
+             {rule} AS bad_rule, {raw} \
            FROM (SELECT *, {DIFFERS} AS d FROM ss_chk) WHERE d IS NOT NULL \
          ) ORDER BY f, b, m LIMIT {limit}",
         raw = raw_columns()
     )
 }
 
-/// `ss_good`: the events the kernel sees.
-pub fn good() -> String {
-    format!("SELECT sid, uid, uname, cguid, cname, k, ts FROM ss_chk WHERE ({DIFFERS}) IS NULL")
+/// `ss_good`: the events the kernel sees. With `places` (for the
+/// foreground columns, or sessions to cut), also each event's place in
+/// input order and its foreground cells.
+pub fn good(places: bool) -> String {
+    let more = match places {
+        true => ", f, b, m, app, url",
+        false => "",
+    };
+    format!(
+        "SELECT sid, uid, uname, cguid, cname, k, ts{more} FROM ss_chk WHERE ({DIFFERS}) IS NULL"
+    )
+}
+
+/// The order of a session's events (SPEC 2.2; ties in input order, 15.2).
+const EVENT_ORDER: &str = "ts, k, f, b, m";
+
+/// `ss_good` with `--sessionize GAP` (SPEC 9.2): the good events of
+/// `ss_good0`, each (user, client) group's in (time, kind, input order),
+/// cut into sessions at the group's first event, at every login, after
+/// every logout and after a gap longer than GAP; each event's `sid` its
+/// session's key, `USER|CLIENT|` and the first event's instant, with `#2`,
+/// `#3`, ... for the second and later sessions of a group at one instant.
+pub fn cut(gap: i64) -> String {
+    format!(
+        "SELECT concat(sid, date_format(timestamp_micros(t0), \"yyyy-MM-dd'T'HH:mm:ss.SSSSSS'Z'\"), \
+           IF(r > 1, concat('#', CAST(r AS STRING)), '')) AS sid, \
+           uid, uname, cguid, cname, k, ts, f, b, m, app, url FROM ( \
+         SELECT *, dense_rank() OVER (PARTITION BY sid, t0 ORDER BY n) AS r FROM ( \
+         SELECT *, min(ts) OVER (PARTITION BY sid, n) AS t0 FROM ( \
+         SELECT *, sum(IF(pts IS NULL OR k = 0 OR pk = 3 OR ts - pts > {gap}, 1, 0)) \
+           OVER (PARTITION BY sid ORDER BY {EVENT_ORDER} ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS n FROM ( \
+         SELECT *, lag(ts) OVER w AS pts, lag(k) OVER w AS pk FROM ss_good0 \
+           WINDOW w AS (PARTITION BY sid ORDER BY {EVENT_ORDER})))))"
+    )
+}
+
+/// `ss_fg`: each good event with the session's foreground after it (SPEC
+/// 13.1), followed over all of the session's events: the application of
+/// the last event that gives one; the URL of the last event that gives an
+/// application or a URL (an application without a URL clears it).
+pub fn foreground() -> String {
+    format!(
+        "SELECT sid, uid, uname, cguid, cname, k, ts, f, b, m, fa, fus.u AS fu FROM ( \
+           SELECT *, last(app, true) OVER w AS fa, \
+             last(IF(app IS NOT NULL OR url IS NOT NULL, named_struct('u', url), NULL), true) OVER w AS fus \
+           FROM ss_good WINDOW w AS (PARTITION BY sid ORDER BY {EVENT_ORDER} ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW))"
+    )
 }
 
 /// The condition that `ts` lies inside one of `windows` (ascending and
@@ -498,9 +695,16 @@ pub fn in_window(start: Option<i64>, end: Option<i64>) -> String {
 
 /// `ss_evp` through the calendar: every event inside a window, with that
 /// window and its calendar piece.
-pub fn on_calendar() -> String {
+///
+/// With the foreground columns, from `ss_fg`, with each event's place and
+/// foreground.
+pub fn on_calendar(focus: bool) -> String {
+    let (more, from) = match focus {
+        true => (", g.f, g.b, g.m, g.fa, g.fu", "ss_fg"),
+        false => ("", "ss_good"),
+    };
     format!(
-        "SELECT g.sid, g.k, g.ts, c.p, c.dday, c.hday, c.hour, c.outside FROM ss_good g \
+        "SELECT g.sid, g.k, g.ts, c.p, c.dday, c.hday, c.hour, c.outside{more} FROM {from} g \
          JOIN ss_cal c ON c.bucket = {} AND g.ts >= c.lo AND g.ts < c.hi",
         floor_div("g.ts", 3_600_000_000)
     )
@@ -508,48 +712,90 @@ pub fn on_calendar() -> String {
 
 /// `ss_sp`: each window's spans of each session (SPEC 2.2): ties in time
 /// go by kind; which of two equal events comes first changes no number.
-pub fn spans(idle_after: Option<i64>) -> String {
+///
+/// With the foreground columns, each span has the foreground after its
+/// first event, and ties go by input order too (which event of a tie is
+/// last decides the foreground of the span after it).
+pub fn spans(idle_after: Option<i64>, focus: bool) -> String {
     let within = idle_after.map_or(String::from("TRUE"), |i| format!("hi - lo <= {i}"));
+    let (more, order) = match focus {
+        true => (", fa, fu", EVENT_ORDER),
+        false => ("", "ts, k"),
+    };
     format!(
-        "SELECT sid, p, lo, hi, (k <= 1 AND {within}) AS prod FROM ( \
-           SELECT sid, p, k, ts AS lo, lead(ts) OVER (PARTITION BY sid, p ORDER BY ts, k) AS hi FROM ss_evp \
+        "SELECT sid, p, lo, hi, (k <= 1 AND {within}) AS prod{more} FROM ( \
+           SELECT sid, p, k, ts AS lo, lead(ts) OVER (PARTITION BY sid, p ORDER BY {order}) AS hi{more} FROM ss_evp \
          ) WHERE hi IS NOT NULL"
     )
 }
 
+/// An id as it comes back: a BIGINT, or with keys its key.
+fn id_out(e: &str, keyed: bool) -> String {
+    match keyed {
+        true => format!("CAST({e} AS STRING)"),
+        false => format!("CAST({e} AS BIGINT)"),
+    }
+}
+
 /// Each (session, window): clipped bounds, events, productive time, and the
 /// session's attributes and whole-input bounds (for the clipped flags).
-pub const ANSWERS: &str = "WITH a AS (SELECT sid, p, min(ts) AS login, max(ts) AS logout, count(*) AS events FROM ss_evp GROUP BY sid, p), \
+pub fn answers(keys: IdKeys) -> String {
+    ANSWERS
+        .replace("SID_OUT", &id_out("a.sid", keys.session))
+        .replace("UID_OUT", &id_out("m.uid", keys.user))
+}
+
+const ANSWERS: &str = "WITH a AS (SELECT sid, p, min(ts) AS login, max(ts) AS logout, count(*) AS events FROM ss_evp GROUP BY sid, p), \
      s AS (SELECT sid, p, sum(IF(prod, hi - lo, 0)) AS productive FROM ss_sp GROUP BY sid, p), \
      m AS (SELECT sid, first(uid) AS uid, first(uname) AS uname, first(cguid) AS cguid, first(cname) AS cname, \
            min(ts) AS first_ts, max(ts) AS last_ts, max(IF(k = 3, 1, 0)) AS has_logout FROM ss_good GROUP BY sid) \
-     SELECT CAST(a.sid AS BIGINT) AS sid, CAST(a.p AS BIGINT) AS p, a.login, a.logout, CAST(a.events AS BIGINT) AS events, \
-       CAST(coalesce(s.productive, 0) AS BIGINT) AS productive, CAST(m.uid AS BIGINT) AS uid, m.uname, m.cguid, m.cname, \
+     SELECT SID_OUT AS sid, CAST(a.p AS BIGINT) AS p, a.login, a.logout, CAST(a.events AS BIGINT) AS events, \
+       CAST(coalesce(s.productive, 0) AS BIGINT) AS productive, UID_OUT AS uid, m.uname, m.cguid, m.cname, \
        m.first_ts, m.last_ts, CAST(m.has_logout AS BIGINT) AS has_logout \
      FROM a JOIN m ON a.sid = m.sid LEFT JOIN s ON a.sid = s.sid AND a.p = s.p";
 
 /// Each (session, window, calendar group): productive and idle time, the
 /// first and last productive instants, the first piece's start, and the
 /// first and last events there.
-pub fn parts() -> String {
+///
+/// With the foreground columns, groups are also per foreground (`fa`,
+/// `fu`) and the UTC offset of their hour block (`off`), as SPEC 13.3
+/// names an hour.
+pub fn parts(keys: IdKeys, focus: bool) -> String {
+    let [spp, span, event, out, by] = match focus {
+        true => [
+            ", IF(s.prod, s.fa, NULL) AS fa, IF(s.prod, s.fu, NULL) AS fu, c.off",
+            ", fa, fu, off",
+            ", CAST(NULL AS STRING), CAST(NULL AS STRING), CAST(NULL AS BIGINT)",
+            ", fa, fu, CAST(off AS BIGINT) AS off",
+            ", fa, fu, off",
+        ],
+        false => [""; 5],
+    };
     PARTS
+        .replace("SID_OUT", &id_out("sid", keys.session))
+        .replace("FG_SPP", spp)
+        .replace("FG_SPAN", span)
+        .replace("FG_EVENT", event)
+        .replace("FG_OUT", out)
+        .replace("FG_BY", by)
         .replace("FLOOR_LO", &floor_div("lo", 3_600_000_000))
         .replace("FLOOR_HI", &floor_div("hi - 1", 3_600_000_000))
 }
 
 const PARTS: &str = "WITH spp AS ( \
-       SELECT s.sid, s.p, c.dday, c.hday, c.hour, c.outside, s.prod, greatest(s.lo, c.lo) AS a, least(s.hi, c.hi) AS z \
+       SELECT s.sid, s.p, c.dday, c.hday, c.hour, c.outside, s.prod, greatest(s.lo, c.lo) AS a, least(s.hi, c.hi) AS z FG_SPP \
        FROM (SELECT *, explode(sequence(FLOOR_LO, FLOOR_HI)) AS bucket FROM ss_sp WHERE hi > lo) s \
        JOIN ss_cal c ON c.bucket = s.bucket AND c.p = s.p AND c.lo < s.hi AND c.hi > s.lo), \
      u AS ( \
        SELECT sid, p, dday, hday, hour, outside, IF(prod, z - a, 0) AS pr, IF(prod, 0, z - a) AS id, \
-         IF(prod, a, NULL) AS plo, IF(prod, z, NULL) AS phi, a AS at, CAST(NULL AS BIGINT) AS ef, CAST(NULL AS BIGINT) AS el FROM spp \
+         IF(prod, a, NULL) AS plo, IF(prod, z, NULL) AS phi, a AS at, CAST(NULL AS BIGINT) AS ef, CAST(NULL AS BIGINT) AS el FG_SPAN FROM spp \
        UNION ALL \
-       SELECT sid, p, dday, hday, hour, outside, 0, 0, NULL, NULL, ts, ts, ts FROM ss_evp) \
-     SELECT CAST(sid AS BIGINT) AS sid, CAST(p AS BIGINT) AS p, dday, hday, CAST(hour AS BIGINT) AS hour, CAST(outside AS BIGINT) AS outside, \
+       SELECT sid, p, dday, hday, hour, outside, 0, 0, NULL, NULL, ts, ts, ts FG_EVENT FROM ss_evp) \
+     SELECT SID_OUT AS sid, CAST(p AS BIGINT) AS p, dday, hday, CAST(hour AS BIGINT) AS hour, CAST(outside AS BIGINT) AS outside, \
        CAST(sum(pr) AS BIGINT) AS productive, CAST(sum(id) AS BIGINT) AS idle, min(plo) AS plo, max(phi) AS phi, min(at) AS at, \
-       min(ef) AS first_event, max(el) AS last_event \
-     FROM u GROUP BY sid, p, dday, hday, hour, outside";
+       min(ef) AS first_event, max(el) AS last_event FG_OUT \
+     FROM u GROUP BY sid, p, dday, hday, hour, outside FG_BY";
 
 #[cfg(test)]
 mod tests {
