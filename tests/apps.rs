@@ -5,7 +5,7 @@
 use crate::util::{sessionstat, Dir};
 use std::collections::BTreeMap;
 
-const HEADER: &str =
+pub(crate) const HEADER: &str =
     "session_id,user_id,user_name,client_guid,client_name,timestamp,kind,app,url\n";
 
 /// One user's hour, by hand (Europe/Moscow, +03:00, idle after 15 min):
@@ -18,7 +18,7 @@ const HEADER: &str =
 /// 14:50 chrome.exe + example.com/b    -> 10 min in 17h, 5 min in 18h
 /// 15:05 logout
 /// and a user with neither column: 10 productive minutes, no app.
-const HAND: &str = "\
+pub(crate) const HAND: &str = "\
 1,7,ann,g1,pc1,2021-09-01T13:55:00Z,login,explorer.exe,
 1,7,ann,g1,pc1,2021-09-01T14:00:00Z,activity,chrome.exe,https://www.Example.com/a
 1,7,ann,g1,pc1,2021-09-01T14:05:00Z,activity,,https://news.site.org:443/x

@@ -386,34 +386,34 @@ fn a_damaged_windows_log_is_a_bad_row_naming_its_chunk() {
     assert!(e.contains("junk.evtx") && e.contains("EVTX"), "{e}");
 }
 
+/// A log without sessions, by hand, for --sessionize 30m (a gap of exactly
+/// 30m stays in the session):
+///   al|pc1: 08:00 login, 08:10, 08:40 (gap 30m: same; idle, over 15m),
+///           09:11 (gap 31m: new), 09:20 logout, then at 09:25 a login (new)
+///           and an activity, which sorts after it
+///   al|pc2: 08:05 (its own group)
+///   bo|pc1: 08:00 idle, 08:20 activity (an idle span)
+///   al|pc3: at 10:00 login, logout, login: sorted login, login, logout:
+///           two sessions at one instant, the second keyed #2
+pub(crate) const GAPS: &str = "user_id,user_name,client_guid,client_name,timestamp,kind\n\
+     al,Al,pc1,PC 1,2024-05-02T08:10:00Z,activity\n\
+     al,Al,pc1,PC 1,2024-05-02T08:00:00Z,login\n\
+     bo,Bo,pc1,PC 1,2024-05-02T08:00:00Z,idle\n\
+     al,Al,pc2,PC 2,2024-05-02T08:05:00Z,\n\
+     al,Al,pc1,PC 1,2024-05-02T08:40:00Z,activity\n\
+     al,Al,pc1,PC 1,2024-05-02T09:11:00Z,activity\n\
+     al,Al,pc1,PC 1,2024-05-02T09:20:00Z,logout\n\
+     al,Al,pc1,PC 1,2024-05-02T09:25:00Z,activity\n\
+     al,Al,pc1,PC 1,2024-05-02T09:25:00Z,login\n\
+     bo,Bo,pc1,PC 1,2024-05-02T08:20:00Z,activity\n\
+     al,Al,pc3,PC 3,2024-05-02T10:00:00Z,login\n\
+     al,Al,pc3,PC 3,2024-05-02T10:00:00Z,logout\n\
+     al,Al,pc3,PC 3,2024-05-02T10:00:00Z,login\n";
+
 #[test]
 fn sessions_are_built_from_gaps_logins_and_logouts() {
     let d = Dir::new();
-    // By hand, --sessionize 30m (a gap of exactly 30m stays in the session):
-    //   al|pc1: 08:00 login, 08:10, 08:40 (gap 30m: same; idle, over 15m),
-    //           09:11 (gap 31m: new), 09:20 logout, then at 09:25 a login (new)
-    //           and an activity, which sorts after it
-    //   al|pc2: 08:05 (its own group)
-    //   bo|pc1: 08:00 idle, 08:20 activity (an idle span)
-    //   al|pc3: at 10:00 login, logout, login: sorted login, login, logout:
-    //           two sessions at one instant, the second keyed #2
-    let csv = d.write(
-        "log.csv",
-        "user_id,user_name,client_guid,client_name,timestamp,kind\n\
-         al,Al,pc1,PC 1,2024-05-02T08:10:00Z,activity\n\
-         al,Al,pc1,PC 1,2024-05-02T08:00:00Z,login\n\
-         bo,Bo,pc1,PC 1,2024-05-02T08:00:00Z,idle\n\
-         al,Al,pc2,PC 2,2024-05-02T08:05:00Z,\n\
-         al,Al,pc1,PC 1,2024-05-02T08:40:00Z,activity\n\
-         al,Al,pc1,PC 1,2024-05-02T09:11:00Z,activity\n\
-         al,Al,pc1,PC 1,2024-05-02T09:20:00Z,logout\n\
-         al,Al,pc1,PC 1,2024-05-02T09:25:00Z,activity\n\
-         al,Al,pc1,PC 1,2024-05-02T09:25:00Z,login\n\
-         bo,Bo,pc1,PC 1,2024-05-02T08:20:00Z,activity\n\
-         al,Al,pc3,PC 3,2024-05-02T10:00:00Z,login\n\
-         al,Al,pc3,PC 3,2024-05-02T10:00:00Z,logout\n\
-         al,Al,pc3,PC 3,2024-05-02T10:00:00Z,login\n",
-    );
+    let csv = d.write("log.csv", GAPS);
     let out = d.path("r");
     sessionstat(&[
         "report",

@@ -168,19 +168,51 @@ fn report_both_rejecting(
     })
 }
 
-/// Runs `run`, which uses the id registry at `reg`, and gives back what it
-/// wrote there, with the registry as it was before restored: so both
-/// engines start from the same registry at the same path (which
-/// `summary.json` records).
-fn registry_run(reg: &Path, run: impl FnOnce()) -> Vec<u8> {
+/// `report` of `input` with the id registry `reg` (`--ids`) on both
+/// engines into `TAG-local` and `TAG-spark`, with `extra` flags and the
+/// rejected rows beside the folders: each engine starts from the registry
+/// as it was, at the same path (which `summary.json` records). The folders
+/// must be the same and the registries written equal byte for byte; the
+/// registry is left as written.
+fn report_both_registry(
+    addr: &str,
+    d: &Dir,
+    tag: &str,
+    input: &str,
+    reg: &Path,
+    extra: &[&str],
+) -> [std::path::PathBuf; 2] {
     let before = std::fs::read(reg).ok();
-    run();
-    let written = std::fs::read(reg).unwrap();
-    match before {
-        Some(b) => std::fs::write(reg, b).unwrap(),
-        None => std::fs::remove_file(reg).unwrap(),
-    }
-    written
+    let mut written = Vec::new();
+    let outs = [("local", "local"), ("spark", addr)].map(|(side, engine)| {
+        match &before {
+            Some(b) => std::fs::write(reg, b).unwrap(),
+            None => drop(std::fs::remove_file(reg)),
+        }
+        let out = d.path(&format!("{tag}-{side}"));
+        let rejects = d.path(&format!("{tag}-{side}.ndjson"));
+        let mut args = vec![
+            "report",
+            "--quiet",
+            "--input",
+            input,
+            "--out",
+            out.to_str().unwrap(),
+            "--engine",
+            engine,
+            "--ids",
+            reg.to_str().unwrap(),
+            "--rejects",
+            rejects.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        sessionstat(&args).ok();
+        written.push(std::fs::read(reg).unwrap());
+        out
+    });
+    same_folders(&outs[0], &outs[1]);
+    assert!(written[0] == written[1], "{tag}: the registries differ");
+    outs
 }
 
 /// Each rejected row's column and value, as JSON text.
@@ -526,68 +558,39 @@ fn text_ids_and_a_registry_equal_the_local_engine() {
             std::fs::copy(d.path(&format!("in/{f}")), dir.join(f)).unwrap();
         }
         let input = dir.display().to_string();
-        let mut outs = Vec::new();
-        let written = [("local", "local"), ("spark", addr.as_str())].map(|(side, engine)| {
-            let out = d.path(&format!("{tag}-{side}"));
-            let written = registry_run(&reg, || {
-                sessionstat(&[
-                    "report",
-                    "--quiet",
-                    "--input",
-                    &input,
-                    "--out",
-                    out.to_str().unwrap(),
-                    "--engine",
-                    engine,
-                    "--id-keys",
-                    "session,user",
-                    "--ids",
-                    reg.to_str().unwrap(),
-                    "--max-bad-rows",
-                    "5",
-                    "--rejects",
-                    d.path(&format!("{tag}-{side}.ndjson")).to_str().unwrap(),
-                ])
-                .ok();
-            });
-            outs.push(out);
-            written
-        });
-        same_folders(&outs[0], &outs[1]);
-        assert!(!outs[1].join("ids.csv").exists());
-        assert!(written[0] == written[1], "{tag}: the registries differ");
-        std::fs::write(&reg, &written[1]).unwrap();
+        let args = ["--id-keys", "session,user", "--max-bad-rows", "5"];
+        let [_, spark] = report_both_registry(&addr, &d, tag, &input, &reg, &args);
+        assert!(!spark.join("ids.csv").exists());
     }
 }
 
-/// Applications and sites (SPEC 13) on Spark: `apps`, `urls` and the
-/// report's files equal the local engine's on the hand-computed hour (with
-/// ties in time that input order decides, an over-long cell, a URL without
-/// an application), on generated logs across DST with a window that cuts
+/// Applications and sites (SPEC 13) on Spark: `apps` and the report's
+/// files equal the local engine's on the hand-computed hour (with ties in
+/// time that input order decides, an over-long cell, a URL without an
+/// application), on generated logs across DST with a window that cuts
 /// sessions (so the foreground comes from events before it), in a zone with
-/// half-hour changes, and in a backfill.
+/// half-hour changes, and in a backfill whose numeric ids are read as keys.
 #[test]
 fn applications_and_sites_equal_the_local_engine() {
     let Some(addr) = server() else { return };
     let d = Dir::new();
+    // tests/apps.rs's hour by hand, and a session with ties in time (the
+    // later row's application is in front after them), an over-long cell
+    // and a URL without an application.
     let long = "x".repeat(4097);
     let hand = d.write(
         "hand.csv",
         format!(
-            "session_id,user_id,user_name,client_guid,client_name,timestamp,kind,app,url\n\
-             1,7,ann,g1,pc1,2021-09-01T13:55:00Z,login,explorer.exe,\n\
-             1,7,ann,g1,pc1,2021-09-01T14:00:00Z,activity,chrome.exe,https://www.Example.com/a\n\
-             1,7,ann,g1,pc1,2021-09-01T14:05:00Z,activity,,https://news.site.org:443/x\n\
-             1,7,ann,g1,pc1,2021-09-01T14:07:00Z,activity,,\n\
-             1,7,ann,g1,pc1,2021-09-01T14:10:00Z,activity,WINWORD.EXE,\n\
-             1,7,ann,g1,pc1,2021-09-01T14:10:00Z,activity,excel.exe,file:///C:/x.xlsx\n\
-             1,7,ann,g1,pc1,2021-09-01T14:12:00Z,activity,{long},\n\
-             1,7,ann,g1,pc1,2021-09-01T14:20:00Z,idle,,\n\
-             1,7,ann,g1,pc1,2021-09-01T14:50:00Z,activity,chrome.exe,https://example.com/b\n\
-             1,7,ann,g1,pc1,2021-09-01T14:50:00Z,activity,,about:blank\n\
-             1,7,ann,g1,pc1,2021-09-01T15:05:00Z,logout,,\n\
-             2,8,bob,g2,pc2,2021-09-01T14:30:00Z,activity,,\n\
-             2,8,bob,g2,pc2,2021-09-01T14:40:00Z,activity,,\n"
+            "{}{}\
+             3,7,ann,g1,pc1,2021-09-01T16:10:00Z,activity,WINWORD.EXE,\n\
+             3,7,ann,g1,pc1,2021-09-01T16:10:00Z,activity,excel.exe,file:///C:/x.xlsx\n\
+             3,7,ann,g1,pc1,2021-09-01T16:12:00Z,activity,{long},\n\
+             3,7,ann,g1,pc1,2021-09-01T16:20:00Z,activity,,\n\
+             3,7,ann,g1,pc1,2021-09-01T16:25:00Z,activity,,about:blank\n\
+             3,7,ann,g1,pc1,2021-09-01T16:25:00Z,activity,chrome.exe,\n\
+             3,7,ann,g1,pc1,2021-09-01T16:30:00Z,logout,,\n",
+            crate::apps::HEADER,
+            crate::apps::HAND
         ),
     );
     let stdout = |cmd: &str, input: &str, extra: &[&str]| -> [String; 2] {
@@ -611,14 +614,12 @@ fn applications_and_sites_equal_the_local_engine() {
         })
     };
     let moscow = ["--tz", "Europe/Moscow", "--max-bad-rows", "1"];
-    for cmd in ["apps", "urls"] {
-        let [local, spark] = stdout(cmd, &hand, &moscow);
-        assert!(
-            local.contains("excel.exe") || local.contains("x.xlsx"),
-            "{local}"
-        );
-        assert_eq!(local, spark, "{cmd}");
-    }
+    // `apps` on stdout (the report's apps.json and urls.json are the two
+    // commands' bytes, tests/apps.rs).
+    let [local, spark] = stdout("apps", &hand, &moscow);
+    // After the ties at 16:10, excel.exe is in front.
+    assert!(local.contains("\"key\":\"excel.exe\""), "{local}");
+    assert_eq!(local, spark);
     let rejects = report_both_rejecting(&addr, &d, "hand", &hand, &moscow);
     assert_eq!(rejects[0].len(), 1);
     assert_eq!(rejects[0][0]["reason"], rejects[1][0]["reason"]);
@@ -709,6 +710,9 @@ fn applications_and_sites_equal_the_local_engine() {
             "2021-11-01",
             "--every",
             "day",
+            // Numeric columns read as keys, ids over every period.
+            "--id-keys",
+            "session,user",
         ])
         .ok();
     }
@@ -719,30 +723,20 @@ fn applications_and_sites_equal_the_local_engine() {
 /// tests/real.rs (a gap of exactly GAP, logins and logouts, two sessions at
 /// one instant, keys that need escaping), a real log whose user changes a
 /// name on one client (a bad row naming the user and client), a generated
-/// log with numeric users across DST with a window, and a registry. Every
-/// file equals the local engine's.
+/// log with numeric users and applications across DST with a window, and a
+/// registry. Every file equals the local engine's.
 #[test]
 fn sessions_built_from_gaps_equal_the_local_engine() {
     let Some(addr) = server() else { return };
     let d = Dir::new();
+    // tests/real.rs's hand-made log, and a user and client that need escaping.
     let hand = d.write(
         "hand.csv",
-        "user_id,user_name,client_guid,client_name,timestamp,kind\n\
-         al,Al,pc1,PC 1,2024-05-02T08:10:00Z,activity\n\
-         al,Al,pc1,PC 1,2024-05-02T08:00:00Z,login\n\
-         bo,Bo,pc1,PC 1,2024-05-02T08:00:00Z,idle\n\
-         al,Al,pc2,PC 2,2024-05-02T08:05:00Z,\n\
-         al,Al,pc1,PC 1,2024-05-02T08:40:00Z,activity\n\
-         al,Al,pc1,PC 1,2024-05-02T09:11:00Z,activity\n\
-         al,Al,pc1,PC 1,2024-05-02T09:20:00Z,logout\n\
-         al,Al,pc1,PC 1,2024-05-02T09:25:00Z,activity\n\
-         al,Al,pc1,PC 1,2024-05-02T09:25:00Z,login\n\
-         bo,Bo,pc1,PC 1,2024-05-02T08:20:00Z,activity\n\
-         al,Al,pc3,PC 3,2024-05-02T10:00:00Z,login\n\
-         al,Al,pc3,PC 3,2024-05-02T10:00:00Z,logout\n\
-         al,Al,pc3,PC 3,2024-05-02T10:00:00Z,login\n\
-         d|o\\m,Dom,p|c\\4,PC 4,2024-05-02T11:00:00Z,login\n\
-         d|o\\m,Dom,p|c\\4,PC 4,2024-05-02T11:20:00Z,logout\n",
+        format!(
+            "{}d|o\\m,Dom,p|c\\4,PC 4,2024-05-02T11:00:00Z,login\n\
+             d|o\\m,Dom,p|c\\4,PC 4,2024-05-02T11:20:00Z,logout\n",
+            crate::real::GAPS
+        ),
     );
     let built = ["--id-keys", "user", "--sessionize", "30m"];
     report_both(&addr, &d, "hand", &hand, &built);
@@ -781,52 +775,42 @@ fn sessions_built_from_gaps_equal_the_local_engine() {
     same_folders(&d.path("real-local"), &d.path("real-spark"));
 
     // Numeric users, the session column not read, wall times across DST.
-    let log = generated(&d, "gen.csv", "Europe/Berlin", "2021-10-30", "2", "naive");
-    report_both(
-        &addr,
-        &d,
-        "gen",
+    // Numeric users, the session column not read, applications followed
+    // through the cut sessions, across DST with a window.
+    let log = d.path("gen.parquet").display().to_string();
+    sessionstat(&[
+        "generate",
+        "--out",
         &log,
-        &[
-            "--sessionize",
-            "20m",
-            "--tz",
-            "Europe/Berlin",
-            "--start",
-            "2021-10-30T12:00",
-        ],
-    );
+        "--tz",
+        "Europe/Berlin",
+        "--start-date",
+        "2021-10-29",
+        "--days",
+        "3",
+        "--users",
+        "30",
+        "--apps",
+        "--seed",
+        "5",
+        "--quiet",
+    ])
+    .ok();
+    let window = [
+        "--sessionize",
+        "20m",
+        "--tz",
+        "Europe/Berlin",
+        "--start",
+        "2021-10-30T12:00",
+    ];
+    report_both(&addr, &d, "gen", &log, &window);
+    assert!(d.read("gen-spark/apps.json").len() > 1000);
     // With a registry, twice: the second run finds every key known.
     let reg = d.path("ids.parquet");
     for run in ["1", "2"] {
-        let mut outs = Vec::new();
-        let written = [("local", "local"), ("spark", addr.as_str())].map(|(side, engine)| {
-            let out = d.path(&format!("reg{run}-{side}"));
-            let written = registry_run(&reg, || {
-                sessionstat(&[
-                    "report",
-                    "--quiet",
-                    "--input",
-                    &hand,
-                    "--out",
-                    out.to_str().unwrap(),
-                    "--engine",
-                    engine,
-                    "--ids",
-                    reg.to_str().unwrap(),
-                    "--id-keys",
-                    "user",
-                    "--sessionize",
-                    "30m",
-                ])
-                .ok();
-            });
-            outs.push(out);
-            written
-        });
-        same_folders(&outs[0], &outs[1]);
-        assert!(written[0] == written[1], "run {run}: the registries differ");
-        std::fs::write(&reg, &written[1]).unwrap();
+        let args = ["--id-keys", "user", "--sessionize", "30m"];
+        report_both_registry(&addr, &d, &format!("reg{run}"), &hand, &reg, &args);
     }
 }
 
