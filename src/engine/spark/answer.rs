@@ -2,6 +2,7 @@
 //! attributes, answer and calendar groups.
 
 use super::*;
+use crate::load::focus::Dict;
 use crate::model::{Focus, NOT_GIVEN};
 use crate::rollup::focus::FocusPart;
 
@@ -110,37 +111,21 @@ pub(crate) fn texts_or_null<'a>(b: &'a RecordBatch, name: &str) -> MaybeTexts<'a
 }
 
 /// The `app` and `url` texts met in a run's parts, each given an id once
-/// (as the local loader's dictionary does), and foregrounds made of them.
+/// by the local loader's dictionary (`load::focus::Dict`), and foregrounds
+/// made of them.
 #[derive(Default)]
-pub(crate) struct FocusTexts {
-    ids: [std::collections::HashMap<Box<str>, u32>; 2],
-    texts: [Vec<std::sync::Arc<str>>; 2],
-}
+pub(crate) struct FocusTexts([Dict; 2]);
 
 impl FocusTexts {
-    fn id(&mut self, half: usize, text: Option<&str>) -> u32 {
-        let Some(text) = text else {
-            return NOT_GIVEN;
-        };
-        if let Some(&id) = self.ids[half].get(text) {
-            return id;
-        }
-        let id = self.texts[half].len() as u32;
-        assert!(id < NOT_GIVEN, "fewer than 2^32 - 1 distinct texts");
-        self.ids[half].insert(text.into(), id);
-        self.texts[half].push(text.into());
-        id
-    }
-
     /// The foreground of an application and a URL, either not given.
     pub(crate) fn focus(&mut self, app: Option<&str>, url: Option<&str>) -> Focus {
-        let app = self.id(0, app);
-        let url = self.id(1, url);
-        crate::model::focus(app, url)
+        let [apps, urls] = &mut self.0;
+        let id = |d: &mut Dict, t: Option<&str>| t.map_or(NOT_GIVEN, |t| d.id(t));
+        crate::model::focus(id(apps, app), id(urls, url))
     }
 
     pub(crate) fn into_texts(self) -> [Vec<std::sync::Arc<str>>; 2] {
-        self.texts
+        self.0.map(Dict::into_texts)
     }
 }
 
