@@ -19,6 +19,13 @@ pub fn stage(stage: &str) {
     }
 }
 
+/// Prints a statement sent to an engine, when `SESSIONSTAT_TRACE=sql`.
+pub fn text(text: &str) {
+    if start().is_some() && std::env::var_os("SESSIONSTAT_TRACE").is_some_and(|v| v == "sql") {
+        eprintln!("{text}");
+    }
+}
+
 /// ` rss/peak MiB (file-backed part)` from /proc (empty where there is none).
 fn memory() -> String {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();

@@ -899,6 +899,59 @@ fn parquet_bad_rows_are_spelled_alike_on_spark() {
     same_folders(&d.path("pq-local"), &d.path("pq-spark"));
 }
 
+/// A log whose only bad rows break SPEC 1.4 (a user or client that differs
+/// from the session's first row): Spark's count finds them though no cell
+/// is bad, and the range of events comes from the good rows only. The
+/// stray row is a year after the rest: counted in, it would stretch the
+/// calendar; and a clean log beside it takes the shortcut, with a window
+/// that cuts a session.
+#[test]
+fn rows_that_only_break_one_user_per_session_are_found_on_spark() {
+    let Some(addr) = server() else { return };
+    let d = Dir::new();
+    let mixed = d.write(
+        "mixed.csv",
+        "session_id,user_id,user_name,client_guid,client_name,timestamp,kind\n\
+         1,1,ann,g1,PC1,2021-04-01T08:00:00Z,login\n\
+         1,1,ann,g1,PC1,2021-04-01T08:05:00Z,activity\n\
+         2,2,bob,g2,PC2,2021-04-01T09:00:00Z,login\n\
+         1,1,ann,g9,PC1,2022-04-01T08:07:00Z,activity\n\
+         2,2,bob,g2,PC2,2021-04-01T09:30:00Z,idle\n\
+         1,1,ann,g1,PC1,2021-04-01T08:20:00Z,logout\n",
+    );
+    let rejects = report_both_rejecting(
+        &addr,
+        &d,
+        "mixed",
+        &mixed,
+        &["--max-bad-rows", "1", "--tz", "Asia/Kolkata"],
+    );
+    assert_eq!(rejects[0].len(), 1, "{:?}", rejects[0]);
+    assert_eq!(rejects[0][0]["column"], "client_guid", "{:?}", rejects[0]);
+    assert_eq!(cells(&rejects[0]), cells(&rejects[1]));
+    same_folders(&d.path("mixed-local"), &d.path("mixed-spark"));
+    let clean = d.write(
+        "clean.csv",
+        "session_id,user_id,user_name,client_guid,client_name,timestamp,kind\n\
+         1,1,ann,g1,PC1,2021-04-01T08:00:00Z,login\n\
+         1,1,ann,g1,PC1,2021-04-01T08:50:00Z,activity\n\
+         2,2,bob,g2,PC2,2021-04-01T09:00:00Z,login\n\
+         1,1,ann,g1,PC1,2021-04-01T09:20:00Z,logout\n",
+    );
+    report_both(
+        &addr,
+        &d,
+        "clean",
+        &clean,
+        &[
+            "--start",
+            "2021-04-01T08:30:00Z",
+            "--end",
+            "2021-04-01T23:00:00Z",
+        ],
+    );
+}
+
 #[test]
 fn bad_rows_are_found_on_spark_as_locally() {
     let Some(addr) = server() else { return };

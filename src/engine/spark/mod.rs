@@ -77,13 +77,20 @@ pub struct Ran {
 }
 
 /// What `prepare` finds: the rows read (and of them blank), the bad rows
-/// skipped, and whether any input has a foreground column (SPEC 13.1).
+/// skipped, whether any input has a foreground column (SPEC 13.1), and
+/// when already known, the first and last good event inside the windows
+/// and their number.
 struct Prepared {
     rows_read: u64,
     blank_rows: u64,
     rejected: Vec<BadRow>,
     focus: bool,
+    range: Option<Range>,
 }
+
+/// The first and last instant of the good events inside the windows, and
+/// their number.
+type Range = (Option<i64>, Option<i64>, Option<i64>);
 
 /// Loads, checks and resolves the inputs on Spark: `ss_good` is defined
 /// after this; the bad rows (at most `--max-bad-rows` + 1) and the number of
@@ -94,37 +101,43 @@ fn prepare(spark: &Spark, job: &Query) -> Result<Prepared, LoadError> {
         .iter()
         .any(|p| Canon::FOCUS.iter().any(|&c| p.present[c as usize]));
     resolve_zone(spark, &job.zone)?;
-    spark.exec(
+    // One row per session: joined to the events, sent whole to each task
+    // when small.
+    spark.keep(
         "finding each session's first row",
-        format!("CACHE TABLE ss_fx AS {}", sql::firsts(job.keys)),
+        "ss_fx",
+        sql::firsts(job.keys, &job.windows),
     )?;
     spark.view("ss_chk", sql::CHECKED)?;
-    match job.sessionize {
-        // Cut sessions are read by four queries: cut once.
-        Some(gap) => {
-            spark.view("ss_good0", &sql::good(true))?;
-            spark.exec(
-                "cutting the sessions",
-                format!("CACHE TABLE ss_good AS {}", sql::cut(gap)),
-            )?;
-        }
-        None => spark.view("ss_good", &sql::good(focus))?,
-    }
-    let [n, blank] = spark.scalars(
+    let [n, blank, bad, mixed, lo, hi, inside] = spark.scalars(
         "counting rows",
-        "SELECT CAST(count(*) AS BIGINT) AS n, CAST(coalesce(sum(IF(blank, 1, 0)), 0) AS BIGINT) AS blank FROM ss_p".into(),
-        ["n", "blank"],
+        sql::totals(),
+        ["n", "blank", "bad", "mixed", "lo", "hi", "inside"],
     )?;
     let rows_read = n.unwrap_or(0) as u64 + empty_lines;
     let blank_rows = blank.unwrap_or(0) as u64 + empty_lines;
-    let bad = spark.query(
-        "finding bad rows",
-        sql::bad_rows(
-            job.max_bad_rows.saturating_add(1),
-            job.keys,
-            job.sessionize.is_some(),
-        ),
-    )?;
+    // A clean log (most are) needs no search for bad rows, and no row needs
+    // its session's first row beside it.
+    let mixed = mixed.unwrap_or(0) > 0;
+    match job.sessionize {
+        // Cut sessions are read by four queries: cut once.
+        Some(gap) => {
+            spark.view("ss_good0", &sql::good(true, mixed))?;
+            spark.keep("cutting the sessions", "ss_good", sql::cut(gap))?;
+        }
+        None => spark.view("ss_good", &sql::good(focus, mixed))?,
+    }
+    let bad = match bad.unwrap_or(0) > 0 || mixed {
+        true => spark.query(
+            "finding bad rows",
+            sql::bad_rows(
+                job.max_bad_rows.saturating_add(1),
+                job.keys,
+                job.sessionize.is_some(),
+            ),
+        )?,
+        false => Vec::new(),
+    };
     let mut rejected = Vec::new();
     for b in &bad {
         let (f, column, value, rule) = (
@@ -170,6 +183,7 @@ fn prepare(spark: &Spark, job: &Query) -> Result<Prepared, LoadError> {
         blank_rows,
         rejected,
         focus,
+        range: (!mixed).then_some((lo, hi, inside)),
     })
 }
 
@@ -218,6 +232,7 @@ fn compute(
     spark: &Spark,
     job: &Query,
     focus: bool,
+    range: Option<Range>,
     names: &mut FocusTexts,
 ) -> Result<(Vec<Answer>, BTreeMap<(Sid, usize), SessionParts>), LoadError> {
     let (windows, parts) = (&job.windows[..], job.parts);
@@ -229,14 +244,20 @@ fn compute(
     if parts == Parts::None {
         spark.view("ss_evp", &sql::in_window(windows[0].0, windows[0].1))?;
     } else {
-        let [a, b, n] = spark.scalars(
-            "finding the range of events",
-            format!(
-                "SELECT min(ts) AS lo, max(ts) AS hi, CAST(count(*) AS BIGINT) AS n FROM ss_good WHERE {}",
-                sql::inside(windows)
-            ),
-            ["lo", "hi", "n"],
-        )?;
+        let (a, b, n) = match range {
+            Some(range) => range,
+            None => {
+                let [a, b, n] = spark.scalars(
+                    "finding the range of events",
+                    format!(
+                        "SELECT min(ts) AS lo, max(ts) AS hi, CAST(count(*) AS BIGINT) AS n FROM ss_good WHERE {}",
+                        sql::inside(windows)
+                    ),
+                    ["lo", "hi", "n"],
+                )?;
+                (a, b, n)
+            }
+        };
         let rows = match (a, b) {
             (Some(a), Some(b)) => calendar::pieces(&job.zone, &job.work, windows, a, b),
             _ => Vec::new(),
@@ -254,20 +275,25 @@ fn compute(
         }
         // The events on the calendar and their spans are read three times
         // and twice (answers, spans, parts): each is computed once.
-        spark.exec(
+        spark.keep(
             "placing the events on the calendar",
-            format!("CACHE TABLE ss_evp AS {}", sql::on_calendar(focus)),
+            "ss_evp",
+            sql::on_calendar(focus),
         )?;
         inside = n;
     }
     match parts {
         Parts::None => spark.view("ss_sp", &sql::spans(job.idle_after, false))?,
-        _ => spark.exec(
+        _ => spark.keep(
             "finding the spans",
-            format!("CACHE TABLE ss_sp AS {}", sql::spans(job.idle_after, focus)),
+            "ss_sp",
+            sql::spans(job.idle_after, focus),
         )?,
     }
-    let batches = spark.query("computing the sessions", sql::answers(job.keys))?;
+    let batches = spark.query(
+        "computing the sessions",
+        sql::answers(job.keys, job.sessionize.is_some()),
+    )?;
     let mut answers = Vec::new();
     for b in &batches {
         let (sid, uid) = (
@@ -399,10 +425,10 @@ pub fn run(job: &Query, addr: &SparkAddress, timeout: Duration) -> Result<Ran, L
     let mut texts = FocusTexts::default();
     let computed = prepare(&spark, job).and_then(|p| {
         let goods = goods(&spark, job)?;
-        let computed = compute(&spark, job, p.focus, &mut texts)?;
+        let computed = compute(&spark, job, p.focus, p.range, &mut texts)?;
         Ok((p, goods, computed))
     });
-    uncache(&spark);
+    spark.free();
     let (prepared, goods, (answers, mut by_session)) = computed?;
     let Prepared {
         rows_read,

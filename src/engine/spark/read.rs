@@ -3,8 +3,8 @@
 
 use super::*;
 
-/// The inputs as `ss_p`, read and parsed once (SPEC 15.1): a table Spark
-/// caches (in memory, spilling to its disks), which every later step reads.
+/// The inputs as `ss_p`, read and parsed once (SPEC 15.1): rows Spark
+/// keeps (in memory, spilling to its disks), which every later step reads.
 /// Returns the number of empty lines in CSV files, which Spark's CSV reader
 /// drops and the local reader counts as blank rows, and per file which
 /// canonical columns it has (a bad row's record shows those) and how its
@@ -85,10 +85,7 @@ pub(crate) fn load(spark: &Spark, job: &Query) -> Result<(u64, Vec<FileColumns>)
         false => parts.join(" UNION ALL "),
     };
     spark.view("ss_read", &body)?;
-    spark.exec(
-        "reading the inputs",
-        "CACHE TABLE ss_p AS SELECT * FROM ss_read".into(),
-    )?;
+    spark.keep("reading the inputs", "ss_p", "SELECT * FROM ss_read".into())?;
     Ok((empty_lines, present))
 }
 
@@ -103,20 +100,6 @@ pub(crate) struct FileColumns {
 
 /// Each canonical column's source expression and type in one file.
 pub(crate) type Sources = [Option<(String, Ty)>; Canon::ALL.len()];
-
-/// Lets go of the tables a run cached, however it ended.
-pub(crate) fn uncache(spark: &Spark) {
-    for t in CACHED {
-        let _ = spark.exec(
-            "freeing the cached inputs",
-            format!("UNCACHE TABLE IF EXISTS {t}"),
-        );
-    }
-}
-
-/// The tables a run caches (`ss_good` only with `--sessionize`, the last
-/// two only with a calendar).
-const CACHED: [&str; 5] = ["ss_p", "ss_fx", "ss_good", "ss_evp", "ss_sp"];
 
 /// The path Spark reads: a URI as given, a local file by its absolute path.
 pub(crate) fn spark_path(file: &InputFile) -> String {
