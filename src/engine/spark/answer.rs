@@ -147,6 +147,8 @@ pub(crate) struct Group {
     pub(crate) at: Micros,
     pub(crate) first_event: Option<Micros>,
     pub(crate) last_event: Option<Micros>,
+    /// The events in the group.
+    pub(crate) events: i64,
     /// The productive time's foreground and its hour block's UTC offset
     /// in seconds, when it has one (SPEC 13.1).
     pub(crate) foreground: Option<(Focus, i32)>,

@@ -273,8 +273,8 @@ fn compute(
         if focus {
             spark.view("ss_fg", &sql::foreground())?;
         }
-        // The events on the calendar and their spans are read three times
-        // and twice (answers, spans, parts): each is computed once.
+        // The events on the calendar are read by the spans, the parts and
+        // (unless they come from the parts) the answers: computed once.
         spark.keep(
             "placing the events on the calendar",
             "ss_evp",
@@ -282,20 +282,63 @@ fn compute(
         )?;
         inside = n;
     }
-    match parts {
-        Parts::None => spark.view("ss_sp", &sql::spans(job.idle_after, false))?,
-        _ => spark.keep(
+    // With a calendar and a clean log, each (session, window)'s answer is
+    // the sum of its calendar groups, and its user and client its first
+    // row's: no pass over the events for them (`answers`), and the spans
+    // are read once.
+    let from_parts = parts != Parts::None && range.is_some() && job.sessionize.is_none();
+    match from_parts || parts == Parts::None {
+        true => spark.view("ss_sp", &sql::spans(job.idle_after, focus))?,
+        false => spark.keep(
             "finding the spans",
             "ss_sp",
             sql::spans(job.idle_after, focus),
         )?,
     }
-    let batches = spark.query(
-        "computing the sessions",
-        sql::answers(job.keys, job.sessionize.is_some()),
-    )?;
+    let mut answers = match from_parts {
+        true => Vec::new(),
+        false => {
+            let batches = spark.query(
+                "computing the sessions",
+                sql::answers(job.keys, job.sessionize.is_some()),
+            )?;
+            read_answers(&batches, job)
+        }
+    };
+    let mut by_session = BTreeMap::new();
+    if parts != Parts::None {
+        let batches = spark.query(
+            "computing the day and hour parts",
+            sql::parts(job.keys, focus),
+        )?;
+        let groups = read_groups(&batches, job.keys, focus, names);
+        if from_parts {
+            let batches = spark.query("reading the sessions", sql::first_rows(job.keys))?;
+            answers = answers_of_groups(spark, &groups, &batches, job)?;
+        }
+        for (key, g) in groups {
+            by_session.insert(key, session_parts(g, parts));
+        }
+    }
+    // A lost event would be a smaller answer: it fails the run instead.
+    if let Some(want) = inside {
+        let got: i64 = answers.iter().map(|a| i64::from(a.stats.events)).sum();
+        if got != want {
+            return Err(fail(
+                &spark.addr,
+                "checking the calendar",
+                &format!("{got} of the {want} events inside the windows found their calendar piece; nothing is written"),
+            ));
+        }
+    }
+    Ok((answers, by_session))
+}
+
+/// The answers as `sql::answers` gives them.
+fn read_answers(batches: &[RecordBatch], job: &Query) -> Vec<Answer> {
+    let windows = &job.windows[..];
     let mut answers = Vec::new();
-    for b in &batches {
+    for b in batches {
         let (sid, uid) = (
             Ids::of(b, "sid", job.keys.session),
             Ids::of(b, "uid", job.keys.user),
@@ -344,79 +387,146 @@ fn compute(
             });
         }
     }
-    // A lost event would be a smaller answer: it fails the run instead.
-    if let Some(want) = inside {
-        let got: i64 = answers.iter().map(|a| i64::from(a.stats.events)).sum();
-        if got != want {
+    answers
+}
+
+/// Each (session, window)'s answer from its calendar groups (`groups`),
+/// with its user and client and its bounds in the whole input from
+/// `sql::first_rows` (`batches`).
+fn answers_of_groups(
+    spark: &Spark,
+    groups: &BTreeMap<(Sid, usize), Vec<Group>>,
+    batches: &[RecordBatch],
+    job: &Query,
+) -> Result<Vec<Answer>, LoadError> {
+    let mut firsts = BTreeMap::new();
+    for b in batches {
+        let (sid, uid) = (
+            Ids::of(b, "sid", job.keys.session),
+            Ids::of(b, "uid", job.keys.user),
+        );
+        let (uname, cguid, cname) = (texts(b, "uname"), texts(b, "cguid"), texts(b, "cname"));
+        let (first_ts, last_ts, has_logout) = (
+            i64s(b, "first_ts"),
+            i64s(b, "last_ts"),
+            i64s(b, "has_logout"),
+        );
+        for i in 0..b.num_rows() {
+            let ((session_id, session_key), (user_id, user_key)) = (sid.get(i), uid.get(i));
+            let meta = SessionMeta {
+                session_id,
+                user_id,
+                session_key,
+                user_key,
+                user_name: uname.value(i).into(),
+                client_guid: cguid.value(i).into(),
+                client_name: cname.value(i).into(),
+                ..SessionMeta::default()
+            };
+            let bounds = (
+                first_ts.value(i),
+                last_ts.value(i),
+                has_logout.value(i) == 1,
+            );
+            firsts.insert(sid.sid(i), (meta, bounds));
+        }
+    }
+    let mut answers = Vec::with_capacity(groups.len());
+    for ((sid, p), groups) in groups {
+        let (start, end) = job.windows[*p];
+        let first = firsts.get(sid);
+        let login = groups.iter().filter_map(|g| g.first_event).min();
+        let logout = groups.iter().filter_map(|g| g.last_event).max();
+        let (Some((meta, (first_ts, last_ts, has_logout))), Some(login), Some(logout)) =
+            (first, login, logout)
+        else {
             return Err(fail(
                 &spark.addr,
-                "checking the calendar",
-                &format!("{got} of the {want} events inside the windows found their calendar piece; nothing is written"),
+                "computing the sessions",
+                "a session's calendar groups came back without its events or its first row; nothing is written",
             ));
+        };
+        answers.push(Answer {
+            p: *p,
+            meta: meta.clone(),
+            stats: SessionStats {
+                session: 0,
+                login,
+                logout,
+                productive: groups.iter().map(|g| g.productive).sum(),
+                events: groups.iter().map(|g| g.events).sum::<i64>() as u32,
+                open: !has_logout,
+                clipped_start: start.is_some_and(|s| *first_ts < s),
+                clipped_end: end.is_some_and(|e| *last_ts > e),
+                lo: 0,
+                hi: 0,
+            },
+        });
+    }
+    Ok(answers)
+}
+
+/// Each (session, window)'s calendar groups as `sql::parts` gives them.
+fn read_groups(
+    batches: &[RecordBatch],
+    keys: IdKeys,
+    focus: bool,
+    names: &mut FocusTexts,
+) -> BTreeMap<(Sid, usize), Vec<Group>> {
+    let mut groups: BTreeMap<(Sid, usize), Vec<Group>> = BTreeMap::new();
+    for b in batches {
+        let sid = Ids::of(b, "sid", keys.session);
+        let fg = focus.then(|| {
+            (
+                texts_or_null(b, "fa"),
+                texts_or_null(b, "fu"),
+                i64s(b, "off"),
+            )
+        });
+        let c: Vec<&Int64Array> = [
+            "p",
+            "dday",
+            "hday",
+            "hour",
+            "outside",
+            "productive",
+            "idle",
+            "plo",
+            "phi",
+            "at",
+            "first_event",
+            "last_event",
+            "events",
+        ]
+        .iter()
+        .map(|n| i64s(b, n))
+        .collect();
+        for i in 0..b.num_rows() {
+            groups
+                .entry((sid.sid(i), c[0].value(i) as usize))
+                .or_default()
+                .push(Group {
+                    dday: c[1].value(i),
+                    hday: c[2].value(i),
+                    hour: c[3].value(i) as u8,
+                    outside: c[4].value(i) == 1,
+                    productive: c[5].value(i),
+                    idle: c[6].value(i),
+                    plo: opt(c[7], i),
+                    phi: opt(c[8], i),
+                    at: c[9].value(i),
+                    first_event: opt(c[10], i),
+                    last_event: opt(c[11], i),
+                    events: c[12].value(i),
+                    foreground: fg.as_ref().and_then(|(a, u, off)| {
+                        let (a, u) = (a.get(i), u.get(i));
+                        (a.is_some() || u.is_some())
+                            .then(|| (names.focus(a, u), off.value(i) as i32))
+                    }),
+                });
         }
     }
-    let mut by_session = BTreeMap::new();
-    if parts != Parts::None {
-        let batches = spark.query(
-            "computing the day and hour parts",
-            sql::parts(job.keys, focus),
-        )?;
-        let mut groups: BTreeMap<(Sid, usize), Vec<Group>> = BTreeMap::new();
-        for b in &batches {
-            let sid = Ids::of(b, "sid", job.keys.session);
-            let fg = focus.then(|| {
-                (
-                    texts_or_null(b, "fa"),
-                    texts_or_null(b, "fu"),
-                    i64s(b, "off"),
-                )
-            });
-            let c: Vec<&Int64Array> = [
-                "p",
-                "dday",
-                "hday",
-                "hour",
-                "outside",
-                "productive",
-                "idle",
-                "plo",
-                "phi",
-                "at",
-                "first_event",
-                "last_event",
-            ]
-            .iter()
-            .map(|n| i64s(b, n))
-            .collect();
-            for i in 0..b.num_rows() {
-                groups
-                    .entry((sid.sid(i), c[0].value(i) as usize))
-                    .or_default()
-                    .push(Group {
-                        dday: c[1].value(i),
-                        hday: c[2].value(i),
-                        hour: c[3].value(i) as u8,
-                        outside: c[4].value(i) == 1,
-                        productive: c[5].value(i),
-                        idle: c[6].value(i),
-                        plo: opt(c[7], i),
-                        phi: opt(c[8], i),
-                        at: c[9].value(i),
-                        first_event: opt(c[10], i),
-                        last_event: opt(c[11], i),
-                        foreground: fg.as_ref().and_then(|(a, u, off)| {
-                            let (a, u) = (a.get(i), u.get(i));
-                            (a.is_some() || u.is_some())
-                                .then(|| (names.focus(a, u), off.value(i) as i32))
-                        }),
-                    });
-            }
-        }
-        for (key, g) in groups {
-            by_session.insert(key, session_parts(g, parts));
-        }
-    }
-    Ok((answers, by_session))
+    groups
 }
 
 /// Runs `job` on the server at `addr`: the inputs read once for every window.

@@ -529,8 +529,9 @@ pub fn resolved(fixed: Option<i64>, zone_name: &str) -> String {
 /// an ordering of each session's rows.
 ///
 /// Also the first, last and number of its rows inside `windows` (`lo`,
-/// `hi`, `n`), which are its good events' unless some row differs from
-/// the first in user or client (a bad row, `TOTALS`).
+/// `hi`, `n`), its first and last row and whether one is a logout, which
+/// are its good events' unless some row differs from the first in user or
+/// client (a bad row, `TOTALS`).
 ///
 /// With keys, also its place (`at`), whose order is the keys' first
 /// appearance (SPEC 9.1).
@@ -543,7 +544,8 @@ pub fn firsts(keys: IdKeys, windows: &[(Option<i64>, Option<i64>)]) -> String {
     format!(
         "SELECT sid, min_by(named_struct('uid', uid, 'uname', uname, 'cguid', cguid, 'cname', cname), \
          named_struct('f', f, 'b', b, 'm', m)) AS fx, \
-         min(IF({inside}, ts, NULL)) AS lo, max(IF({inside}, ts, NULL)) AS hi, count(IF({inside}, 1, NULL)) AS n{at} \
+         min(IF({inside}, ts, NULL)) AS lo, max(IF({inside}, ts, NULL)) AS hi, count(IF({inside}, 1, NULL)) AS n, \
+         min(ts) AS first_ts, max(ts) AS last_ts, max(IF(k = 3, 1, 0)) AS has_logout{at} \
          FROM ss_ev WHERE bad_rule IS NULL GROUP BY sid"
     )
 }
@@ -560,13 +562,12 @@ pub fn totals() -> String {
     TOTALS.replace("DIFFERS_EXPR", DIFFERS)
 }
 
-const TOTALS: &str = "SELECT \
-     (SELECT CAST(count(*) AS BIGINT) FROM ss_p) AS n, \
-     (SELECT CAST(coalesce(sum(IF(blank, 1, 0)), 0) AS BIGINT) FROM ss_p) AS blank, \
-     (SELECT CAST(count(*) AS BIGINT) FROM ss_ev WHERE bad_rule IS NOT NULL) AS bad, \
-     (SELECT CAST(count(*) AS BIGINT) FROM ss_chk WHERE (DIFFERS_EXPR) IS NOT NULL) AS mixed, \
-     (SELECT min(lo) FROM ss_fx) AS lo, (SELECT max(hi) FROM ss_fx) AS hi, \
-     (SELECT CAST(coalesce(sum(n), 0) AS BIGINT) FROM ss_fx) AS inside";
+const TOTALS: &str = "SELECT t.n, t.blank, c.bad, c.mixed, x.lo, x.hi, x.inside FROM \
+     (SELECT CAST(count(*) AS BIGINT) AS n, CAST(coalesce(sum(IF(blank, 1, 0)), 0) AS BIGINT) AS blank FROM ss_p) t \
+     CROSS JOIN (SELECT CAST(count_if(e.bad_rule IS NOT NULL) AS BIGINT) AS bad, \
+       CAST(count_if(e.bad_rule IS NULL AND (DIFFERS_EXPR) IS NOT NULL) AS BIGINT) AS mixed \
+       FROM ss_ev e LEFT JOIN ss_fx g ON e.sid = g.sid) c \
+     CROSS JOIN (SELECT min(lo) AS lo, max(hi) AS hi, CAST(coalesce(sum(n), 0) AS BIGINT) AS inside FROM ss_fx) x";
 
 /// Every session's keys, with the place of its first good row: sessions
 /// as read (`ss_fx`), or as cut from their groups (`ss_good`).
@@ -801,9 +802,22 @@ const ANSWERS: &str = "WITH a AS (SELECT sid, p, min(ts) AS login, max(ts) AS lo
        m.first_ts, m.last_ts, CAST(m.has_logout AS BIGINT) AS has_logout \
      FROM a JOIN m ON a.sid = m.sid LEFT JOIN s ON a.sid = s.sid AND a.p = s.p";
 
+/// Every session with good events inside the windows: its user and client
+/// (its first good row's), its first and last event in the whole input and
+/// whether it has a logout, from `ss_fx`: with no row breaking SPEC 1.4,
+/// its rows are its good events.
+pub fn first_rows(keys: IdKeys) -> String {
+    format!(
+        "SELECT {sid} AS sid, {uid} AS uid, fx.uname AS uname, fx.cguid AS cguid, fx.cname AS cname, \
+         first_ts, last_ts, CAST(has_logout AS BIGINT) AS has_logout FROM ss_fx WHERE n > 0",
+        sid = id_out("sid", keys.session),
+        uid = id_out("fx.uid", keys.user),
+    )
+}
+
 /// Each (session, window, calendar group): productive and idle time, the
 /// first and last productive instants, the first piece's start, and the
-/// first and last events there.
+/// first, last and number of events there.
 ///
 /// With the foreground columns, groups are also per foreground (`fa`,
 /// `fu`) and the UTC offset of their hour block (`off`), as SPEC 13.3
@@ -841,7 +855,7 @@ const PARTS: &str = "WITH spp AS ( \
        SELECT sid, p, dday, hday, hour, outside, 0, 0, NULL, NULL, ts, ts, ts FG_EVENT FROM ss_evp) \
      SELECT SID_OUT AS sid, CAST(p AS BIGINT) AS p, dday, hday, CAST(hour AS BIGINT) AS hour, CAST(outside AS BIGINT) AS outside, \
        CAST(sum(pr) AS BIGINT) AS productive, CAST(sum(id) AS BIGINT) AS idle, min(plo) AS plo, max(phi) AS phi, min(at) AS at, \
-       min(ef) AS first_event, max(el) AS last_event FG_OUT \
+       min(ef) AS first_event, max(el) AS last_event, CAST(count(ef) AS BIGINT) AS events FG_OUT \
      FROM u GROUP BY sid, p, dday, hday, hour, outside FG_BY";
 
 #[cfg(test)]
