@@ -334,34 +334,31 @@ fn compute(
     Ok((answers, by_session))
 }
 
-/// The answers as `sql::answers` gives them.
-fn read_answers(batches: &[RecordBatch], job: &Query) -> Vec<Answer> {
-    let windows = &job.windows[..];
-    let mut answers = Vec::new();
-    for b in batches {
-        let (sid, uid) = (
-            Ids::of(b, "sid", job.keys.session),
-            Ids::of(b, "uid", job.keys.user),
-        );
-        let (p, login, logout, events, productive) = (
-            i64s(b, "p"),
-            i64s(b, "login"),
-            i64s(b, "logout"),
-            i64s(b, "events"),
-            i64s(b, "productive"),
-        );
-        let (uname, cguid, cname) = (texts(b, "uname"), texts(b, "cguid"), texts(b, "cname"));
-        let (first_ts, last_ts, has_logout) = (
-            i64s(b, "first_ts"),
-            i64s(b, "last_ts"),
-            i64s(b, "has_logout"),
-        );
-        for i in 0..b.num_rows() {
-            let p = p.value(i) as usize;
-            let (start, end) = windows[p];
+/// A session as a row of `sql::answers` or `sql::first_rows` gives it: its
+/// ids, user and client, and its first and last event in the whole input
+/// and whether it has a logout (for the clipped and open flags).
+struct SessionRow {
+    meta: SessionMeta,
+    first_ts: Micros,
+    last_ts: Micros,
+    has_logout: bool,
+}
+
+fn session_rows(b: &RecordBatch, keys: IdKeys) -> Vec<SessionRow> {
+    let (sid, uid) = (
+        Ids::of(b, "sid", keys.session),
+        Ids::of(b, "uid", keys.user),
+    );
+    let (uname, cguid, cname) = (texts(b, "uname"), texts(b, "cguid"), texts(b, "cname"));
+    let (first_ts, last_ts, has_logout) = (
+        i64s(b, "first_ts"),
+        i64s(b, "last_ts"),
+        i64s(b, "has_logout"),
+    );
+    (0..b.num_rows())
+        .map(|i| {
             let ((session_id, session_key), (user_id, user_key)) = (sid.get(i), uid.get(i));
-            answers.push(Answer {
-                p,
+            SessionRow {
                 meta: SessionMeta {
                     session_id,
                     user_id,
@@ -372,19 +369,65 @@ fn read_answers(batches: &[RecordBatch], job: &Query) -> Vec<Answer> {
                     client_name: cname.value(i).into(),
                     ..SessionMeta::default()
                 },
-                stats: SessionStats {
-                    session: 0,
-                    login: login.value(i),
-                    logout: logout.value(i),
-                    productive: productive.value(i),
-                    events: events.value(i) as u32,
-                    open: has_logout.value(i) == 0,
-                    clipped_start: start.is_some_and(|s| first_ts.value(i) < s),
-                    clipped_end: end.is_some_and(|e| last_ts.value(i) > e),
-                    lo: 0,
-                    hi: 0,
-                },
-            });
+                first_ts: first_ts.value(i),
+                last_ts: last_ts.value(i),
+                has_logout: has_logout.value(i) == 1,
+            }
+        })
+        .collect()
+}
+
+/// Session `row`'s answer in window `p`: its bounds there, its events and
+/// productive time.
+fn answer(
+    job: &Query,
+    p: usize,
+    row: &SessionRow,
+    bounds: (Micros, Micros),
+    events: i64,
+    productive: Micros,
+) -> Answer {
+    let (start, end) = job.windows[p];
+    Answer {
+        p,
+        meta: row.meta.clone(),
+        stats: SessionStats {
+            session: 0,
+            login: bounds.0,
+            logout: bounds.1,
+            productive,
+            events: events as u32,
+            open: !row.has_logout,
+            clipped_start: start.is_some_and(|s| row.first_ts < s),
+            clipped_end: end.is_some_and(|e| row.last_ts > e),
+            lo: 0,
+            hi: 0,
+        },
+    }
+}
+
+/// The answers as `sql::answers` gives them.
+fn read_answers(batches: &[RecordBatch], job: &Query) -> Vec<Answer> {
+    let mut answers = Vec::new();
+    for b in batches {
+        let (p, login, logout, events, productive) = (
+            i64s(b, "p"),
+            i64s(b, "login"),
+            i64s(b, "logout"),
+            i64s(b, "events"),
+            i64s(b, "productive"),
+        );
+        for (i, row) in session_rows(b, job.keys).iter().enumerate() {
+            let bounds = (login.value(i), logout.value(i));
+            let p = p.value(i) as usize;
+            answers.push(answer(
+                job,
+                p,
+                row,
+                bounds,
+                events.value(i),
+                productive.value(i),
+            ));
         }
     }
     answers
@@ -399,69 +442,25 @@ fn answers_of_groups(
     batches: &[RecordBatch],
     job: &Query,
 ) -> Result<Vec<Answer>, LoadError> {
-    let mut firsts = BTreeMap::new();
-    for b in batches {
-        let (sid, uid) = (
-            Ids::of(b, "sid", job.keys.session),
-            Ids::of(b, "uid", job.keys.user),
-        );
-        let (uname, cguid, cname) = (texts(b, "uname"), texts(b, "cguid"), texts(b, "cname"));
-        let (first_ts, last_ts, has_logout) = (
-            i64s(b, "first_ts"),
-            i64s(b, "last_ts"),
-            i64s(b, "has_logout"),
-        );
-        for i in 0..b.num_rows() {
-            let ((session_id, session_key), (user_id, user_key)) = (sid.get(i), uid.get(i));
-            let meta = SessionMeta {
-                session_id,
-                user_id,
-                session_key,
-                user_key,
-                user_name: uname.value(i).into(),
-                client_guid: cguid.value(i).into(),
-                client_name: cname.value(i).into(),
-                ..SessionMeta::default()
-            };
-            let bounds = (
-                first_ts.value(i),
-                last_ts.value(i),
-                has_logout.value(i) == 1,
-            );
-            firsts.insert(sid.sid(i), (meta, bounds));
-        }
-    }
+    let firsts: BTreeMap<Sid, SessionRow> = batches
+        .iter()
+        .flat_map(|b| session_rows(b, job.keys))
+        .map(|r| (Sid::of(&r.meta), r))
+        .collect();
     let mut answers = Vec::with_capacity(groups.len());
     for ((sid, p), groups) in groups {
-        let (start, end) = job.windows[*p];
-        let first = firsts.get(sid);
         let login = groups.iter().filter_map(|g| g.first_event).min();
         let logout = groups.iter().filter_map(|g| g.last_event).max();
-        let (Some((meta, (first_ts, last_ts, has_logout))), Some(login), Some(logout)) =
-            (first, login, logout)
-        else {
+        let (Some(row), Some(login), Some(logout)) = (firsts.get(sid), login, logout) else {
             return Err(fail(
                 &spark.addr,
                 "computing the sessions",
                 "a session's calendar groups came back without its events or its first row; nothing is written",
             ));
         };
-        answers.push(Answer {
-            p: *p,
-            meta: meta.clone(),
-            stats: SessionStats {
-                session: 0,
-                login,
-                logout,
-                productive: groups.iter().map(|g| g.productive).sum(),
-                events: groups.iter().map(|g| g.events).sum::<i64>() as u32,
-                open: !has_logout,
-                clipped_start: start.is_some_and(|s| *first_ts < s),
-                clipped_end: end.is_some_and(|e| *last_ts > e),
-                lo: 0,
-                hi: 0,
-            },
-        });
+        let events = groups.iter().map(|g| g.events).sum();
+        let productive = groups.iter().map(|g| g.productive).sum();
+        answers.push(answer(job, *p, row, (login, logout), events, productive));
     }
     Ok(answers)
 }
