@@ -111,7 +111,7 @@ fn prepare(spark: &Spark, job: &Query) -> Result<Prepared, LoadError> {
     spark.view("ss_chk", sql::CHECKED)?;
     let [n, blank, bad, mixed, lo, hi, inside] = spark.scalars(
         "counting rows",
-        sql::totals(),
+        sql::TOTALS.to_string(),
         ["n", "blank", "bad", "mixed", "lo", "hi", "inside"],
     )?;
     let rows_read = n.unwrap_or(0) as u64 + empty_lines;

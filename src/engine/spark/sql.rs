@@ -525,13 +525,22 @@ pub fn resolved(fixed: Option<i64>, zone_name: &str) -> String {
 }
 
 /// `ss_fx`: each session's first good row (in input order), which fixes
-/// its user and client (SPEC 1.4): an aggregate, one row per session, not
-/// an ordering of each session's rows.
+/// its user and client (SPEC 1.4): aggregates, one row per session, not
+/// an ordering of each session's rows. First a hash aggregate of the
+/// events by session, block of a file, user and client (integers and
+/// texts as keys, integers as values): a row per session, block and
+/// user-and-client, which a session with one user and client (nearly
+/// all) has once per block. Then, over those few rows, the user and
+/// client of the least place (`fx`) and whether the session has more
+/// than one (`mixed`: a row that differs from the first is bad). One
+/// `min_by` of the names by place over the events sorted every event by
+/// session (3-4 s of a 3M-event log), and finding the rows that differ
+/// took a join of every event with `ss_fx`.
 ///
 /// Also the first, last and number of its rows inside `windows` (`lo`,
 /// `hi`, `n`), its first and last row and whether one is a logout, which
 /// are its good events' unless some row differs from the first in user or
-/// client (a bad row, `TOTALS`).
+/// client (a bad row).
 ///
 /// With keys, also its place (`at`), whose order is the keys' first
 /// appearance (SPEC 9.1).
@@ -541,33 +550,30 @@ pub fn firsts(keys: IdKeys, windows: &[(Option<i64>, Option<i64>)]) -> String {
         false => "",
     };
     let inside = inside(windows);
+    let who = "named_struct('uid', uid, 'uname', uname, 'cguid', cguid, 'cname', cname)";
     format!(
-        "SELECT sid, min_by(named_struct('uid', uid, 'uname', uname, 'cguid', cguid, 'cname', cname), \
-         named_struct('f', f, 'b', b, 'm', m)) AS fx, \
-         min(IF({inside}, ts, NULL)) AS lo, max(IF({inside}, ts, NULL)) AS hi, count(IF({inside}, 1, NULL)) AS n, \
-         min(ts) AS first_ts, max(ts) AS last_ts, max(IF(k = 3, 1, 0)) AS has_logout{at} \
-         FROM ss_ev WHERE bad_rule IS NULL GROUP BY sid"
+        "SELECT sid, min_by({who}, named_struct('f', f, 'b', b, 'm', m)) AS fx, \
+         min(lo) AS lo, max(hi) AS hi, CAST(sum(n) AS BIGINT) AS n, min(first_ts) AS first_ts, \
+         max(last_ts) AS last_ts, max(has_logout) AS has_logout, \
+         IF(min({who}) = max({who}), 0, 1) AS mixed{at} FROM ( \
+           SELECT sid, f, b, uid, uname, cguid, cname, min(m) AS m, \
+           min(IF({inside}, ts, NULL)) AS lo, max(IF({inside}, ts, NULL)) AS hi, count(IF({inside}, 1, NULL)) AS n, \
+           min(ts) AS first_ts, max(ts) AS last_ts, max(IF(k = 3, 1, 0)) AS has_logout \
+           FROM ss_ev WHERE bad_rule IS NULL GROUP BY sid, f, b, uid, uname, cguid, cname \
+         ) g GROUP BY sid"
     )
 }
 
 /// What the steps after `ss_fx` need to know of the input as a whole: the
-/// rows read and of them blank, the rows that break a rule of their own
-/// (`bad`), the rows that break 1.4 (`mixed`), and the range and number
-/// of the events inside the windows (good ones when no row breaks 1.4).
-///
-/// A string's minimum and maximum per session would find sessions with
-/// mixed users or clients in the same aggregate, but took longer (measured
-/// 3-4 s more on a 3M-event log) than this join with the small `ss_fx`.
-pub fn totals() -> String {
-    TOTALS.replace("DIFFERS_EXPR", DIFFERS)
-}
-
-const TOTALS: &str = "SELECT t.n, t.blank, c.bad, c.mixed, x.lo, x.hi, x.inside FROM \
+/// rows read and of them blank, whether a row breaks a rule of its own
+/// (`bad`, their number) or 1.4 (`mixed`, the number of sessions with
+/// such a row), and the range and number of the events inside the
+/// windows (good ones when no row breaks 1.4).
+pub const TOTALS: &str = "SELECT t.n, t.blank, c.bad, x.mixed, x.lo, x.hi, x.inside FROM \
      (SELECT CAST(count(*) AS BIGINT) AS n, CAST(coalesce(sum(IF(blank, 1, 0)), 0) AS BIGINT) AS blank FROM ss_p) t \
-     CROSS JOIN (SELECT CAST(count_if(e.bad_rule IS NOT NULL) AS BIGINT) AS bad, \
-       CAST(count_if(e.bad_rule IS NULL AND (DIFFERS_EXPR) IS NOT NULL) AS BIGINT) AS mixed \
-       FROM ss_ev e LEFT JOIN ss_fx g ON e.sid = g.sid) c \
-     CROSS JOIN (SELECT min(lo) AS lo, max(hi) AS hi, CAST(coalesce(sum(n), 0) AS BIGINT) AS inside FROM ss_fx) x";
+     CROSS JOIN (SELECT CAST(count_if(bad_rule IS NOT NULL) AS BIGINT) AS bad FROM ss_ev) c \
+     CROSS JOIN (SELECT min(lo) AS lo, max(hi) AS hi, CAST(coalesce(sum(n), 0) AS BIGINT) AS inside, \
+       CAST(coalesce(sum(mixed), 0) AS BIGINT) AS mixed FROM ss_fx) x";
 
 /// Every session's keys, with the place of its first good row: sessions
 /// as read (`ss_fx`), or as cut from their groups (`ss_good`).
