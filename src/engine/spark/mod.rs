@@ -309,7 +309,7 @@ fn compute(
     if parts != Parts::None {
         let batches = spark.query(
             "computing the day and hour parts",
-            sql::parts(job.keys, focus),
+            sql::parts(job.keys, focus, job.idle_after),
         )?;
         let groups = read_groups(&batches, job.keys, focus, names);
         if from_parts {
