@@ -238,6 +238,11 @@ fn compute(
     let (windows, parts) = (&job.windows[..], job.parts);
     // The foreground is followed only where parts are cut.
     let focus = focus && parts != Parts::None;
+    // With a calendar and a clean log, each (session, window)'s answer is
+    // the sum of its calendar groups, and its user and client its first
+    // row's: no pass over the events for them (`answers`), and the spans
+    // are read once.
+    let from_parts = parts != Parts::None && range.is_some() && job.sessionize.is_none();
     // With a calendar: the events inside the windows, each of which must
     // find its calendar piece.
     let mut inside = None;
@@ -275,18 +280,18 @@ fn compute(
         }
         // The events on the calendar are read by the spans, the parts and
         // (unless they come from the parts) the answers: computed once.
-        spark.keep(
-            "placing the events on the calendar",
-            "ss_evp",
-            sql::on_calendar(focus),
-        )?;
+        // Without a foreground, the parts of a clean log read them once,
+        // in one pass (`sql::parts`): then they are not kept.
+        match from_parts && !focus {
+            true => spark.view("ss_evp", &sql::on_calendar(focus))?,
+            false => spark.keep(
+                "placing the events on the calendar",
+                "ss_evp",
+                sql::on_calendar(focus),
+            )?,
+        }
         inside = n;
     }
-    // With a calendar and a clean log, each (session, window)'s answer is
-    // the sum of its calendar groups, and its user and client its first
-    // row's: no pass over the events for them (`answers`), and the spans
-    // are read once.
-    let from_parts = parts != Parts::None && range.is_some() && job.sessionize.is_none();
     match from_parts || parts == Parts::None {
         true => spark.view("ss_sp", &sql::spans(job.idle_after, focus))?,
         false => spark.keep(
