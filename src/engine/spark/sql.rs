@@ -759,7 +759,7 @@ pub fn on_calendar(focus: bool) -> String {
 /// first event, and ties go by input order too (which event of a tie is
 /// last decides the foreground of the span after it).
 pub fn spans(idle_after: Option<i64>, focus: bool) -> String {
-    let within = idle_after.map_or(String::from("TRUE"), |i| format!("hi - lo <= {i}"));
+    let within = within(idle_after);
     let (more, order) = match focus {
         true => (", fa, fu", EVENT_ORDER),
         false => ("", "ts, k"),
@@ -769,6 +769,12 @@ pub fn spans(idle_after: Option<i64>, focus: bool) -> String {
            SELECT sid, p, k, ts AS lo, lead(ts) OVER (PARTITION BY sid, p ORDER BY {order}) AS hi{more} FROM ss_evp \
          ) WHERE hi IS NOT NULL"
     )
+}
+
+/// Whether a span from `lo` to `hi` is short enough to be productive
+/// (SPEC 2.2), under `--idle-after`.
+fn within(idle_after: Option<i64>) -> String {
+    idle_after.map_or(String::from("TRUE"), |i| format!("hi - lo <= {i}"))
 }
 
 /// An id as it comes back: a BIGINT, or with keys its key.
@@ -830,10 +836,9 @@ pub fn first_rows(keys: IdKeys) -> String {
 /// names an hour.
 pub fn parts(keys: IdKeys, focus: bool, idle_after: Option<i64>) -> String {
     if !focus {
-        let within = idle_after.map_or(String::from("TRUE"), |i| format!("hi - lo <= {i}"));
         return PARTS_ONE
             .replace("SID_OUT", &id_out("sid", keys.session))
-            .replace("WITHIN", &within)
+            .replace("WITHIN", &within(idle_after))
             .replace("FLOOR_LO", &floor_div("lo", 3_600_000_000))
             .replace("FLOOR_E", &floor_div("e - 1", 3_600_000_000));
     }
