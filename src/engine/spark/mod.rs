@@ -243,6 +243,9 @@ fn compute(
     // row's: no pass over the events for them (`answers`), and the spans
     // are read once.
     let from_parts = parts != Parts::None && range.is_some() && job.sessionize.is_none();
+    // Without a foreground, those parts come from one pass over the events
+    // (`sql::parts`), which reads no spans.
+    let one_pass = from_parts && !focus;
     // With a calendar: the events inside the windows, each of which must
     // find its calendar piece.
     let mut inside = None;
@@ -282,7 +285,7 @@ fn compute(
         // (unless they come from the parts) the answers: computed once.
         // Without a foreground, the parts of a clean log read them once,
         // in one pass (`sql::parts`): then they are not kept.
-        match from_parts && !focus {
+        match one_pass {
             true => spark.view("ss_evp", &sql::on_calendar(focus))?,
             false => spark.keep(
                 "placing the events on the calendar",
@@ -292,9 +295,12 @@ fn compute(
         }
         inside = n;
     }
-    match from_parts || parts == Parts::None {
-        true => spark.view("ss_sp", &sql::spans(job.idle_after, focus))?,
-        false => spark.keep(
+    // The spans are read by the answers (unless they come from the parts)
+    // and by the parts with a foreground.
+    match (one_pass, from_parts || parts == Parts::None) {
+        (true, _) => {}
+        (false, true) => spark.view("ss_sp", &sql::spans(job.idle_after, focus))?,
+        (false, false) => spark.keep(
             "finding the spans",
             "ss_sp",
             sql::spans(job.idle_after, focus),
