@@ -25,9 +25,9 @@ mod index;
 use super::columns::Canon;
 use super::convert::{BadCell, CellRule};
 use super::names::{dict_values, DictNames, Interner, MISSING};
-use super::sink::{EventSink, Flow, Rows, SKIP};
+use super::sink::{Rows, SKIP};
 use crate::ids::KeyDict;
-use crate::model::SessionMeta;
+use crate::model::{Focus, SessionMeta};
 use chunk::*;
 pub(crate) use index::*;
 use polars::prelude::PlHashMap as HashMap;
@@ -185,20 +185,56 @@ fn first_rows(
     }
 }
 
-/// Checks a batch and pushes its good rows into `sink`; returns the bad
-/// cells found here (missing names and rows whose session already has
-/// another user or client) and whether the sink goes on.
-pub fn assemble(
+/// A batch checked: each row's session (`< sessions`, or `SKIP`), in runs
+/// of rows: what the sink is given, apart from the batch's own columns.
+pub struct Checked {
+    /// Sessions known after this batch.
+    pub sessions: usize,
+    /// Per run: its first batch row, and each row's session.
+    runs: Vec<(usize, Vec<u32>)>,
+}
+
+impl Checked {
+    /// The good events of the batch whose `keys`, `focus` and input-order
+    /// place `seq` these are.
+    pub fn rows<'a>(&'a self, keys: &'a [i64], focus: Option<&'a [Focus]>, seq: u64) -> Rows<'a> {
+        let span = |&(from, ref local): &(usize, Vec<u32>)| from..from + local.len();
+        Rows {
+            sessions: self.sessions,
+            parts: self
+                .runs
+                .iter()
+                .map(|run| (&run.1[..], &keys[span(run)]))
+                .collect(),
+            seqs: self
+                .runs
+                .iter()
+                .map(|&(from, _)| seq + from as u64)
+                .collect(),
+            focus: focus.map(|focus| self.runs.iter().map(|run| &focus[span(run)]).collect()),
+        }
+    }
+}
+
+/// Checks a batch (SPEC 1.4): the session of each good row, new sessions
+/// registered in `index`, and the bad cells found here (missing names and
+/// rows whose session already has another user or client).
+pub fn check_batch(
     b: &Batch<'_>,
     index: &mut SessionIndex,
-    sink: &mut dyn EventSink,
-) -> PolarsResult<(Vec<BadCell>, Flow)> {
-    let n = b.sid.len();
-    if n == 0 {
-        return Ok((Vec::new(), Flow::Continue));
+) -> PolarsResult<(Checked, Vec<BadCell>)> {
+    if b.sid.is_empty() {
+        let sessions = index.metas.len();
+        return Ok((
+            Checked {
+                sessions,
+                runs: Vec::new(),
+            },
+            Vec::new(),
+        ));
     }
     let mut metas = std::mem::take(&mut index.metas);
-    let result = check(b, index, &mut metas, sink);
+    let result = check(b, index, &mut metas);
     index.metas = metas;
     result
 }
@@ -207,8 +243,7 @@ fn check(
     b: &Batch<'_>,
     index: &mut SessionIndex,
     metas: &mut Vec<SessionMeta>,
-    sink: &mut dyn EventSink,
-) -> PolarsResult<(Vec<BadCell>, Flow)> {
+) -> PolarsResult<(Checked, Vec<BadCell>)> {
     let n = b.sid.len();
     let (text, has_nulls) = match b.names {
         NameCols::Text(cols) => {
@@ -303,26 +338,24 @@ fn check(
     });
 
     // Each good row goes to its session, in input order.
-    let rows = Rows {
+    let mut bad = Vec::new();
+    let runs = chunks
+        .into_iter()
+        .map(|c| {
+            bad.extend(c.bad);
+            (c.from, c.local)
+        })
+        .collect();
+    let checked = Checked {
         sessions: metas.len(),
-        parts: chunks
-            .iter()
-            .map(|c| (&c.local[..], &b.keys[c.from..c.from + c.local.len()]))
-            .collect(),
-        seqs: chunks.iter().map(|c| b.seq + c.from as u64).collect(),
-        focus: b.focus.map(|focus| {
-            chunks
-                .iter()
-                .map(|c| &focus[c.from..c.from + c.local.len()])
-                .collect()
-        }),
+        runs,
     };
-    let flow = sink.push(&rows);
-    Ok((chunks.into_iter().flat_map(|c| c.bad).collect(), flow))
+    Ok((checked, bad))
 }
 
 #[cfg(test)]
 mod tests {
+    use super::super::sink::{EventSink, Flow};
     use super::*;
     use rand::{RngExt, SeedableRng};
 
@@ -377,7 +410,8 @@ mod tests {
         index: &mut SessionIndex,
         events: &mut Events,
     ) -> PolarsResult<Vec<BadCell>> {
-        let (bad, _) = super::assemble(b, index, events)?;
+        let (checked, bad) = check_batch(b, index)?;
+        events.push(&checked.rows(b.keys, b.focus, b.seq));
         events.sessions = index.metas.clone();
         Ok(bad)
     }

@@ -32,6 +32,7 @@ use inputs::{Format, InputFile};
 use polars::prelude::*;
 use sink::{EventSink, Flow};
 use source::{Batch, Open, Reader, Stateless};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// What to load and how to read it.
 #[derive(Debug, Clone)]
@@ -70,7 +71,8 @@ pub struct Loaded {
     /// Per session, the place of its first good row in input order
     /// (`seq`): how passes over partitions tell which came first.
     pub firsts: Vec<u64>,
-    /// The sink asked to stop: its answers are incomplete.
+    /// The sink asked to stop: its answers are incomplete (the batch
+    /// after the one it stopped at may still have been checked).
     pub stopped: bool,
     pub rows_read: u64,
     /// Blank CSV rows (no value in any column), skipped.
@@ -162,10 +164,53 @@ fn open(o: Open<'_>, readers: &mut Readers) -> Result<Box<dyn source::Source>, L
 /// Loads resolved files into `sink`. Bad rows do not fail here: they are
 /// collected, and loading stops at the first one over `max_bad_rows` (see
 /// `Loaded`), or when the sink asks.
+///
+/// Three threads work at once on consecutive batches: one reads and
+/// converts a batch, one checks the batch before it (SPEC 1.4), and one
+/// pushes the good events of the batch before that into `sink`. Each hands
+/// a batch on when the next stage has taken the one before.
 pub fn load_files(
     opts: &LoadOptions,
     files: &[InputFile],
-    sink: &mut dyn EventSink,
+    sink: &mut (dyn EventSink + Send),
+    progress: &dyn Progress,
+) -> Result<Loaded, LoadError> {
+    let sink_stopped = AtomicBool::new(false);
+    let loaded = std::thread::scope(|scope| {
+        let (to_sink, pushes) = std::sync::mpsc::sync_channel::<Checked>(0);
+        let sink_stopped = &sink_stopped;
+        scope.spawn(move || {
+            for c in pushes {
+                // Once stopped, the sink is given nothing more.
+                if !sink_stopped.load(Ordering::Relaxed)
+                    && sink.push(&c.checked.rows(&c.keys, c.focus.as_deref(), c.seq)) == Flow::Stop
+                {
+                    sink_stopped.store(true, Ordering::Relaxed);
+                }
+            }
+        });
+        load_checked(opts, files, &to_sink, sink_stopped, progress)
+    });
+    let mut loaded = loaded?;
+    loaded.stopped |= sink_stopped.into_inner();
+    Ok(loaded)
+}
+
+/// A checked batch on its way to the sink, with the columns its events need.
+struct Checked {
+    checked: assemble::Checked,
+    keys: Vec<i64>,
+    focus: Option<Vec<crate::model::Focus>>,
+    seq: u64,
+}
+
+/// The reading and checking stages of `load_files`: checked batches go to
+/// `to_sink`; `sink_stopped` tells that the sink asked to stop.
+fn load_checked(
+    opts: &LoadOptions,
+    files: &[InputFile],
+    to_sink: &std::sync::mpsc::SyncSender<Checked>,
+    sink_stopped: &AtomicBool,
     progress: &dyn Progress,
 ) -> Result<Loaded, LoadError> {
     let mut state = Assembler {
@@ -179,7 +224,7 @@ pub fn load_files(
     // assembling one.
     let dicts: [KeyDict; 2] = Default::default();
     let dicts = &dicts;
-    let stopped = |s: &Assembler| s.loaded.over_limit || s.loaded.stopped;
+    let stopped = |s: &Assembler| s.loaded.over_limit || sink_stopped.load(Ordering::Relaxed);
     let mut readers = Readers::default();
     for (file_no, file) in files.iter().enumerate() {
         if stopped(&state) {
@@ -218,7 +263,10 @@ pub fn load_files(
             while let Ok(Some(batch)) = rx.recv() {
                 let batch = batch?;
                 let rows = batch.rows as u64;
-                state.add_batch(file, batch, dicts, sink)?;
+                let checked = state.check_batch(file, batch, dicts)?;
+                to_sink
+                    .send(checked)
+                    .expect("the sink takes batches until loading ends");
                 if state.counts_rows() {
                     state.loaded.rows_read += rows;
                 }
@@ -469,15 +517,14 @@ impl Assembler<'_> {
         self.opts.partition.is_none_or(|(k, _)| k == 0)
     }
 
-    /// Checks a converted batch against the sessions met so far and pushes
-    /// its good events.
-    fn add_batch(
+    /// Checks a converted batch against the sessions met so far; returns
+    /// its good events for the sink.
+    fn check_batch(
         &mut self,
         file: &InputFile,
         batch: Converted,
         dicts: &[KeyDict; 2],
-        sink: &mut dyn EventSink,
-    ) -> Result<(), LoadError> {
+    ) -> Result<Checked, LoadError> {
         let err = |error: PolarsError| LoadError::Frame {
             file: file.display(),
             error,
@@ -522,21 +569,26 @@ impl Assembler<'_> {
             user_keys: keys.user.then_some(user_dict),
             sessionized: sessionize,
         };
-        let (found, flow) = assemble::assemble(&batch, &mut self.index, sink).map_err(err)?;
+        let (checked, found) = assemble::check_batch(&batch, &mut self.index).map_err(err)?;
+        let seq = batch.seq;
         bad.extend(found);
-        self.loaded.stopped |= flow == Flow::Stop;
         crate::trace::stage(if dict.is_some() {
             "assembled (names as dictionary indices)"
         } else {
             "assembled"
         });
-        if bad.is_empty() {
-            return Ok(());
+        if !bad.is_empty() {
+            // Per row, a fault of the whole row (its cells follow from it) comes first.
+            bad.sort_by_key(|b| (b.row, b.column.is_some(), b.column));
+            bad.dedup_by_key(|b| b.row);
+            self.reject(file, offset, bad, place.as_ref())?;
         }
-        // Per row, a fault of the whole row (its cells follow from it) comes first.
-        bad.sort_by_key(|b| (b.row, b.column.is_some(), b.column));
-        bad.dedup_by_key(|b| b.row);
-        self.reject(file, offset, bad, place.as_ref())
+        Ok(Checked {
+            checked,
+            keys: event_keys,
+            focus,
+            seq,
+        })
     }
 
     /// Turns bad cells into bad rows with their place and record, keeping
