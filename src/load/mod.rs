@@ -165,10 +165,11 @@ fn open(o: Open<'_>, readers: &mut Readers) -> Result<Box<dyn source::Source>, L
 /// collected, and loading stops at the first one over `max_bad_rows` (see
 /// `Loaded`), or when the sink asks.
 ///
-/// Three threads work at once on consecutive batches: one reads and
-/// converts a batch, one checks the batch before it (SPEC 1.4), and one
-/// pushes the good events of the batch before that into `sink`. Each hands
-/// a batch on when the next stage has taken the one before.
+/// Four threads work at once on consecutive batches: one reads a batch,
+/// one converts the batch before it, one checks the batch before that
+/// (SPEC 1.4), and one pushes the good events of the one before that into
+/// `sink`. Each hands a batch on when the next stage has taken the one
+/// before.
 pub fn load_files(
     opts: &LoadOptions,
     files: &[InputFile],
@@ -243,21 +244,29 @@ fn load_checked(
                 &mut readers,
             )
         })?;
-        // A reader thread reads and converts the next batch while the
-        // current one is checked against the sessions so far, and hands it
-        // over when that is done: the decoder fills the cores whenever the
-        // checks run on one thread.
+        // A reader thread reads the batch after next while a converter
+        // thread converts the next one and the current one is checked
+        // against the sessions so far; each hands a batch on when the next
+        // stage has taken the one before.
         std::thread::scope(|scope| -> Result<(), LoadError> {
+            let (read_tx, read_rx) = std::sync::mpsc::sync_channel(0);
             let (tx, rx) = std::sync::mpsc::sync_channel(0);
             let source = &mut source;
             scope.spawn(move || loop {
-                let batch = guarded(file, || source.next_batch())
-                    .and_then(|b| b.map(|b| convert_batch(opts, dicts, file, b)).transpose())
-                    .transpose();
+                let batch = guarded(file, || source.next_batch()).transpose();
                 let end = !matches!(batch, Some(Ok(_)));
                 // A closed channel: loading stopped, read no further.
-                if tx.send(batch).is_err() || end {
+                if read_tx.send(batch).is_err() || end {
                     break;
+                }
+            });
+            scope.spawn(move || {
+                for batch in read_rx {
+                    let batch = batch.map(|b| b.and_then(|b| convert_batch(opts, dicts, file, b)));
+                    let end = !matches!(batch, Some(Ok(_)));
+                    if tx.send(batch).is_err() || end {
+                        break;
+                    }
                 }
             });
             while let Ok(Some(batch)) = rx.recv() {
