@@ -93,7 +93,7 @@ pub fn run(job: &BackfillPlan, progress: &Progress) -> Result<Done> {
         let written: Vec<(usize, usize)> = writers.install(|| {
             todo.par_iter()
                 .zip(outcomes)
-                .map(|(period, mut outcome)| -> Result<(usize, usize)> {
+                .map(|(period, outcome)| -> Result<(usize, usize)> {
                     let request = Request {
                         start: Some(period.start),
                         end: Some(period.end),
@@ -113,7 +113,7 @@ pub fn run(job: &BackfillPlan, progress: &Progress) -> Result<Done> {
                     }
                     let (files, pages) = write_folder(
                         &building,
-                        &mut outcome,
+                        &outcome,
                         &rejected,
                         Rejects::None,
                         &request,

@@ -71,9 +71,9 @@ pub fn write(plan: &ReportPlan, progress: &Progress) -> Result<Done> {
     };
     let rejected = std::mem::take(&mut outcome.rejected);
     progress.stage("writing");
-    let (files, pages) = write_folder(out, &mut outcome, &rejected, rejects, request, cfg, pretty)?;
+    let (files, pages) = write_folder(out, &outcome, &rejected, rejects, request, cfg, pretty)?;
     crate::registry::save(cfg.registry.as_deref(), outcome.ids.as_ref())?;
-    Ok(Done {
+    let done = Done {
         rows_read: outcome.rows_read,
         rejected: rejected.len(),
         used: outcome.events_used(),
@@ -81,7 +81,12 @@ pub fn write(plan: &ReportPlan, progress: &Progress) -> Result<Done> {
         pages,
         files,
         stale_chunks: outcome.stale_chunks,
-    })
+    };
+    // The run ends here: its sessions and parts (hundreds of thousands of
+    // allocations) go back to the system with the process, not one by one
+    // first (18 ms of a 10M-event report, measured by exiting here).
+    std::mem::forget(outcome);
+    Ok(done)
 }
 
 /// Where a report's rejected rows go.
@@ -97,11 +102,10 @@ pub enum Rejects {
 
 /// Writes a report's files into `out` through a staging folder (SPEC 6.2):
 /// every page, the tables, the summary and (`Rejects::InFolder`) the
-/// rejected rows; returns how many files and pages it wrote. Takes the
-/// day parts.
+/// rejected rows; returns how many files and pages it wrote.
 pub fn write_folder(
     out: &Path,
-    outcome: &mut Outcome,
+    outcome: &Outcome,
     rejected: &[BadRow],
     rejects: Rejects,
     request: &Request,
@@ -125,7 +129,7 @@ pub fn write_folder(
         })?;
     }
     let keys = cfg.load.id_keys;
-    let parts = std::mem::take(&mut outcome.parts);
+    let parts = &outcome.parts;
     let focus = [outcome.keys(Which::App), outcome.keys(Which::Site)];
     let focus = &focus;
     let (metas, selection) = (&outcome.metas, &outcome.stats);
@@ -152,7 +156,6 @@ pub fn write_folder(
     // Each file is its own task, so that both cores stay busy: the pages,
     // the findings, the daily and hourly tables, the apps and sites, the
     // sessions. Every task reads the same parts; none changes them.
-    let parts = &parts;
     let mut paged = Ok(());
     let (mut found, mut days, mut tops, mut done) = (None, None, None, Vec::new());
     rayon::scope(|scope| {
