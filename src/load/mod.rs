@@ -178,7 +178,7 @@ pub fn load_files(
 ) -> Result<Loaded, LoadError> {
     let sink_stopped = AtomicBool::new(false);
     let loaded = std::thread::scope(|scope| {
-        let (to_sink, pushes) = std::sync::mpsc::sync_channel::<Checked>(0);
+        let (to_sink, pushes) = std::sync::mpsc::sync_channel::<ForSink>(0);
         let sink_stopped = &sink_stopped;
         scope.spawn(move || {
             for c in pushes {
@@ -198,7 +198,7 @@ pub fn load_files(
 }
 
 /// A checked batch on its way to the sink, with the columns its events need.
-struct Checked {
+struct ForSink {
     checked: assemble::Checked,
     keys: Vec<i64>,
     focus: Option<Vec<crate::model::Focus>>,
@@ -210,7 +210,7 @@ struct Checked {
 fn load_checked(
     opts: &LoadOptions,
     files: &[InputFile],
-    to_sink: &std::sync::mpsc::SyncSender<Checked>,
+    to_sink: &std::sync::mpsc::SyncSender<ForSink>,
     sink_stopped: &AtomicBool,
     progress: &dyn Progress,
 ) -> Result<Loaded, LoadError> {
@@ -533,7 +533,7 @@ impl Assembler<'_> {
         file: &InputFile,
         batch: Converted,
         dicts: &[KeyDict; 2],
-    ) -> Result<Checked, LoadError> {
+    ) -> Result<ForSink, LoadError> {
         let err = |error: PolarsError| LoadError::Frame {
             file: file.display(),
             error,
@@ -592,7 +592,7 @@ impl Assembler<'_> {
             bad.dedup_by_key(|b| b.row);
             self.reject(file, offset, bad, place.as_ref())?;
         }
-        Ok(Checked {
+        Ok(ForSink {
             checked,
             keys: event_keys,
             focus,
