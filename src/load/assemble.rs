@@ -360,13 +360,14 @@ mod tests {
     use rand::{RngExt, SeedableRng};
 
     /// The rule stated sequentially: walk the rows in order; the first good
-    /// row of a session fixes it; a later row that differs is bad.
+    /// row of a session fixes it; a later row that differs is bad. Bad rows
+    /// come with whether a name is missing (else they differ).
     fn sequential(
         sid: &[i32],
         uid: &[i32],
         names: &[[String; 3]],
         skip: &[usize],
-    ) -> (Vec<i32>, Vec<usize>) {
+    ) -> (Vec<i32>, Vec<(usize, bool)>) {
         let mut first: HashMap<i32, (i32, [String; 3])> = HashMap::new();
         let (mut kept, mut bad) = (Vec::new(), Vec::new());
         for r in 0..sid.len() {
@@ -374,11 +375,11 @@ mod tests {
                 continue;
             }
             if names[r].iter().any(|t| t.trim().is_empty()) {
-                bad.push(r);
+                bad.push((r, true));
                 continue;
             }
             match first.get(&sid[r]) {
-                Some((u, n)) if *u != uid[r] || *n != names[r] => bad.push(r),
+                Some((u, n)) if *u != uid[r] || *n != names[r] => bad.push((r, false)),
                 Some(_) => kept.push(sid[r]),
                 None => {
                     first.insert(sid[r], (uid[r], names[r].clone()));
@@ -485,12 +486,14 @@ mod tests {
             let names: Vec<[String; 3]> = (0..n)
                 .map(|r| {
                     // Rare faults: another guid, a long name that differs only
-                    // after its prefix, a missing name (empty or blank).
+                    // after its prefix, a missing name (empty, or blank in
+                    // ASCII or Unicode white space).
                     let fault = rng.random_range(0..3000);
                     [
                         match fault {
                             0 => String::new(),
                             1 => "  ".into(),
+                            4 => "\u{a0}\u{3000}".into(),
                             _ => format!("u{}", sid[r].rem_euclid(7)),
                         },
                         if fault == 2 {
@@ -551,7 +554,10 @@ mod tests {
             let bad = assemble(&b, &mut index, &mut events).unwrap();
             let (kept, bad_rows) = sequential(&sid, &uid, &names, &skip);
             assert_eq!(kept_in_input_order(&events), kept, "seed {seed}");
-            let mut got_bad: Vec<usize> = bad.iter().map(|c| c.row).collect();
+            let mut got_bad: Vec<(usize, bool)> = bad
+                .iter()
+                .map(|c| (c.row, c.rule == CellRule::Missing))
+                .collect();
             got_bad.sort_unstable();
             assert_eq!(got_bad, bad_rows, "seed {seed}");
             assert!(bad_rows.len() > 3, "the case must have conflicts");
@@ -630,6 +636,7 @@ mod tests {
                         match fault {
                             4 => None,
                             5 => Some("client-machine-name-x".into()),
+                            6 => Some("\u{2028}".into()),
                             _ => Some(format!("client-machine-name-{}", sid[r] % 3)),
                         },
                     ]
@@ -694,7 +701,10 @@ mod tests {
                     sessionized: false,
                 };
                 let bad = assemble(&b, &mut index, &mut events).unwrap();
-                got_bad.extend(bad.iter().map(|c| c.row + lo));
+                got_bad.extend(
+                    bad.iter()
+                        .map(|c| (c.row + lo, c.rule == CellRule::Missing)),
+                );
                 for c in &bad {
                     let r = c.row + lo;
                     // A missing name's cell shows the value as read.

@@ -285,12 +285,14 @@ impl<'a> Chunk<'a> {
     /// A missing name of row `r` (null, empty or blank), as a bad cell.
     pub(crate) fn missing(&self, r: usize, has_nulls: bool) -> Option<BadCell> {
         let v = r - self.base;
-        // A name can only be missing if it is null, empty, or starts with a blank.
+        // A name can only be missing if it is null, empty, or does not start
+        // with a printable ASCII character (bytes 33-126): a blank may be any
+        // Unicode white space (U+00A0, U+3000, ...), whose first byte is not.
         let maybe = has_nulls
             || match self.part {
                 Part::Text { views, .. } => views.iter().any(|views| {
                     let view = views[v];
-                    view.length == 0 || (view.prefix as u8).is_ascii_whitespace()
+                    view.length == 0 || !(b'!'..=b'~').contains(&(view.prefix as u8))
                 }),
                 Part::Dict { keys, ids, .. } => {
                     (0..3).any(|i| ids[i][keys[i][v] as usize] == MISSING)
