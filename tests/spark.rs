@@ -1037,6 +1037,47 @@ fn bad_rows_are_found_on_spark_as_locally() {
     }
 }
 
+/// A name is missing when blank (SPEC 6.1); Spark takes a name whose first
+/// byte is printable ASCII (33-126) as given without a regular expression.
+/// Names at both edges of that range and past it are judged as locally:
+/// `!` and `~` and a name starting with DEL or `é` are names, a name of
+/// only a no-break space, an ideographic space or a next-line is missing.
+#[test]
+fn names_at_the_edges_of_printable_ascii_are_judged_alike_on_spark() {
+    let Some(addr) = server() else { return };
+    let d = Dir::new();
+    let log = d.write(
+        "names.csv",
+        "session_id,user_id,user_name,client_guid,client_name,timestamp,kind\n\
+         1,1,!,g1,PC1,2021-04-01T08:00:00Z,login\n\
+         2,2,~,g2,PC2,2021-04-01T08:01:00Z,login\n\
+         3,3,\u{7f}x,g3,PC3,2021-04-01T08:02:00Z,login\n\
+         4,4,\u{e9},g4,~,2021-04-01T08:03:00Z,login\n\
+         5,5,\u{a0},g5,PC5,2021-04-01T08:04:00Z,login\n\
+         6,6,ann,\u{3000},PC6,2021-04-01T08:05:00Z,login\n\
+         7,7,ann,g7,\u{85},2021-04-01T08:06:00Z,login\n\
+         8,8, x,g8,PC8,2021-04-01T08:07:00Z,login\n\
+         9,9,\u{7f},g9,!,2021-04-01T08:08:00Z,login\n\
+         1,1,!,g1,PC1,2021-04-01T08:30:00Z,logout\n",
+    );
+    let [local, spark] = report_both_rejecting(&addr, &d, "names", &log, &["--max-bad-rows", "9"]);
+    let mut want = cells(&local);
+    want.sort();
+    assert_eq!(
+        want,
+        [
+            (r#""client_guid""#, "\"\u{3000}\""),
+            (r#""client_name""#, "\"\u{85}\""),
+            (r#""user_name""#, "\"\u{a0}\""),
+        ]
+        .map(|(c, v)| (c.to_string(), v.to_string()))
+    );
+    let mut got = cells(&spark);
+    got.sort();
+    assert_eq!(got, want);
+    same_folders(&d.path("names-local"), &d.path("names-spark"));
+}
+
 /// A Spark Connect server of this test's own, from pyspark as `.ci/run`
 /// starts one, so that it can be stopped without harm to the others.
 struct OwnServer {

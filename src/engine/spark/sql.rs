@@ -179,10 +179,14 @@ pub fn key_part(e: &str) -> String {
 /// A name column's (value, rule): text, missing when null, empty or blank.
 pub fn name(e: &str) -> (String, String) {
     let value = format!("CAST({e} AS STRING)");
-    // A name starting with a printable ASCII character is not blank: most
-    // names need no regular expression.
+    // A name starting with a printable ASCII character (bytes 33-126) is
+    // not blank: most names need no regular expression. Text compares by
+    // its bytes, so the two comparisons look at the first byte only (a
+    // character past ASCII starts with a byte above 127); `ascii()` made a
+    // Java string of each name's first character, which took 1.5-2 s of
+    // caching a 10M-event log.
     let rule = format!(
-        "CASE WHEN {e} IS NULL THEN {m} WHEN ascii(CAST({e} AS STRING)) BETWEEN 33 AND 126 THEN CAST(NULL AS STRING) \
+        "CASE WHEN {e} IS NULL THEN {m} WHEN {value} >= '!' AND {value} < chr(127) THEN CAST(NULL AS STRING) \
          WHEN {t} = '' THEN {m} END",
         t = trimmed(e),
         m = lit(&MISSING.text())
