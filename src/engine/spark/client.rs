@@ -20,6 +20,8 @@ pub struct Spark {
     pub(crate) timeout: Duration,
     pub(crate) jobs: mpsc::Sender<Call>,
     pub(crate) probe: stream::Results,
+    /// The session's id, which a connection of its own (`beside`) joins.
+    pub(crate) session_id: String,
     /// The tables kept on the server (`keep`), freed by `free`.
     pub(crate) kept: std::sync::Mutex<Vec<String>>,
 }
@@ -68,26 +70,36 @@ impl Spark {
             timeout,
             jobs,
             probe,
+            session_id,
             kept: Default::default(),
         };
         // A server that takes the connection but never answers is found here.
         spark.call("asking its version", |l| l.session.version().map(|_| ()))?;
-        for set in [
-            "SET spark.sql.session.timeZone=UTC",
-            "SET spark.sql.ansi.enabled=false",
-            "SET spark.sql.parquet.inferTimestampNTZ.enabled=true",
+        let settings = [
+            ("spark.sql.session.timeZone", "UTC"),
+            ("spark.sql.ansi.enabled", "false"),
+            ("spark.sql.parquet.inferTimestampNTZ.enabled", "true"),
             // Kept tables are read a few times and dropped: compressing
             // their columns took more time than it saved (measured on a
             // 3M-event log: 10.5-12.5 s to cache the parsed input, 5.5-6 s
             // uncompressed, read as fast).
-            "SET spark.sql.inMemoryColumnarStorage.compressed=false",
+            ("spark.sql.inMemoryColumnarStorage.compressed", "false"),
             // A table kept from a shuffle (spans, by session) otherwise keeps
             // its 200 partitions, and every step reading it runs 200 tasks:
             // the day and hour parts took 12.5 s instead of 4.
-            "SET spark.sql.optimizer.canChangeCachedPlanOutputPartitioning=true",
-        ] {
-            spark.exec("setting up the session", set.to_string())?;
+            (
+                "spark.sql.optimizer.canChangeCachedPlanOutputPartitioning",
+                "true",
+            ),
+        ];
+        // All in one request: a `SET` statement each took a round trip.
+        crate::trace::stage("spark: setting up the session");
+        for (key, value) in settings {
+            crate::trace::text(&format!("SET {key}={value}"));
         }
+        spark.wait("setting up the session", move |l| {
+            l.results.set_conf(&settings)
+        })?;
         Ok(spark)
     }
 
@@ -142,6 +154,29 @@ impl Spark {
         crate::trace::stage(&format!("spark: {what}"));
         crate::trace::text(&text);
         self.wait(what, move |l| l.results.run(&text))
+    }
+
+    /// Starts a query on a connection of its own to the session, beside
+    /// what the worker runs: a small query waits for the server's answer
+    /// while a long one keeps it busy, instead of after it. `answer`
+    /// (patient) takes its rows.
+    pub(crate) fn beside(
+        &self,
+        what: &str,
+        text: String,
+    ) -> Result<mpsc::Receiver<spark_connect::Result<Vec<RecordBatch>>>, LoadError> {
+        crate::trace::stage(&format!("spark: {what} (beside)"));
+        crate::trace::text(&text);
+        let (tx, rx) = mpsc::channel();
+        let (url, session_id) = (self.addr.url().to_string(), self.session_id.clone());
+        std::thread::Builder::new()
+            .name("spark-beside".into())
+            .spawn(move || {
+                let rows = stream::Results::connect(&url, &session_id).and_then(|r| r.run(&text));
+                let _ = tx.send(rows);
+            })
+            .map_err(|e| fail(&self.addr, what, &format!("cannot start a thread: {e}")))?;
+        Ok(rx)
     }
 
     /// Runs an aggregate query that gives one row, and returns its integer

@@ -108,7 +108,6 @@ fn prepare(spark: &Spark, job: &Query) -> Result<Prepared, LoadError> {
         "ss_fx",
         sql::firsts(job.keys, &job.windows),
     )?;
-    spark.view("ss_chk", sql::CHECKED)?;
     let [n, blank, bad, mixed, lo, hi, inside] = spark.scalars(
         "counting rows",
         sql::TOTALS.to_string(),
@@ -117,8 +116,13 @@ fn prepare(spark: &Spark, job: &Query) -> Result<Prepared, LoadError> {
     let rows_read = n.unwrap_or(0) as u64 + empty_lines;
     let blank_rows = blank.unwrap_or(0) as u64 + empty_lines;
     // A clean log (most are) needs no search for bad rows, and no row needs
-    // its session's first row beside it.
+    // its session's first row beside it (`ss_chk`: read by that search and
+    // by the good rows of a log with rows that break 1.4).
     let mixed = mixed.unwrap_or(0) > 0;
+    let search = bad.unwrap_or(0) > 0 || mixed;
+    if search {
+        spark.view("ss_chk", sql::CHECKED)?;
+    }
     match job.sessionize {
         // Cut sessions are read by four queries: cut once.
         Some(gap) => {
@@ -127,7 +131,7 @@ fn prepare(spark: &Spark, job: &Query) -> Result<Prepared, LoadError> {
         }
         None => spark.view("ss_good", &sql::good(focus, mixed))?,
     }
-    let bad = match bad.unwrap_or(0) > 0 || mixed {
+    let bad = match search {
         true => spark.query(
             "finding bad rows",
             sql::bad_rows(
@@ -318,13 +322,19 @@ fn compute(
     };
     let mut by_session = BTreeMap::new();
     if parts != Parts::None {
+        // The sessions' rows are few and ready (`ss_fx`): asked for while
+        // the parts are computed.
+        let firsts = match from_parts {
+            true => Some(spark.beside("reading the sessions", sql::first_rows(job.keys))?),
+            false => None,
+        };
         let batches = spark.query(
             "computing the day and hour parts",
             sql::parts(job.keys, focus, job.idle_after),
         )?;
         let groups = read_groups(&batches, job.keys, focus, names);
-        if from_parts {
-            let batches = spark.query("reading the sessions", sql::first_rows(job.keys))?;
+        if let Some(firsts) = firsts {
+            let batches = spark.answer("reading the sessions", firsts, true)?;
             answers = answers_of_groups(spark, &groups, &batches, job)?;
         }
         for (key, g) in groups {

@@ -54,6 +54,30 @@ impl Results {
         matches!(asked, Ok(Ok(_)))
     }
 
+    /// Sets the session's configuration `pairs` (key, value), in one request.
+    pub fn set_conf(&self, pairs: &[(&str, &str)]) -> Result<()> {
+        use proto::config_request::{operation::OpType, Operation, Set};
+        let set = Set {
+            pairs: pairs
+                .iter()
+                .map(|&(key, value)| proto::KeyValue {
+                    key: key.to_string(),
+                    value: Some(value.to_string()),
+                })
+                .collect(),
+            ..Default::default()
+        };
+        let request = proto::ConfigRequest {
+            session_id: self.client.session_id().to_string(),
+            user_context: Some(proto::UserContext::default()),
+            operation: Some(Operation {
+                op_type: Some(OpType::Set(set)),
+            }),
+            ..Default::default()
+        };
+        block_on(self.client.config(request)).map(|_| ())
+    }
+
     /// Runs `query` and returns all its rows: a result the server did not
     /// mark complete, or whose batches do not add up, is an error.
     pub fn run(&self, query: &str) -> Result<Vec<RecordBatch>> {
