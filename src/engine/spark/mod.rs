@@ -324,10 +324,9 @@ fn compute(
     if parts != Parts::None {
         // The sessions' rows are few and ready (`ss_fx`): asked for while
         // the parts are computed.
-        let firsts = match from_parts {
-            true => Some(spark.beside("reading the sessions", sql::first_rows(job.keys))?),
-            false => None,
-        };
+        let firsts = from_parts
+            .then(|| spark.beside("reading the sessions", sql::first_rows(job.keys)))
+            .transpose()?;
         let batches = spark.query(
             "computing the day and hour parts",
             sql::parts(job.keys, focus, job.idle_after),
