@@ -1,35 +1,53 @@
-//! The allocator's side of the memory limit. mimalloc (the binary's global
-//! allocator) keeps freed pages for reuse and hands them back to the system
-//! only when the thread that owns them allocates again, some time later.
-//! While loading, that reuse saves page faults batch after batch; once the
-//! load is done, what it freed (batch buffers, the session index) would stay
-//! resident beside what the writing phase allocates, and a run's peak would
-//! be their sum.
+//! The allocator, tuned for a batch run. The binary uses the system's
+//! allocator (glibc's malloc on Linux), told two things at the start:
+//!
+//! - keep freed memory (no trimming, and blocks up to 32 MiB from the heap
+//!   rather than from a mapping of their own), so that the load's column
+//!   buffers, freed batch after batch, are reused instead of handed back
+//!   to the kernel and faulted in again;
+//! - use as many arenas as there are cores, not eight per core: batches
+//!   are allocated by one loading thread and freed by another, and fewer
+//!   arenas share what they free.
+//!
+//! Measured against mimalloc (the allocator before) on a 10M-event report,
+//! eight alternating runs: 54k page faults instead of 80k, 0.753 s instead
+//! of 0.777 s; a 10M-event CSV 1.72 s instead of 1.80 s. A page fault costs
+//! 2-3 µs on these machines, and at the end the kernel frees fewer pages.
+//!
+//! `release_from_now_on` undoes the first point when a memory limit needs
+//! the memory back; `serve` does so from the start (a server should not
+//! hold its largest request's memory forever).
 
-use std::ffi::{c_int, c_long};
+/// Glibc's `mallopt` parameters and their defaults.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+mod glibc {
+    /// The largest mmap threshold glibc takes on 64-bit (HEAP_MAX_SIZE / 2).
+    pub const MMAP_MAX: i32 = 32 << 20;
+    /// glibc's defaults for both thresholds.
+    pub const DEFAULT_THRESHOLD: i32 = 128 << 10;
 
-// The functions come from the static mimalloc library of the `mimalloc` crate.
-use mimalloc as _;
+    pub fn set(param: i32, value: i32) {
+        // SAFETY: mallopt only changes the allocator's parameters; glibc
+        // takes its lock.
+        unsafe { libc::mallopt(param, value) };
+    }
 
-extern "C" {
-    fn mi_collect(force: bool);
-    fn mi_option_set(option: c_int, value: c_long);
+    pub fn trim() {
+        // SAFETY: malloc_trim hands free memory of every arena back.
+        unsafe { libc::malloc_trim(0) };
+    }
 }
 
-/// `mi_option_purge_delay` in mimalloc.h (the same value in v2 and v3).
-const MI_OPTION_PURGE_DELAY: c_int = 15;
-
-/// How long freed pages stay with mimalloc while loading, in milliseconds.
-/// Its default (10 ms) handed a text chunk's buffers back to the kernel
-/// between one batch and the next, and a 10M-event CSV spent 2.2 s of
-/// system time faulting them in again (0.6 s at 1 s).
-const LOADING_PURGE_DELAY_MS: c_long = 1000;
-
-/// Keeps freed pages for reuse while loading (see `LOADING_PURGE_DELAY_MS`);
-/// `release_from_now_on` ends it.
+/// Keeps freed memory for reuse and sets one arena per core (see above).
+/// Called once, before any thread starts.
 pub fn keep_freed_pages() {
-    // SAFETY: only changes when mimalloc purges free pages.
-    unsafe { mi_option_set(MI_OPTION_PURGE_DELAY, LOADING_PURGE_DELAY_MS) };
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        glibc::set(libc::M_MMAP_THRESHOLD, glibc::MMAP_MAX);
+        glibc::set(libc::M_TRIM_THRESHOLD, i32::MAX);
+        glibc::set(libc::M_ARENA_MAX, i32::try_from(cores).unwrap_or(i32::MAX));
+    }
 }
 
 /// When the process holds a quarter of `limit` or more (or where that is
@@ -51,14 +69,13 @@ fn resident_bytes() -> Option<u64> {
     Some(pages * u64::try_from(page).ok()?)
 }
 
-/// From now on freed memory goes back to the system at once, and what was
-/// freed already goes back now, on every thread of both thread pools.
+/// From now on freed memory goes back to the system as glibc does by
+/// default, and what was freed already, in every arena, goes back now.
 pub fn release_from_now_on() {
-    // SAFETY: both only change or apply mimalloc's purging of free pages;
-    // without mimalloc as the global allocator they find nothing to free.
-    let collect = || unsafe { mi_collect(true) };
-    unsafe { mi_option_set(MI_OPTION_PURGE_DELAY, 0) };
-    collect();
-    rayon::broadcast(|_| collect());
-    polars_core::runtime::RAYON.install(|| rayon::broadcast(|_| collect()));
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        glibc::set(libc::M_TRIM_THRESHOLD, glibc::DEFAULT_THRESHOLD);
+        glibc::set(libc::M_MMAP_THRESHOLD, glibc::DEFAULT_THRESHOLD);
+        glibc::trim();
+    }
 }

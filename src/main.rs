@@ -6,14 +6,9 @@ use sessionstat::cli::Cli;
 use sessionstat::error::{error_line, exit_code, is_broken_pipe, json_error, panic_message};
 use std::process::ExitCode;
 
-// Loading allocates and frees large column buffers batch after batch; the
-// system allocator returns them to the kernel each time and pays page faults
-// to get them back. mimalloc keeps and reuses them.
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
-/// Keeps the kernel from backing this process with transparent huge pages.
-/// mimalloc asks for them; when free memory is fragmented (for example right
+/// Keeps the kernel from backing this process with transparent huge pages
+/// (mimalloc, the allocator before, asked for them; this keeps any library
+/// from doing so again). When free memory is fragmented (for example right
 /// after another large process ran), each huge-page fault compacts memory
 /// first, and a 10M-event run spent up to 0.6 s in the kernel doing so.
 /// Plain pages fault in at a steady cost.
