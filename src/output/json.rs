@@ -73,12 +73,14 @@ impl<'a> Response<'a> {
     /// Compact JSON, or indented with two spaces; no trailing newline (the
     /// caller adds one for a terminal or a file).
     pub fn write<W: Write>(&self, mut w: W, pretty: bool) -> io::Result<()> {
-        if pretty {
-            serde_json::to_writer_pretty(&mut w, self)?;
+        // serde_json writes a few bytes at a time: into memory first, not
+        // through the (often dynamic) writer call by call.
+        let text = if pretty {
+            serde_json::to_vec_pretty(self)?
         } else {
-            serde_json::to_writer(&mut w, self)?;
-        }
-        Ok(())
+            serde_json::to_vec(self)?
+        };
+        w.write_all(&text)
     }
 }
 
