@@ -155,44 +155,60 @@ pub fn write_folder(
     };
     // Each file is its own task, so that both cores stay busy: the pages,
     // the findings, the daily and hourly tables, the apps and sites, the
-    // sessions. Every task reads the same parts; none changes them.
+    // sessions. Every task reads the same parts; none changes them. The
+    // compliance page and the summary need the findings, the daily totals
+    // and the top applications and sites: they are written as soon as
+    // those are, beside the hourly chain (the longest).
     let mut paged = Ok(());
-    let (mut found, mut days, mut tops, mut done) = (None, None, None, Vec::new());
+    let (mut closing, mut done) = (Ok(()), Vec::new());
     rayon::scope(|scope| {
-        let (paged, found, days, tops) = (&mut paged, &mut found, &mut days, &mut tops);
+        let (paged, closing) = (&mut paged, &mut closing);
         let (write_table, staging) = (&write_table, &staging);
         scope.spawn(move |_| {
             *paged = write_pages(staging, metas, selection, pages, request, cfg, pretty)
                 .inspect(|_| crate::trace::stage("pages written"));
         });
         scope.spawn(move |_| {
-            *found = Some((|| -> Result<Vec<Finding<'_>>> {
+            let found = || -> Result<Vec<Finding<'_>>> {
                 let outside: Vec<&[_]> = parts.iter().map(|p| p.outside.as_slice()).collect();
                 let found = findings(metas, selection, &outside, &cfg.findings);
                 write_table("findings", found.len(), &|r| {
                     findings_frame(&found[r], keys)
                 })?;
                 Ok(found)
-            })());
-        });
-        scope.spawn(move |_| {
-            *days = Some((|| -> Result<Vec<DayTotal>> {
+            };
+            let days = || -> Result<Vec<DayTotal>> {
                 let users = daily_users(metas, selection, parts);
                 write_table("daily_user", users.len(), &|r| user_frame(&users[r], keys))?;
                 Ok(day_totals(&users))
-            })());
-        });
-        scope.spawn(move |_| {
-            *tops = Some(focus_files(
-                staging,
-                write_table,
-                focus,
-                selection,
-                metas,
-                parts,
-                pretty,
-                keys,
-            ));
+            };
+            let tops = || {
+                focus_files(
+                    staging,
+                    write_table,
+                    focus,
+                    selection,
+                    metas,
+                    parts,
+                    pretty,
+                    keys,
+                )
+            };
+            let ((found, days), tops) = rayon::join(|| rayon::join(found, days), tops);
+            *closing = (|| {
+                let (found, days, tops) = (found?, days?, tops?);
+                write_closing(
+                    staging,
+                    outcome,
+                    rejected.len(),
+                    request,
+                    cfg,
+                    pages,
+                    &found,
+                    &days,
+                    &tops,
+                )
+            })();
         });
         let done = &mut done;
         scope.spawn(move |_| {
@@ -238,10 +254,28 @@ pub fn write_folder(
     for r in done {
         r?;
     }
-    let found = found.expect("run")?;
-    let days = days.expect("run")?;
-    let tops = tops.expect("run")?;
+    closing?;
     crate::trace::stage("files written");
+    let written = staging.commit()?;
+    crate::trace::stage("committed");
+    Ok((written, pages))
+}
+
+/// Writes `report.html` and `summary.json`, which state the run's counts,
+/// findings, daily totals and top applications and sites.
+#[allow(clippy::too_many_arguments)]
+fn write_closing(
+    staging: &Staging,
+    outcome: &Outcome,
+    rejected: usize,
+    request: &Request,
+    cfg: &Config,
+    pages: usize,
+    found: &[Finding<'_>],
+    days: &[DayTotal],
+    tops: &[Tops; 2],
+) -> Result<()> {
+    let (metas, selection) = (&outcome.metas, &outcome.stats);
     let users = user_totals(metas, selection);
     let page = html::Page {
         start: request.start,
@@ -251,19 +285,19 @@ pub fn write_folder(
         settings: summary::page_settings(request, cfg),
         counts: vec![
             ("Events read", outcome.rows_read),
-            ("Events rejected", rejected.len() as u64),
+            ("Events rejected", rejected as u64),
             ("Events used", outcome.events_used()),
             ("Sessions", selection.len() as u64),
         ],
-        days: &days,
+        days,
         users: &users,
-        findings: &found,
+        findings: found,
         apps: &tops[0],
         sites: &tops[1],
     };
     staging.write("report.html", |w| html::write_html(w, &page))?;
     crate::trace::stage("report.html written");
-    let mut summary = summary::summary(outcome, rejected.len(), request, cfg, pages);
+    let mut summary = summary::summary(outcome, rejected, request, cfg, pages);
     summary["counts"]["findings"] = KINDS
         .iter()
         .map(|&k| {
@@ -279,9 +313,7 @@ pub fn write_folder(
         w.write_all(b"\n")
     })?;
     crate::trace::stage("summary");
-    let written = staging.commit()?;
-    crate::trace::stage("committed");
-    Ok((written, pages))
+    Ok(())
 }
 
 /// Writes Application and URL Statistics for the window (`apps.json`,
