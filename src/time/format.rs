@@ -219,6 +219,18 @@ pub fn push_dotnet_double(buf: &mut Vec<u8>, v: f64) {
     }
     let mut ryu = ryu::Buffer::new();
     let text = ryu.format_finite(v.abs()).as_bytes();
+    // Most values: ryu's plain form inside .NET's plain range is the
+    // answer, but for the `.0` ryu gives an integral value.
+    if !text.contains(&b'e') {
+        let exp = match text.strip_prefix(b"0.") {
+            Some(frac) => -(frac.iter().take_while(|&&c| c == b'0').count() as i32) - 1,
+            None => text.iter().position(|&c| c == b'.').unwrap_or(text.len()) as i32 - 1,
+        };
+        if -5 < exp && exp < 15 {
+            buf.extend_from_slice(text.strip_suffix(b".0").unwrap_or(text));
+            return;
+        }
+    }
     // ryu writes d.ddd, 0.000ddd or d.ddde-N: its digits, and the decimal
     // exponent of the first one.
     let (mantissa, e) = match text.iter().position(|&c| c == b'e') {
@@ -341,6 +353,16 @@ mod tests {
         assert_eq!(format_dotnet_double(123456789012345.6), "123456789012345.6");
         assert_eq!(format_dotnet_double(-2.5), "-2.5");
         assert_eq!(format_dotnet_double(0.0), "0");
+        // the edges of the plain range, on both sides
+        assert_eq!(format_dotnet_double(0.0001), "0.0001");
+        assert_eq!(format_dotnet_double(0.00001), "1E-05");
+        assert_eq!(format_dotnet_double(-0.00012), "-0.00012");
+        assert_eq!(format_dotnet_double(1e14), "100000000000000");
+        assert_eq!(format_dotnet_double(999999999999999.0), "999999999999999");
+        assert_eq!(
+            format_dotnet_double(1234567890123456.0),
+            "1.234567890123456E+15"
+        );
         // every printed value reads back as the same double
         for us in [1, 7, 999, 59_999_999, 1_234_567_891, 3_599_999_999] {
             let v = us as f64 / 60_000_000.0;
