@@ -97,7 +97,11 @@ pub fn add_span(
 /// needs no day parts): the same cut as `RunningDays` makes beside its days.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RunningHours {
+    /// The parts before the last one.
     hours: Vec<HourPart>,
+    /// The last part, inline: nearly every event adds to it, and the
+    /// session's running answer is then all in one place.
+    last: Option<HourPart>,
     /// The end of the block of the last part: a span that ends by then
     /// (nearly every one) goes whole into that part.
     end: Micros,
@@ -106,10 +110,26 @@ pub struct RunningHours {
 impl RunningHours {
     /// The parts, in time order; leaves none behind.
     pub fn take(&mut self) -> SessionParts {
+        let mut hours = std::mem::take(&mut self.hours);
+        hours.extend(self.last.take());
         SessionParts {
-            hours: std::mem::take(&mut self.hours),
+            hours,
             ..SessionParts::default()
         }
+    }
+
+    /// Adds `[from, to)` from a new block on, with the last part back in
+    /// the list while `add_span` merges into it.
+    fn add_from_new_block(
+        &mut self,
+        from: Micros,
+        to: Micros,
+        productive: bool,
+        cuts: &mut HourCuts,
+    ) {
+        self.hours.extend(self.last.take());
+        self.end = add_span(&mut self.hours, from, to, productive, cuts);
+        self.last = self.hours.pop();
     }
 }
 
@@ -128,7 +148,7 @@ impl DayParts for RunningHours {
         if let Some(prev) = prev {
             let (from, to) = (ts_of(prev), ts_of(key));
             let productive = productive(prev, to - from, idle_after);
-            match self.hours.last_mut() {
+            match self.last.as_mut() {
                 // Events arrive in time order: `from` is in the last part's block.
                 Some(part) if to <= self.end => {
                     if productive {
@@ -148,9 +168,9 @@ impl DayParts for RunningHours {
                     } else {
                         part.idle += piece;
                     }
-                    self.end = add_span(&mut self.hours, self.end, to, productive, cuts);
+                    self.add_from_new_block(self.end, to, productive, cuts);
                 }
-                _ => self.end = add_span(&mut self.hours, from, to, productive, cuts),
+                _ => self.add_from_new_block(from, to, productive, cuts),
             }
         }
     }
