@@ -3,6 +3,7 @@
 //! dictionaries, as dictionary indices (`dict`).
 
 pub mod dict;
+mod pages;
 
 use super::columns::{Canon, ColumnMap};
 use super::convert;
@@ -84,6 +85,10 @@ impl ParquetSource {
         let io = |e| LoadError::io(&name, e);
         let mut wanted = source::wanted_columns(map, &self.found);
         let f = std::fs::File::open(&self.file.path).map_err(io)?;
+        pages::check(&f, &self.footer, &wanted, slice).map_err(|why| LoadError::Unreadable {
+            what: format!("{name}{} as parquet", place(slice, &self.footer)),
+            why: format!("{why} (the file is corrupt)"),
+        })?;
         let dict_names = dict::read(&f, &self.footer, &self.schema, map, slice).map(|groups| {
             self.interner
                 .lock()
