@@ -12,6 +12,7 @@ use super::names::{Interner, NAMES};
 use super::source::{self, Batch, Locate, Open, Place, Source};
 use super::{At, ColumnsError, LoadError};
 use polars::prelude::*;
+use polars_parquet::read::RowGroupMetadata;
 use std::sync::{Arc, Mutex};
 
 /// Rows per batch: whole row groups are read until a batch holds at least
@@ -85,9 +86,11 @@ impl ParquetSource {
         let io = |e| LoadError::io(&name, e);
         let mut wanted = source::wanted_columns(map, &self.found);
         let f = std::fs::File::open(&self.file.path).map_err(io)?;
-        pages::check(&f, &self.footer, &wanted, slice).map_err(|why| LoadError::Unreadable {
-            what: format!("{name}{} as parquet", place(slice, &self.footer)),
-            why: format!("{why} (the file is corrupt)"),
+        pages::check(&f, groups_of(&self.footer, slice), &wanted).map_err(|why| {
+            LoadError::Unreadable {
+                what: format!("{name}{} as parquet", place(slice, &self.footer)),
+                why: format!("{why} (the file is corrupt)"),
+            }
         })?;
         let dict_names = dict::read(&f, &self.footer, &self.schema, map, slice).map(|groups| {
             self.interner
@@ -174,18 +177,26 @@ impl Source for ParquetSource {
     }
 }
 
+/// The row groups (index, metadata) that hold rows of `slice`; for an
+/// empty slice, the one its start is in.
+fn groups_of(
+    footer: &FileMetadataRef,
+    (start, len): (usize, usize),
+) -> impl Iterator<Item = (usize, &RowGroupMetadata)> {
+    let end = (start + len).max(start + 1);
+    let mut at = 0usize;
+    footer.row_groups.iter().enumerate().filter(move |(_, rg)| {
+        let next = at + rg.num_rows();
+        let overlaps = next > start && at < end;
+        at = next;
+        overlaps
+    })
+}
+
 /// ` (row groups 3-4, rows 786432-1048575)` for a batch of a Parquet file.
 fn place((start, len): (usize, usize), footer: &FileMetadataRef) -> String {
     let end = start + len;
-    let mut at = 0usize;
-    let mut groups = Vec::new();
-    for (i, rg) in footer.row_groups.iter().enumerate() {
-        let next = at + rg.num_rows();
-        if next > start && at < end.max(start + 1) {
-            groups.push(i);
-        }
-        at = next;
-    }
+    let groups: Vec<usize> = groups_of(footer, (start, len)).map(|(i, _)| i).collect();
     match (groups.first(), groups.last()) {
         (Some(a), Some(b)) if a == b => {
             format!(" (row group {a}, rows {start}-{})", end.saturating_sub(1))

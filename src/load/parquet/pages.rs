@@ -6,7 +6,7 @@
 //! can turn it into the batch's error. Only the headers are read, a few
 //! dozen bytes per page.
 
-use polars::prelude::FileMetadataRef;
+use polars_parquet::read::RowGroupMetadata;
 use polars_parquet_format::thrift::protocol::TCompactInputProtocol;
 use polars_parquet_format::{PageHeader, PageType};
 use std::fs::File;
@@ -17,42 +17,33 @@ use std::os::unix::fs::FileExt;
 const FIRST_READ: usize = 256;
 const MAX_HEADER: usize = 16 << 20;
 
-/// Checks every page header of the chunks of `columns` (root names) in the
-/// row groups that hold rows `slice`: sizes that are not negative and stay
-/// inside the chunk, value counts that are not negative and add up to what
-/// the footer says the chunk holds. The error says which row group, column
-/// and byte, and what is wrong.
-pub fn check(
+/// Checks every page header of the chunks of `columns` (root names) in
+/// `groups` (index, metadata): sizes that are not negative and stay inside
+/// the chunk, value counts that are not negative and add up to what the
+/// footer says the chunk holds. The error says which row group, column and
+/// byte, and what is wrong.
+pub fn check<'a>(
     file: &File,
-    footer: &FileMetadataRef,
+    groups: impl Iterator<Item = (usize, &'a RowGroupMetadata)>,
     columns: &[String],
-    (first, len): (usize, usize),
 ) -> Result<(), String> {
     let file_len = file.metadata().map_err(|e| e.to_string())?.len();
-    let mut start = 0usize;
-    for (g, rg) in footer.row_groups.iter().enumerate() {
-        let rows = rg.num_rows();
-        let overlaps = start + rows > first && start < first + len;
-        start += rows;
-        if !overlaps {
-            continue;
-        }
+    for (g, rg) in groups {
+        let rows = rg.num_rows() as i64;
         for name in columns {
             let Some(chunks) = rg.columns_under_root_iter(name) else {
                 continue;
             };
             for meta in chunks {
+                let (total, range) = (meta.num_values(), meta.byte_range());
                 let flat = meta.descriptor().descriptor.max_rep_level == 0;
-                let total = meta.num_values();
-                let range = meta.byte_range();
-                chunk(file, range.start, range.end.min(file_len), total)
-                    .and_then(|()| match flat && total != rows as i64 {
-                        true => Err(format!(
-                            "the footer says the chunk holds {total} values for {rows} rows"
-                        )),
-                        false => Ok(()),
-                    })
-                    .map_err(|why| format!("row group {g}, column {name:?}: {why}"))?;
+                match flat && total != rows {
+                    true => Err(format!(
+                        "the footer says the chunk holds {total} values for {rows} rows"
+                    )),
+                    false => chunk(file, range.start, range.end.min(file_len), total),
+                }
+                .map_err(|why| format!("row group {g}, column {name:?}: {why}"))?;
             }
         }
     }
@@ -209,15 +200,21 @@ mod tests {
         }
     }
 
-    fn columns() -> Vec<String> {
-        vec!["user_name".into(), "timestamp".into()]
+    /// `check` of both columns in the row groups of rows `slice`.
+    fn check_rows(
+        file: &File,
+        footer: &FileMetadataRef,
+        slice: (usize, usize),
+    ) -> Result<(), String> {
+        let columns = ["user_name".into(), "timestamp".into()];
+        check(file, super::super::groups_of(footer, slice), &columns)
     }
 
     #[test]
     fn a_whole_file_passes() {
         let dir = tempfile::tempdir().unwrap();
         let (path, footer) = written(&dir);
-        check(&File::open(&path).unwrap(), &footer, &columns(), (0, 3000)).unwrap();
+        check_rows(&File::open(&path).unwrap(), &footer, (0, 3000)).unwrap();
     }
 
     #[test]
@@ -230,7 +227,7 @@ mod tests {
                 v.num_values = -v.num_values;
             });
             let file = File::open(&path).unwrap();
-            let err = check(&file, &footer, &columns(), (0, 3000)).unwrap_err();
+            let err = check_rows(&file, &footer, (0, 3000)).unwrap_err();
             assert!(
                 err.starts_with(&format!(
                     "row group 1, column {column:?}: the page header at byte"
@@ -238,8 +235,8 @@ mod tests {
                 "{err}"
             );
             // Only the row groups of the batch are checked.
-            check(&file, &footer, &columns(), (0, 1000)).unwrap();
-            check(&file, &footer, &columns(), (2000, 1000)).unwrap();
+            check_rows(&file, &footer, (0, 1000)).unwrap();
+            check_rows(&file, &footer, (2000, 1000)).unwrap();
         }
     }
 
@@ -250,14 +247,14 @@ mod tests {
         edit_first_data_page(&path, &footer, 0, "timestamp", |h| {
             h.compressed_page_size += 1; // its only data page
         });
-        let err = check(&File::open(&path).unwrap(), &footer, &columns(), (0, 1000)).unwrap_err();
+        let err = check_rows(&File::open(&path).unwrap(), &footer, (0, 1000)).unwrap_err();
         assert!(err.contains("bytes past the end of its chunk"), "{err}");
 
         let (path, footer) = written(&dir);
         edit_first_data_page(&path, &footer, 2, "user_name", |h| {
             h.data_page_header.as_mut().unwrap().num_values += 1;
         });
-        let err = check(&File::open(&path).unwrap(), &footer, &columns(), (0, 3000)).unwrap_err();
+        let err = check_rows(&File::open(&path).unwrap(), &footer, (0, 3000)).unwrap_err();
         assert!(
             err.starts_with("row group 2, column \"user_name\"")
                 && err.contains("declares 1001 values after 0 of the chunk's 1000"),
